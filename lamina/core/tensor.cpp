@@ -1,0 +1,51 @@
+#include "lamina/core/tensor.h"
+
+#include <sstream>
+
+namespace lamina {
+
+Tensor Tensor::empty(const Shape& shape, Dtype dtype, Device device) {
+  for (int64_t s : shape)
+    LAMINA_CHECK(s >= 0, ValueError, "empty", "negative dimension ", s, " in shape ", shape);
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(shape_numel(shape) * itemsize(dtype), device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Strides& strides,
+                         int64_t offset, Dtype dtype) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::move(storage);
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+int64_t Tensor::size(int64_t dim) const { return impl_->shape[wrap_dim(dim, this->dim(), "size")]; }
+
+int64_t Tensor::stride(int64_t dim) const { return impl_->strides[wrap_dim(dim, this->dim(), "stride")]; }
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (int64_t i = dim() - 1; i >= 0; --i) {
+    int64_t s = impl_->shape[i];
+    if (s == 0) return true;
+    if (s != 1 && impl_->strides[i] != expected) return false;
+    expected *= s;
+  }
+  return true;
+}
+
+std::string describe(const Tensor& t) {
+  if (!t.defined()) return "undefined tensor";
+  std::ostringstream os;
+  os << t.shape() << " " << dtype_name(t.dtype()) << " on " << t.device().str();
+  return os.str();
+}
+
+}  // namespace lamina

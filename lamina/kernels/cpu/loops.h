@@ -1,0 +1,132 @@
+#pragma once
+// Shared CPU kernel drivers: walk a StridedLoop / ReduceLoop and apply a functor.
+// Kernels never validate or allocate; the runtime has done both.
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#include "lamina/core/dtype.h"
+#include "lamina/runtime/dispatch.h"
+#include "lamina/runtime/loops.h"
+
+namespace lamina::kernels::cpu {
+
+using runtime::KernelParams;
+using runtime::ReduceLoop;
+using runtime::StridedLoop;
+
+/// Signature of every elementwise kernel.
+using ElementwiseKernel = void (*)(const StridedLoop&, const KernelParams&);
+/// Signature of every reduction kernel.
+using ReduceKernel = void (*)(const ReduceLoop&, const KernelParams&);
+
+/// Calls body(ptrs, inner_strides, n) once per innermost row of the loop.
+template <int N, class Body>
+inline void for_each_row(const StridedLoop& loop, Body&& body) {
+  if (loop.numel == 0) return;
+  const int inner = loop.ndim - 1;
+  const int64_t n = loop.shape[inner];
+  char* ptrs[N];
+  int64_t inner_strides[N];
+  for (int k = 0; k < N; ++k) {
+    ptrs[k] = loop.data[k];
+    inner_strides[k] = loop.strides[k][inner];
+  }
+  int64_t idx[kMaxDims] = {0};
+  const int64_t rows = loop.numel / n;
+  for (int64_t r = 0; r < rows; ++r) {
+    body(ptrs, inner_strides, n);
+    for (int d = inner - 1; d >= 0; --d) {
+      for (int k = 0; k < N; ++k) ptrs[k] += loop.strides[k][d];
+      if (++idx[d] < loop.shape[d]) break;
+      for (int k = 0; k < N; ++k) ptrs[k] -= loop.strides[k][d] * loop.shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/// out = f(a) elementwise; `F` is built from the kernel params.
+template <class In, class Out, class F>
+void unary_kernel(const StridedLoop& loop, const KernelParams& params) {
+  const F f(params);
+  for_each_row<2>(loop, [&](char** p, const int64_t* s, int64_t n) {
+    if (s[0] == sizeof(Out) && s[1] == sizeof(In)) {
+      Out* __restrict__ o = reinterpret_cast<Out*>(p[0]);
+      const In* __restrict__ a = reinterpret_cast<const In*>(p[1]);
+      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        *reinterpret_cast<Out*>(p[0] + i * s[0]) = f(*reinterpret_cast<const In*>(p[1] + i * s[1]));
+    }
+  });
+}
+
+/// out = f(a, b) elementwise.
+template <class In, class Out, class F>
+void binary_kernel(const StridedLoop& loop, const KernelParams& params) {
+  const F f(params);
+  for_each_row<3>(loop, [&](char** p, const int64_t* s, int64_t n) {
+    if (s[0] == sizeof(Out) && s[1] == sizeof(In) && s[2] == sizeof(In)) {
+      Out* o = reinterpret_cast<Out*>(p[0]);
+      const In* a = reinterpret_cast<const In*>(p[1]);
+      const In* b = reinterpret_cast<const In*>(p[2]);
+      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+    } else if (s[0] == sizeof(Out) && s[1] == sizeof(In) && s[2] == 0) {  // tensor op scalar
+      Out* o = reinterpret_cast<Out*>(p[0]);
+      const In* a = reinterpret_cast<const In*>(p[1]);
+      const In b = *reinterpret_cast<const In*>(p[2]);
+      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        *reinterpret_cast<Out*>(p[0] + i * s[0]) =
+            f(*reinterpret_cast<const In*>(p[1] + i * s[1]), *reinterpret_cast<const In*>(p[2] + i * s[2]));
+    }
+  });
+}
+
+/// Registers `Kernel<T>` under `name` for each T in Ts on the scalar CPU backend.
+template <template <class> class Kernel, class... Ts>
+void register_each(const char* name, runtime::Backend backend = runtime::Backend::CpuScalar) {
+  const runtime::OpId id = runtime::op_id(name);
+  (runtime::register_kernel(id, backend, DtypeOf<Ts>::value, reinterpret_cast<void*>(&Kernel<Ts>::run)), ...);
+}
+
+/// Wraps a same-type unary functor F<T>-agnostic into a registrable kernel.
+template <class F>
+struct Unary {
+  template <class T>
+  struct K {
+    static void run(const StridedLoop& l, const KernelParams& p) { unary_kernel<T, T, F>(l, p); }
+  };
+};
+/// Unary functor with bool output (isnan, ...).
+template <class F>
+struct UnaryToBool {
+  template <class T>
+  struct K {
+    static void run(const StridedLoop& l, const KernelParams& p) { unary_kernel<T, bool, F>(l, p); }
+  };
+};
+/// Same-type binary functor.
+template <class F>
+struct Binary {
+  template <class T>
+  struct K {
+    static void run(const StridedLoop& l, const KernelParams& p) { binary_kernel<T, T, F>(l, p); }
+  };
+};
+/// Binary functor with bool output (comparisons).
+template <class F>
+struct BinaryToBool {
+  template <class T>
+  struct K {
+    static void run(const StridedLoop& l, const KernelParams& p) { binary_kernel<T, bool, F>(l, p); }
+  };
+};
+
+#define LAMINA_FLOAT_TYPES Half, BFloat16, float, double
+#define LAMINA_INT_TYPES uint8_t, int8_t, int32_t, int64_t
+#define LAMINA_NUMERIC_TYPES LAMINA_INT_TYPES, LAMINA_FLOAT_TYPES
+#define LAMINA_ALL_TYPES bool, LAMINA_NUMERIC_TYPES
+
+}  // namespace lamina::kernels::cpu

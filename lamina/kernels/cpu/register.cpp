@@ -1,0 +1,19 @@
+#include "lamina/kernels/cpu/register.h"
+
+namespace lamina::kernels::cpu {
+
+void register_all() {
+  register_copy_kernels();
+  register_unary_kernels();
+  register_binary_kernels();
+  register_ternary_kernels();
+  register_reduce_kernels();
+  register_softmax_kernels();
+  register_index_kernels();
+  register_sort_kernels();
+  register_random_kernels();
+  register_linalg_kernels();
+  register_simd_kernels();
+}
+
+}  // namespace lamina::kernels::cpu

@@ -1,0 +1,21 @@
+#pragma once
+// Explicit registration of every CPU kernel family (no static initializers).
+
+namespace lamina::kernels::cpu {
+
+/// Registers all CPU kernels; called once by the dispatcher.
+void register_all();
+
+void register_copy_kernels();       // copy.cpp: strided copy with dtype conversion, fill
+void register_unary_kernels();      // unary.cpp
+void register_binary_kernels();     // binary.cpp
+void register_ternary_kernels();    // ternary.cpp: where, clamp, lerp
+void register_reduce_kernels();     // reduce.cpp
+void register_softmax_kernels();    // softmax.cpp
+void register_index_kernels();      // index.cpp: gather, scatter, index_select, masked ops
+void register_sort_kernels();       // sort.cpp
+void register_random_kernels();     // random.cpp
+void register_linalg_kernels();     // linalg.cpp: GEMM through BLAS
+void register_simd_kernels();       // simd_*.cpp: Highway, run-time ISA dispatch
+
+}  // namespace lamina::kernels::cpu

@@ -1,0 +1,64 @@
+#include "lamina/ops/copy.h"
+
+#include "lamina/ops/common.h"
+
+namespace lamina {
+
+const Tensor& copy_(const Tensor& dst, const Tensor& src) {
+  ops::check_defined(dst, "copy_", "destination");
+  ops::check_defined(src, "copy_", "source");
+  ops::check_same_device("copy_", {&dst, &src});
+  Shape shape = broadcast_shapes(dst.shape(), src.shape(), "copy_");
+  LAMINA_CHECK(shape == dst.shape(), ShapeError, "copy_", "source of shape ", src.shape(),
+               " cannot be broadcast to destination shape ", dst.shape());
+  ops::check_writable(dst, "copy_");
+  static const runtime::OpId op = runtime::op_id("copy");
+  Tensor s = ops::unaliased_input(src, dst).expand(dst.shape());
+  runtime::KernelParams params;
+  params.i = static_cast<int64_t>(src.dtype());
+  ops::run_elementwise(op, dst.dtype(), {&dst, &s}, params);
+  dst.bump_version();
+  return dst;
+}
+
+const Tensor& fill_(const Tensor& t, const Scalar& value) {
+  ops::check_defined(t, "fill_");
+  static const runtime::OpId op = runtime::op_id("fill");
+  runtime::KernelParams params;
+  if (is_floating(t.dtype())) params.a = value.to_double();
+  else if (t.dtype() == Dtype::Bool) params.i = value.to<bool>();
+  else if (value.is_floating()) {
+    // Through the same saturating conversion as casts, so NaN/inf never hit UB.
+    Tensor tmp = ops::scalar_tensor(value, Dtype::Float64).to(t.dtype());
+    params.i = tmp.item().to_int();
+  } else params.i = value.to_int();
+  ops::check_writable(t, "fill_");
+  ops::run_elementwise(op, t.dtype(), {&t}, params);
+  t.bump_version();
+  return t;
+}
+
+const Tensor& zero_(const Tensor& t) { return fill_(t, Scalar(0)); }
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+Tensor Tensor::clone() const {
+  Tensor out = Tensor::empty(shape(), dtype(), device());
+  copy_(out, *this);
+  return out;
+}
+
+Tensor Tensor::to(Dtype dt) const {
+  if (dt == dtype()) return *this;
+  Tensor out = Tensor::empty(shape(), dt, device());
+  copy_(out, *this);
+  return out;
+}
+
+Tensor Tensor::to(Device dev) const {
+  check_device_available(dev, "to");
+  if (dev == device()) return *this;
+  LAMINA_THROW(DeviceNotAvailableError, "to", "no copy path from ", device().str(), " to ", dev.str());
+}
+
+}  // namespace lamina

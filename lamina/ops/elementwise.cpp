@@ -1,0 +1,366 @@
+#include "lamina/ops/elementwise.h"
+
+#include <limits>
+
+#include "lamina/ops/common.h"
+#include "lamina/ops/copy.h"
+
+namespace lamina {
+namespace {
+
+using runtime::OpId;
+using runtime::op_id;
+
+// How an op's dtypes relate: result of the promoted dtype, a floating result, a bool
+// comparison of the promoted dtype, or a logical op on bool-converted inputs.
+enum class Kind { Same, Float, Compare, Logical };
+
+int category(Dtype dt) { return dt == Dtype::Bool ? 0 : is_floating(dt) ? 2 : 1; }
+
+void check_can_cast(Dtype from, const Tensor& into, const char* op) {
+  LAMINA_CHECK(category(from) <= category(into.dtype()), DTypeError, op, "result type ", dtype_name(from),
+               " can't be cast to the in-place output ", describe(into), "; use the out-of-place op");
+}
+
+bool contains_zero(const Tensor& t) {
+  Tensor c = t.contiguous();
+  return visit_dtype(c.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = c.data<T>();
+    for (int64_t i = 0; i < c.numel(); ++i)
+      if (static_cast<compute_t<T>>(p[i]) == compute_t<T>(0)) return true;
+    return false;
+  });
+}
+
+struct BinaryPlan {
+  Dtype compute;
+  Dtype out;
+  Shape shape;
+};
+
+BinaryPlan plan_binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
+  ops::check_defined(a, name, "first operand");
+  ops::check_defined(b, name, "second operand");
+  ops::check_same_device(name, {&a, &b});
+  BinaryPlan plan;
+  Dtype common = ops::result_type({&a, &b});
+  plan.compute = kind == Kind::Float ? to_floating(common) : kind == Kind::Logical ? Dtype::Bool : common;
+  plan.out = (kind == Kind::Compare || kind == Kind::Logical) ? Dtype::Bool : plan.compute;
+  LAMINA_CHECK(runtime::has_kernel(id, a.device(), plan.compute), DTypeError, name, "does not support ",
+               dtype_name(plan.compute), " operands (got ", describe(a), " and ", describe(b), ")");
+  plan.shape = broadcast_shapes(a.shape(), b.shape(), name);
+  if (is_integral(plan.compute) &&
+      (id == op_id("floor_divide") || id == op_id("remainder") || id == op_id("fmod"))) {
+    LAMINA_CHECK(!contains_zero(b), ValueError, name, "integer division by zero (divisor ", describe(b), ")");
+  }
+  return plan;
+}
+
+Tensor binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
+  BinaryPlan plan = plan_binary(name, kind, id, a, b);
+  Tensor ca = a.to(plan.compute).expand(plan.shape);
+  Tensor cb = b.to(plan.compute).expand(plan.shape);
+  Tensor out = Tensor::empty(plan.shape, plan.out, a.device());
+  ops::run_elementwise(id, plan.compute, {&out, &ca, &cb});
+  return out;
+}
+
+const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
+  BinaryPlan plan = plan_binary(name, kind, id, a, b);
+  check_can_cast(plan.out, a, name);
+  LAMINA_CHECK(plan.shape == a.shape(), ShapeError, name, "output with shape ", a.shape(),
+               " doesn't match the broadcast shape ", plan.shape, " of ", describe(a), " and ", describe(b));
+  ops::check_writable(a, name);
+  if (plan.compute == a.dtype() && plan.out == a.dtype()) {
+    Tensor cb = ops::unaliased_input(b.to(plan.compute), a).expand(plan.shape);
+    ops::run_elementwise(id, plan.compute, {&a, &a, &cb});
+    a.bump_version();
+  } else {
+    copy_(a, binary(name, kind, id, a, b));
+  }
+  return a;
+}
+
+// Float-valued unary ops map integer inputs to float32; the others keep the dtype.
+Tensor unary(const char* name, OpId id, bool float_valued, const Tensor& x) {
+  ops::check_defined(x, name);
+  Dtype dt = float_valued ? to_floating(x.dtype()) : x.dtype();
+  LAMINA_CHECK(runtime::has_kernel(id, x.device(), dt), DTypeError, name, "does not support ", describe(x));
+  Tensor in = x.to(dt);
+  Tensor out = Tensor::empty(x.shape(), dt, x.device());
+  ops::run_elementwise(id, dt, {&out, &in});
+  return out;
+}
+
+const Tensor& unary_inplace(const char* name, OpId id, bool float_valued, const Tensor& x) {
+  ops::check_defined(x, name);
+  Dtype dt = float_valued ? to_floating(x.dtype()) : x.dtype();
+  check_can_cast(dt, x, name);
+  LAMINA_CHECK(runtime::has_kernel(id, x.device(), dt), DTypeError, name, "does not support ", describe(x));
+  ops::check_writable(x, name);
+  ops::run_elementwise(id, dt, {&x, &x});
+  x.bump_version();
+  return x;
+}
+
+
+bool is_float_valued(const char* name) {
+  static const char* const kSameDtype[] = {"neg", "abs", "sign", "square", "relu", "bitwise_not"};
+  for (const char* s : kSameDtype)
+    if (std::string_view(s) == name) return false;
+  return true;
+}
+
+// floor/ceil/trunc/round of an integer tensor is the tensor itself (PyTorch semantics).
+bool is_rounding(const char* name) {
+  std::string_view n(name);
+  return n == "floor" || n == "ceil" || n == "trunc" || n == "round";
+}
+
+}  // namespace
+
+#define LAMINA_DEFINE_UNARY(name)                                                              \
+  Tensor name(const Tensor& x) {                                                               \
+    static const OpId id = op_id(#name);                                                       \
+    if (is_rounding(#name) && x.defined() && !is_floating(x.dtype())) return x.clone();       \
+    return unary(#name, id, is_float_valued(#name), x);                                        \
+  }                                                                                            \
+  const Tensor& name##_(const Tensor& x) {                                                     \
+    static const OpId id = op_id(#name);                                                       \
+    if (is_rounding(#name) && x.defined() && !is_floating(x.dtype())) return x;               \
+    return unary_inplace(#name "_", id, is_float_valued(#name), x);                            \
+  }
+LAMINA_UNARY_OPS(LAMINA_DEFINE_UNARY)
+#undef LAMINA_DEFINE_UNARY
+
+Tensor gelu(const Tensor& x, const std::string& approximate) {
+  static const OpId exact = op_id("gelu"), tanh_form = op_id("gelu_tanh");
+  LAMINA_CHECK(approximate == "none" || approximate == "tanh", ValueError, "gelu",
+               "approximate must be 'none' or 'tanh', got '", approximate, "'");
+  return unary("gelu", approximate == "none" ? exact : tanh_form, true, x);
+}
+
+Tensor logical_not(const Tensor& x) {
+  static const OpId id = op_id("logical_not");
+  ops::check_defined(x, "logical_not");
+  return unary("logical_not", id, false, x.to(Dtype::Bool));
+}
+
+#define LAMINA_DEFINE_FLOAT_PREDICATE(name, int_value)                         \
+  Tensor name(const Tensor& x) {                                               \
+    static const OpId id = op_id(#name);                                       \
+    ops::check_defined(x, #name);                                              \
+    if (!is_floating(x.dtype())) {                                             \
+      Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device());         \
+      fill_(out, Scalar(int_value));                                           \
+      return out;                                                              \
+    }                                                                          \
+    Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device());           \
+    ops::run_elementwise(id, x.dtype(), {&out, &x});                           \
+    return out;                                                                \
+  }
+LAMINA_DEFINE_FLOAT_PREDICATE(isnan, false)
+LAMINA_DEFINE_FLOAT_PREDICATE(isinf, false)
+LAMINA_DEFINE_FLOAT_PREDICATE(isfinite, true)
+#undef LAMINA_DEFINE_FLOAT_PREDICATE
+
+#define LAMINA_DEFINE_BINARY(name, kind)                                                  \
+  Tensor name(const Tensor& a, const Tensor& b) {                                         \
+    static const OpId id = op_id(#name);                                                  \
+    return binary(#name, kind, id, a, b);                                                 \
+  }                                                                                       \
+  Tensor name(const Tensor& a, const Scalar& b) {                                         \
+    ops::check_defined(a, #name);                                                         \
+    return name(a, ops::wrapped_scalar(b, a.device()));                                   \
+  }                                                                                       \
+  const Tensor& name##_(const Tensor& a, const Tensor& b) {                               \
+    static const OpId id = op_id(#name);                                                  \
+    return binary_inplace(#name "_", kind, id, a, b);                                     \
+  }                                                                                       \
+  const Tensor& name##_(const Tensor& a, const Scalar& b) {                               \
+    ops::check_defined(a, #name "_");                                                     \
+    return name##_(a, ops::wrapped_scalar(b, a.device()));                                \
+  }
+LAMINA_DEFINE_BINARY(add, Kind::Same)
+LAMINA_DEFINE_BINARY(sub, Kind::Same)
+LAMINA_DEFINE_BINARY(mul, Kind::Same)
+LAMINA_DEFINE_BINARY(div, Kind::Float)
+LAMINA_DEFINE_BINARY(floor_divide, Kind::Same)
+LAMINA_DEFINE_BINARY(remainder, Kind::Same)
+LAMINA_DEFINE_BINARY(fmod, Kind::Same)
+LAMINA_DEFINE_BINARY(pow, Kind::Same)
+LAMINA_DEFINE_BINARY(maximum, Kind::Same)
+LAMINA_DEFINE_BINARY(minimum, Kind::Same)
+LAMINA_DEFINE_BINARY(atan2, Kind::Float)
+LAMINA_DEFINE_BINARY(bitwise_and, Kind::Same)
+LAMINA_DEFINE_BINARY(bitwise_or, Kind::Same)
+LAMINA_DEFINE_BINARY(bitwise_xor, Kind::Same)
+LAMINA_DEFINE_BINARY(logical_and, Kind::Logical)
+LAMINA_DEFINE_BINARY(logical_or, Kind::Logical)
+LAMINA_DEFINE_BINARY(logical_xor, Kind::Logical)
+LAMINA_DEFINE_BINARY(eq, Kind::Compare)
+LAMINA_DEFINE_BINARY(ne, Kind::Compare)
+LAMINA_DEFINE_BINARY(lt, Kind::Compare)
+LAMINA_DEFINE_BINARY(le, Kind::Compare)
+LAMINA_DEFINE_BINARY(gt, Kind::Compare)
+LAMINA_DEFINE_BINARY(ge, Kind::Compare)
+#undef LAMINA_DEFINE_BINARY
+
+Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  if (!alpha.is_floating() && alpha.to_int() == 1) return add(a, b);
+  ops::check_defined(b, "add", "second operand");
+  return add(a, mul(b, alpha));
+}
+
+Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  if (!alpha.is_floating() && alpha.to_int() == 1) return sub(a, b);
+  ops::check_defined(b, "sub", "second operand");
+  return sub(a, mul(b, alpha));
+}
+
+Tensor rsub(const Tensor& a, const Scalar& s) {
+  ops::check_defined(a, "rsub");
+  return sub(ops::wrapped_scalar(s, a.device()), a);
+}
+
+Tensor rdiv(const Tensor& a, const Scalar& s) {
+  ops::check_defined(a, "rdiv");
+  return div(ops::wrapped_scalar(s, a.device()), a);
+}
+
+Tensor rpow(const Tensor& a, const Scalar& s) {
+  ops::check_defined(a, "rpow");
+  return pow(ops::wrapped_scalar(s, a.device()), a);
+}
+
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
+  if (rounding_mode.empty()) return div(a, b);
+  if (rounding_mode == "floor") return floor_divide(a, b);
+  LAMINA_CHECK(rounding_mode == "trunc", ValueError, "div",
+               "rounding_mode must be None, 'trunc' or 'floor', got '", rounding_mode, "'");
+  ops::check_defined(a, "div", "first operand");
+  ops::check_defined(b, "div", "second operand");
+  Dtype common = ops::result_type({&a, &b});
+  if (is_floating(common)) return trunc(div(a, b));
+  // Integer truncation: floor division corrected toward zero where the signs differ.
+  Tensor q = floor_divide(a, b);
+  Tensor r = remainder(a, b);
+  Tensor fix = logical_and(ne(r, Scalar(0)), ne(lt(a, Scalar(0)), lt(b, Scalar(0))));
+  return add(q, fix.to(q.dtype()));
+}
+
+namespace {
+
+Tensor where_impl(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  static const OpId id = op_id("where");
+  ops::check_defined(cond, "where", "condition");
+  ops::check_defined(a, "where", "input");
+  ops::check_defined(b, "where", "other");
+  ops::check_same_device("where", {&cond, &a, &b});
+  LAMINA_CHECK(cond.dtype() == Dtype::Bool, DTypeError, "where", "condition must be a bool tensor, got ",
+               describe(cond));
+  Dtype dt = ops::result_type({&a, &b});
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor c = cond.expand(shape), ca = a.to(dt).expand(shape), cb = b.to(dt).expand(shape);
+  Tensor out = Tensor::empty(shape, dt, a.device());
+  ops::run_elementwise(id, dt, {&out, &c, &ca, &cb});
+  return out;
+}
+
+}  // namespace
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) { return where_impl(cond, a, b); }
+Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b) {
+  ops::check_defined(cond, "where", "condition");
+  return where_impl(cond, ops::wrapped_scalar(a, cond.device()), b);
+}
+Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
+  ops::check_defined(cond, "where", "condition");
+  return where_impl(cond, a, ops::wrapped_scalar(b, cond.device()));
+}
+Tensor where(const Tensor& cond, const Scalar& a, const Scalar& b) {
+  ops::check_defined(cond, "where", "condition");
+  return where_impl(cond, ops::wrapped_scalar(a, cond.device()), ops::wrapped_scalar(b, cond.device()));
+}
+
+namespace {
+
+// The lowest / highest value of dtype dt, as a bound that never clips.
+Tensor open_bound(Dtype dt, bool low, Device device) {
+  return visit_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_floating_point_v<compute_t<T>>) {
+      double inf = std::numeric_limits<double>::infinity();
+      return ops::scalar_tensor(Scalar(low ? -inf : inf), dt, device);
+    } else {
+      return ops::scalar_tensor(Scalar(static_cast<int64_t>(low ? std::numeric_limits<T>::lowest()
+                                                                : std::numeric_limits<T>::max())),
+                                dt, device);
+    }
+  });
+}
+
+Tensor clamp_impl(const char* name, const Tensor& x, const Tensor& lo, const Tensor& hi, const Tensor* inplace) {
+  static const OpId id = op_id("clamp");
+  ops::check_defined(x, name);
+  LAMINA_CHECK(lo.defined() || hi.defined(), ValueError, name, "at least one of 'min' or 'max' must be given");
+  if (lo.defined()) ops::check_same_device(name, {&x, &lo});
+  if (hi.defined()) ops::check_same_device(name, {&x, &hi});
+  const Dtype dt = lo.defined() && hi.defined() ? ops::result_type({&x, &lo, &hi})
+                   : lo.defined()               ? ops::result_type({&x, &lo})
+                                                : ops::result_type({&x, &hi});
+  LAMINA_CHECK(dt != Dtype::Bool, DTypeError, name, "does not support bool tensors (got ", describe(x), ")");
+  Shape shape = x.shape();
+  if (lo.defined()) shape = broadcast_shapes(shape, lo.shape(), name);
+  if (hi.defined()) shape = broadcast_shapes(shape, hi.shape(), name);
+  if (inplace) {
+    check_can_cast(dt, x, name);
+    LAMINA_CHECK(shape == x.shape(), ShapeError, name, "bounds of shapes ", lo.defined() ? lo.shape() : Shape{},
+                 " / ", hi.defined() ? hi.shape() : Shape{}, " do not broadcast to the input shape ", x.shape());
+    ops::check_writable(x, name);
+  }
+  Tensor cl = (lo.defined() ? lo.to(dt) : open_bound(dt, true, x.device())).expand(shape);
+  Tensor ch = (hi.defined() ? hi.to(dt) : open_bound(dt, false, x.device())).expand(shape);
+  Tensor cx = x.to(dt).expand(shape);
+  Tensor out = Tensor::empty(shape, dt, x.device());
+  ops::run_elementwise(id, dt, {&out, &cx, &cl, &ch});
+  return out;
+}
+
+}  // namespace
+
+Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) {
+  ops::check_defined(x, "clamp");
+  Tensor lo = min ? ops::wrapped_scalar(*min, x.device()) : Tensor();
+  Tensor hi = max ? ops::wrapped_scalar(*max, x.device()) : Tensor();
+  return clamp_impl("clamp", x, lo, hi, nullptr);
+}
+
+Tensor clamp(const Tensor& x, const Tensor& min, const Tensor& max) {
+  return clamp_impl("clamp", x, min, max, nullptr);
+}
+
+const Tensor& clamp_(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max) {
+  ops::check_defined(x, "clamp_");
+  Tensor lo = min ? ops::wrapped_scalar(*min, x.device()) : Tensor();
+  Tensor hi = max ? ops::wrapped_scalar(*max, x.device()) : Tensor();
+  copy_(x, clamp_impl("clamp_", x, lo, hi, &x));
+  return x;
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator+(const Tensor& a, const Scalar& b) { return add(a, b); }
+Tensor operator+(const Scalar& a, const Tensor& b) { return add(b, a); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator-(const Tensor& a, const Scalar& b) { return sub(a, b); }
+Tensor operator-(const Scalar& a, const Tensor& b) { return rsub(b, a); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator*(const Tensor& a, const Scalar& b) { return mul(a, b); }
+Tensor operator*(const Scalar& a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator/(const Tensor& a, const Scalar& b) { return div(a, b); }
+Tensor operator/(const Scalar& a, const Tensor& b) { return rdiv(b, a); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+}  // namespace lamina

@@ -1,0 +1,166 @@
+#include "lamina/runtime/config.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "lamina/core/error.h"
+#include "lamina/runtime/blas.h"
+#include "lamina/runtime/dispatch.h"
+
+namespace lamina {
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? v : nullptr;
+}
+
+LogLevel parse_log_level() {
+  const char* v = env("LAMINA_LOG_LEVEL");
+  if (!v) return LogLevel::Warn;
+  std::string s(v);
+  if (s == "debug") return LogLevel::Debug;
+  if (s == "info") return LogLevel::Info;
+  if (s == "warn" || s == "warning") return LogLevel::Warn;
+  if (s == "error") return LogLevel::Error;
+  std::fprintf(stderr, "[lamina warn] LAMINA_LOG_LEVEL='%s' is not debug|info|warn|error; using warn\n", v);
+  return LogLevel::Warn;
+}
+
+std::atomic<int>& level_storage() {
+  static std::atomic<int> level{static_cast<int>(parse_log_level())};
+  return level;
+}
+
+int hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+int initial_threads() {
+  if (const char* v = env("LAMINA_NUM_THREADS")) {
+    char* end = nullptr;
+    long n = std::strtol(v, &end, 10);
+    if (end && *end == '\0' && n >= 1 && n <= 4096) return static_cast<int>(n);
+    log(LogLevel::Warn, std::string("LAMINA_NUM_THREADS='") + v + "' is not a positive integer; using " +
+                            std::to_string(hardware_threads()));
+  }
+  return hardware_threads();
+}
+
+std::atomic<int>& threads_storage() {
+  static std::atomic<int> threads{[] {
+    int n = initial_threads();
+    runtime::blas_set_num_threads(n);
+    return n;
+  }()};
+  return threads;
+}
+
+bool force_cpu() {
+  const char* v = env("LAMINA_FORCE_CPU");
+  return v && std::strcmp(v, "0") != 0;
+}
+
+}  // namespace
+
+LogLevel log_level() { return static_cast<LogLevel>(level_storage().load()); }
+void set_log_level(LogLevel level) { level_storage() = static_cast<int>(level); }
+
+void log(LogLevel level, const std::string& message) {
+  if (level < log_level()) return;
+  static const char* names[] = {"debug", "info", "warn", "error"};
+  std::fprintf(stderr, "[lamina %s] %s\n", names[static_cast<int>(level)], message.c_str());
+}
+
+int num_threads() { return threads_storage().load(); }
+
+void set_num_threads(int n) {
+  LAMINA_CHECK(n >= 1, ConfigError, "set_num_threads", "thread count must be >= 1, got ", n);
+  threads_storage() = n;
+  runtime::blas_set_num_threads(n);
+}
+
+int cuda_device_count() {
+  if (force_cpu()) return 0;
+  return 0;  // this build has no CUDA backend
+}
+
+Device default_device() {
+  if (int n = cuda_device_count(); n > 0) {
+    int idx = 0;
+    if (const char* v = env("LAMINA_CUDA_DEVICE")) idx = std::atoi(v);
+    return Device{DeviceType::CUDA, idx < n ? idx : 0};
+  }
+  static std::once_flag warned;
+  std::call_once(warned, [] {
+    if (!force_cpu())
+      log(LogLevel::Warn,
+          "no usable CUDA GPU (this build has no CUDA backend); running on CPU. Set LAMINA_FORCE_CPU=1 to "
+          "choose the CPU explicitly and silence this warning.");
+  });
+  return kCPU;
+}
+
+Device parse_device(const std::string& spec) {
+  Device d;
+  if (spec == "cpu") return kCPU;
+  if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
+    d.type = DeviceType::CUDA;
+    if (spec.size() > 5) {
+      char* end = nullptr;
+      long idx = std::strtol(spec.c_str() + 5, &end, 10);
+      LAMINA_CHECK(end && *end == '\0' && idx >= 0, ValueError, "device", "invalid device string '", spec,
+                   "'; expected 'cpu', 'cuda' or 'cuda:N'");
+      d.index = static_cast<int>(idx);
+    }
+    check_device_available(d, "device");
+    return d;
+  }
+  LAMINA_THROW(ValueError, "device", "invalid device string '", spec, "'; expected 'cpu', 'cuda' or 'cuda:N'");
+}
+
+void check_device_available(const Device& device, const char* op) {
+  if (device.is_cpu()) return;
+  int n = cuda_device_count();
+  LAMINA_CHECK(device.index < n, DeviceNotAvailableError, op, "device ", device.str(),
+               " is not available: ", force_cpu() ? "LAMINA_FORCE_CPU is set" : "this build of lamina has no CUDA backend",
+               " (", n, " CUDA device(s) usable); use device='cpu'");
+}
+
+DeviceReport devices() {
+  DeviceReport r;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("sse4.2")) r.cpu_features.emplace_back("sse4.2");
+  if (__builtin_cpu_supports("avx")) r.cpu_features.emplace_back("avx");
+  if (__builtin_cpu_supports("avx2")) r.cpu_features.emplace_back("avx2");
+  if (__builtin_cpu_supports("fma")) r.cpu_features.emplace_back("fma");
+  if (__builtin_cpu_supports("avx512f")) r.cpu_features.emplace_back("avx512f");
+  if (__builtin_cpu_supports("avx512bw")) r.cpu_features.emplace_back("avx512bw");
+#elif defined(__aarch64__)
+  r.cpu_features.emplace_back("neon");
+#endif
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      auto pos = line.find(':');
+      if (pos != std::string::npos) r.cpu_name = line.substr(pos + 2);
+      break;
+    }
+  }
+  r.cores = hardware_threads();
+  r.threads = num_threads();
+  r.blas = runtime::blas_vendor();
+  r.cuda_built = false;
+  r.backend = runtime::backend_name();
+  r.simd_target = runtime::simd_target_name();
+  return r;
+}
+
+}  // namespace lamina

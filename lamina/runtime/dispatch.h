@@ -1,0 +1,45 @@
+#pragma once
+// The kernel table: kernels are found by (op, backend, dtype); the backend follows the device
+// and, on CPU, the selected ISA path (cpu_simd falls back to cpu_scalar where it has no kernel).
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "lamina/core/device.h"
+#include "lamina/core/dtype.h"
+
+namespace lamina::runtime {
+
+/// The kernel collections a kernel can be registered under.
+enum class Backend : uint8_t { CpuScalar, CpuSimd, Cuda };
+inline constexpr int kNumBackends = 3;
+
+/// A registered op name's index in the table.
+using OpId = int32_t;
+
+/// Interns `name` (idempotent); ops keep the id in a function-local static.
+OpId op_id(std::string_view name);
+/// The name an id was interned under.
+const std::string& op_name(OpId op);
+
+/// Stores `fn` as the kernel for (op, backend, dtype). Called from kernel registration functions.
+void register_kernel(OpId op, Backend backend, Dtype dtype, void* fn);
+
+/// The raw kernel for (op, device, dtype); throws NotImplementedError when none exists.
+void* find_kernel_raw(OpId op, Device device, Dtype dtype);
+
+/// The kernel for (op, device, dtype), cast to its family's function type.
+template <class Fn>
+Fn find_kernel(OpId op, Device device, Dtype dtype) {
+  return reinterpret_cast<Fn>(find_kernel_raw(op, device, dtype));
+}
+
+/// True when a kernel exists for (op, device, dtype).
+bool has_kernel(OpId op, Device device, Dtype dtype);
+
+/// Selects the CPU path: "cpu_scalar" or "cpu_simd" (or "cuda"); throws ConfigError otherwise.
+void set_backend(const std::string& name);
+/// The selected CPU path's name.
+std::string backend_name();
+
+}  // namespace lamina::runtime
