@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <ostream>
+#include <type_traits>
 #include <vector>
 
 #include "lamina/core/error.h"
@@ -24,6 +25,7 @@ class DimVector {
   DimVector(const std::vector<int64_t>& values) { assign(values.begin(), values.end()); }  // NOLINT
   /// From an iterator range.
   template <class It>
+    requires(!std::is_integral_v<It>)
   DimVector(It first, It last) { assign(first, last); }
 
   int64_t size() const { return size_; }

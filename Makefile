@@ -1,0 +1,36 @@
+# The two commands: `make demo` and `make test`. Each sets up a fresh machine first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+JOBS ?= $(shell nproc)
+
+.PHONY: setup build python demo test test-cpp test-python test-asan clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	ninja -C build/cpp -j$(JOBS)
+
+python: setup
+	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check .
+
+demo: python
+	LAMINA_FORCE_CPU=1 $(PY) examples/tour.py
+
+test-cpp: build
+	cd build/cpp && ctest --output-on-failure
+
+test-python: python
+	LAMINA_FORCE_CPU=1 $(PY) -m pytest -q tests/python
+
+test-asan: setup
+	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAMINA_SANITIZE=ON >/dev/null
+	ninja -C build/asan -j$(JOBS) lamina_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/lamina_tests
+
+test: test-cpp test-python test-asan
+	@echo "make test: all suites passed"
+
+clean:
+	rm -rf build

@@ -1,0 +1,24 @@
+"""lamina: a deep-learning training framework with a C++ core and PyTorch's names."""
+from . import _lamina
+from ._lamina import *  # noqa: F401,F403
+from ._lamina import Tensor, dtype, device  # noqa: F401
+
+# Error classes that share a name with Python built-ins stay reachable as lamina.X but are
+# not star-exported, so `from lamina import *` never shadows the built-ins.
+from ._lamina import Error, ShapeError, DTypeError, DeviceMismatchError, DeviceNotAvailableError  # noqa: F401
+from ._lamina import OutOfMemoryError, ConfigError, FormatError, KernelError  # noqa: F401
+
+IndexError = _lamina.IndexError
+ValueError = _lamina.ValueError
+NotImplementedError = _lamina.NotImplementedError
+IOError = _lamina.IOError
+
+__version__ = "0.1.0"
+
+__all__ = [n for n in dir(_lamina) if not n.startswith("_")
+           and n not in ("IndexError", "ValueError", "NotImplementedError", "IOError")]
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None):
+    """Sets how tensors print (like torch.set_printoptions)."""
+    _lamina._set_printoptions(precision, threshold, edgeitems, linewidth, sci_mode)

@@ -1,0 +1,70 @@
+#pragma once
+// Shared helpers for the nanobind front end: Python <-> lamina conversions. Thin by design:
+// no math here, only argument conversion and calls into the C++ API.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <optional>
+#include <vector>
+
+#include "lamina/lamina.h"
+
+namespace nb = nanobind;
+
+namespace lamina::python {
+
+/// The Python class binding lamina::Tensor; init_* functions add methods to it.
+using TensorClass = nb::class_<Tensor>;
+
+/// The Python-visible dtype object (lamina.float32 etc.); one singleton per dtype.
+struct DtypeObject {
+  Dtype value;
+};
+
+/// The lamina.float32 ... singleton for `dt`.
+nb::object dtype_object(Dtype dt);
+/// Accepts a lamina dtype object or a dtype name string; throws DTypeError otherwise.
+Dtype to_dtype(nb::handle h);
+/// Converts an optional Python dtype argument (None -> nullopt).
+std::optional<Dtype> to_optional_dtype(const nb::object& h);
+/// Accepts a lamina.device, a string like "cpu" / "cuda:0", or None (-> default device).
+Device to_device(const nb::object& h);
+/// True when `h` is a Python bool, int or float (or a NumPy scalar of those kinds).
+bool is_number(nb::handle h);
+/// Converts a Python number to a Scalar (bool, int or float); throws DTypeError otherwise.
+Scalar to_scalar(nb::handle h);
+/// Converts a Scalar back to a Python bool/int/float.
+nb::object from_scalar(const Scalar& s);
+/// A Tensor from a Tensor, a Python number (a weak "wrapped" 0-d tensor), a nested
+/// sequence, or an object with __dlpack__ / the buffer protocol.
+Tensor to_tensor_operand(nb::handle h);
+/// lamina.tensor(data): nested lists / numbers / arrays -> a new tensor (copied).
+Tensor tensor_from_data(nb::handle data, std::optional<Dtype> dtype, Device device);
+/// A shape from an int, a sequence of ints, or varargs packed into a tuple.
+Shape to_shape(nb::handle h);
+/// A list of ints from an int or a sequence (dims arguments).
+std::vector<int64_t> to_int_list(nb::handle h);
+/// Zero-copy view of a NumPy array / DLPack / buffer object as a Tensor.
+Tensor from_array_object(nb::handle obj);
+
+void init_errors(nb::module_& m);
+void init_runtime(nb::module_& m);
+/// Creates the Tensor class (with its buffer-protocol slots).
+TensorClass init_tensor_class(nb::module_& m);
+void init_tensor(nb::module_& m, TensorClass& cls);
+void init_creation(nb::module_& m, TensorClass& cls);
+void init_elementwise(nb::module_& m, TensorClass& cls);
+void init_interop(nb::module_& m, TensorClass& cls);
+void init_reduce(nb::module_& m, TensorClass& cls);
+void init_index(nb::module_& m, TensorClass& cls);
+void init_join(nb::module_& m, TensorClass& cls);
+void init_linalg(nb::module_& m, TensorClass& cls);
+
+}  // namespace lamina::python
+
+// Convenience for the init_* files: `using lamina::python::TensorClass;` etc.
+using lamina::python::TensorClass;

@@ -1,0 +1,8 @@
+// Placeholder until the join bindings land.
+#include "bind.h"
+
+namespace lamina::python {
+
+void init_join(nb::module_&, TensorClass&) {}
+
+}  // namespace lamina::python

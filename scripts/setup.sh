@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything lamina needs on a fresh Debian 12 machine: system packages with
+# apt-get, Python tools into .venv with pip. Idempotent and quick when all is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  g++ cmake ninja-build ccache pkg-config   # toolchain
+  libopenblas-dev                           # GEMM (BLAS)
+  libhwy-dev                                # SIMD with run-time ISA dispatch
+  libdlpack-dev                             # DLPack interop header
+  googletest libgtest-dev                   # C++ tests
+  libbenchmark-dev                          # C++ benchmarks
+  python3-venv                              # the .venv
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+PIP_PACKAGES=("nanobind>=2.0" "scikit-build-core>=0.10" "numpy>=1.24" "pytest>=7")
+if ! .venv/bin/python -c "import nanobind, scikit_build_core, numpy, pytest" >/dev/null 2>&1; then
+  echo "setup: pip install ${PIP_PACKAGES[*]}"
+  .venv/bin/pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+fi

@@ -1,0 +1,41 @@
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("LAMINA_FORCE_CPU", "1")
+
+import lamina  # noqa: E402
+
+NP_DTYPES = {
+    lamina.float32: np.float32,
+    lamina.float64: np.float64,
+    lamina.float16: np.float16,
+    lamina.int8: np.int8,
+    lamina.uint8: np.uint8,
+    lamina.int32: np.int32,
+    lamina.int64: np.int64,
+    lamina.bool: np.bool_,
+}
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def random_array(rng, shape, dtype):
+    """Random values (never all zeros) of a NumPy dtype."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return rng.random(shape) > 0.5
+    if dtype.kind in "iu":
+        lo, hi = (1, 10) if dtype.kind == "u" else (-9, 10)
+        return rng.integers(lo, hi, size=shape).astype(dtype)
+    return (rng.standard_normal(shape) * 2).astype(dtype)
+
+
+def to_np(t):
+    if t.dtype == lamina.bfloat16:
+        return t.float().numpy()
+    return t.numpy()
