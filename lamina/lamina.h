@@ -12,3 +12,4 @@
 #include "lamina/runtime/allocator.h"
 #include "lamina/runtime/config.h"
 #include "lamina/runtime/dispatch.h"
+#include "lamina/core/print.h"

@@ -8,6 +8,7 @@
 
 #include "lamina/core/error.h"
 #include "lamina/kernels/cpu/register.h"
+#include "lamina/runtime/config.h"
 
 namespace lamina::runtime {
 namespace {
@@ -30,10 +31,14 @@ Table& table() {
 
 std::atomic<Backend> g_cpu_backend{Backend::CpuSimd};
 
-// Kernels are registered explicitly (no static initializers) on first lookup.
+// Runtime start-up on first lookup: apply the environment's settings (thread counts for us
+// and OpenBLAS) and register kernels explicitly (no static initializers).
 void ensure_registered() {
   static std::once_flag once;
-  std::call_once(once, [] { kernels::cpu::register_all(); });
+  std::call_once(once, [] {
+    (void)num_threads();
+    kernels::cpu::register_all();
+  });
 }
 
 }  // namespace

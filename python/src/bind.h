@@ -27,6 +27,8 @@ struct DtypeObject {
 
 /// The lamina.float32 ... singleton for `dt`.
 nb::object dtype_object(Dtype dt);
+/// Records the module-owned singleton for `dt` (called once at import).
+void register_dtype_object(Dtype dt, nb::handle obj);
 /// Accepts a lamina dtype object or a dtype name string; throws DTypeError otherwise.
 Dtype to_dtype(nb::handle h);
 /// Converts an optional Python dtype argument (None -> nullopt).

@@ -7,12 +7,13 @@
 
 namespace lamina::python {
 
-nb::object dtype_object(Dtype dt) {
-  static nb::object objects[kNumDtypes];
-  nb::object& o = objects[static_cast<int>(dt)];
-  if (!o.is_valid()) o = nb::cast(DtypeObject{dt});
-  return o;
-}
+// Borrowed pointers: the module owns the singletons (as lamina.float32 etc.), so nothing
+// outlives the interpreter.
+static PyObject* g_dtype_objects[kNumDtypes];
+
+void register_dtype_object(Dtype dt, nb::handle obj) { g_dtype_objects[static_cast<int>(dt)] = obj.ptr(); }
+
+nb::object dtype_object(Dtype dt) { return nb::borrow(g_dtype_objects[static_cast<int>(dt)]); }
 
 Dtype to_dtype(nb::handle h) {
   if (nb::isinstance<DtypeObject>(h)) return nb::cast<DtypeObject>(h).value;

@@ -22,32 +22,30 @@ Dtype natural(const Scalar& s) { return s.is_floating() ? kDefaultFloat : s.natu
 
 void init_creation(nb::module_& m, TensorClass& cls) {
   (void)cls;
-  m.def("tensor", [](nb::handle data, nb::object dtype, nb::object device, bool requires_grad) {
-    (void)requires_grad;
+  m.def("tensor", [](nb::handle data, nb::object dtype, nb::object device) {
     return tensor_from_data(data, to_optional_dtype(dtype), to_device(device));
   }, nb::arg("data"), nb::kw_only(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none(),
-     nb::arg("requires_grad") = false, "A new tensor copied from nested lists, numbers or arrays.");
+     "A new tensor copied from nested lists, numbers or arrays.");
 
 #define LAMINA_BIND_FILLED(name, value)                                                                     \
-  m.def(#name, [](nb::args args, nb::object size, nb::object dtype, nb::object device, bool requires_grad) { \
-    (void)requires_grad;                                                                                   \
+  m.def(#name, [](nb::args args, nb::object size, nb::object dtype, nb::object device) { \
     return full(size_args(args, size), Scalar(value), options(dtype, device));                             \
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),          \
-     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "A tensor of " #name ".");
+     nb::arg("device") = nb::none(), "A tensor of " #name ".");
   LAMINA_BIND_FILLED(zeros, 0)
   LAMINA_BIND_FILLED(ones, 1)
 #undef LAMINA_BIND_FILLED
 
-  m.def("empty", [](nb::args args, nb::object size, nb::object dtype, nb::object device, bool) {
+  m.def("empty", [](nb::args args, nb::object size, nb::object dtype, nb::object device) {
     return empty(size_args(args, size), options(dtype, device));
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "An uninitialized tensor.");
-  m.def("full", [](nb::handle size, nb::handle value, nb::object dtype, nb::object device, bool) {
+     nb::arg("device") = nb::none(), "An uninitialized tensor.");
+  m.def("full", [](nb::handle size, nb::handle value, nb::object dtype, nb::object device) {
     Scalar v = to_scalar(value);
     return full(to_shape(size), v, options(dtype, device, natural(v)));
   }, nb::arg("size"), nb::arg("fill_value"), nb::kw_only(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "A tensor filled with fill_value.");
-  m.def("arange", [](nb::handle a, nb::object b, nb::object c, nb::object dtype, nb::object device, bool) {
+     nb::arg("device") = nb::none(), "A tensor filled with fill_value.");
+  m.def("arange", [](nb::handle a, nb::object b, nb::object c, nb::object dtype, nb::object device) {
     Scalar start(int64_t{0}), end = to_scalar(a), step(int64_t{1});
     if (!b.is_none()) {
       start = to_scalar(a);
@@ -58,25 +56,25 @@ void init_creation(nb::module_& m, TensorClass& cls) {
     Device dev = to_device(device);
     return arange(start, end, step, {to_optional_dtype(dtype).value_or(all_int ? Dtype::Int64 : kDefaultFloat), dev});
   }, nb::arg("start"), nb::arg("end") = nb::none(), nb::arg("step") = nb::none(), nb::kw_only(),
-     nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none(), nb::arg("requires_grad") = false,
+     nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none(),
      "Values from start to end (exclusive) by step.");
-  m.def("linspace", [](double start, double end, int64_t steps, nb::object dtype, nb::object device, bool) {
+  m.def("linspace", [](double start, double end, int64_t steps, nb::object dtype, nb::object device) {
     return linspace(start, end, steps, options(dtype, device));
   }, nb::arg("start"), nb::arg("end"), nb::arg("steps"), nb::kw_only(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "steps evenly spaced values, ends included.");
-  m.def("eye", [](int64_t n, std::optional<int64_t> mcols, nb::object dtype, nb::object device, bool) {
+     nb::arg("device") = nb::none(), "steps evenly spaced values, ends included.");
+  m.def("eye", [](int64_t n, std::optional<int64_t> mcols, nb::object dtype, nb::object device) {
     return eye(n, mcols, options(dtype, device));
   }, nb::arg("n"), nb::arg("m") = nb::none(), nb::kw_only(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "Identity matrix.");
-  m.def("rand", [](nb::args args, nb::object size, nb::object dtype, nb::object device, bool) {
+     nb::arg("device") = nb::none(), "Identity matrix.");
+  m.def("rand", [](nb::args args, nb::object size, nb::object dtype, nb::object device) {
     return rand(size_args(args, size), options(dtype, device));
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "Uniform samples in [0, 1).");
-  m.def("randn", [](nb::args args, nb::object size, nb::object dtype, nb::object device, bool) {
+     nb::arg("device") = nb::none(), "Uniform samples in [0, 1).");
+  m.def("randn", [](nb::args args, nb::object size, nb::object dtype, nb::object device) {
     return randn(size_args(args, size), options(dtype, device));
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "Standard normal samples.");
-  m.def("randint", [](nb::args args, nb::object size, nb::object dtype, nb::object device, bool) {
+     nb::arg("device") = nb::none(), "Standard normal samples.");
+  m.def("randint", [](nb::args args, nb::object size, nb::object dtype, nb::object device) {
     // randint(high, size) or randint(low, high, size), like torch.
     int64_t low = 0, high;
     nb::object shape = size;
@@ -95,7 +93,7 @@ void init_creation(nb::module_& m, TensorClass& cls) {
     to_device(device);
     return randint(low, high, to_shape(shape), to_optional_dtype(dtype));
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "Uniform integers in [low, high).");
+     nb::arg("device") = nb::none(), "Uniform integers in [low, high).");
   m.def("randperm", [](int64_t n, nb::object dtype, nb::object device) {
     to_device(device);
     Tensor p = randperm(n);

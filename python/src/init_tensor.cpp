@@ -80,7 +80,9 @@ TensorClass init_tensor_class(nb::module_& m) {
       .def("__hash__", [](const DtypeObject& d) { return static_cast<int>(d.value); });
   for (int i = 0; i < kNumDtypes; ++i) {
     Dtype dt = static_cast<Dtype>(i);
-    m.attr(std::string(dtype_name(dt)).c_str()) = dtype_object(dt);
+    nb::object obj = nb::cast(DtypeObject{dt});
+    m.attr(std::string(dtype_name(dt)).c_str()) = obj;
+    register_dtype_object(dt, obj);
   }
   m.attr("float") = dtype_object(Dtype::Float32);
   m.attr("double") = dtype_object(Dtype::Float64);
@@ -91,7 +93,27 @@ TensorClass init_tensor_class(nb::module_& m) {
 }
 
 void init_tensor(nb::module_& m, TensorClass& cls) {
-  (void)m;
+  m.def("_set_printoptions", [](std::optional<int> precision, std::optional<int64_t> threshold,
+                                std::optional<int64_t> edgeitems, std::optional<int64_t> linewidth,
+                                std::optional<bool> sci_mode) {
+    PrintOptions o = get_printoptions();
+    if (precision) o.precision = *precision;
+    if (threshold) o.threshold = *threshold;
+    if (edgeitems) o.edgeitems = *edgeitems;
+    if (linewidth) o.linewidth = *linewidth;
+    o.sci_mode = sci_mode;
+    set_printoptions(o);
+  });
+  m.def("get_printoptions", [] {
+    PrintOptions o = get_printoptions();
+    nb::dict d;
+    d["precision"] = o.precision;
+    d["threshold"] = o.threshold;
+    d["edgeitems"] = o.edgeitems;
+    d["linewidth"] = o.linewidth;
+    d["sci_mode"] = o.sci_mode ? nb::cast(*o.sci_mode) : nb::none();
+    return d;
+  }, "The current print options.");
   cls.def_prop_ro("shape", [](const Tensor& t) { return nb::tuple(nb::cast(t.shape().vec())); },
                   "Sizes of each dimension, as a tuple.")
       .def("size", [](const Tensor& t, nb::object dim) -> nb::object {
@@ -109,7 +131,6 @@ void init_tensor(nb::module_& m, TensorClass& cls) {
       .def_prop_ro("dtype", [](const Tensor& t) { return dtype_object(t.dtype()); }, "Element type.")
       .def_prop_ro("device", &Tensor::device, "Where the data lives.")
       .def_prop_ro("is_cuda", [](const Tensor& t) { return t.device().is_cuda(); })
-      .def_prop_ro("is_leaf", [](const Tensor&) { return true; })
       .def_prop_ro("_version", &Tensor::version, "Version counter (bumped by in-place ops).")
       .def("storage_offset", &Tensor::storage_offset, "Offset of element 0 into the storage, in elements.")
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data_ptr()); },
