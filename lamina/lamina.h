@@ -13,3 +13,4 @@
 #include "lamina/runtime/config.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/core/print.h"
+#include "lamina/ops/reduce.h"

@@ -106,8 +106,10 @@ struct Formatter {
     } else {
       s = fixed(v, precision);
     }
-    if (s.size() < max_width) s.insert(0, max_width - s.size(), ' ');
-    return s;
+    if (s.size() >= max_width) return s;
+    std::string padded(max_width - s.size(), ' ');
+    padded += s;
+    return padded;
   }
 };
 
@@ -146,12 +148,19 @@ std::string render(const Tensor& t, int64_t dim, int64_t offset, int64_t indent,
     for (int64_t i : idx) data.push_back(i < 0 ? " ..." : f.format(element(t, offset + i * stride)));
     std::string out = "[";
     for (size_t k = 0; k < data.size(); ++k) {
-      if (k > 0) out += (k % static_cast<size_t>(per_line) == 0) ? ",\n" + std::string(indent + 1, ' ') : ", ";
+      if (k > 0 && k % static_cast<size_t>(per_line) == 0) {
+        out += ",\n";
+        out.append(static_cast<size_t>(indent + 1), ' ');
+      } else if (k > 0) {
+        out += ", ";
+      }
       out += data[k];
     }
     return out + "]";
   }
-  std::string sep = "," + std::string(remaining - 1, '\n') + std::string(indent + 1, ' ');
+  std::string sep = ",";
+  sep.append(static_cast<size_t>(remaining - 1), '\n');
+  sep.append(static_cast<size_t>(indent + 1), ' ');
   std::string out = "[";
   for (size_t k = 0; k < idx.size(); ++k) {
     if (k > 0) out += sep;
@@ -199,16 +208,24 @@ std::string Tensor::str() const {
     Formatter f(values, dtype(), opts);
     body = dim() == 0 ? f.format(element(*this, 0)) : render(*this, 0, 0, indent, summarize, f, opts);
   }
-  if (!has_default_dtype(dtype())) suffixes.push_back("dtype=lamina." + std::string(dtype_name(dtype())));
-  std::string out = prefix + body;
+  if (!has_default_dtype(dtype())) {
+    std::string suffix = "dtype=lamina.";
+    suffix += dtype_name(dtype());
+    suffixes.push_back(suffix);
+  }
+  std::string out = prefix;
+  out += body;
   int64_t last_line = static_cast<int64_t>(out.size() - (out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n')) + 1);
   for (const std::string& s : suffixes) {
     const int64_t len = static_cast<int64_t>(s.size());
     if (last_line + len + 2 > opts.linewidth) {
-      out += ",\n" + std::string(indent, ' ') + s;
+      out += ",\n";
+      out.append(static_cast<size_t>(indent), ' ');
+      out += s;
       last_line = indent + len;
     } else {
-      out += ", " + s;
+      out += ", ";
+      out += s;
       last_line += len + 2;
     }
   }

@@ -20,6 +20,62 @@ using ElementwiseKernel = void (*)(const StridedLoop&, const KernelParams&);
 /// Signature of every reduction kernel.
 using ReduceKernel = void (*)(const ReduceLoop&, const KernelParams&);
 
+using runtime::RowLoop;
+/// Signature of every row-wise kernel (softmax, scans, sorts).
+using RowKernel = void (*)(const RowLoop&, const KernelParams&);
+
+/// Calls body(out_ptr, out2_ptr, in_ptr) for every output element of a reduction, with
+/// the input pointer at the first reduced element; the body walks the reduced elements.
+template <class Body>
+inline void for_each_output(const ReduceLoop& loop, Body&& body) {
+  int64_t idx[kMaxDims] = {0};
+  char* out = loop.out;
+  char* out2 = loop.out2;
+  const char* in = loop.in;
+  for (int64_t o = 0; o < loop.outer_numel; ++o) {
+    body(out, out2, in);
+    for (int d = loop.outer_ndim - 1; d >= 0; --d) {
+      out += loop.out_strides[d];
+      out2 += loop.out2_strides[d];
+      in += loop.in_outer_strides[d];
+      if (++idx[d] < loop.outer_shape[d]) break;
+      out -= loop.out_strides[d] * loop.outer_shape[d];
+      out2 -= loop.out2_strides[d] * loop.outer_shape[d];
+      in -= loop.in_outer_strides[d] * loop.outer_shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/// Calls f(value) for each reduced element starting at `in`, in a fixed (row-major) order.
+template <class T, class F>
+inline void for_each_reduced(const ReduceLoop& loop, const char* in, F&& f) {
+  if (loop.reduce_numel == 0) return;
+  if (loop.reduce_ndim == 0) {
+    f(*reinterpret_cast<const T*>(in));
+    return;
+  }
+  const int inner = loop.reduce_ndim - 1;
+  const int64_t n = loop.reduce_shape[inner];
+  const int64_t s = loop.in_reduce_strides[inner];
+  int64_t idx[kMaxDims] = {0};
+  const int64_t rows = loop.reduce_numel / n;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (s == static_cast<int64_t>(sizeof(T))) {
+      const T* p = reinterpret_cast<const T*>(in);
+      for (int64_t i = 0; i < n; ++i) f(p[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) f(*reinterpret_cast<const T*>(in + i * s));
+    }
+    for (int d = inner - 1; d >= 0; --d) {
+      in += loop.in_reduce_strides[d];
+      if (++idx[d] < loop.reduce_shape[d]) break;
+      in -= loop.in_reduce_strides[d] * loop.reduce_shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 /// Calls body(ptrs, inner_strides, n) once per innermost row of the loop.
 template <int N, class Body>
 inline void for_each_row(const StridedLoop& loop, Body&& body) {
