@@ -14,3 +14,4 @@
 #include "lamina/runtime/dispatch.h"
 #include "lamina/core/print.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/ops/index.h"
