@@ -15,3 +15,5 @@
 #include "lamina/core/print.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/ops/index.h"
+#include "lamina/ops/join.h"
+#include "lamina/ops/linalg.h"

@@ -1,8 +1,77 @@
-// Placeholder until the linalg kernels land.
+// GEMM kernels: float32/float64 through BLAS (transposed operands passed as BLAS transposes),
+// every other dtype through a plain loop accumulating in compute_t (int64 for integers).
+#include <type_traits>
+
+#include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
+#include "lamina/runtime/blas.h"
+#include "lamina/runtime/gemm_loop.h"
 
 namespace lamina::kernels::cpu {
 
-void register_linalg_kernels() {}
+using runtime::GemmLoop;
+/// Signature of GEMM kernels.
+using GemmKernel = void (*)(const GemmLoop&, const KernelParams&);
+
+namespace {
+
+// BLAS view of a rows x cols matrix with strides (rs, cs); the op layer guarantees one exists.
+void blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool& trans, int64_t& ld) {
+  if ((cols == 1 || cs == 1) && (rows == 1 || rs >= std::max<int64_t>(1, cols))) {
+    trans = false;
+    ld = rows == 1 ? std::max<int64_t>(1, cols) : rs;
+  } else {
+    trans = true;
+    ld = cols == 1 ? std::max<int64_t>(1, rows) : cs;
+  }
+}
+
+template <class T>
+struct BlasGemmKernel {
+  static void run(const GemmLoop& g, const KernelParams&) {
+    bool ta, tb;
+    int64_t lda, ldb;
+    blas_layout(g.m, g.k, g.a_rs, g.a_cs, ta, lda);
+    blas_layout(g.k, g.n, g.b_rs, g.b_cs, tb, ldb);
+    for (int64_t b = 0; b < g.batch; ++b) {
+      const T* a = reinterpret_cast<const T*>(g.a + g.a_offsets[b]);
+      const T* bm = reinterpret_cast<const T*>(g.b + g.b_offsets[b]);
+      T* c = reinterpret_cast<T*>(g.c) + b * g.m * g.n;
+      if constexpr (std::is_same_v<T, float>)
+        runtime::gemm_f32(ta, tb, g.m, g.n, g.k, 1.0f, a, lda, bm, ldb, 0.0f, c, std::max<int64_t>(1, g.n));
+      else
+        runtime::gemm_f64(ta, tb, g.m, g.n, g.k, 1.0, a, lda, bm, ldb, 0.0, c, std::max<int64_t>(1, g.n));
+    }
+  }
+};
+
+template <class T>
+struct LoopGemmKernel {
+  static void run(const GemmLoop& g, const KernelParams&) {
+    using C = std::conditional_t<std::is_integral_v<T>, int64_t, compute_t<T>>;
+    for (int64_t b = 0; b < g.batch; ++b) {
+      const T* a = reinterpret_cast<const T*>(g.a + g.a_offsets[b]);
+      const T* bm = reinterpret_cast<const T*>(g.b + g.b_offsets[b]);
+      T* c = reinterpret_cast<T*>(g.c) + b * g.m * g.n;
+      for (int64_t i = 0; i < g.m; ++i) {
+        for (int64_t j = 0; j < g.n; ++j) {
+          C acc = 0;
+          for (int64_t p = 0; p < g.k; ++p)
+            acc += static_cast<C>(static_cast<compute_t<T>>(a[i * g.a_rs + p * g.a_cs])) *
+                   static_cast<C>(static_cast<compute_t<T>>(bm[p * g.b_rs + j * g.b_cs]));
+          if constexpr (std::is_integral_v<T>) c[i * g.n + j] = static_cast<T>(static_cast<std::make_unsigned_t<T>>(acc));
+          else c[i * g.n + j] = T(static_cast<compute_t<T>>(acc));
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void register_linalg_kernels() {
+  register_each<BlasGemmKernel, float, double>("matmul");
+  register_each<LoopGemmKernel, LAMINA_INT_TYPES, Half, BFloat16>("matmul");
+}
 
 }  // namespace lamina::kernels::cpu
