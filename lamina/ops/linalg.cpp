@@ -284,6 +284,7 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
         ++p;
       }
     }
+    for (int l : labels) counts[l] += 1;
     // Repeated labels within one operand take the diagonal.
     Tensor v = t;
     for (size_t a = 0; a < labels.size(); ++a) {
@@ -307,7 +308,6 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
         LAMINA_CHECK(s == it->second || s == 1, ShapeError, "einsum", "operand ", i, " has size ", s,
                      " for a subscript whose size elsewhere is ", it->second);
       }
-      counts[labels[d]] += 1;
     }
     ops_labeled.push_back({v, labels});
   }
