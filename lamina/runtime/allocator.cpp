@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include <sys/mman.h>
+
 #include "lamina/core/error.h"
 
 namespace lamina::runtime {
@@ -19,6 +21,9 @@ CpuAllocatorState& cpu_state() {
   return state;
 }
 
+constexpr int64_t kHugePage = 2 << 20;
+constexpr int64_t kHugePageThreshold = 4 << 20;
+
 int64_t round_up(int64_t n) { return (n + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment; }
 
 }  // namespace
@@ -27,7 +32,12 @@ void* allocate(int64_t nbytes, Device device) {
   check_device_available(device, "allocate");
   // Zero-byte tensors still get a unique, aligned, non-null pointer.
   int64_t rounded = round_up(nbytes > 0 ? nbytes : 1);
-  void* p = std::aligned_alloc(kCpuAlignment, static_cast<size_t>(rounded));
+  // Large buffers are 2 MiB aligned and backed by transparent huge pages: first-touch page
+  // faults otherwise dominate streaming ops on fresh outputs.
+  const bool huge = rounded >= kHugePageThreshold;
+  void* p = std::aligned_alloc(huge ? kHugePage : kCpuAlignment,
+                               static_cast<size_t>(huge ? (rounded + kHugePage - 1) / kHugePage * kHugePage : rounded));
+  if (p != nullptr && huge) madvise(p, static_cast<size_t>(rounded), MADV_HUGEPAGE);
   auto& st = cpu_state();
   std::lock_guard<std::mutex> lock(st.mutex);
   if (p == nullptr) {
