@@ -16,7 +16,7 @@ python: setup
 	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check .
 
 demo: python
-	LAMINA_FORCE_CPU=1 $(PY) examples/tour.py
+	$(PY) examples/tour.py
 
 test-cpp: build
 	cd build/cpp && ctest --output-on-failure

@@ -7,8 +7,13 @@ namespace lamina {
 Tensor Tensor::empty(const Shape& shape, Dtype dtype, Device device) {
   for (int64_t s : shape)
     LAMINA_CHECK(s >= 0, ValueError, "empty", "negative dimension ", s, " in shape ", shape);
+  int64_t nbytes = itemsize(dtype);
+  for (int64_t s : shape) {
+    LAMINA_CHECK(!__builtin_mul_overflow(nbytes, s, &nbytes), OutOfMemoryError, "empty", "a tensor of shape ", shape,
+                 " and dtype ", dtype_name(dtype), " needs more than 2^63 bytes");
+  }
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * itemsize(dtype), device);
+  impl->storage = std::make_shared<Storage>(nbytes, device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

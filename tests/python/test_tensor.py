@@ -321,3 +321,11 @@ def test_memory_stats_track_allocations():
     del t
     gc.collect()
     assert lamina.memory_stats()["allocated_bytes"] == before
+
+
+def test_out_of_memory_is_typed_and_recoverable():
+    with pytest.raises(lamina.OutOfMemoryError, match=r"\[empty\]"):
+        lamina.empty(1 << 62, 8)
+    with pytest.raises(lamina.OutOfMemoryError, match=r"\[allocate\].*allocated"):
+        lamina.empty(1 << 45)  # 128 TiB: the allocator refuses and reports its statistics
+    assert isinstance(lamina.ones(3).sum().item(), float)  # the process is fine afterwards

@@ -34,8 +34,13 @@ struct SortKernel {
         if (nan_of(va) || nan_of(vb)) return !nan_of(va) && nan_of(vb);
         return va < vb;
       };
-      if (descending) std::stable_sort(order, order + loop.n, [&](int64_t a, int64_t b) { return less(b, a); });
-      else std::stable_sort(order, order + loop.n, less);
+      // Ties broken by position make std::sort stable without the scratch buffer that
+      // std::stable_sort would allocate.
+      if (descending) {
+        std::sort(order, order + loop.n, [&](int64_t a, int64_t b) { return less(b, a) || (!less(a, b) && a < b); });
+      } else {
+        std::sort(order, order + loop.n, [&](int64_t a, int64_t b) { return less(a, b) || (!less(b, a) && a < b); });
+      }
       for (int64_t i = 0; i < loop.n; ++i) values[r * loop.n + i] = x[order[i]];
     }
   }
