@@ -41,7 +41,7 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op) {
 // computeStride): walks chunks of old dims that are contiguous among themselves.
 bool view_strides(const Shape& old_shape, const Strides& old_strides, const Shape& shape, Strides& out) {
   out = Strides(shape.size(), 0);
-  if (shape_numel(old_shape) == 0) {
+  if (shape_numel(old_shape) == 0 || old_shape.empty()) {  // no data or one element: any strides work
     out = contiguous_strides(shape);
     return true;
   }
