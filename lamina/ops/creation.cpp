@@ -30,7 +30,10 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
                " and ", e);
   LAMINA_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), ValueError, "arange", "upper bound and step sign are inconsistent (start ",
                s, ", end ", e, ", step ", st, ")");
-  const int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
+  const double count = std::ceil((e - s) / st);
+  LAMINA_CHECK(count < 9.0e15, OutOfMemoryError, "arange", "the range from ", s, " to ", e, " by ", st, " has ",
+               count, " elements, more than lamina can allocate");
+  const int64_t n = static_cast<int64_t>(count);
   Tensor out = empty({n}, {Dtype::Float64, kCPU});
   double* p = out.data<double>();
   if (is_integral(options.dtype) && !start.is_floating() && !step.is_floating()) {
@@ -123,7 +126,7 @@ uint64_t initial_seed() { return runtime::default_generator().current_seed(); }
 
 namespace {
 
-void run_random(const char* name, const Tensor& out, double a, double b) {
+void run_random(const char* name, const Tensor& out, double a, double b, int64_t lo = 0, int64_t hi = 0) {
   static const runtime::OpId uniform = runtime::op_id("uniform"), normal = runtime::op_id("normal"),
                              randint_id = runtime::op_id("randint");
   std::string_view n(name);
@@ -133,6 +136,8 @@ void run_random(const char* name, const Tensor& out, double a, double b) {
   runtime::KernelParams params;
   params.a = a;
   params.b = b;
+  params.lo = lo;
+  params.hi = hi;
   auto& gen = runtime::default_generator();
   params.j = static_cast<int64_t>(gen.current_seed());
   params.i = static_cast<int64_t>(gen.reserve(static_cast<uint64_t>(out.numel())));
@@ -161,10 +166,13 @@ Tensor randn(const Shape& shape, TensorOptions options) {
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, std::optional<Dtype> dtype) {
   LAMINA_CHECK(low < high, ValueError, "randint", "low (", low, ") must be less than high (", high, ")");
+  int64_t span;
+  LAMINA_CHECK(!__builtin_sub_overflow(high, low, &span), ValueError, "randint", "the range [", low, ", ", high,
+               ") is wider than int64 can count");
   Tensor t = empty(shape, {dtype.value_or(Dtype::Int64), kCPU});
   LAMINA_CHECK(t.dtype() != Dtype::Bool || (low >= 0 && high <= 2), ValueError, "randint",
                "range [", low, ", ", high, ") does not fit bool");
-  run_random("randint", t, static_cast<double>(low), static_cast<double>(high));
+  run_random("randint", t, 0.0, 0.0, low, high);
   return t;
 }
 

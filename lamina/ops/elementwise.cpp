@@ -4,6 +4,7 @@
 
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
+#include "lamina/ops/reduce.h"
 
 namespace lamina {
 namespace {
@@ -53,6 +54,12 @@ BinaryPlan plan_binary(const char* name, Kind kind, OpId id, const Tensor& a, co
   if (is_integral(plan.compute) &&
       (id == op_id("floor_divide") || id == op_id("remainder") || id == op_id("fmod"))) {
     LAMINA_CHECK(!contains_zero(b), ValueError, name, "integer division by zero (divisor ", describe(b), ")");
+  }
+  static const OpId pow_id = op_id("pow");
+  if (id == pow_id && is_integral(plan.compute) && b.numel() > 0) {
+    LAMINA_CHECK(amin(b.to(plan.compute)).item<int64_t>() >= 0, ValueError, name,
+                 "integers to negative integer powers are not allowed (exponent ", describe(b),
+                 "); use a floating base");
   }
   return plan;
 }

@@ -28,6 +28,8 @@ struct KernelParams {
   double b = 0.0;
   int64_t i = 0;
   int64_t j = 0;
+  int64_t lo = 0;  // exact integer bounds (randint)
+  int64_t hi = 0;
 };
 
 /// Builds the loop for `operands` (output first), all already of the same shape (inputs

@@ -1,5 +1,7 @@
 // The typed error hierarchy in Python: lamina.Error and its subclasses, each also a
 // subclass of the matching built-in exception, and the C++ -> Python translation.
+#include <typeinfo>
+
 #include "bind.h"
 
 namespace lamina::python {
@@ -98,6 +100,10 @@ void init_errors(nb::module_& m) {
       raise(g_errors.value, e);
     } catch (const lamina::Error& e) {
       raise(g_errors.base, e);
+    } catch (const std::bad_cast&) {
+      // nanobind's cast_error: an argument of the wrong type, or an int that does not fit.
+      raise(g_errors.dtype, lamina::DTypeError("argument", "[argument] an argument has the wrong type or is out of "
+                                                           "range for its C++ type (e.g. an int beyond int64)"));
     }
   });
 }

@@ -18,7 +18,12 @@ TensorIndex parse_one(nb::handle h) {
     return Slice{start, stop, step};
   }
   if (nb::isinstance<Tensor>(h)) return nb::cast<Tensor>(h);
-  if (PyLong_Check(o)) return nb::cast<int64_t>(h);
+  if (PyLong_Check(o)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    LAMINA_CHECK(overflow == 0, IndexError, "index", "index ", nb::cast<std::string>(nb::str(h)), " is out of range");
+    return static_cast<int64_t>(v);
+  }
   if (is_number(h)) {
     Scalar s = to_scalar(h);
     LAMINA_CHECK(!s.is_floating(), IndexError, "index", "only integers, slices, None, ..., bools and integer or bool "

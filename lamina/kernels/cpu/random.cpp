@@ -1,6 +1,7 @@
 // Random fills from the counter-based generator: element k of a draw uses counter
 // (params.i + k) under seed params.j, so results do not depend on how work is split.
 #include <cmath>
+#include <type_traits>
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
@@ -55,15 +56,23 @@ struct NormalKernel {
   }
 };
 
-// Integers in [params.a, params.b) as int64 range arithmetic (modulo bias < 2^-32 for spans < 2^32).
+// Integers in [params.lo, params.hi) (the op layer guarantees hi > lo without overflow);
+// modulo bias is below 2^-32 for spans under 2^32.
 template <class T>
 struct RandintKernel {
   static void run(const StridedLoop& loop, const KernelParams& params) {
-    const int64_t low = static_cast<int64_t>(params.a);
-    const uint64_t span = static_cast<uint64_t>(static_cast<int64_t>(params.b) - low);
-    fill_random<T>(loop, params, [&](const uint32_t* r) {
-      uint64_t bits = (static_cast<uint64_t>(r[0]) << 32) | r[1];
-      return static_cast<double>(low + static_cast<int64_t>(bits % span));
+    const uint64_t span = static_cast<uint64_t>(params.hi) - static_cast<uint64_t>(params.lo);
+    const uint64_t seed = static_cast<uint64_t>(params.j);
+    uint64_t k = static_cast<uint64_t>(params.i);
+    for_each_row<1>(loop, [&](char** p, const int64_t* s, int64_t n) {
+      for (int64_t e = 0; e < n; ++e, ++k) {
+        uint32_t r[4];
+        runtime::Philox::block(seed, k, 0, r);
+        const uint64_t bits = (static_cast<uint64_t>(r[0]) << 32) | r[1];
+        const int64_t v = static_cast<int64_t>(static_cast<uint64_t>(params.lo) + bits % span);
+        if constexpr (std::is_integral_v<T>) *reinterpret_cast<T*>(p[0] + e * s[0]) = static_cast<T>(v);
+        else *reinterpret_cast<T*>(p[0] + e * s[0]) = T(static_cast<compute_t<T>>(v));
+      }
     });
   }
 };
