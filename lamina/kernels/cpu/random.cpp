@@ -16,6 +16,7 @@ double uniform01(uint32_t hi, uint32_t lo) {
   return static_cast<double>(bits & ((1ull << 53) - 1)) * (1.0 / 9007199254740992.0);
 }
 
+// Writes draw(random words) to each element; integer draws are stored exactly.
 template <class T, class Draw>
 void fill_random(const StridedLoop& loop, const KernelParams& params, Draw draw) {
   const uint64_t seed = static_cast<uint64_t>(params.j);
@@ -24,7 +25,9 @@ void fill_random(const StridedLoop& loop, const KernelParams& params, Draw draw)
     for (int64_t e = 0; e < n; ++e, ++k) {
       uint32_t r[4];
       runtime::Philox::block(seed, k, 0, r);
-      *reinterpret_cast<T*>(p[0] + e * s[0]) = T(static_cast<compute_t<T>>(draw(r)));
+      const auto v = draw(r);
+      if constexpr (std::is_integral_v<T>) *reinterpret_cast<T*>(p[0] + e * s[0]) = static_cast<T>(v);
+      else *reinterpret_cast<T*>(p[0] + e * s[0]) = T(static_cast<compute_t<T>>(v));
     }
   });
 }
@@ -62,17 +65,9 @@ template <class T>
 struct RandintKernel {
   static void run(const StridedLoop& loop, const KernelParams& params) {
     const uint64_t span = static_cast<uint64_t>(params.hi) - static_cast<uint64_t>(params.lo);
-    const uint64_t seed = static_cast<uint64_t>(params.j);
-    uint64_t k = static_cast<uint64_t>(params.i);
-    for_each_row<1>(loop, [&](char** p, const int64_t* s, int64_t n) {
-      for (int64_t e = 0; e < n; ++e, ++k) {
-        uint32_t r[4];
-        runtime::Philox::block(seed, k, 0, r);
-        const uint64_t bits = (static_cast<uint64_t>(r[0]) << 32) | r[1];
-        const int64_t v = static_cast<int64_t>(static_cast<uint64_t>(params.lo) + bits % span);
-        if constexpr (std::is_integral_v<T>) *reinterpret_cast<T*>(p[0] + e * s[0]) = static_cast<T>(v);
-        else *reinterpret_cast<T*>(p[0] + e * s[0]) = T(static_cast<compute_t<T>>(v));
-      }
+    fill_random<T>(loop, params, [&](const uint32_t* r) {
+      const uint64_t bits = (static_cast<uint64_t>(r[0]) << 32) | r[1];
+      return static_cast<int64_t>(static_cast<uint64_t>(params.lo) + bits % span);
     });
   }
 };

@@ -61,21 +61,17 @@ LAMINA_UNARY_FUNCTOR(TruncOp, std::trunc(x))
 LAMINA_UNARY_FUNCTOR(RoundOp, std::nearbyint(x))  // half to even, like PyTorch and NumPy
 LAMINA_UNARY_FUNCTOR(BitwiseNotOp, ~x)
 
-struct IsNanOp {
-  explicit IsNanOp(const KernelParams&) {}
-  template <class T>
-  bool operator()(T x) const { return std::isnan(static_cast<compute_t<T>>(x)); }
-};
-struct IsInfOp {
-  explicit IsInfOp(const KernelParams&) {}
-  template <class T>
-  bool operator()(T x) const { return std::isinf(static_cast<compute_t<T>>(x)); }
-};
-struct IsFiniteOp {
-  explicit IsFiniteOp(const KernelParams&) {}
-  template <class T>
-  bool operator()(T x) const { return std::isfinite(static_cast<compute_t<T>>(x)); }
-};
+#define LAMINA_PREDICATE_FUNCTOR(Name, fn)                                                          \
+  struct Name {                                                                                   \
+    explicit Name(const KernelParams&) {}                                                         \
+    template <class T>                                                                            \
+    bool operator()(T x) const { return fn(static_cast<compute_t<T>>(x)); }                       \
+  };
+LAMINA_PREDICATE_FUNCTOR(IsNanOp, std::isnan)
+LAMINA_PREDICATE_FUNCTOR(IsInfOp, std::isinf)
+LAMINA_PREDICATE_FUNCTOR(IsFiniteOp, std::isfinite)
+#undef LAMINA_PREDICATE_FUNCTOR
+
 // Bool needs its own functors: -x and ~x promote to int.
 struct BoolNotOp {
   explicit BoolNotOp(const KernelParams&) {}
