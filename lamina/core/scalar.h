@@ -19,8 +19,11 @@ class Scalar {
   Scalar(double v) : kind_(Kind::Float), d_(v) {}  // NOLINT
   Scalar(float v) : kind_(Kind::Float), d_(v) {}  // NOLINT
 
+  /// Which kind of value this is.
   Kind kind() const { return kind_; }
+  /// True for a float value.
   bool is_floating() const { return kind_ == Kind::Float; }
+  /// True for a bool value.
   bool is_bool() const { return kind_ == Kind::Bool; }
   /// The value as double.
   double to_double() const { return kind_ == Kind::Float ? d_ : static_cast<double>(i_); }
@@ -46,6 +49,7 @@ class Scalar {
   };
 };
 
+/// Prints like Python: True, 3, 2.5.
 inline std::ostream& operator<<(std::ostream& os, const Scalar& s) {
   if (s.is_bool()) return os << (s.to_int() ? "True" : "False");
   if (s.is_floating()) return os << s.to_double();

@@ -28,6 +28,8 @@ class DimVector {
     requires(!std::is_integral_v<It>)
   DimVector(It first, It last) { assign(first, last); }
 
+  // std::vector-style access: size, element access, iteration.
+  /// Number of values.
   int64_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   int64_t* data() { return values_; }
@@ -45,7 +47,9 @@ class DimVector {
     check_capacity(size_ + 1);
     values_[size_++] = v;
   }
+  /// Removes the last value.
   void pop_back() { --size_; }
+  /// Removes all values.
   void clear() { size_ = 0; }
   /// Resizes, filling new slots with `value`.
   void resize(int64_t n, int64_t value = 0) {
@@ -65,6 +69,7 @@ class DimVector {
     for (int64_t i = pos; i + 1 < size_; ++i) values_[i] = values_[i + 1];
     --size_;
   }
+  /// Replaces the contents with an iterator range.
   template <class It>
   void assign(It first, It last) {
     size_ = 0;

@@ -81,20 +81,20 @@ const Tensor& clamp_(const Tensor& x, std::optional<Scalar> min, std::optional<S
 
 /// a + b.
 Tensor operator+(const Tensor& a, const Tensor& b);
-Tensor operator+(const Tensor& a, const Scalar& b);
-Tensor operator+(const Scalar& a, const Tensor& b);
+Tensor operator+(const Tensor& a, const Scalar& b);  ///< a + scalar
+Tensor operator+(const Scalar& a, const Tensor& b);  ///< scalar + a
 /// a - b.
 Tensor operator-(const Tensor& a, const Tensor& b);
-Tensor operator-(const Tensor& a, const Scalar& b);
-Tensor operator-(const Scalar& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Scalar& b);  ///< a - scalar
+Tensor operator-(const Scalar& a, const Tensor& b);  ///< scalar - a
 /// a * b.
 Tensor operator*(const Tensor& a, const Tensor& b);
-Tensor operator*(const Tensor& a, const Scalar& b);
-Tensor operator*(const Scalar& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Scalar& b);  ///< a * scalar
+Tensor operator*(const Scalar& a, const Tensor& b);  ///< scalar * a
 /// a / b (true division).
 Tensor operator/(const Tensor& a, const Tensor& b);
-Tensor operator/(const Tensor& a, const Scalar& b);
-Tensor operator/(const Scalar& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Scalar& b);  ///< a / scalar
+Tensor operator/(const Scalar& a, const Tensor& b);  ///< scalar / a
 /// -a.
 Tensor operator-(const Tensor& a);
 

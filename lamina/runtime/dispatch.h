@@ -12,6 +12,7 @@ namespace lamina::runtime {
 
 /// The kernel collections a kernel can be registered under.
 enum class Backend : uint8_t { CpuScalar, CpuSimd, Cuda };
+/// Number of backends (for tables indexed by backend).
 inline constexpr int kNumBackends = 3;
 
 /// A registered op name's index in the table.
