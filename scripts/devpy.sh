@@ -9,9 +9,9 @@ py=${PYTHON:-.venv/bin/python}
 if [ ! -f "$dir/build.ninja" ]; then
   cmake -S . -B "$dir" -G Ninja -DLAMINA_BUILD_PYTHON=ON -DPython_EXECUTABLE="$(cd "$(dirname "$py")" && pwd)/$(basename "$py")" >/dev/null
 fi
-ninja -C "$dir" _lamina >/dev/null
+ninja -C "$dir" >/dev/null
 mkdir -p "$dir/pkg/lamina"
 for f in python/lamina/*.py; do ln -sf "$(realpath "$f")" "$dir/pkg/lamina/"; done
 for sub in python/lamina/*/; do [ -d "$sub" ] && ln -sfn "$(realpath "$sub")" "$dir/pkg/lamina/$(basename "$sub")"; done
-ln -sf "$(realpath "$dir"/_lamina*.so)" "$dir/pkg/lamina/"
+ln -sf "$(realpath "$dir"/_lamina*.so)" "$(realpath "$dir"/_lamina.pyi)" "$(realpath "$dir"/py.typed)" "$dir/pkg/lamina/"
 echo "$dir/pkg"

@@ -329,3 +329,11 @@ def test_out_of_memory_is_typed_and_recoverable():
     with pytest.raises(lamina.OutOfMemoryError, match=r"\[allocate\].*allocated"):
         lamina.empty(1 << 45)  # 128 TiB: the allocator refuses and reports its statistics
     assert isinstance(lamina.ones(3).sum().item(), float)  # the process is fine afterwards
+
+
+def test_type_stubs_ship_with_the_package():
+    import pathlib
+    pkg = pathlib.Path(lamina.__file__).parent
+    stub = (pkg / "_lamina.pyi").read_text()
+    assert "class Tensor" in stub and "def matmul(" in stub
+    assert (pkg / "py.typed").exists()
