@@ -12,6 +12,7 @@ APT_PACKAGES=(
   googletest libgtest-dev                   # C++ tests
   libbenchmark-dev                          # C++ benchmarks
   python3-venv                              # the .venv
+  python3-torch                             # PyTorch reference for tests and benchmarks (own interpreter)
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
