@@ -88,9 +88,17 @@ def main():
                 ["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0:
             torch_py = "/usr/bin/python3"
     if torch_py:
-        env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+        # PyTorch at its best configuration: run it both ways and keep the better figure per row.
         cmd = [torch_py, __file__, "--child", "torch"] + (["--quick"] if quick else [])
-        libs["torch"] = json.loads(subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout)
+        runs = []
+        for extra in ({"OMP_WAIT_POLICY": "PASSIVE"}, {"OPENBLAS_NUM_THREADS": "1"}):
+            env = dict(os.environ, **extra)
+            runs.append(json.loads(subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout))
+        best = {}
+        for name, (unit, value) in runs[0].items():
+            other = runs[1][name][1]
+            best[name] = (unit, min(value, other) if unit == "us" else max(value, other))
+        libs["torch"] = best
     names = list(libs["lamina"])
     header = f"| {'op':22} | unit | lamina | numpy | lamina/numpy |" + (" torch | lamina/torch |" if "torch" in libs else "")
     print(header)
