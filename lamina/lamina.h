@@ -14,6 +14,7 @@
 #include "lamina/runtime/dispatch.h"
 #include "lamina/core/print.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/ops/sort.h"
 #include "lamina/ops/index.h"
 #include "lamina/ops/join.h"
 #include "lamina/ops/linalg.h"

@@ -11,27 +11,29 @@
 
 namespace lamina {
 
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
-  LAMINA_CHECK(!tensors.empty(), ValueError, "cat", "expected a non-empty list of tensors");
+namespace {
+// cat, with errors naming `op` (the stacking functions reuse it).
+Tensor concat(const std::vector<Tensor>& tensors, int64_t dim, const char* op) {
+  LAMINA_CHECK(!tensors.empty(), ValueError, op, "expected a non-empty list of tensors");
   std::vector<const Tensor*> parts;
   for (const Tensor& t : tensors) {
-    ops::check_defined(t, "cat", "a tensor in the list");
-    ops::check_same_device("cat", {&tensors[0], &t});
-    LAMINA_CHECK(t.dim() > 0, ShapeError, "cat", "zero-dimensional tensor ", describe(t), " cannot be concatenated");
+    ops::check_defined(t, op, "a tensor in the list");
+    ops::check_same_device(op, {&tensors[0], &t});
+    LAMINA_CHECK(t.dim() > 0, ShapeError, op, "zero-dimensional tensor ", describe(t), " cannot be concatenated");
     if (!(t.dim() == 1 && t.shape()[0] == 0)) parts.push_back(&t);
   }
   Dtype dt = tensors[0].dtype();
   for (const Tensor& t : tensors) dt = promote_types(dt, t.dtype());
   if (parts.empty()) return Tensor::empty({0}, dt, tensors[0].device());
   const Tensor& ref = *parts[0];
-  const int64_t d = wrap_dim(dim, ref.dim(), "cat");
+  const int64_t d = wrap_dim(dim, ref.dim(), op);
   Shape shape = ref.shape();
   shape[d] = 0;
   for (const Tensor* t : parts) {
-    LAMINA_CHECK(t->dim() == ref.dim(), ShapeError, "cat", "tensors must have the same number of dimensions: got ",
+    LAMINA_CHECK(t->dim() == ref.dim(), ShapeError, op, "tensors must have the same number of dimensions: got ",
                  describe(ref), " and ", describe(*t));
     for (int64_t k = 0; k < ref.dim(); ++k) {
-      LAMINA_CHECK(k == d || t->shape()[k] == ref.shape()[k], ShapeError, "cat", "sizes of tensors must match except in dimension ",
+      LAMINA_CHECK(k == d || t->shape()[k] == ref.shape()[k], ShapeError, op, "sizes of tensors must match except in dimension ",
                    d, ": got ", describe(ref), " and ", describe(*t), " (dimension ", k, ")");
     }
     shape[d] += t->shape()[d];
@@ -44,6 +46,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   }
   return out;
 }
+}  // namespace
+
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) { return concat(tensors, dim, "cat"); }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   LAMINA_CHECK(!tensors.empty(), ValueError, "stack", "expected a non-empty list of tensors");
@@ -55,7 +60,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   const int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   std::vector<Tensor> expanded;
   for (const Tensor& t : tensors) expanded.push_back(t.unsqueeze(d));
-  return cat(expanded, d);
+  return concat(expanded, d, "stack");
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
@@ -97,12 +102,14 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   LAMINA_CHECK(x.dim() > 0, ShapeError, "chunk", "expects at least a 1-dimensional tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "chunk");
   const int64_t n = x.shape()[d];
-  return split(x, n == 0 ? 0 : (n + chunks - 1) / chunks, d);
+  // An empty dim still gives `chunks` (empty) pieces, as in PyTorch.
+  if (n == 0) return split(x, std::vector<int64_t>(static_cast<size_t>(chunks), 0), d);
+  return split(x, (n + chunks - 1) / chunks, d);
 }
 
 std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
   ops::check_defined(x, "unbind");
-  LAMINA_CHECK(x.dim() > 0, ShapeError, "unbind", "cannot unbind a 0-d tensor");
+  LAMINA_CHECK(x.dim() > 0, IndexError, "unbind", "cannot unbind a 0-d tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "unbind");
   std::vector<Tensor> out;
   for (int64_t i = 0; i < x.shape()[d]; ++i) out.push_back(x.select(d, i));
@@ -147,15 +154,18 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string&
       LAMINA_CHECK(before < n && after < n, ShapeError, "pad", "reflect padding (", before, ", ", after,
                    ") must be smaller than dimension ", d, " of size ", n);
     }
+    // Circular padding wraps around what is left after cropping (PyTorch's order); reflect and
+    // replicate index the uncropped input.
+    const int64_t crop_lo = std::max<int64_t>(0, -before), kept = n - crop_lo - std::max<int64_t>(0, -after);
     if (mode == "circular") {
-      LAMINA_CHECK(before <= n && after <= n, ShapeError, "pad", "circular padding (", before, ", ", after,
-                   ") must not exceed dimension ", d, " of size ", n);
+      LAMINA_CHECK(kept > 0 && before <= kept && after <= kept, ShapeError, "pad", "circular padding (", before, ", ",
+                   after, ") must not exceed dimension ", d, " of size ", n, " (after cropping)");
     }
     std::vector<int64_t> src;
     for (int64_t j = -before; j < n + after; ++j) {
       int64_t s = j;
       if (mode == "replicate") s = std::clamp<int64_t>(j, 0, n - 1);
-      else if (mode == "circular") s = ((j % n) + n) % n;
+      else if (mode == "circular") s = crop_lo + (((j - crop_lo) % kept) + kept) % kept;
       else if (n == 1) s = 0;
       else {
         const int64_t period = 2 * (n - 1);
@@ -193,37 +203,31 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
 }
 
 namespace {
-Tensor triangle_mask(const Tensor& x, int64_t diagonal, bool lower, const char* op) {
+// x with the elements outside the triangle (col - row <= diagonal for lower) set to zero.
+Tensor triangle(const Tensor& x, int64_t diagonal, bool lower, const char* op) {
   ops::check_defined(x, op);
   LAMINA_CHECK(x.dim() >= 2, ShapeError, op, "expects a tensor with at least 2 dimensions, got ", describe(x));
   const int64_t rows = x.shape()[x.dim() - 2], cols = x.shape()[x.dim() - 1];
-  Tensor r = arange(Scalar(rows)).unsqueeze(1);
-  Tensor c = arange(Scalar(cols)).unsqueeze(0);
-  Tensor offset = sub(c, r);
-  return lower ? le(offset, Scalar(diagonal)) : ge(offset, Scalar(diagonal));
+  const TensorOptions opts{Dtype::Int64, x.device()};
+  const Scalar zero(int64_t{0}), one(int64_t{1});
+  Tensor offset = sub(arange(zero, Scalar(cols), one, opts).unsqueeze(0), arange(zero, Scalar(rows), one, opts).unsqueeze(1));
+  Tensor mask = lower ? le(offset, Scalar(diagonal)) : ge(offset, Scalar(diagonal));
+  return where(mask, x, ops::scalar_tensor(Scalar(0), x.dtype(), x.device()));
+}
+
+const Tensor& triangle_(const Tensor& x, int64_t diagonal, bool lower, const char* op) {
+  ops::check_defined(x, op);
+  LAMINA_CHECK(x.dim() >= 2, ShapeError, op, "expects a tensor with at least 2 dimensions, got ", describe(x));
+  ops::check_writable(x, op);
+  copy_(x, triangle(x, diagonal, lower, op));
+  return x;
 }
 }  // namespace
 
-Tensor tril(const Tensor& x, int64_t diagonal) {
-  Tensor mask = triangle_mask(x, diagonal, true, "tril");
-  return where(mask, x, ops::scalar_tensor(Scalar(0), x.dtype(), x.device()));
-}
-Tensor triu(const Tensor& x, int64_t diagonal) {
-  Tensor mask = triangle_mask(x, diagonal, false, "triu");
-  return where(mask, x, ops::scalar_tensor(Scalar(0), x.dtype(), x.device()));
-}
-const Tensor& tril_(const Tensor& x, int64_t diagonal) {
-  Tensor r = tril(x, diagonal);
-  ops::check_writable(x, "tril_");
-  copy_(x, r);
-  return x;
-}
-const Tensor& triu_(const Tensor& x, int64_t diagonal) {
-  Tensor r = triu(x, diagonal);
-  ops::check_writable(x, "triu_");
-  copy_(x, r);
-  return x;
-}
+Tensor tril(const Tensor& x, int64_t diagonal) { return triangle(x, diagonal, true, "tril"); }
+Tensor triu(const Tensor& x, int64_t diagonal) { return triangle(x, diagonal, false, "triu"); }
+const Tensor& tril_(const Tensor& x, int64_t diagonal) { return triangle_(x, diagonal, true, "tril_"); }
+const Tensor& triu_(const Tensor& x, int64_t diagonal) { return triangle_(x, diagonal, false, "triu_"); }
 
 Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
   ops::check_defined(x, "flip");
@@ -257,5 +261,104 @@ Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vect
   }
   return out.is_same(x) ? x.clone() : out;
 }
+
+Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats) {
+  ops::check_defined(x, "repeat");
+  const auto nd = static_cast<int64_t>(repeats.size());
+  LAMINA_CHECK(nd >= x.dim(), ShapeError, "repeat", "needs at least one repeat count per dimension: got ", nd,
+               " for ", describe(x));
+  for (int64_t r : repeats) LAMINA_CHECK(r >= 0, ValueError, "repeat", "repeat counts must be non-negative, got ", r);
+  Tensor v = x;
+  while (v.dim() < nd) v = v.unsqueeze(0);
+  Shape out_shape;
+  int64_t extra = 0;
+  for (int64_t d = 0; d < nd; ++d) {
+    out_shape.push_back(v.shape()[d] * repeats[static_cast<size_t>(d)]);
+    extra += repeats[static_cast<size_t>(d)] != 1;
+  }
+  if (nd + extra <= kMaxDims) {
+    // One copy: view x as (1, s0, 1, s1, ...) with a size-1 dim before each repeated dim,
+    // broadcast those to the repeat counts and copy out.
+    Shape view_shape, expand_shape;
+    for (int64_t d = 0; d < nd; ++d) {
+      const int64_t r = repeats[static_cast<size_t>(d)];
+      if (r != 1) {
+        view_shape.push_back(1);
+        expand_shape.push_back(r);
+      }
+      view_shape.push_back(v.shape()[d]);
+      expand_shape.push_back(v.shape()[d]);
+    }
+    return v.reshape(view_shape).expand(expand_shape).clone().reshape(out_shape);
+  }
+  // Too many dims for that view: repeat one dim at a time.
+  for (int64_t d = 0; d < nd; ++d) {
+    const int64_t r = repeats[static_cast<size_t>(d)];
+    if (r == 1) continue;
+    Shape expand_shape = v.shape();
+    expand_shape.insert(d, r);
+    Shape merged = v.shape();
+    merged[d] *= r;
+    v = v.unsqueeze(d).expand(expand_shape).clone().reshape(merged);
+  }
+  return v.is_same(x) ? x.clone() : v;
+}
+
+Tensor tile(const Tensor& x, const std::vector<int64_t>& dims) {
+  ops::check_defined(x, "tile");
+  std::vector<int64_t> reps = dims;
+  while (static_cast<int64_t>(reps.size()) < x.dim()) reps.insert(reps.begin(), 1);
+  return repeat(x, reps);
+}
+
+Tensor movedim(const Tensor& x, const std::vector<int64_t>& source, const std::vector<int64_t>& destination) {
+  ops::check_defined(x, "movedim");
+  LAMINA_CHECK(source.size() == destination.size(), ValueError, "movedim", "source (", source.size(),
+               " dims) and destination (", destination.size(), " dims) must have the same length");
+  const int64_t nd = x.dim();
+  std::vector<int64_t> perm(static_cast<size_t>(nd), -1);
+  std::vector<bool> src_used(static_cast<size_t>(nd), false);
+  for (size_t i = 0; i < source.size(); ++i) {
+    const int64_t s = wrap_dim(source[i], nd, "movedim"), d = wrap_dim(destination[i], nd, "movedim");
+    if (nd == 0) continue;
+    LAMINA_CHECK(!src_used[static_cast<size_t>(s)], ValueError, "movedim", "repeated dim ", s, " in source");
+    LAMINA_CHECK(perm[static_cast<size_t>(d)] == -1, ValueError, "movedim", "repeated dim ", d, " in destination");
+    src_used[static_cast<size_t>(s)] = true;
+    perm[static_cast<size_t>(d)] = s;
+  }
+  int64_t next = 0;
+  for (int64_t& p : perm) {
+    if (p != -1) continue;
+    while (src_used[static_cast<size_t>(next)]) ++next;
+    p = next++;
+  }
+  return x.permute(perm);
+}
+
+namespace {
+// Views of `tensors` with at least `n` dims, padded the way numpy's atleast_{1,2,3}d pad them.
+std::vector<Tensor> at_least(const std::vector<Tensor>& tensors, int64_t n, const char* op) {
+  LAMINA_CHECK(!tensors.empty(), ValueError, op, "expected a non-empty list of tensors");
+  std::vector<Tensor> out;
+  for (const Tensor& t : tensors) {
+    ops::check_defined(t, op, "a tensor in the list");
+    Tensor v = t;
+    if (v.dim() == 0) v = v.reshape({1});
+    if (n >= 2 && v.dim() == 1) v = v.unsqueeze(0);
+    if (n >= 3 && v.dim() == 2) v = v.unsqueeze(2);
+    out.push_back(v);
+  }
+  return out;
+}
+}  // namespace
+
+Tensor hstack(const std::vector<Tensor>& tensors) {
+  std::vector<Tensor> ts = at_least(tensors, 1, "hstack");
+  return concat(ts, ts[0].dim() == 1 ? 0 : 1, "hstack");
+}
+
+Tensor vstack(const std::vector<Tensor>& tensors) { return concat(at_least(tensors, 2, "vstack"), 0, "vstack"); }
+
+Tensor dstack(const std::vector<Tensor>& tensors) { return concat(at_least(tensors, 3, "dstack"), 2, "dstack"); }
 
 }  // namespace lamina

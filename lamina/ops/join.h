@@ -33,7 +33,19 @@ const Tensor& tril_(const Tensor& x, int64_t diagonal = 0);
 const Tensor& triu_(const Tensor& x, int64_t diagonal = 0);
 /// Reverses the order along the given dims (a copy).
 Tensor flip(const Tensor& x, const std::vector<int64_t>& dims);
-/// Rolls elements along dims by shifts (wrapping around).
+/// Rolls elements along dims by shifts (wrapping around); without dims, over the flattened tensor.
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims);
+/// Tiles x `repeats[d]` times along each dim (leading repeats add new dims), like Tensor.repeat.
+Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats);
+/// Like repeat, but fewer repeats than dims are padded with leading 1s (torch.tile).
+Tensor tile(const Tensor& x, const std::vector<int64_t>& dims);
+/// View with dims `source` moved to positions `destination`; the other dims keep their order.
+Tensor movedim(const Tensor& x, const std::vector<int64_t>& source, const std::vector<int64_t>& destination);
+/// Concatenates along dim 1 (dim 0 for 1-d inputs) after making 0-d inputs 1-d.
+Tensor hstack(const std::vector<Tensor>& tensors);
+/// Concatenates along dim 0 after making inputs at least 2-d ((n,) becomes (1, n)).
+Tensor vstack(const std::vector<Tensor>& tensors);
+/// Concatenates along dim 2 after making inputs at least 3-d ((n,) becomes (1, n, 1)).
+Tensor dstack(const std::vector<Tensor>& tensors);
 
 }  // namespace lamina

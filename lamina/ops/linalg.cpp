@@ -1,12 +1,10 @@
 #include "lamina/ops/linalg.h"
 
 #include <algorithm>
-#include <cctype>
-#include <map>
+#include <sstream>
 
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
-#include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/runtime/gemm_loop.h"
@@ -16,7 +14,48 @@ namespace {
 
 using GemmKernel = void (*)(const runtime::GemmLoop&, const runtime::KernelParams&);
 
-// True when a rows x cols matrix with these strides can go to BLAS without a copy.
+runtime::OpId matmul_id() {
+  static const runtime::OpId id = runtime::op_id("matmul");
+  return id;
+}
+
+// The dtype the GEMM runs in. Half types without a native kernel go through float32 (BLAS) and
+// are rounded once at the end, which is what PyTorch's CPU path computes too.
+Dtype gemm_dtype(const Tensor& a, const Tensor& b, const char* op) {
+  LAMINA_CHECK(a.dtype() == b.dtype(), DTypeError, op, "expected both operands to have the same dtype, got ",
+               describe(a), " and ", describe(b), "; convert one with .to(dtype)");
+  const Dtype dt = a.dtype();
+  if (runtime::has_kernel(matmul_id(), a.device(), dt)) return dt;
+  if ((dt == Dtype::Float16 || dt == Dtype::BFloat16) && runtime::has_kernel(matmul_id(), a.device(), Dtype::Float32))
+    return Dtype::Float32;
+  LAMINA_THROW(DTypeError, op, "matrix products are not implemented for ", describe(a),
+               "; convert the operands to a numeric dtype with .to(dtype)");
+}
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream os;
+  os << s;
+  return os.str();
+}
+
+// Checks that (..., m, k) @ (..., k, n) fits and returns the broadcast batch shape. `a1`/`b1`
+// say an operand was a promoted 1-d tensor, so the message can describe the caller's shapes.
+Shape check_product(const Shape& a, const Shape& b, bool a1, bool b1, const char* op) {
+  const int64_t k = a[a.size() - 1], k2 = b[b.size() - 2];
+  if (k != k2) {
+    Shape sa = a1 ? Shape{k} : a, sb = b1 ? Shape{k2} : b;
+    const std::string first = a1 ? "Size of the 1-d first input with shape " + shape_str(sa)
+                                 : "Last dimension of first input with shape " + shape_str(sa);
+    const std::string second = b1 ? "the size of the 1-d second input with shape " + shape_str(sb)
+                                  : "second to last dimension of second input with shape " + shape_str(sb);
+    LAMINA_THROW(ShapeError, op, first, " must match ", second);
+  }
+  Shape batch_a(a.begin(), a.end() - 2), batch_b(b.begin(), b.end() - 2);
+  return broadcast_shapes(batch_a, batch_b, op);
+}
+
+// True when a rows x cols matrix with element strides (rs, cs) can go to BLAS without a copy
+// (row-major or column-major with a leading dimension that covers the other extent).
 bool blas_compatible(int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
   const bool row_major = (cols == 1 || cs == 1) && (rows == 1 || rs >= std::max<int64_t>(1, cols));
   const bool col_major = (rows == 1 || rs == 1) && (cols == 1 || cs >= std::max<int64_t>(1, rows));
@@ -29,16 +68,33 @@ Tensor blas_ready(const Tensor& t) {
   return t.contiguous();
 }
 
-// Byte offsets of each batch matrix of an expanded (batch..., r, c) view.
-Tensor batch_offsets(const Tensor& t, const Shape& batch) {
-  const int64_t count = shape_numel(batch);
-  Tensor out = Tensor::empty({count}, Dtype::Int64, kCPU);
-  int64_t* p = out.data<int64_t>();
-  const int64_t nb = batch.size();
+// If dims [0, last] of t can be walked as one dim (size-1 dims ignored), sets `stride` and returns true.
+bool collapsible(const Tensor& t, int64_t last, int64_t& stride) {
+  int64_t expect = 0;
+  bool any = false;
+  for (int64_t d = last; d >= 0; --d) {
+    if (t.shape()[d] == 1) continue;
+    if (!any) {
+      stride = t.strides()[d];
+      expect = stride * t.shape()[d];
+      any = true;
+    } else {
+      if (t.strides()[d] != expect) return false;
+      expect *= t.shape()[d];
+    }
+  }
+  if (!any) stride = t.strides()[last];
+  return true;
+}
+
+// Byte offsets of each matrix of an expanded (batch..., r, c) view, in row-major batch order.
+std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {
+  const int64_t count = shape_numel(batch), nb = batch.size();
+  std::vector<int64_t> out(static_cast<size_t>(count));
   int64_t idx[kMaxDims] = {0};
   int64_t offset = 0;
   for (int64_t i = 0; i < count; ++i) {
-    p[i] = offset * t.element_size();
+    out[static_cast<size_t>(i)] = offset * t.element_size();
     for (int64_t d = nb - 1; d >= 0; --d) {
       offset += t.strides()[d];
       if (++idx[d] < batch[d]) break;
@@ -49,114 +105,115 @@ Tensor batch_offsets(const Tensor& t, const Shape& batch) {
   return out;
 }
 
-// a: (..., m, k), b: (..., k, n), both at least 2-d.
-Tensor matmul_2d_plus(const Tensor& a, const Tensor& b, const char* op) {
-  static const runtime::OpId id = runtime::op_id("matmul");
-  const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1];
-  const int64_t k2 = b.shape()[b.dim() - 2], n = b.shape()[b.dim() - 1];
-  LAMINA_CHECK(k == k2, ShapeError, op, "last dimension of first input with shape ", a.shape(),
-               " must match second to last dimension of second input with shape ", b.shape());
-  Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
-  Shape batch = broadcast_shapes(batch_a, batch_b, op);
-  LAMINA_CHECK(a.dtype() == b.dtype(), DTypeError, op, "expected both operands to have the same dtype, got ",
-               describe(a), " and ", describe(b), "; convert one with .to(dtype)");
-  LAMINA_CHECK(runtime::has_kernel(id, a.device(), a.dtype()), DTypeError, op, "does not support ", describe(a));
-  auto kernel = runtime::find_kernel<GemmKernel>(id, a.device(), a.dtype());
-  const bool blas = a.dtype() == Dtype::Float32 || a.dtype() == Dtype::Float64;
-  Shape shape_a = batch, shape_b = batch, out_shape = batch;
+// out = a @ b for validated a: (..., m, k), b: (..., k, n) whose batch dims broadcast to `batch`.
+Tensor run_matmul(const Tensor& a, const Tensor& b, const Shape& batch, Dtype compute) {
+  if (compute != a.dtype()) return run_matmul(a.to(compute), b.to(compute), batch, compute).to(a.dtype());
+  const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1], n = b.shape()[b.dim() - 1];
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  Tensor out = Tensor::empty(out_shape, compute, a.device());
+  if (out.numel() == 0) return out;
+  if (k == 0) return zero_(out), out;
+  const bool blas = compute == Dtype::Float32 || compute == Dtype::Float64;
+  Shape shape_a = batch, shape_b = batch;
   shape_a.push_back(m);
   shape_a.push_back(k);
   shape_b.push_back(k);
   shape_b.push_back(n);
-  out_shape.push_back(m);
-  out_shape.push_back(n);
   Tensor A = (blas ? blas_ready(a) : a).expand(shape_a);
   Tensor B = (blas ? blas_ready(b) : b).expand(shape_b);
-  Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
-  if (out.numel() == 0) return out;
-  if (k == 0) return zero_(out), out;
-  Tensor off_a = batch_offsets(A, batch), off_b = batch_offsets(B, batch);
+  const int64_t nb = batch.size();
   runtime::GemmLoop g;
-  g.batch = shape_numel(batch);
   g.m = m;
   g.n = n;
   g.k = k;
+  g.a_rs = A.strides()[nb];
+  g.a_cs = A.strides()[nb + 1];
+  g.b_rs = B.strides()[nb];
+  g.b_cs = B.strides()[nb + 1];
+  // A batch of rows times one shared matrix (x @ W with x of shape (B, T, C)) is a single GEMM.
+  bool b_shared = true;
+  for (int64_t d = 0; d < nb; ++d) b_shared = b_shared && (batch[d] == 1 || B.strides()[d] == 0);
+  int64_t row_stride = 0;
+  const bool fold = nb > 0 && b_shared && collapsible(A, nb, row_stride) &&
+                    (!blas || blas_compatible(shape_numel(batch) * m, k, row_stride, g.a_cs));
+  std::vector<int64_t> off_a{0}, off_b{0};
+  if (fold) {
+    g.m = shape_numel(batch) * m;
+    g.a_rs = row_stride;
+  } else {
+    off_a = batch_offsets(A, batch);
+    off_b = batch_offsets(B, batch);
+    g.batch = shape_numel(batch);
+  }
   g.a = static_cast<const char*>(A.data_ptr());
   g.b = static_cast<const char*>(B.data_ptr());
   g.c = static_cast<char*>(out.data_ptr());
-  g.a_offsets = off_a.data<int64_t>();
-  g.b_offsets = off_b.data<int64_t>();
-  g.a_rs = A.strides()[A.dim() - 2];
-  g.a_cs = A.strides()[A.dim() - 1];
-  g.b_rs = B.strides()[B.dim() - 2];
-  g.b_cs = B.strides()[B.dim() - 1];
-  kernel(g, {});
+  g.a_offsets = off_a.data();
+  g.b_offsets = off_b.data();
+  runtime::find_kernel<GemmKernel>(matmul_id(), a.device(), compute)(g, {});
   return out;
+}
+
+void check_pair(const Tensor& a, const Tensor& b, const char* op) {
+  ops::check_defined(a, op, "first operand");
+  ops::check_defined(b, op, "second operand");
+  ops::check_same_device(op, {&a, &b});
 }
 
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  ops::check_defined(a, "matmul", "first operand");
-  ops::check_defined(b, "matmul", "second operand");
-  ops::check_same_device("matmul", {&a, &b});
+  check_pair(a, b, "matmul");
   LAMINA_CHECK(a.dim() > 0 && b.dim() > 0, ShapeError, "matmul", "both arguments need at least 1 dimension, got ",
-               describe(a), " and ", describe(b));
-  if (a.dim() == 1 && b.dim() == 1) {
-    LAMINA_CHECK(a.shape()[0] == b.shape()[0], ShapeError, "matmul", "1-d operands must have the same size, got ",
-                 a.shape(), " and ", b.shape());
-    return matmul_2d_plus(a.unsqueeze(0), b.unsqueeze(1), "matmul").reshape({});
-  }
-  if (a.dim() == 1) {
-    Tensor r = matmul_2d_plus(a.unsqueeze(0), b, "matmul");
-    return r.squeeze(r.dim() - 2);
-  }
-  if (b.dim() == 1) {
-    Tensor r = matmul_2d_plus(a, b.unsqueeze(1), "matmul");
-    return r.squeeze(r.dim() - 1);
-  }
-  return matmul_2d_plus(a, b, "matmul");
+               describe(a), " and ", describe(b), "; use mul (*) for a product with a 0-d tensor");
+  const Dtype compute = gemm_dtype(a, b, "matmul");
+  const bool a1 = a.dim() == 1, b1 = b.dim() == 1;
+  Tensor A = a1 ? a.unsqueeze(0) : a, B = b1 ? b.unsqueeze(1) : b;
+  const Shape batch = check_product(A.shape(), B.shape(), a1, b1, "matmul");
+  Tensor r = run_matmul(A, B, batch, compute);
+  if (a1 && b1) return r.reshape({});
+  if (a1) return r.squeeze(r.dim() - 2);
+  if (b1) return r.squeeze(r.dim() - 1);
+  return r;
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
-  ops::check_defined(a, "mm", "first operand");
-  ops::check_defined(b, "mm", "second operand");
+  check_pair(a, b, "mm");
   LAMINA_CHECK(a.dim() == 2 && b.dim() == 2, ShapeError, "mm", "expects two matrices, got ", describe(a), " and ",
                describe(b));
-  ops::check_same_device("mm", {&a, &b});
-  return matmul_2d_plus(a, b, "mm");
+  const Dtype compute = gemm_dtype(a, b, "mm");
+  return run_matmul(a, b, check_product(a.shape(), b.shape(), false, false, "mm"), compute);
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
-  ops::check_defined(a, "bmm", "first operand");
-  ops::check_defined(b, "bmm", "second operand");
+  check_pair(a, b, "bmm");
   LAMINA_CHECK(a.dim() == 3 && b.dim() == 3 && a.shape()[0] == b.shape()[0], ShapeError, "bmm",
                "expects two 3-d tensors with the same batch size, got ", describe(a), " and ", describe(b));
-  ops::check_same_device("bmm", {&a, &b});
-  return matmul_2d_plus(a, b, "bmm");
+  const Dtype compute = gemm_dtype(a, b, "bmm");
+  return run_matmul(a, b, check_product(a.shape(), b.shape(), false, false, "bmm"), compute);
 }
 
 Tensor mv(const Tensor& a, const Tensor& v) {
-  ops::check_defined(a, "mv", "matrix");
-  ops::check_defined(v, "mv", "vector");
+  check_pair(a, v, "mv");
   LAMINA_CHECK(a.dim() == 2 && v.dim() == 1, ShapeError, "mv", "expects a matrix and a vector, got ", describe(a),
                " and ", describe(v));
-  ops::check_same_device("mv", {&a, &v});
-  return matmul_2d_plus(a, v.unsqueeze(1), "mv").squeeze(1);
+  const Dtype compute = gemm_dtype(a, v, "mv");
+  Tensor V = v.unsqueeze(1);
+  return run_matmul(a, V, check_product(a.shape(), V.shape(), false, true, "mv"), compute).squeeze(1);
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
-  ops::check_defined(a, "dot", "first operand");
-  ops::check_defined(b, "dot", "second operand");
+  check_pair(a, b, "dot");
   LAMINA_CHECK(a.dim() == 1 && b.dim() == 1 && a.shape()[0] == b.shape()[0], ShapeError, "dot",
                "expects two 1-d tensors of the same size, got ", describe(a), " and ", describe(b));
-  ops::check_same_device("dot", {&a, &b});
-  return matmul_2d_plus(a.unsqueeze(0), b.unsqueeze(1), "dot").reshape({});
+  const Dtype compute = gemm_dtype(a, b, "dot");
+  return run_matmul(a.unsqueeze(0), b.unsqueeze(1), Shape{}, compute).reshape({});
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
-  ops::check_defined(a, "outer", "first operand");
-  ops::check_defined(b, "outer", "second operand");
+  check_pair(a, b, "outer");
   LAMINA_CHECK(a.dim() == 1 && b.dim() == 1, ShapeError, "outer", "expects two 1-d tensors, got ", describe(a), " and ",
                describe(b));
   return mul(a.unsqueeze(1), b.unsqueeze(0));
@@ -165,195 +222,231 @@ Tensor outer(const Tensor& a, const Tensor& b) {
 // ------------------------------------------------------------------------------------ einsum
 namespace {
 
-// An operand with one label per dim (after diagonals of repeated labels are taken).
+// Labels: 'A'-'Z' are 0-25 and 'a'-'z' 26-51 (the order implicit outputs sort in, as in
+// PyTorch and NumPy); ellipsis dims are right-aligned at kEllipsis + (kMaxDims - count + e).
+constexpr int kEllipsis = 64;
+constexpr int kNumLabels = kEllipsis + kMaxDims;
+
+// An operand with one dim per label (no label repeated).
 struct Labeled {
   Tensor t;
   std::vector<int> labels;
 };
 
-// Moves the last dim of t to position `pos` (diagonal() appends the diagonal last).
-Tensor move_last_to(const Tensor& t, int64_t pos) {
-  std::vector<int64_t> perm;
-  for (int64_t d = 0; d < t.dim() - 1; ++d) {
-    if (d == pos) perm.push_back(t.dim() - 1);
-    perm.push_back(d);
-  }
-  if (pos == t.dim() - 1) perm.push_back(t.dim() - 1);
-  return t.permute(perm);
+bool contains(const std::vector<int>& v, int l) { return std::find(v.begin(), v.end(), l) != v.end(); }
+
+std::string label_name(int l) {
+  if (l >= kEllipsis) return "of the ellipsis";
+  return std::string("'") + static_cast<char>(l < 26 ? 'A' + l : 'a' + (l - 26)) + "'";
 }
 
-// Sums out dims whose labels are not in `keep`.
-Labeled sum_out(Labeled x, const std::vector<int>& keep) {
+// Parses one subscript term (no commas, no arrow) into labels; `ellipsis_dims` is how many dims
+// "..." stands for. Returns false in `has_ellipsis` when the term has none.
+std::vector<int> parse_term(const std::string& term, const std::string& equation, int64_t ellipsis_dims,
+                            bool& has_ellipsis) {
+  std::vector<int> labels;
+  has_ellipsis = false;
+  for (size_t p = 0; p < term.size();) {
+    const char c = term[p];
+    if (term.compare(p, 3, "...") == 0) {
+      LAMINA_CHECK(!has_ellipsis, ValueError, "einsum", "more than one ellipsis in term '", term, "' of '", equation, "'");
+      has_ellipsis = true;
+      for (int64_t e = 0; e < ellipsis_dims; ++e) labels.push_back(kEllipsis + static_cast<int>(kMaxDims - ellipsis_dims + e));
+      p += 3;
+      continue;
+    }
+    LAMINA_CHECK((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'), ValueError, "einsum", "invalid subscript '", c,
+                 "' in equation '", equation, "'; subscripts must be letters a-z, A-Z or an ellipsis '...'");
+    labels.push_back(c <= 'Z' ? c - 'A' : 26 + (c - 'a'));
+    ++p;
+  }
+  return labels;
+}
+
+// Number of named subscripts in a term (letters; an ellipsis counts zero).
+int64_t named_count(const std::string& term) {
+  return static_cast<int64_t>(std::count_if(term.begin(), term.end(), [](char c) { return c != '.'; }));
+}
+
+// Sums out the dims whose labels are not in `keep`.
+Labeled sum_out(const Labeled& x, const std::vector<int>& keep) {
   std::vector<int64_t> dims;
   std::vector<int> rest;
   for (size_t d = 0; d < x.labels.size(); ++d) {
-    if (std::find(keep.begin(), keep.end(), x.labels[d]) == keep.end()) dims.push_back(static_cast<int64_t>(d));
-    else rest.push_back(x.labels[d]);
+    if (contains(keep, x.labels[d])) rest.push_back(x.labels[d]);
+    else dims.push_back(static_cast<int64_t>(d));
   }
   if (dims.empty()) return x;
-  return {sum(x.t, dims), rest};
+  return {sum(x.t, dims, false, x.t.dtype()), rest};
 }
 
-Tensor permute_to(const Labeled& x, const std::vector<int>& order) {
+// x's dims reordered to `order`, with a size-1 dim for each label of `order` x lacks.
+Tensor arrange(const Labeled& x, const std::vector<int>& order) {
   std::vector<int64_t> perm;
-  for (int l : order)
-    perm.push_back(std::find(x.labels.begin(), x.labels.end(), l) - x.labels.begin());
-  return x.t.permute(perm);
+  Shape shape;
+  for (int l : order) {
+    auto it = std::find(x.labels.begin(), x.labels.end(), l);
+    if (it != x.labels.end()) {
+      perm.push_back(it - x.labels.begin());
+      shape.push_back(x.t.shape()[it - x.labels.begin()]);
+    } else {
+      shape.push_back(1);
+    }
+  }
+  return x.t.permute(perm).reshape(shape);
 }
 
-// Contracts two operands over the labels they share that `keep` does not need.
-Labeled contract(const Labeled& x, const Labeled& y, const std::vector<int>& keep, const std::map<int, int64_t>& sizes) {
-  auto has = [](const std::vector<int>& v, int l) { return std::find(v.begin(), v.end(), l) != v.end(); };
+Shape sizes_of(const std::vector<int>& labels, const std::vector<int64_t>& sizes) {
+  Shape s;
+  for (int l : labels) s.push_back(sizes[static_cast<size_t>(l)]);
+  return s;
+}
+
+// Multiplies x and y and sums the labels they share that `keep` does not need.
+Labeled contract(const Labeled& x, const Labeled& y, const std::vector<int>& keep, const std::vector<int64_t>& sizes) {
   std::vector<int> batch, left, right, summed;
   for (int l : x.labels) {
-    if (has(y.labels, l)) (has(keep, l) ? batch : summed).push_back(l);
-    else left.push_back(l);
+    if (!contains(y.labels, l)) left.push_back(l);
+    else (contains(keep, l) ? batch : summed).push_back(l);
   }
   for (int l : y.labels)
-    if (!has(x.labels, l)) right.push_back(l);
+    if (!contains(x.labels, l)) right.push_back(l);
+  std::vector<int> labels = batch;
+  labels.insert(labels.end(), left.begin(), left.end());
+  labels.insert(labels.end(), right.begin(), right.end());
+  const int64_t nb = shape_numel(sizes_of(batch, sizes)), nl = shape_numel(sizes_of(left, sizes));
+  const int64_t nr = shape_numel(sizes_of(right, sizes)), ns = shape_numel(sizes_of(summed, sizes));
+  // Hadamard-like products (nothing summed, or only dot products per batch) are cheaper as a
+  // broadcast multiply than as many tiny GEMMs.
+  if (summed.empty() || (nl == 1 && nr == 1 && nb > 1)) {
+    std::vector<int> order = labels;
+    order.insert(order.end(), summed.begin(), summed.end());
+    Tensor p = mul(arrange(x, order), arrange(y, order));
+    return sum_out({p, order}, labels);
+  }
   std::vector<int> ox = batch, oy = batch;
   ox.insert(ox.end(), left.begin(), left.end());
   ox.insert(ox.end(), summed.begin(), summed.end());
   oy.insert(oy.end(), summed.begin(), summed.end());
   oy.insert(oy.end(), right.begin(), right.end());
-  auto size_of = [&](const std::vector<int>& ls) {
-    int64_t s = 1;
-    for (int l : ls) s *= sizes.at(l);
-    return s;
-  };
-  Shape full_x, full_y;
-  for (int l : ox) full_x.push_back(sizes.at(l));
-  for (int l : oy) full_y.push_back(sizes.at(l));
-  Tensor px = permute_to(x, ox).expand(full_x).reshape({size_of(batch), size_of(left), size_of(summed)});
-  Tensor py = permute_to(y, oy).expand(full_y).reshape({size_of(batch), size_of(summed), size_of(right)});
-  Tensor r = matmul_2d_plus(px, py, "einsum");
-  Shape out_shape;
-  std::vector<int> labels = batch;
-  labels.insert(labels.end(), left.begin(), left.end());
-  labels.insert(labels.end(), right.begin(), right.end());
-  for (int l : labels) out_shape.push_back(sizes.at(l));
-  return {r.reshape(out_shape), labels};
+  Tensor px = arrange(x, ox).expand(sizes_of(ox, sizes)).reshape({nb, nl, ns});
+  Tensor py = arrange(y, oy).expand(sizes_of(oy, sizes)).reshape({nb, ns, nr});
+  Tensor r = run_matmul(px, py, Shape{nb}, gemm_dtype(px, py, "einsum"));
+  return {r.reshape(sizes_of(labels, sizes)), labels};
 }
 
 }  // namespace
 
 Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) {
-  LAMINA_CHECK(!operands.empty(), ValueError, "einsum", "expected at least one operand");
-  for (const Tensor& t : operands) ops::check_defined(t, "einsum", "operand");
+  LAMINA_CHECK(!operands.empty(), ValueError, "einsum", "expected at least one operand for '", equation, "'");
+  for (const Tensor& t : operands) {
+    ops::check_defined(t, "einsum", "operand");
+    ops::check_same_device("einsum", {&operands[0], &t});
+  }
+  Dtype dt = operands[0].dtype();
+  for (const Tensor& t : operands) dt = promote_types(dt, t.dtype());
+  LAMINA_CHECK(dt != Dtype::Bool, DTypeError, "einsum", "bool operands are not supported; convert them with .to(dtype)");
   std::string eq;
   for (char c : equation)
     if (c != ' ') eq += c;
   const size_t arrow = eq.find("->");
   const std::string lhs = eq.substr(0, arrow);
+  const std::string rhs = arrow == std::string::npos ? "" : eq.substr(arrow + 2);
+  LAMINA_CHECK(rhs.find_first_of(",->") == std::string::npos && lhs.find_first_of("->") == std::string::npos, ValueError,
+               "einsum", "equation '", equation, "' must have the form 'ab,bc->ac' with at most one '->'");
   std::vector<std::string> terms;
   for (size_t start = 0;;) {
-    size_t comma = lhs.find(',', start);
+    const size_t comma = lhs.find(',', start);
     terms.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   LAMINA_CHECK(terms.size() == operands.size(), ValueError, "einsum", "equation '", equation, "' has ", terms.size(),
                " operand term(s) but ", operands.size(), " operand(s) were given");
-  // Labels: letters are 0..51; ellipsis dims get labels 100 + k (right-aligned).
-  auto letter = [&](char c) -> int {
-    LAMINA_CHECK(std::isalpha(static_cast<unsigned char>(c)), ValueError, "einsum", "invalid subscript '", c,
-                 "' in equation '", equation, "'");
-    return std::islower(static_cast<unsigned char>(c)) ? c - 'a' : 26 + (c - 'A');
-  };
+
+  // Labels and sizes of every operand, taking the diagonal for a label repeated in one operand.
+  std::vector<int64_t> sizes(kNumLabels, -1);
+  std::vector<int> counts(kNumLabels, 0);
+  std::vector<Labeled> inputs;
   int64_t ellipsis_dims = 0;
-  std::vector<Labeled> ops_labeled;
-  std::map<int, int64_t> sizes;
-  std::map<int, int> counts;
   for (size_t i = 0; i < terms.size(); ++i) {
-    const std::string& term = terms[i];
     const Tensor& t = operands[i];
-    const size_t dots = term.find("...");
-    int64_t named = static_cast<int64_t>(term.size()) - (dots == std::string::npos ? 0 : 3);
-    LAMINA_CHECK(dots == std::string::npos ? named == t.dim() : named <= t.dim(), ValueError, "einsum", "subscripts '",
-                 term, "' do not match operand ", i, " ", describe(t));
-    const int64_t here = dots == std::string::npos ? 0 : t.dim() - named;
-    ellipsis_dims = std::max(ellipsis_dims, here);
-    std::vector<int> labels;
-    for (size_t p = 0; p < term.size();) {
-      if (term.compare(p, 3, "...") == 0) {
-        for (int64_t e = 0; e < here; ++e) labels.push_back(100 + static_cast<int>(kMaxDims - here + e));
-        p += 3;
-      } else {
-        LAMINA_CHECK(term[p] != '.', ValueError, "einsum", "invalid '.' in equation '", equation, "'");
-        labels.push_back(letter(term[p]));
-        ++p;
-      }
-    }
-    for (int l : labels) counts[l] += 1;
-    // Repeated labels within one operand take the diagonal.
-    Tensor v = t;
+    const int64_t named = named_count(terms[i]);
+    const bool dots = terms[i].find('.') != std::string::npos;
+    LAMINA_CHECK(dots ? named <= t.dim() : named == t.dim(), ValueError, "einsum", "term '", terms[i], "' has ", named,
+                 " subscript(s) but operand ", i, " is ", describe(t), dots ? "" : " and the term has no ellipsis");
+    bool has_ellipsis = false;
+    std::vector<int> labels = parse_term(terms[i], equation, t.dim() - named, has_ellipsis);
+    LAMINA_CHECK(dots == has_ellipsis, ValueError, "einsum", "invalid '.' in equation '", equation, "'");
+    if (has_ellipsis) ellipsis_dims = std::max(ellipsis_dims, t.dim() - named);
+    for (int l : labels) counts[static_cast<size_t>(l)] += 1;
+    Tensor v = t.to(dt);
     for (size_t a = 0; a < labels.size(); ++a) {
       for (size_t b = a + 1; b < labels.size();) {
         if (labels[b] != labels[a]) {
           ++b;
           continue;
         }
-        LAMINA_CHECK(v.shape()[static_cast<int64_t>(a)] == v.shape()[static_cast<int64_t>(b)], ShapeError, "einsum",
-                     "repeated subscript in operand ", i, " needs equal sizes, got ", v.shape());
-        v = move_last_to(v.diagonal(0, static_cast<int64_t>(a), static_cast<int64_t>(b)), static_cast<int64_t>(a));
-        labels.erase(labels.begin() + static_cast<long>(b));
+        const auto da = static_cast<int64_t>(a), db = static_cast<int64_t>(b);
+        LAMINA_CHECK(v.shape()[da] == v.shape()[db], ShapeError, "einsum", "subscript ", label_name(labels[a]),
+                     " is repeated in operand ", i, " ", describe(t), " but its sizes differ (", v.shape()[da], " vs ",
+                     v.shape()[db], ")");
+        Tensor d = v.diagonal(0, da, db);
+        std::vector<int64_t> perm;
+        for (int64_t k = 0; k < d.dim() - 1; ++k) {
+          if (k == da) perm.push_back(d.dim() - 1);
+          perm.push_back(k);
+        }
+        if (da == d.dim() - 1) perm.push_back(d.dim() - 1);
+        v = d.permute(perm);
+        labels.erase(labels.begin() + static_cast<std::ptrdiff_t>(b));
       }
     }
     for (size_t d = 0; d < labels.size(); ++d) {
       const int64_t s = v.shape()[static_cast<int64_t>(d)];
-      auto it = sizes.find(labels[d]);
-      if (it == sizes.end() || it->second == 1) {
-        sizes[labels[d]] = s;
-      } else {
-        LAMINA_CHECK(s == it->second || s == 1, ShapeError, "einsum", "operand ", i, " has size ", s,
-                     " for a subscript whose size elsewhere is ", it->second);
-      }
+      int64_t& known = sizes[static_cast<size_t>(labels[d])];
+      LAMINA_CHECK(known == -1 || known == 1 || s == 1 || s == known, ShapeError, "einsum", "subscript ",
+                   label_name(labels[d]), " has size ", s, " in operand ", i, " ", describe(t),
+                   ", which does not broadcast with size ", known, " seen before");
+      if (known == -1 || known == 1) known = s;
     }
-    ops_labeled.push_back({v, labels});
+    inputs.push_back({v, labels});
   }
+
   std::vector<int> output;
   if (arrow != std::string::npos) {
-    const std::string rhs = eq.substr(arrow + 2);
-    for (size_t p = 0; p < rhs.size();) {
-      if (rhs.compare(p, 3, "...") == 0) {
-        for (int64_t e = 0; e < ellipsis_dims; ++e) output.push_back(100 + static_cast<int>(kMaxDims - ellipsis_dims + e));
-        p += 3;
-      } else {
-        int l = letter(rhs[p]);
-        LAMINA_CHECK(sizes.count(l) && std::find(output.begin(), output.end(), l) == output.end(), ValueError, "einsum",
-                     "output subscript '", rhs[p], "' must appear once in the output and in some input");
-        output.push_back(l);
-        ++p;
-      }
+    bool has_ellipsis = false;
+    output = parse_term(rhs, equation, ellipsis_dims, has_ellipsis);
+    for (size_t p = 0; p < output.size(); ++p) {
+      const int l = output[p];
+      if (l >= kEllipsis) continue;
+      LAMINA_CHECK(counts[static_cast<size_t>(l)] > 0, ValueError, "einsum", "output subscript ", label_name(l),
+                   " does not appear in any input of '", equation, "'");
+      LAMINA_CHECK(std::count(output.begin(), output.end(), l) == 1, ValueError, "einsum", "output subscript ",
+                   label_name(l), " appears more than once in '", equation, "'");
     }
   } else {
-    for (int64_t e = 0; e < ellipsis_dims; ++e) output.push_back(100 + static_cast<int>(kMaxDims - ellipsis_dims + e));
-    for (auto [l, c] : counts)
-      if (l < 100 && c == 1) output.push_back(l);
+    for (int64_t e = 0; e < ellipsis_dims; ++e) output.push_back(kEllipsis + static_cast<int>(kMaxDims - ellipsis_dims + e));
+    for (int l = 0; l < kEllipsis; ++l)
+      if (counts[static_cast<size_t>(l)] == 1) output.push_back(l);
   }
-  for (int64_t e = 0; e < ellipsis_dims; ++e) sizes.emplace(100 + static_cast<int>(kMaxDims - ellipsis_dims + e), 1);
-  // Contract left to right, keeping labels needed by the output or later operands.
-  Labeled acc = ops_labeled[0];
-  for (size_t i = 1; i <= ops_labeled.size(); ++i) {
+
+  // Contract left to right, keeping the labels the output or a later operand needs.
+  Labeled acc = inputs[0];
+  for (size_t i = 1; i < inputs.size(); ++i) {
     std::vector<int> keep = output;
-    for (size_t j = i; j < ops_labeled.size(); ++j) keep.insert(keep.end(), ops_labeled[j].labels.begin(), ops_labeled[j].labels.end());
-    if (i < ops_labeled.size()) {
-      std::vector<int> keep_x = keep;
-      keep_x.insert(keep_x.end(), ops_labeled[i].labels.begin(), ops_labeled[i].labels.end());
-      acc = sum_out(acc, keep_x);
-      Labeled next = sum_out(ops_labeled[i], [&] {
-        std::vector<int> k2 = keep;
-        k2.insert(k2.end(), acc.labels.begin(), acc.labels.end());
-        return k2;
-      }());
-      acc = contract(acc, next, keep, sizes);
-    } else {
-      acc = sum_out(acc, output);
-    }
+    for (size_t j = i + 1; j < inputs.size(); ++j) keep.insert(keep.end(), inputs[j].labels.begin(), inputs[j].labels.end());
+    std::vector<int> keep_acc = keep, keep_next = keep;
+    keep_acc.insert(keep_acc.end(), inputs[i].labels.begin(), inputs[i].labels.end());
+    keep_next.insert(keep_next.end(), acc.labels.begin(), acc.labels.end());
+    acc = contract(sum_out(acc, keep_acc), sum_out(inputs[i], keep_next), keep, sizes);
   }
-  Shape out_shape;
-  for (int l : output) out_shape.push_back(sizes.at(l));
-  return permute_to(acc, output).expand(out_shape).contiguous();
+  acc = sum_out(acc, output);
+  Tensor out = arrange(acc, output).expand(sizes_of(output, sizes)).contiguous();
+  // A pure relabeling ("ij->ij", "ii->i") must still return a new tensor, not an operand's storage.
+  for (const Tensor& t : operands)
+    if (out.storage() == t.storage()) return out.clone();
+  return out;
 }
 
 }  // namespace lamina

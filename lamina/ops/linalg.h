@@ -8,6 +8,7 @@
 namespace lamina {
 
 /// torch.matmul semantics: 1-d operands are promoted and the added dim removed; batch dims broadcast.
+/// Both operands must share a dtype; float16/bfloat16 are computed in float32 and rounded once.
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// Product of two matrices.
 Tensor mm(const Tensor& a, const Tensor& b);
@@ -19,7 +20,8 @@ Tensor mv(const Tensor& a, const Tensor& v);
 Tensor dot(const Tensor& a, const Tensor& b);
 /// Outer product of two 1-d tensors.
 Tensor outer(const Tensor& a, const Tensor& b);
-/// Einstein summation, e.g. "bij,bjk->bik", "ii->i", "...ij,...jk" (implicit output), with ellipsis.
+/// Einstein summation, e.g. "bij,bjk->bik", "ii->i", "...ij,...jk" (implicit output), with ellipsis;
+/// operands promote to one dtype, which the result keeps (as NumPy does).
 Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands);
 
 }  // namespace lamina

@@ -1,23 +1,25 @@
 #pragma once
-// Geometry for indexing kernels (advanced-index gather / put).
+// Geometry for the indexing kernels that walk a boolean mask (mask offsets, nonzero). The
+// gather/scatter kernels use StridedLoop with a byte-offset or index operand.
 #include <cstdint>
 
 #include "lamina/core/shape.h"
 
 namespace lamina::runtime {
 
-/// Element b*rest_numel + r of the contiguous `dense` buffer pairs with the strided element at
-/// base + offsets[b] + rest_offset(r) bytes. Gather reads the strided side into `dense`; put
-/// writes `dense` into the strided side (adding when accumulating).
-struct IndexLoop {
-  char* base = nullptr;
-  char* dense = nullptr;
-  const int64_t* offsets = nullptr;  // bytes, one per advanced-index position
-  int64_t count = 0;                 // number of offsets
-  int rest_ndim = 0;
-  int64_t rest_numel = 1;
-  int64_t rest_shape[kMaxDims];
-  int64_t rest_strides[kMaxDims];  // bytes
+/// A strided bool mask walked in row-major order. For the k-th true element at coordinates
+/// idx, a kernel writes either the byte offset sum(idx[d] * weights[d]) to out[k] (mask
+/// offsets) or the coordinates to out[k * ndim .. k * ndim + ndim) (nonzero); the counting
+/// kernel writes the number of true elements to out[0].
+struct MaskLoop {
+  int ndim = 0;
+  int64_t numel = 0;
+  int64_t count = 0;  // true elements (slots in out); not used by the counting kernel
+  const char* mask = nullptr;
+  int64_t* out = nullptr;
+  int64_t shape[kMaxDims];
+  int64_t strides[kMaxDims];  // bytes, of the mask
+  int64_t weights[kMaxDims];  // bytes per step along each dim (mask offsets only)
 };
 
 }  // namespace lamina::runtime

@@ -58,15 +58,4 @@ struct ReduceLoop {
 /// whose shapes are `in`'s with reduced dims removed or kept as 1.
 ReduceLoop make_reduce_loop(const Tensor& out, const Tensor* out2, const Tensor& in, const bool* reduce_mask);
 
-/// Independent contiguous rows of length `n` (softmax, scans, sorts): operand k of row r
-/// starts at data[k] + r * n * itemsize_k. `k` is an op-specific count (topk's k).
-struct RowLoop {
-  int64_t rows = 0;
-  int64_t n = 0;
-  int64_t k = 0;
-  const char* in = nullptr;
-  char* out = nullptr;
-  char* out2 = nullptr;  // second output (indices), may be null
-};
-
 }  // namespace lamina::runtime

@@ -148,7 +148,11 @@ Tensor tensor_from_data(nb::handle data, std::optional<Dtype> dtype, Device devi
     Tensor t = nb::cast<Tensor>(data).clone();
     return dtype ? t.to(*dtype) : t;
   }
-  if (!is_number(data) && (nb::hasattr(data, "__dlpack__") || nb::hasattr(data, "__array_interface__"))) {
+  // NumPy arrays and NumPy scalars keep their own dtype (torch.tensor(np.float64(x)) is float64);
+  // Python numbers and nested lists take the default dtypes below.
+  const bool python_number =
+      PyBool_Check(data.ptr()) || PyLong_CheckExact(data.ptr()) || PyFloat_CheckExact(data.ptr());
+  if (!python_number && (nb::hasattr(data, "__dlpack__") || nb::hasattr(data, "__array_interface__"))) {
     Tensor t = from_array_object(data).clone();
     return dtype ? t.to(*dtype) : t;
   }
@@ -160,14 +164,12 @@ Tensor tensor_from_data(nb::handle data, std::optional<Dtype> dtype, Device devi
                "ragged nested sequence: expected shape ", n.shape);
   Dtype natural = n.kind == 0 ? Dtype::Bool : n.kind == 1 ? Dtype::Int64 : kDefaultFloat;
   if (numel == 0) natural = kDefaultFloat;
-  Tensor t;
-  if (n.kind == 2 || numel == 0) {
-    t = tensor<double>(n.floats, n.shape).to(natural);
-  } else {
-    t = tensor<int64_t>(n.ints, n.shape).to(natural);
-  }
   check_device_available(device, "tensor");
-  return dtype ? t.to(*dtype) : t;
+  // One conversion from the exact values (double or int64) to the target dtype, so
+  // tensor([1e8 + 1], dtype=float64) does not pass through float32.
+  const Dtype target = dtype.value_or(natural);
+  if (n.kind == 2 || numel == 0) return tensor<double>(n.floats, n.shape).to(target);
+  return tensor<int64_t>(n.ints, n.shape).to(target);
 }
 
 Tensor to_tensor_operand(nb::handle h) {

@@ -24,14 +24,19 @@ void init_linalg(nb::module_& m, TensorClass& cls) {
     return nb::cast(matmul(nb::cast<Tensor>(b), a));
   }, nb::arg("other").none());
   m.def("einsum", [](const std::string& eq, nb::args args) {
+    // Operands come as separate arguments or as one list/tuple, as torch.einsum accepts both.
+    nb::handle seq = args;
+    if (args.size() == 1 && (nb::isinstance<nb::list>(args[0]) || nb::isinstance<nb::tuple>(args[0]))) seq = args[0];
     std::vector<Tensor> ops;
-    if (args.size() == 1 && !nb::isinstance<Tensor>(args[0])) {
-      for (nb::handle h : nb::borrow<nb::sequence>(args[0])) ops.push_back(nb::cast<Tensor>(h));
-    } else {
-      for (nb::handle h : args) ops.push_back(nb::cast<Tensor>(h));
+    for (nb::handle h : nb::borrow<nb::sequence>(seq)) {
+      LAMINA_CHECK(nb::isinstance<Tensor>(h), DTypeError, "einsum", "operands must be tensors, got ",
+                   nb::cast<std::string>(nb::type_name(h.type())));
+      ops.push_back(nb::cast<Tensor>(h));
     }
     return einsum(eq, ops);
-  }, nb::arg("equation"), nb::arg("operands"), "Einstein summation, e.g. einsum('bij,bjk->bik', a, b).");
+  }, nb::arg("equation"), nb::arg("operands"),
+     "Einstein summation, e.g. einsum('bij,bjk->bik', a, b); implicit output, '...' and repeated subscripts "
+     "(diagonals) are supported; operands promote to a common dtype.");
 }
 
 }  // namespace lamina::python

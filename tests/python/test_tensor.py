@@ -337,3 +337,23 @@ def test_type_stubs_ship_with_the_package():
     stub = (pkg / "_lamina.pyi").read_text()
     assert "class Tensor" in stub and "def matmul(" in stub
     assert (pkg / "py.typed").exists()
+
+
+def test_tensor_from_data_converts_once_to_the_requested_dtype():
+    # Exact float64 and int64 values must not pass through float32 on the way.
+    assert lamina.tensor([1e8 + 1], dtype=lamina.float64).tolist() == [1e8 + 1]
+    assert lamina.tensor([[0.1, 2.0**60 + 3.0]], dtype=lamina.float64).numpy().tolist() == [[0.1, 2.0**60 + 3.0]]
+    assert lamina.tensor([2**62 + 1], dtype=lamina.int64).tolist() == [2**62 + 1]
+    assert lamina.tensor([1.5, 2]).dtype == lamina.float32
+
+
+@pytest.mark.parametrize(
+    "value,dtype",
+    [(np.float64(1.25), "float64"), (np.float32(1.25), "float32"), (np.int32(7), "int32"),
+     (np.int64(-7), "int64"), (np.bool_(True), "bool"), (np.uint8(200), "uint8")],
+)
+def test_tensor_from_numpy_scalar_keeps_its_dtype(value, dtype):
+    t = lamina.tensor(value)
+    assert t.dtype == getattr(lamina, dtype)
+    assert t.shape == ()
+    assert t.item() == value.item()

@@ -1,5 +1,6 @@
 // GEMM kernels: float32/float64 through BLAS (transposed operands passed as BLAS transposes),
-// every other dtype through a plain loop accumulating in compute_t (int64 for integers).
+// integer dtypes through a plain loop accumulating in 64 bits.
+#include <algorithm>
 #include <type_traits>
 
 #include "lamina/kernels/cpu/loops.h"
@@ -45,22 +46,32 @@ struct BlasGemmKernel {
   }
 };
 
+// Integers accumulate in uint64_t so overflow wraps (as two's complement int64 would) without UB;
+// the j loop runs over a tile of accumulators so B is read along its rows.
 template <class T>
 struct LoopGemmKernel {
   static void run(const GemmLoop& g, const KernelParams&) {
-    using C = std::conditional_t<std::is_integral_v<T>, int64_t, compute_t<T>>;
+    using Acc = std::conditional_t<std::is_integral_v<T>, uint64_t, compute_t<T>>;
+    constexpr int64_t kTile = 64;
+    auto widen = [](T v) -> Acc {
+      if constexpr (std::is_integral_v<T>) return static_cast<Acc>(static_cast<int64_t>(v));
+      else return static_cast<Acc>(static_cast<compute_t<T>>(v));
+    };
+    Acc acc[kTile];
     for (int64_t b = 0; b < g.batch; ++b) {
       const T* a = reinterpret_cast<const T*>(g.a + g.a_offsets[b]);
       const T* bm = reinterpret_cast<const T*>(g.b + g.b_offsets[b]);
       T* c = reinterpret_cast<T*>(g.c) + b * g.m * g.n;
       for (int64_t i = 0; i < g.m; ++i) {
-        for (int64_t j = 0; j < g.n; ++j) {
-          C acc = 0;
-          for (int64_t p = 0; p < g.k; ++p)
-            acc += static_cast<C>(static_cast<compute_t<T>>(a[i * g.a_rs + p * g.a_cs])) *
-                   static_cast<C>(static_cast<compute_t<T>>(bm[p * g.b_rs + j * g.b_cs]));
-          if constexpr (std::is_integral_v<T>) c[i * g.n + j] = static_cast<T>(static_cast<std::make_unsigned_t<T>>(acc));
-          else c[i * g.n + j] = T(static_cast<compute_t<T>>(acc));
+        for (int64_t j0 = 0; j0 < g.n; j0 += kTile) {
+          const int64_t jn = std::min(kTile, g.n - j0);
+          for (int64_t j = 0; j < jn; ++j) acc[j] = Acc(0);
+          for (int64_t p = 0; p < g.k; ++p) {
+            const Acc av = widen(a[i * g.a_rs + p * g.a_cs]);
+            const T* brow = bm + p * g.b_rs + j0 * g.b_cs;
+            for (int64_t j = 0; j < jn; ++j) acc[j] += av * widen(brow[j * g.b_cs]);
+          }
+          for (int64_t j = 0; j < jn; ++j) c[i * g.n + j0 + j] = static_cast<T>(acc[j]);
         }
       }
     }
@@ -71,7 +82,8 @@ struct LoopGemmKernel {
 
 void register_linalg_kernels() {
   register_each<BlasGemmKernel, float, double>("matmul");
-  register_each<LoopGemmKernel, LAMINA_INT_TYPES, Half, BFloat16>("matmul");
+  // float16/bfloat16 have no kernel here: the op computes them in float32 through BLAS.
+  register_each<LoopGemmKernel, LAMINA_INT_TYPES>("matmul");
 }
 
 }  // namespace lamina::kernels::cpu

@@ -20,9 +20,6 @@ using ElementwiseKernel = void (*)(const StridedLoop&, const KernelParams&);
 /// Signature of every reduction kernel.
 using ReduceKernel = void (*)(const ReduceLoop&, const KernelParams&);
 
-using runtime::RowLoop;
-/// Signature of every row-wise kernel (softmax, scans, sorts).
-using RowKernel = void (*)(const RowLoop&, const KernelParams&);
 
 /// Calls body(out_ptr, out2_ptr, in_ptr) for every output element of a reduction, with
 /// the input pointer at the first reduced element; the body walks the reduced elements.

@@ -1,0 +1,69 @@
+#include "lamina/ops/sort.h"
+
+#include <vector>
+
+#include "lamina/ops/common.h"
+#include "lamina/runtime/reduce_lines.h"
+
+namespace lamina {
+namespace {
+
+using runtime::KernelParams;
+using runtime::op_id;
+using runtime::OpId;
+
+// Values (x's dtype) and int64 indices with size k along dim d. Their memory has d last, so every
+// line a kernel writes is contiguous (the index line is the kernel's working permutation);
+// they are returned as views in x's dim order.
+ValuesIndices alloc_lines(const Tensor& x, int64_t d, int64_t k) {
+  if (x.dim() == 0) return {Tensor::empty({}, x.dtype(), x.device()), Tensor::empty({}, Dtype::Int64, x.device())};
+  Shape shape;
+  std::vector<int64_t> perm;
+  for (int64_t j = 0; j < x.dim(); ++j) {
+    if (j != d) shape.push_back(x.shape()[j]);
+    perm.push_back(j < d ? j : j == d ? x.dim() - 1 : j - 1);
+  }
+  shape.push_back(k);
+  return {Tensor::empty(shape, x.dtype(), x.device()).permute(perm),
+          Tensor::empty(shape, Dtype::Int64, x.device()).permute(perm)};
+}
+
+ValuesIndices run_sort_kernel(OpId id, const Tensor& x, int64_t d, int64_t k, int64_t mode) {
+  auto kernel = runtime::find_kernel<runtime::LineKernel>(id, x.device(), x.dtype());
+  ValuesIndices r = alloc_lines(x, d, k);
+  if (r.values.numel() > 0) {
+    KernelParams params;
+    params.i = mode;
+    kernel(runtime::make_line_loop(x, d, r.values, &r.indices), params);
+  }
+  return {r.values.contiguous(), r.indices.contiguous()};
+}
+
+}  // namespace
+
+ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) {
+  static const OpId id = op_id("sort");
+  ops::check_defined(x, "sort");
+  const int64_t d = wrap_dim(dim, x.dim(), "sort");
+  return run_sort_kernel(id, x, d, x.dim() == 0 ? 1 : x.shape()[d], descending ? 1 : 0);
+}
+
+Tensor argsort(const Tensor& x, int64_t dim, bool descending) {
+  ops::check_defined(x, "argsort");
+  wrap_dim(dim, x.dim(), "argsort");
+  return sort(x, dim, descending).indices;
+}
+
+ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
+  static const OpId id = op_id("topk");
+  (void)sorted;  // the result is always sorted
+  ops::check_defined(x, "topk");
+  const int64_t d = wrap_dim(dim, x.dim(), "topk");
+  const int64_t n = x.dim() == 0 ? 1 : x.shape()[d];
+  LAMINA_CHECK(k >= 0 && k <= n, IndexError, "topk", "k = ", k, " is out of range: dim ", d, " of input ", describe(x),
+               " has ", n, " element(s)");
+  LAMINA_CHECK(x.dim() > 0 || k == 1, IndexError, "topk", "k must be 1 for a 0-d input, got k = ", k);
+  return run_sort_kernel(id, x, d, k, largest ? 1 : 0);
+}
+
+}  // namespace lamina
