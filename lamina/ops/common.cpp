@@ -2,6 +2,7 @@
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/ops/copy.h"
+#include "lamina/runtime/parallel.h"
 
 namespace lamina::ops {
 
@@ -77,12 +78,21 @@ Tensor wrapped_scalar(const Scalar& s, Device device) {
 }
 
 void run_elementwise(runtime::OpId op, Dtype kernel_dtype, std::initializer_list<const Tensor*> operands,
-                     const runtime::KernelParams& params) {
+                     const runtime::KernelParams& params, Split split) {
   const Tensor& out = **operands.begin();
   auto kernel = runtime::find_kernel<kernels::cpu::ElementwiseKernel>(op, out.device(), kernel_dtype);
   if (out.numel() == 0) return;
-  runtime::StridedLoop loop = runtime::make_strided_loop(operands);
-  kernel(loop, params);
+  const runtime::StridedLoop loop = runtime::make_strided_loop(operands);
+  if (loop.numel < 2 * runtime::kParallelGrain || loop.ndim == 0) {
+    kernel(loop, params);
+    return;
+  }
+  const int64_t inner = loop.numel / loop.shape[0];
+  runtime::parallel_for(loop.shape[0], inner, [&](int64_t begin, int64_t end) {
+    runtime::KernelParams part_params = params;
+    if (split == Split::CounterParam) part_params.i += begin * inner;
+    kernel(runtime::slice_outer(loop, begin, end), part_params);
+  });
 }
 
 Tensor unaliased_input(const Tensor& input, const Tensor& out) {

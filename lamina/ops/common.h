@@ -27,9 +27,16 @@ Tensor wrapped_scalar(const Scalar& s, Device device = kCPU);
 /// A 0-d tensor holding `s` with dtype `dtype`.
 Tensor scalar_tensor(const Scalar& s, Dtype dtype, Device device = kCPU);
 
-/// Runs the elementwise kernel (op, dtype) over operands (output first), already broadcast.
+/// How a kernel's params depend on where a part of the loop starts when the pool splits it.
+enum class Split {
+  Free,          // elementwise: any part is computed alone
+  CounterParam,  // params.i is the counter of element 0 (random draws): each part gets its own
+};
+
+/// Runs the elementwise kernel (op, dtype) over operands (output first), already broadcast;
+/// large loops are split along their outermost dim across the runtime's thread pool.
 void run_elementwise(runtime::OpId op, Dtype kernel_dtype, std::initializer_list<const Tensor*> operands,
-                     const runtime::KernelParams& params = {});
+                     const runtime::KernelParams& params = {}, Split split = Split::Free);
 
 /// `input` unless it overlaps `out` without being the same view: then a private copy, so an
 /// in-place op never reads elements it has already written.

@@ -1,10 +1,13 @@
 #include "lamina/ops/reduce.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/ops/common.h"
+#include "lamina/ops/elementwise.h"
+#include "lamina/runtime/parallel.h"
 #include "lamina/runtime/reduce_lines.h"
 
 namespace lamina {
@@ -61,11 +64,73 @@ void check_nonempty(const Tensor& x, const ReducePlan& plan, const char* op) {
                  " to have non-zero size, got input ", describe(x));
 }
 
+// Runs `kernel` over `view` (the dims flagged in `mask` reduced) into `out_view` (view's other
+// dims, or those with the reduced dims kept as 1), splitting the outputs over the thread pool.
+// Each output's elements are combined by one kernel call in one fixed order, so the split
+// changes no bits.
+void launch_reduce(kernels::cpu::ReduceKernel kernel, const Tensor& view, const bool* mask, const Tensor& out_view,
+                   const Tensor* index_view, const KernelParams& params) {
+  const runtime::ReduceLoop loop = runtime::make_reduce_loop(out_view, index_view, view, mask);
+  if (loop.outer_ndim == 0) {
+    kernel(loop, params);
+    return;
+  }
+  const int64_t unit = loop.outer_numel / loop.outer_shape[0] * std::max<int64_t>(loop.reduce_numel, 1);
+  runtime::parallel_for(loop.outer_shape[0], unit, [&](int64_t begin, int64_t end) {
+    kernel(runtime::slice_outer(loop, begin, end), params);
+  });
+}
+
+// A reduction to few outputs over many elements is cut into chunks of kReduceChunk elements
+// whose partial results are reduced again. Whether and where to cut depends only on the
+// shape, never on the thread count, so results are the same bits with 1, 2 or N threads.
+constexpr int64_t kReduceChunk = int64_t{1} << 16;
+constexpr int64_t kChunkMinElements = 4 * kReduceChunk;
+constexpr int64_t kChunkMaxOutputs = 8;
+
+// Reduces dim r of `view` (the only reduced dim) chunk by chunk into partials, then the
+// partials into out_view, with the same kernel mode (sum, prod, max, min: associative).
+void chunked_reduce(OpId id, const Tensor& view, int64_t r, Dtype out_dtype, const Tensor& out_view,
+                    const KernelParams& params) {
+  const int64_t size = view.shape()[r], stride = view.strides()[r];
+  const int64_t chunks = size / kReduceChunk, tail = size % kReduceChunk;
+  Shape partial_shape = view.shape();
+  partial_shape[r] = chunks + (tail ? 1 : 0);
+  const Tensor partials = Tensor::empty(partial_shape, out_dtype, view.device());
+
+  Shape chunk_shape, chunk_strides;
+  bool chunk_mask[kMaxDims] = {};
+  for (int64_t d = 0; d < view.dim(); ++d) {
+    if (d == r) {
+      chunk_shape.push_back(chunks);
+      chunk_strides.push_back(stride * kReduceChunk);
+      chunk_mask[chunk_shape.size()] = true;
+      chunk_shape.push_back(kReduceChunk);
+      chunk_strides.push_back(stride);
+    } else {
+      chunk_shape.push_back(view.shape()[d]);
+      chunk_strides.push_back(view.strides()[d]);
+    }
+  }
+  auto kernel = runtime::find_kernel<kernels::cpu::ReduceKernel>(id, view.device(), view.dtype());
+  const Tensor chunked =
+      Tensor::make_view(view.storage(), chunk_shape, chunk_strides, view.storage_offset(), view.dtype());
+  launch_reduce(kernel, chunked, chunk_mask, partials.narrow(r, 0, chunks), nullptr, params);
+  bool mask[kMaxDims] = {};
+  mask[r] = true;
+  if (tail) launch_reduce(kernel, view.narrow(r, chunks * kReduceChunk, tail), mask, partials.narrow(r, chunks, 1),
+                          nullptr, params);
+  auto final_kernel = runtime::find_kernel<kernels::cpu::ReduceKernel>(id, view.device(), out_dtype);
+  launch_reduce(final_kernel, partials, mask, out_view, nullptr, params);
+}
+
 // Runs reduce kernel `id` for in's dtype over `in` into a new out_dtype tensor (and int64
 // indices). Reduced dims that are adjacent and contiguous with each other are merged first:
 // the logical order of the reduced elements, and so the result, is unchanged; the walk is shorter.
+// `chunkable`: the kernel's mode is associative (sum, prod, max/min without indices), so a
+// large reduction to few outputs may go through chunked_reduce.
 Tensor run_reduce(OpId id, const Tensor& in, const ReducePlan& plan, Dtype out_dtype, const KernelParams& params,
-                  Tensor* indices = nullptr) {
+                  Tensor* indices = nullptr, bool chunkable = false) {
   auto kernel = runtime::find_kernel<kernels::cpu::ReduceKernel>(id, in.device(), in.dtype());
   Tensor out = Tensor::empty(plan.out_shape, out_dtype, in.device());
   if (indices) *indices = Tensor::empty(plan.out_shape, Dtype::Int64, in.device());
@@ -88,10 +153,18 @@ Tensor run_reduce(OpId id, const Tensor& in, const ReducePlan& plan, Dtype out_d
   }
   const Tensor view = Tensor::make_view(in.storage(), shape, strides, in.storage_offset(), in.dtype());
   const Tensor out_view = out.view(outer);
+  if (chunkable && !indices && out.numel() < kChunkMaxOutputs) {
+    int64_t reduced = -1, count = 0;
+    for (int64_t d = 0; d < view.dim(); ++d)
+      if (mask[d]) reduced = d, ++count;
+    if (count == 1 && view.shape()[reduced] >= kChunkMinElements) {
+      chunked_reduce(id, view, reduced, out_dtype, out_view, params);
+      return out;
+    }
+  }
   Tensor index_view;
   if (indices) index_view = indices->view(outer);
-  runtime::ReduceLoop loop = runtime::make_reduce_loop(out_view, indices ? &index_view : nullptr, view, mask);
-  kernel(loop, params);
+  launch_reduce(kernel, view, mask, out_view, indices ? &index_view : nullptr, params);
   return out;
 }
 
@@ -108,10 +181,21 @@ Tensor sum_like(const char* name, int64_t mode, const Tensor& x, const DimList& 
   }
   KernelParams params;
   params.i = mode;
-  if (is_floating(dt)) return run_reduce(id, x.to(dt), plan, dt, params);
+  if (is_floating(dt)) {
+    // Partials are stored in the output dtype: only float32/float64 keep enough precision.
+    const bool wide = dt == Dtype::Float32 || dt == Dtype::Float64;
+    if (mode == kMean && wide && x.numel() >= kChunkMinElements) {
+      // A large mean is a (chunkable) sum divided by the count, in the output dtype.
+      params.i = kSum;
+      Tensor total = run_reduce(id, x.to(dt), plan, dt, params, nullptr, true);
+      const int64_t total_numel = x.numel(), outputs = total.numel();
+      return div_(total, Scalar(static_cast<double>(outputs == 0 ? 0 : total_numel / outputs)));
+    }
+    return run_reduce(id, x.to(dt), plan, dt, params, nullptr, wide && mode != kMean);
+  }
   // Integer results accumulate in 64 bits with wrap-around, which narrows exactly to dt.
   const Tensor in = is_floating(x.dtype()) ? x.to(dt) : x;
-  return run_reduce(id, in, plan, Dtype::Int64, params).to(dt);
+  return run_reduce(id, in, plan, Dtype::Int64, params, nullptr, true).to(dt);
 }
 
 Tensor extreme(const char* name, int64_t mode, const Tensor& x, const DimList& dims, bool keepdim,
@@ -121,7 +205,7 @@ Tensor extreme(const char* name, int64_t mode, const Tensor& x, const DimList& d
   check_nonempty(x, plan, name);
   KernelParams params;
   params.i = mode;
-  return run_reduce(id, x, plan, x.dtype(), params, indices);
+  return run_reduce(id, x, plan, x.dtype(), params, indices, indices == nullptr);  // max/min: exact in any dtype
 }
 
 ValuesIndices extreme_along(const char* name, int64_t mode, const Tensor& x, int64_t dim, bool keepdim) {
@@ -159,7 +243,7 @@ Tensor run_lines(OpId id, const Tensor& in, int64_t d, Dtype out_dtype, const Ke
   auto kernel = runtime::find_kernel<runtime::LineKernel>(id, in.device(), in.dtype());
   Tensor out = Tensor::empty(in.shape(), out_dtype, in.device());
   if (out.numel() == 0) return out;
-  kernel(runtime::make_line_loop(in, d, out, nullptr), params);
+  launch_lines(kernel, runtime::make_line_loop(in, d, out, nullptr), params);
   return out;
 }
 

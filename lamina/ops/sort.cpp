@@ -34,7 +34,7 @@ ValuesIndices run_sort_kernel(OpId id, const Tensor& x, int64_t d, int64_t k, in
   if (r.values.numel() > 0) {
     KernelParams params;
     params.i = mode;
-    kernel(runtime::make_line_loop(x, d, r.values, &r.indices), params);
+    runtime::launch_lines(kernel, runtime::make_line_loop(x, d, r.values, &r.indices), params);
   }
   return {r.values.contiguous(), r.indices.contiguous()};
 }

@@ -1,4 +1,5 @@
 #include "lamina/runtime/config.h"
+#include "lamina/runtime/parallel.h"
 
 #include <atomic>
 #include <cstdio>
@@ -84,6 +85,7 @@ void set_num_threads(int n) {
   LAMINA_CHECK(n >= 1, ConfigError, "set_num_threads", "thread count must be >= 1, got ", n);
   threads_storage() = n;
   runtime::blas_set_num_threads(n);
+  runtime::resize_thread_pool(n);
 }
 
 int cuda_device_count() {

@@ -36,6 +36,15 @@ struct KernelParams {
 /// broadcast via stride-0 views), merging dims that are contiguous for every operand.
 StridedLoop make_strided_loop(std::initializer_list<const Tensor*> operands);
 
+/// The part of `loop` with dim-0 index in [begin, end): the unit the thread pool hands out.
+inline StridedLoop slice_outer(const StridedLoop& loop, int64_t begin, int64_t end) {
+  StridedLoop part = loop;
+  part.shape[0] = end - begin;
+  part.numel = loop.numel / loop.shape[0] * (end - begin);
+  for (int k = 0; k < loop.num_operands; ++k) part.data[k] += begin * loop.strides[k][0];
+  return part;
+}
+
 /// A reduction: for each output element (outer dims), combine the inputs' elements
 /// over the reduced dims. Input strides cover outer dims then reduced dims.
 struct ReduceLoop {
@@ -57,5 +66,16 @@ struct ReduceLoop {
 /// Builds a reduction of `in` over the dims flagged in `reduce_mask` into `out` (and `out2`),
 /// whose shapes are `in`'s with reduced dims removed or kept as 1.
 ReduceLoop make_reduce_loop(const Tensor& out, const Tensor* out2, const Tensor& in, const bool* reduce_mask);
+
+/// The outputs of `loop` with outer dim-0 index in [begin, end) (requires outer_ndim > 0).
+inline ReduceLoop slice_outer(const ReduceLoop& loop, int64_t begin, int64_t end) {
+  ReduceLoop part = loop;
+  part.outer_shape[0] = end - begin;
+  part.outer_numel = loop.outer_numel / loop.outer_shape[0] * (end - begin);
+  part.out += begin * loop.out_strides[0];
+  if (part.out2) part.out2 += begin * loop.out2_strides[0];
+  part.in += begin * loop.in_outer_strides[0];
+  return part;
+}
 
 }  // namespace lamina::runtime

@@ -1,11 +1,13 @@
 #pragma once
 // Geometry for kernels that work on whole lines along one dim (scans, softmax, sort, topk):
 // every line is independent, so the runtime may later split the outer index across threads.
+#include <algorithm>
 #include <cstdint>
 
 #include "lamina/core/shape.h"
 #include "lamina/core/tensor.h"
 #include "lamina/runtime/loops.h"
+#include "lamina/runtime/parallel.h"
 
 namespace lamina::runtime {
 
@@ -63,6 +65,27 @@ inline LineLoop make_line_loop(const Tensor& in, int64_t dim, const Tensor& out,
     loop.out2_outer[i] = out2 ? out2->strides()[d] * out2_item : 0;
   }
   return loop;
+}
+
+/// The lines of `loop` with outer dim-0 index in [begin, end) (requires outer_ndim > 0).
+inline LineLoop slice_outer(const LineLoop& loop, int64_t begin, int64_t end) {
+  LineLoop part = loop;
+  part.outer_shape[0] = end - begin;
+  part.outer_numel = loop.outer_numel / loop.outer_shape[0] * (end - begin);
+  part.in += begin * loop.in_outer[0];
+  part.out += begin * loop.out_outer[0];
+  if (part.out2) part.out2 += begin * loop.out2_outer[0];
+  return part;
+}
+
+/// Runs `kernel` over the lines of `loop`, independent lines split over the thread pool.
+inline void launch_lines(LineKernel kernel, const LineLoop& loop, const KernelParams& params) {
+  if (loop.outer_ndim == 0) {
+    kernel(loop, params);
+    return;
+  }
+  const int64_t unit = loop.outer_numel / loop.outer_shape[0] * std::max<int64_t>(loop.n, 1);
+  parallel_for(loop.outer_shape[0], unit, [&](int64_t begin, int64_t end) { kernel(slice_outer(loop, begin, end), params); });
 }
 
 /// Calls body(in, out, out2) with the start of every line, in row-major order of the outer dims.
