@@ -7,8 +7,13 @@
 // Every element gets the same arithmetic wherever it sits: the tail of a row is computed as a
 // full vector padded with ones, and strided rows are gathered into a contiguous chunk, run
 // through the same vector code and scattered back. So x.t().exp() equals x.exp().t() bit for bit.
-// add/sub/mul/div/maximum/minimum/neg/abs/sqrt/relu give the scalar kernels' values exactly;
-// exp/log/tanh/sigmoid (Highway's polynomials) stay within 1-4 ulp of glibc's.
+// add/sub/mul/div/maximum/minimum/neg/abs/sqrt/relu/square/reciprocal/rsqrt give the scalar
+// kernels' values exactly; exp/log/tanh/sigmoid/silu/expm1/log1p (Highway's polynomials) stay
+// within a few ulp of the exact result (test_simd_math.cpp measures them against long double).
+// gelu is the erf form (PyTorch's approximate='none'), computed as 0.5 x erfc(-x/sqrt 2) with
+// fdlibm's erf/erfc rational approximations, so its negative tail keeps full relative accuracy
+// (the textbook 0.5 x (1 + erf(x/sqrt 2)) cancels to 0 below x = -6); float32 evaluates it in
+// double. Specials follow the scalar kernels (gelu(-inf) is NaN there, as in PyTorch).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "lamina/kernels/cpu/simd.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -19,6 +24,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 
 #ifndef LAMINA_KERNELS_CPU_SIMD_OPS
@@ -26,7 +32,10 @@
 namespace lamina::kernels::cpu::simd {
 // Op codes shared by every target's copy of the code and the registration below.
 enum BinaryOp : int { kAdd, kSub, kMul, kDiv, kMax, kMin };
-enum UnaryOp : int { kNeg, kAbs, kSqrt, kRelu, kExp, kLog, kTanh, kSigmoid };
+enum UnaryOp : int {
+  kNeg, kAbs, kSqrt, kRelu, kExp, kLog, kTanh, kSigmoid,
+  kSquare, kReciprocal, kRsqrt, kSilu, kGelu, kExpm1, kLog1p
+};
 // How a binary row reads its inputs: both contiguous, or one a single broadcast element.
 enum Broadcast : int { kNone, kScalarB, kScalarA };
 }  // namespace lamina::kernels::cpu::simd
@@ -90,6 +99,165 @@ HWY_INLINE V sigmoid(D d, V x) {
   return hn::IfThenElse(hn::Ge(x, hn::Zero(d)), hn::Div(one, den), hn::Div(e, den));
 }
 
+// gelu(x) = 0.5 x (1 + erf(z)), z = x / sqrt(2), for double lanes. The method and
+// coefficients are fdlibm's s_erf.c (Copyright (C) 1993 by Sun Microsystems, Inc. All rights
+// reserved. Developed at SunPro, a Sun Microsystems, Inc. business. Permission to use, copy,
+// modify, and distribute this software is freely granted, provided that this notice is
+// preserved.), rearranged for gelu:
+//   |z| < 0.84375:  erf(z) = z + z R(z^2)            (1 + erf written as an erfc where z < -1/4)
+//   |z| < 1.25:     erf(|z|) = erx + P(|z|-1)/Q(|z|-1)
+//   |z| >= 1.25:    erfc(|z|) = exp(-z^2 - 0.5625 + R(1/z^2)/S(1/z^2)) / |z|, so
+//                   gelu = x - r / sqrt(2) for x > 0 and -r / sqrt(2) for x < 0, r = the exp;
+//                   -z^2 = -x^2/2 is split exactly as -s^2/2 + (s-x)(s+x)/2 with s = x cut to
+//                   21 bits, so the large exponent carries no rounding error.
+// z itself is rounded; the first-order term erf'(z) z_lo (z_lo the exact rounding error of
+// x * (1/sqrt 2)) removes that error where it matters, below |z| = 1.25.
+template <class D, class V = Vec<D>>
+HWY_INLINE V gelu_f64(D d, V x) {
+  static_assert(sizeof(hn::TFromD<D>) == 8, "gelu_f64 takes double lanes");
+  const V one = hn::Set(d, 1.0), half = hn::Set(d, 0.5);
+  const V c_hi = hn::Set(d, 0.7071067811865476), c_lo = hn::Set(d, -4.833646656726457e-17);
+  const V z = hn::Mul(x, c_hi);
+#if HWY_NATIVE_FMA
+  const V z_err = hn::MulSub(x, c_hi, z);  // exact: x * c_hi - z
+#else
+  // Dekker's exact product (no FMA on this target, so the compiler cannot fuse these either).
+  const V split = hn::Set(d, 134217729.0);
+  const V xt = hn::Mul(x, split), ct = hn::Mul(c_hi, split);
+  const V x1 = hn::Sub(xt, hn::Sub(xt, x)), x2 = hn::Sub(x, x1);
+  const V c1 = hn::Sub(ct, hn::Sub(ct, c_hi)), c2 = hn::Sub(c_hi, c1);
+  const V z_err = hn::Add(hn::Add(hn::Add(hn::Sub(hn::Mul(x1, c1), z), hn::Mul(x1, c2)), hn::Mul(x2, c1)),
+                          hn::Mul(x2, c2));
+#endif
+  const V z_lo = hn::MulAdd(x, c_lo, z_err);
+  const V a = hn::Abs(z);
+  const auto near = hn::Lt(a, hn::Set(d, 1.25));
+  auto poly = [&](V t, std::initializer_list<double> c) {  // c[0] + t (c[1] + t (...))
+    const double* p = c.end();
+    V r = hn::Set(d, *--p);
+    while (p != c.begin()) r = hn::MulAdd(r, t, hn::Set(d, *--p));
+    return r;
+  };
+  V result = hn::Zero(d);
+  if (!hn::AllFalse(d, near)) {
+    // g = 1 + erf(z) = erfc(-z), gelu = 0.5 x g.
+    const V zz = hn::Mul(z, z);
+    const V r1 = poly(zz, {1.28379167095512558561e-01, -3.25042107247001499370e-01, -2.84817495755985104766e-02,
+                           -5.77027029648944159157e-03, -2.37630166566501626084e-05});
+    const V s1 = poly(zz, {1.0, 3.97917223959155352819e-01, 6.50222499887672944485e-02, 5.08130628187576562776e-03,
+                           1.32494738004321644526e-04, -3.96022827877536812320e-06});
+    const V zy = hn::Mul(z, hn::Div(r1, s1));
+    const V g1_up = hn::Add(one, hn::Add(z, zy));                              // z >= -1/4
+    const V g1_down = hn::Add(half, hn::Add(hn::Add(z, half), zy));            // z < -1/4: erfc(-z)
+    const V g1 = hn::IfThenElse(hn::Lt(z, hn::Set(d, -0.25)), g1_down, g1_up);
+    const V s = hn::Sub(a, one);
+    const V p2 = poly(s, {-2.36211856075265944077e-03, 4.14856118683748331666e-01, -3.72207876035701323847e-01,
+                          3.18346619901161753674e-01, -1.10894694282396677476e-01, 3.54783043256182359371e-02,
+                          -2.16637559486879084300e-03});
+    const V q2 = poly(s, {1.0, 1.06420880400844228286e-01, 5.40397917702171048937e-01, 7.18286544141962662868e-02,
+                          1.26171219808761642112e-01, 1.36370839120290507362e-02, 1.19844998467991074170e-02});
+    const V pq = hn::Div(p2, q2);
+    const V erx = hn::Set(d, 8.45062911510467529297e-01);
+    const V g2 = hn::IfThenElse(hn::Lt(z, hn::Zero(d)), hn::Sub(hn::Sub(one, erx), pq), hn::Add(one, hn::Add(erx, pq)));
+    V g = hn::IfThenElse(hn::Lt(a, hn::Set(d, 0.84375)), g1, g2);
+    // + erf'(z) z_lo, erf'(z) = 2/sqrt(pi) exp(-z^2)
+    g = hn::MulAdd(hn::Mul(hn::Set(d, 1.1283791670955126), hn::Exp(d, hn::Neg(zz))), z_lo, g);
+    result = hn::Mul(hn::Mul(half, x), g);
+  }
+  if (!hn::AllTrue(d, near)) {
+    const V ax = hn::Abs(x);
+    const V t = hn::Div(hn::Set(d, 2.0), hn::Mul(x, x));  // 1 / z^2
+    const auto mid = hn::Lt(a, hn::Set(d, 2.857142857142857));  // 1 / 0.35
+    // Coefficients of [1.25, 1/0.35) (ra, sa) or [1/0.35, inf) (rb, sb), chosen per lane.
+    const double ra[8] = {-9.86494403484714822705e-03, -6.93858572707181764372e-01, -1.05586262253232909814e+01,
+                          -6.23753324503260060396e+01, -1.62396669462573470355e+02, -1.84605092906711035994e+02,
+                          -8.12874355063065934246e+01, -9.81432934416914548592e+00};
+    const double rb[8] = {-9.86494292470009928597e-03, -7.99283237680523006574e-01, -1.77579549177547519889e+01,
+                          -1.60636384855821916062e+02, -6.37566443368389627722e+02, -1.02509513161107724954e+03,
+                          -4.83519191608651397019e+02, 0.0};
+    const double sa[9] = {1.0, 1.96512716674392571292e+01, 1.37657754143519042600e+02, 4.34565877475229228821e+02,
+                          6.45387271733267880336e+02, 4.29008140027567833386e+02, 1.08635005541779435134e+02,
+                          6.57024977031928170135e+00, -6.04244152148580987438e-02};
+    const double sb[9] = {1.0, 3.03380607434824582924e+01, 3.25792512996573918826e+02, 1.53672958608443695994e+03,
+                          3.19985821950859553908e+03, 2.55305040643316442583e+03, 4.74528541206955367215e+02,
+                          -2.24409524465858183362e+01, 0.0};
+    V r = hn::IfThenElse(mid, hn::Set(d, ra[7]), hn::Set(d, rb[7]));
+    for (int k = 6; k >= 0; --k) r = hn::MulAdd(r, t, hn::IfThenElse(mid, hn::Set(d, ra[k]), hn::Set(d, rb[k])));
+    V s = hn::IfThenElse(mid, hn::Set(d, sa[8]), hn::Set(d, sb[8]));
+    for (int k = 7; k >= 0; --k) s = hn::MulAdd(s, t, hn::IfThenElse(mid, hn::Set(d, sa[k]), hn::Set(d, sb[k])));
+    const hn::RebindToUnsigned<D> du;
+    const V cut = hn::And(ax, hn::BitCast(d, hn::Set(du, 0xFFFFFFFF00000000ull)));  // 21 significant bits
+    const V e1 = hn::Exp(d, hn::Sub(hn::Mul(hn::Mul(cut, cut), hn::Set(d, -0.5)), hn::Set(d, 0.5625)));
+    const V e2 = hn::Exp(d, hn::MulAdd(hn::Mul(hn::Sub(cut, ax), hn::Add(cut, ax)), half, hn::Div(r, s)));
+    const V tail = hn::Mul(hn::Mul(e1, e2), c_hi);  // x erfc(|z|) / 2 in magnitude
+    const V far = hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Neg(tail), hn::Sub(x, tail));
+    result = hn::IfThenElse(near, result, far);
+  }
+  // gelu(-inf) = -inf * 0: NaN, as the scalar kernel and PyTorch give.
+  const V inf = hn::Set(d, std::numeric_limits<double>::infinity());
+  result = hn::IfThenElse(hn::Eq(x, hn::Neg(inf)), hn::Set(d, std::numeric_limits<double>::quiet_NaN()), result);
+  return hn::IfThenElse(hn::Eq(x, inf), x, result);
+}
+
+template <class D, class V = Vec<D>>
+HWY_INLINE V gelu_demoted(D d, V x) {
+  if constexpr (sizeof(hn::TFromD<D>) == 8) {
+    return gelu_f64(d, x);
+  } else {
+#if HWY_TARGET == HWY_SCALAR
+    const hn::Rebind<double, D> dd;
+    return hn::DemoteTo(d, gelu_f64(dd, hn::PromoteTo(dd, x)));
+#else
+    const hn::Half<D> dh;
+    const hn::Rebind<double, decltype(dh)> dd;
+    const auto lo = hn::DemoteTo(dh, gelu_f64(dd, hn::PromoteTo(dd, hn::LowerHalf(dh, x))));
+    const auto hi = hn::DemoteTo(dh, gelu_f64(dd, hn::PromoteTo(dd, hn::UpperHalf(dh, x))));
+    return hn::Combine(d, hi, lo);
+#endif
+  }
+}
+
+// gelu for any lane type: double directly, float through two double halves (|gelu(x)| <= |x|,
+// so only +inf, which some targets' DemoteTo clamps, needs putting back).
+template <class D, class V = Vec<D>>
+HWY_INLINE V gelu(D d, V x) {
+  const V r = gelu_demoted(d, x);
+  return hn::IfThenElse(hn::Eq(x, hn::Set(d, std::numeric_limits<hn::TFromD<D>>::infinity())), x, r);
+}
+
+// expm1 with C's edges: inf past the overflow point, -1 at -inf (Highway's Expm1 already
+// saturates there).
+template <class D, class V = Vec<D>>
+HWY_INLINE V expm1_full(D d, V x) {
+  using T = hn::TFromD<D>;
+  const V limit = hn::Set(d, sizeof(T) == 4 ? T(88.8) : T(709.8));
+  return hn::IfThenElse(hn::Gt(x, limit), hn::Set(d, std::numeric_limits<T>::infinity()), hn::Expm1(d, x));
+}
+
+// log1p with C's edges: log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(inf) = inf.
+template <class D, class V = Vec<D>>
+HWY_INLINE V log1p_full(D d, V x) {
+  using T = hn::TFromD<D>;
+  const V inf = hn::Set(d, std::numeric_limits<T>::infinity());
+  const V minus_one = hn::Set(d, T(-1));
+  V r = hn::Log1p(d, hn::IfThenElse(hn::Eq(x, inf), hn::Zero(d), x));
+  r = hn::IfThenElse(hn::Eq(x, minus_one), hn::Neg(inf), r);
+  r = hn::IfThenElse(hn::Lt(x, minus_one), hn::Set(d, std::numeric_limits<T>::quiet_NaN()), r);
+  return hn::IfThenElse(hn::Eq(x, inf), inf, r);
+}
+
+// silu = x sigmoid(x) = x / (1 + e) for x >= 0 and x e / (1 + e) below, e = e^-|x|. e is
+// formed as h * h with h = e^(-|x|/2) and the product taken as (x h) h, so a subnormal e (x
+// below -87 / -708) does not lose the digits that the factor x brings back into range.
+template <class D, class V = Vec<D>>
+HWY_INLINE V silu(D d, V x) {
+  const V one = hn::Set(d, hn::TFromD<D>(1));
+  const V h = hn::Exp(d, hn::Mul(hn::Abs(x), hn::Set(d, hn::TFromD<D>(-0.5))));
+  const V den = hn::Add(one, hn::Mul(h, h));
+  const V num = hn::IfThenElse(hn::Ge(x, hn::Zero(d)), x, hn::Mul(hn::Mul(x, h), h));
+  return hn::Div(num, den);
+}
+
 template <int Op, class D, class V = Vec<D>>
 HWY_INLINE V unary_op(D d, V x) {
   if constexpr (Op == kNeg) {
@@ -100,12 +268,22 @@ HWY_INLINE V unary_op(D d, V x) {
     return hn::Sqrt(x);
   } else if constexpr (Op == kRelu) {
     return hn::IfThenElse(hn::Gt(x, hn::Zero(d)), x, hn::Zero(d));
+  } else if constexpr (Op == kSquare) {
+    return hn::Mul(x, x);
+  } else if constexpr (Op == kReciprocal) {
+    return hn::Div(hn::Set(d, hn::TFromD<D>(1)), x);
+  } else if constexpr (Op == kRsqrt) {
+    return hn::Div(hn::Set(d, hn::TFromD<D>(1)), hn::Sqrt(x));  // not ApproximateReciprocalSqrt: exact as scalar
   } else {
     V r;
     if constexpr (Op == kExp) r = exp_full(d, x);
     else if constexpr (Op == kLog) r = log_full(d, x);
     else if constexpr (Op == kTanh) r = hn::Tanh(d, x);
-    else r = sigmoid(d, x);
+    else if constexpr (Op == kSigmoid) r = sigmoid(d, x);
+    else if constexpr (Op == kSilu) r = silu(d, x);
+    else if constexpr (Op == kGelu) r = gelu(d, x);
+    else if constexpr (Op == kExpm1) r = expm1_full(d, x);
+    else r = log1p_full(d, x);
     // Highway's polynomial math does not propagate NaN; the scalar kernels (and PyTorch) do.
     return hn::IfThenElse(hn::IsNaN(x), x, r);
   }
@@ -228,7 +406,14 @@ HWY_INLINE void unary_any(int op, const T* in, T* out, int64_t n) {
     case kExp: return unary_row<kExp>(in, out, n);
     case kLog: return unary_row<kLog>(in, out, n);
     case kTanh: return unary_row<kTanh>(in, out, n);
-    default: return unary_row<kSigmoid>(in, out, n);
+    case kSigmoid: return unary_row<kSigmoid>(in, out, n);
+    case kSquare: return unary_row<kSquare>(in, out, n);
+    case kReciprocal: return unary_row<kReciprocal>(in, out, n);
+    case kRsqrt: return unary_row<kRsqrt>(in, out, n);
+    case kSilu: return unary_row<kSilu>(in, out, n);
+    case kGelu: return unary_row<kGelu>(in, out, n);
+    case kExpm1: return unary_row<kExpm1>(in, out, n);
+    default: return unary_row<kLog1p>(in, out, n);
   }
 }
 
@@ -372,6 +557,13 @@ void register_simd_kernels() {
   register_each<UnarySimd<simd::kLog>::K, float, double>("log", Backend::CpuSimd);
   register_each<UnarySimd<simd::kTanh>::K, float, double>("tanh", Backend::CpuSimd);
   register_each<UnarySimd<simd::kSigmoid>::K, float, double>("sigmoid", Backend::CpuSimd);
+  register_each<UnarySimd<simd::kSquare>::K, float, double>("square", Backend::CpuSimd);
+  register_each<UnarySimd<simd::kReciprocal>::K, float, double>("reciprocal", Backend::CpuSimd);
+  register_each<UnarySimd<simd::kRsqrt>::K, float, double>("rsqrt", Backend::CpuSimd);
+  register_each<UnarySimd<simd::kSilu>::K, float, double>("silu", Backend::CpuSimd);
+  register_each<UnarySimd<simd::kGelu>::K, float, double>("gelu", Backend::CpuSimd);
+  register_each<UnarySimd<simd::kExpm1>::K, float, double>("expm1", Backend::CpuSimd);
+  register_each<UnarySimd<simd::kLog1p>::K, float, double>("log1p", Backend::CpuSimd);
 }
 
 }  // namespace lamina::kernels::cpu

@@ -1,6 +1,7 @@
 // Unary elementwise functors. Each computes in compute_t<T> (float for 16-bit floats).
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
@@ -25,7 +26,15 @@ C sigmoid_of(C x) {
 }
 
 LAMINA_UNARY_FUNCTOR(NegOp, -x)
-LAMINA_UNARY_FUNCTOR(AbsOp, x < C(0) ? C(-x) : x)
+template <class C>
+C abs_of(C x) {
+  if constexpr (std::is_floating_point_v<C>)
+    return std::fabs(x);  // abs(-0.0) is +0.0, as in PyTorch and NumPy (and the cpu_simd kernel)
+  else
+    return x < C(0) ? C(-x) : x;
+}
+
+LAMINA_UNARY_FUNCTOR(AbsOp, abs_of(x))
 LAMINA_UNARY_FUNCTOR(SignOp, (x > C(0)) - (x < C(0)))
 LAMINA_UNARY_FUNCTOR(SquareOp, x* x)
 LAMINA_UNARY_FUNCTOR(ExpOp, std::exp(x))
