@@ -1,118 +1,290 @@
-"""Side-by-side op benchmarks: lamina | NumPy | PyTorch (when importable), as ratios.
+"""Side-by-side op benchmarks: lamina | NumPy | PyTorch, as ratios ("times as good").
 
-Usage: .venv/bin/python bench/ops.py [--quick]
-Medians over repeats; the machine is shared and noisy. PyTorch runs in its own process
-(/usr/bin/python3 with Debian's python3-torch) when it is not importable here.
+Usage:
+  PYTHONPATH=$(bash scripts/devpy.sh build/bench-py) .venv/bin/python bench/ops.py [--quick] [--rows SUBSTR[,SUBSTR...]]
+
+  --quick        smaller sizes and fewer repeats (a smoke run, not figures to record)
+  --rows S       only rows whose name contains S (case-insensitive; comma-separated alternatives)
+  --no-torch     skip the PyTorch column
+
+Every library runs in its own process (`--child LIB`), so no two thread pools (lamina's runtime,
+NumPy's bundled OpenBLAS, PyTorch's OpenMP + OpenBLAS) spin against each other on the cores.
+PyTorch runs under the interpreter that can import it: this one, else /usr/bin/python3 (Debian's
+python3-torch). PyTorch is measured at its best configuration (SPEC §10): with
+OMP_WAIT_POLICY=PASSIVE and with OPENBLAS_NUM_THREADS=1, each at PyTorch's default thread count
+(1 here) and at torch.set_num_threads(cores), keeping the best figure per row.
+
+Each figure is the median over repeats of a timed loop (timeit, no lambda in the loop) whose
+length is calibrated so one repeat lasts ~50 ms (~10 ms with --quick). Ratios are "times as
+good": throughput ratio for GB/s and GFLOP/s rows, inverted time ratio for ms and us rows, so
+above 1.0 lamina is better. The output (machine line, date, command, one markdown table) pastes
+straight into bench/RESULTS.md.
 """
+import datetime
 import json
+import math
 import os
+import platform
 import subprocess
 import sys
-import time
-
-import numpy as np
+import timeit
 
 os.environ.setdefault("LAMINA_FORCE_CPU", "1")
 
+LOWER_IS_BETTER = {"us", "ms"}
+SCALE = {"us": 1e6, "ms": 1e3}
 
-def median_time(fn, repeats, inner):
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - t0) / inner)
-    samples.sort()
+
+def rows(quick):
+    """The table: (key, label, unit, work). work converts seconds to the unit's figure (None: time)."""
+    n = 1 << (22 if quick else 24)
+    nlabel = "4M" if quick else "16M"
+    gemm = (128, 256, 512) if quick else (256, 512, 1024, 2048)
+    tk = 512 if quick else 1024
+    bb, bk = (16, 128) if quick else (64, 128)
+    sk = 1024 if quick else 4096
+    out = []
+    for k in gemm:
+        out.append((f"mm{k}", f"matmul {k}^3 f32", "GFLOP/s", 2 * k ** 3 / 1e9))
+    out.append(("mmT", f"matmul {tk}^3, a @ b.T (view)", "GFLOP/s", 2 * tk ** 3 / 1e9))
+    out.append(("bmm", f"matmul batched {bb}x{bk}x{bk}", "GFLOP/s", 2 * bb * bk ** 3 / 1e9))
+    for key, nbytes in (("add", 12), ("mul", 12), ("exp", 8), ("tanh", 8), ("sum", 4), ("max", 4)):
+        out.append((key, f"{key} {nlabel} f32", "GB/s", nbytes * n / 1e9))
+    out.append(("softmax", f"softmax {sk}x{sk} f32, dim -1", "ms", None))
+    out.append(("add4", "x + y, 4 elements", "us", None))
+    out.append(("relu4", "relu, 4 elements", "us", None))
+    out.append(("mm4", "matmul 4x4", "us", None))
+    out.append(("idx1", "t[i], 1-D (0-d result)", "us", None))
+    out.append(("idx2", "t[i], 2-D (row view)", "us", None))
+    return out, dict(n=n, gemm=gemm, tk=tk, bb=bb, bk=bk, sk=sk)
+
+
+def softmax_numpy(x):
+    """Numerically stable softmax along the last dim, the way a NumPy user writes it."""
+    import numpy as np
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def setup(lib, sizes):
+    """Namespace for the timed statements and {row key: statement} for one library."""
+    n, sk = sizes["n"], sizes["sk"]
+    if lib == "numpy":
+        import numpy as L
+        rng = L.random.default_rng(0)
+        rand = lambda *s: rng.random(s, dtype=L.float32)  # noqa: E731
+        ones = lambda *s: L.ones(s, L.float32)  # noqa: E731
+        version = L.__version__
+    elif lib == "lamina":
+        import lamina as L
+        L.manual_seed(0)
+        rand, ones = L.rand, L.ones
+        version = getattr(L, "__version__", "?")
+    elif lib == "torch":
+        import torch as L
+        if os.environ.get("LAMINA_BENCH_TORCH_THREADS"):
+            L.set_num_threads(int(os.environ["LAMINA_BENCH_TORCH_THREADS"]))
+        L.manual_seed(0)
+        rand, ones = L.rand, L.ones
+        version = L.__version__
+    else:
+        raise SystemExit(f"unknown library {lib}")
+    ns = {"L": L, "softmax_numpy": softmax_numpy}
+    ns["x"], ns["y"] = rand(n), rand(n)
+    ns["sm"] = rand(sk, sk)
+    ns["s4"], ns["t4"] = ones(4), ones(4)
+    ns["m4"] = rand(4, 4)
+    ns["v1"], ns["m2"] = rand(1000), rand(64, 64)
+    for k in sizes["gemm"]:
+        ns[f"a{k}"] = rand(k, k)
+    ns["ta"], ns["tb"] = rand(sizes["tk"], sizes["tk"]), rand(sizes["tk"], sizes["tk"])
+    ns["bp"], ns["bq"] = rand(sizes["bb"], sizes["bk"], sizes["bk"]), rand(sizes["bb"], sizes["bk"], sizes["bk"])
+    stmts = {f"mm{k}": f"a{k} @ a{k}" for k in sizes["gemm"]}
+    stmts.update({
+        "mmT": "ta @ tb.T",
+        "bmm": "bp @ bq",
+        "add": "x + y",
+        "mul": "x * y",
+        "exp": "L.exp(x)",
+        "tanh": "L.tanh(x)",
+        "sum": "L.sum(x)",
+        "max": "L.amax(x)",
+        "softmax": "softmax_numpy(sm)" if lib == "numpy" else "L.softmax(sm, dim=-1)",
+        "add4": "s4 + t4",
+        "relu4": "L.maximum(s4, 0)" if lib == "numpy" else "L.relu(s4)",
+        "mm4": "m4 @ m4",
+        "idx1": "v1[3]",
+        "idx2": "m2[3]",
+    })
+    return ns, stmts, version
+
+
+def measure(timer, quick, small):
+    """Median seconds per call: calibrated inner loop, median over repeats."""
+    timer.timeit(1)  # warm-up: first-touch of outputs, BLAS / thread pool start-up
+    one = min(timer.timeit(1) for _ in range(2))
+    target = 0.01 if quick else 0.05
+    inner = max(1, math.ceil(target / max(one, 1e-9)))
+    repeats = (7 if quick else 21) if small else (3 if quick else 7)
+    samples = sorted(timer.timeit(inner) / inner for _ in range(repeats))
     return samples[len(samples) // 2]
 
 
-def cases(lib, quick):
-    """(name, unit, work, fn) for one library; work converts seconds to the unit's figure."""
-    n = 1 << (22 if quick else 24)
-    out = []
-    if lib == "numpy":
-        x, y = np.random.rand(n).astype(np.float32), np.random.rand(n).astype(np.float32)
-        s4, t4 = np.ones(4, np.float32), np.ones(4, np.float32)
-        m = {k: np.random.rand(k, k).astype(np.float32) for k in (256, 1024)}
-        add = lambda: np.add(x, y)  # noqa: E731
-        exp = lambda: np.exp(x)  # noqa: E731
-        small = lambda: s4 + t4  # noqa: E731
-        mm = {k: (lambda a=a: a @ a) for k, a in m.items()}
-    elif lib == "lamina":
-        import lamina
-        x, y = lamina.rand(n), lamina.rand(n)
-        s4, t4 = lamina.ones(4), lamina.ones(4)
-        m = {k: lamina.rand(k, k) for k in (256, 1024)}
-        add = lambda: x + y  # noqa: E731
-        exp = lambda: lamina.exp(x)  # noqa: E731
-        small = lambda: s4 + t4  # noqa: E731
-        mm = {k: (lambda a=a: a @ a) for k, a in m.items()}
-    else:
-        import torch
-        x, y = torch.rand(n), torch.rand(n)
-        s4, t4 = torch.ones(4), torch.ones(4)
-        m = {k: torch.rand(k, k) for k in (256, 1024)}
-        add = lambda: x + y  # noqa: E731
-        exp = lambda: torch.exp(x)  # noqa: E731
-        small = lambda: s4 + t4  # noqa: E731
-        mm = {k: (lambda a=a: a @ a) for k, a in m.items()}
-    out.append(("add 16M f32", "GB/s", 12 * n / 1e9, add, 7, 3))
-    out.append(("exp 16M f32", "GB/s", 8 * n / 1e9, exp, 7, 3))
-    out.append(("x + y, 4 elements", "us", None, small, 21, 2000))
-    for k, f in mm.items():
-        out.append((f"matmul {k}^3 f32", "GFLOP/s", 2 * k ** 3 / 1e9, f, 7, 3 if k > 500 else 20))
-    return out
-
-
-def run(lib, quick):
+def run_child(lib, quick, wanted):
+    table, sizes = rows(quick)
+    ns, stmts, version = setup(lib, sizes)
     results = {}
-    for name, unit, work, fn, repeats, inner in cases(lib, quick):
-        fn()
-        t = median_time(fn, repeats, inner)
-        results[name] = (unit, t * 1e6 if work is None else work / t)
-    return results
+    for key, _label, unit, work in table:
+        if key not in wanted:
+            continue
+        try:
+            t = measure(timeit.Timer(stmts[key], globals=ns), quick, unit == "us")
+        except Exception as e:  # a missing op is reported, never faked
+            results[key] = {"error": f"{type(e).__name__}: {e}".splitlines()[0][:120]}
+            continue
+        results[key] = {"value": t * SCALE[unit] if work is None else work / t}
+    info = {"version": version, "python": platform.python_version()}
+    if lib == "lamina":
+        import lamina
+        d = lamina.devices()
+        info["simd_target"] = d["cpu"].get("simd_target")
+        info["blas"] = d.get("build", {}).get("blas")
+        info["threads"] = lamina.get_num_threads()
+    if lib == "torch":
+        import numpy
+        import torch
+        info["threads"] = torch.get_num_threads()
+        info["numpy"] = numpy.__version__
+    return {"results": results, "info": info}
+
+
+# PyTorch's best configuration, row by row (SPEC section 10). Debian's PyTorch 1.13 starts with
+# at::get_num_threads() == 1 on this machine, so the runs with torch.set_num_threads(cores) are
+# tried as well; that only ever makes the PyTorch column better.
+TORCH_CONFIGS = (
+    {"OMP_WAIT_POLICY": "PASSIVE"},
+    {"OPENBLAS_NUM_THREADS": "1"},
+    {"OMP_WAIT_POLICY": "PASSIVE", "LAMINA_BENCH_TORCH_THREADS": str(os.cpu_count())},
+    {"OPENBLAS_NUM_THREADS": "1", "LAMINA_BENCH_TORCH_THREADS": str(os.cpu_count())},
+)
+
+
+def torch_python():
+    try:
+        import torch  # noqa: F401
+        return sys.executable
+    except ImportError:
+        pass
+    if os.path.exists("/usr/bin/python3") and subprocess.run(
+            ["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0:
+        return "/usr/bin/python3"
+    return None
+
+
+def child(python, lib, args, extra_env=None):
+    cmd = [python, os.path.abspath(__file__), "--child", lib] + args
+    env = dict(os.environ, **(extra_env or {}))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.stderr.write(f"[{lib}] child failed:\n{proc.stderr}\n")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def fmt(v):
+    return "n/a" if v is None else f"{v:.3g}"
 
 
 def main():
-    quick = "--quick" in sys.argv
-    if "--child" in sys.argv:
-        print(json.dumps(run(sys.argv[sys.argv.index("--child") + 1], quick)))
+    argv = sys.argv[1:]
+    quick = "--quick" in argv
+    filt = None
+    if "--rows" in argv:
+        filt = [s.strip().lower() for s in argv[argv.index("--rows") + 1].split(",") if s.strip()]
+    table, _ = rows(quick)
+    wanted = [k for k, label, _u, _w in table if filt is None or any(s in label.lower() for s in filt)]
+    if "--child" in argv:
+        keys = argv[argv.index("--keys") + 1].split(",") if "--keys" in argv else wanted
+        print(json.dumps(run_child(argv[argv.index("--child") + 1], quick, set(keys))))
         return
-    libs = {"lamina": run("lamina", quick), "numpy": run("numpy", quick)}
-    torch_py = None
-    try:
-        import torch  # noqa: F401
-        torch_py = sys.executable
-    except ImportError:
-        if os.path.exists("/usr/bin/python3") and subprocess.run(
-                ["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0:
-            torch_py = "/usr/bin/python3"
-    if torch_py:
-        # PyTorch at its best configuration: run it both ways and keep the better figure per row.
-        cmd = [torch_py, __file__, "--child", "torch"] + (["--quick"] if quick else [])
-        runs = []
-        for extra in ({"OMP_WAIT_POLICY": "PASSIVE"}, {"OPENBLAS_NUM_THREADS": "1"}):
-            env = dict(os.environ, **extra)
-            runs.append(json.loads(subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout))
-        best = {}
-        for name, (unit, value) in runs[0].items():
-            other = runs[1][name][1]
-            best[name] = (unit, min(value, other) if unit == "us" else max(value, other))
-        libs["torch"] = best
-    names = list(libs["lamina"])
-    header = f"| {'op':22} | unit | lamina | numpy | lamina/numpy |" + (" torch | lamina/torch |" if "torch" in libs else "")
+    if not wanted:
+        raise SystemExit(f"no row matches {filt}; rows: " + ", ".join(label for _k, label, _u, _w in table))
+    cargs = (["--quick"] if quick else []) + ["--keys", ",".join(wanted)]
+    libs = {"lamina": child(sys.executable, "lamina", cargs), "numpy": child(sys.executable, "numpy", cargs)}
+    if libs["lamina"] is None:
+        raise SystemExit("lamina failed to run (is PYTHONPATH set to the devpy.sh package?)")
+    tpy = None if "--no-torch" in argv else torch_python()
+    if tpy:
+        runs = [r for r in (child(tpy, "torch", cargs, e) for e in TORCH_CONFIGS) if r]
+        if runs:
+            best = {}
+            for key, unit in ((k, u) for k, _l, u, _w in table if k in wanted):
+                vals = [r["results"][key]["value"] for r in runs if "value" in r["results"].get(key, {})]
+                if vals:
+                    best[key] = {"value": min(vals) if unit in LOWER_IS_BETTER else max(vals)}
+            libs["torch"] = {"results": best, "info": runs[0]["info"],
+                             "threads": sorted({r["info"]["threads"] for r in runs})}
+
+    li, ni = libs["lamina"]["info"], (libs["numpy"] or {"info": {}})["info"]
+    machine = (f"Machine: {cpu_model()}, {os.cpu_count()} cores; lamina {li.get('version')} "
+               f"(SIMD target {li.get('simd_target')}, {li.get('threads')} threads, {li.get('blas')}); "
+               f"Python {li.get('python')}, NumPy {ni.get('version')}")
+    if "torch" in libs:
+        ti = libs["torch"]["info"]
+        threads = "/".join(str(t) for t in libs["torch"]["threads"])
+        machine += (f"; PyTorch {ti.get('version')} ({tpy}, Python {ti.get('python')}, NumPy {ti.get('numpy')}), "
+                    f"best per row of OMP_WAIT_POLICY=PASSIVE / OPENBLAS_NUM_THREADS=1, each at {threads} torch threads")
+    else:
+        machine += "; PyTorch not available"
+    print(f"Date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
+    print(machine)
+    print("Command: `" + " ".join(["bench/ops.py"] + argv) + "`" + (" (quick: smoke sizes)" if quick else ""))
+    print()
+
+    def value(lib, key):
+        r = libs.get(lib)
+        return None if r is None else r["results"].get(key, {}).get("value")
+
+    def ratio(lv, ov, unit):
+        if lv is None or ov is None or lv == 0 or ov == 0:
+            return "n/a"
+        return f"{(ov / lv) if unit in LOWER_IS_BETTER else (lv / ov):.2f}x"
+
+    has_torch = "torch" in libs
+    header = f"| {'op':32} | unit | lamina | numpy | lamina/numpy |" + (" torch | lamina/torch |" if has_torch else "")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    for n in names:
-        unit, lv = libs["lamina"][n]
-        nv = libs["numpy"][n][1]
-        # Higher is better for throughput units, lower for microseconds: ratios say "times as good".
-        ratio = (nv / lv) if unit == "us" else (lv / nv)
-        row = f"| {n:22} | {unit} | {lv:.3g} | {nv:.3g} | {ratio:.2f}x |"
-        if "torch" in libs:
-            tv = libs["torch"][n][1]
-            row += f" {tv:.3g} | {((tv / lv) if unit == 'us' else (lv / tv)):.2f}x |"
+    problems = []
+    for key, label, unit, _w in table:
+        if key not in wanted:
+            continue
+        lv, nv = value("lamina", key), value("numpy", key)
+        row = f"| {label:32} | {unit} | {fmt(lv)} | {fmt(nv)} | {ratio(lv, nv, unit)} |"
+        if has_torch:
+            tv = value("torch", key)
+            row += f" {fmt(tv)} | {ratio(lv, tv, unit)} |"
         print(row)
+        for lib in ("lamina", "numpy"):
+            err = (libs.get(lib) or {"results": {}})["results"].get(key, {}).get("error")
+            if err:
+                problems.append(f"{lib}: {label}: {err}")
+    if problems:
+        print()
+        print("Rows that could not run (not faked):")
+        for p in problems:
+            print(f"- {p}")
 
 
 if __name__ == "__main__":
