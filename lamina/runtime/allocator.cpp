@@ -1,72 +1,176 @@
 #include "lamina/runtime/allocator.h"
 
-#include <atomic>
+#include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <mutex>
+#include <vector>
 
 #include <sys/mman.h>
 
 #include "lamina/core/error.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define LAMINA_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define LAMINA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define LAMINA_POISON(p, n) ((void)(p), (void)(n))
+#define LAMINA_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace lamina::runtime {
 namespace {
 
-struct CpuAllocatorState {
-  std::mutex mutex;
-  MemoryStats stats;
-};
+constexpr int64_t kHugePage = int64_t{2} << 20;
+constexpr int64_t kHugePageThreshold = int64_t{4} << 20;
+constexpr int64_t kSmallLimit = 1024;  // classes are 64-byte multiples up to here
+constexpr int kSubClasses = 4;         // classes per power of two above kSmallLimit
+constexpr int kNumClasses = 16 + 64 * kSubClasses;
+constexpr int64_t kDefaultCacheLimit = int64_t{1} << 30;
 
-CpuAllocatorState& cpu_state() {
-  static CpuAllocatorState state;
-  return state;
+int class_index(int64_t bytes) {
+  if (bytes <= kSmallLimit) return static_cast<int>((bytes + 63) / 64) - 1;  // 0..15
+  const int log2 = std::bit_width(static_cast<uint64_t>(bytes - 1)) - 1;      // 2^log2 < bytes <= 2^(log2+1)
+  const int64_t base = int64_t{1} << log2, step = base / kSubClasses;
+  const int sub = static_cast<int>((bytes - base + step - 1) / step) - 1;      // 0..3
+  return 16 + (log2 - 10) * kSubClasses + sub;
 }
 
-constexpr int64_t kHugePage = 2 << 20;
-constexpr int64_t kHugePageThreshold = 4 << 20;
+int64_t class_bytes(int index) {
+  if (index < 16) return int64_t{64} * (index + 1);
+  const int log2 = 10 + (index - 16) / kSubClasses, sub = (index - 16) % kSubClasses;
+  const int64_t base = int64_t{1} << log2;
+  return base + base / kSubClasses * (sub + 1);
+}
 
-int64_t round_up(int64_t n) { return (n + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment; }
+int64_t cache_limit_from_env() {
+  if (const char* v = std::getenv("LAMINA_CPU_CACHE_LIMIT_MB")) {
+    char* end = nullptr;
+    const long long mb = std::strtoll(v, &end, 10);
+    if (end != v && *end == '\0' && mb >= 0) return static_cast<int64_t>(mb) << 20;
+  }
+  return kDefaultCacheLimit;
+}
+
+struct CpuCache {
+  std::mutex mutex;
+  MemoryStats stats;
+  std::vector<void*> free_lists[kNumClasses];
+  CpuCache() { stats.cache_limit_bytes = cache_limit_from_env(); }
+};
+
+CpuCache& cpu_cache() {
+  static CpuCache* cache = new CpuCache();  // never destroyed: tensors may be freed at exit
+  return *cache;
+}
+
+void* system_allocate(int64_t bytes) {
+  // Large buffers are 2 MiB aligned and backed by transparent huge pages: first-touch page
+  // faults otherwise dominate streaming ops on fresh outputs.
+  const bool huge = bytes >= kHugePageThreshold;
+  const int64_t size = huge ? (bytes + kHugePage - 1) / kHugePage * kHugePage : bytes;
+  void* p = std::aligned_alloc(static_cast<size_t>(huge ? kHugePage : kCpuAlignment), static_cast<size_t>(size));
+  if (p != nullptr && huge) madvise(p, static_cast<size_t>(size), MADV_HUGEPAGE);
+  return p;
+}
+
+// Frees every cached buffer; the caller holds the mutex.
+void release_cached(CpuCache& c) {
+  for (int i = 0; i < kNumClasses; ++i) {
+    for (void* p : c.free_lists[i]) {
+      LAMINA_UNPOISON(p, static_cast<size_t>(class_bytes(i)));
+      std::free(p);
+    }
+    c.stats.reserved_bytes -= class_bytes(i) * static_cast<int64_t>(c.free_lists[i].size());
+    c.free_lists[i].clear();
+  }
+  c.stats.cached_bytes = 0;
+}
 
 }  // namespace
 
+int64_t size_class_bytes(int64_t nbytes) { return class_bytes(class_index(std::max<int64_t>(nbytes, 1))); }
+
 void* allocate(int64_t nbytes, Device device) {
   check_device_available(device, "allocate");
+  LAMINA_CHECK(nbytes >= 0 && nbytes <= (int64_t{1} << 56), OutOfMemoryError, "allocate", "cannot allocate ", nbytes,
+               " bytes on cpu");
   // Zero-byte tensors still get a unique, aligned, non-null pointer.
-  int64_t rounded = round_up(nbytes > 0 ? nbytes : 1);
-  // Large buffers are 2 MiB aligned and backed by transparent huge pages: first-touch page
-  // faults otherwise dominate streaming ops on fresh outputs.
-  const bool huge = rounded >= kHugePageThreshold;
-  void* p = std::aligned_alloc(huge ? kHugePage : kCpuAlignment,
-                               static_cast<size_t>(huge ? (rounded + kHugePage - 1) / kHugePage * kHugePage : rounded));
-  if (p != nullptr && huge) madvise(p, static_cast<size_t>(rounded), MADV_HUGEPAGE);
-  auto& st = cpu_state();
-  std::lock_guard<std::mutex> lock(st.mutex);
+  const int index = class_index(std::max<int64_t>(nbytes, 1));
+  const int64_t bytes = class_bytes(index);
+  auto& c = cpu_cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto& list = c.free_lists[index];
+    if (!list.empty()) {
+      void* p = list.back();
+      list.pop_back();
+      c.stats.cached_bytes -= bytes;
+      c.stats.allocated_bytes += bytes;
+      c.stats.peak_allocated_bytes = std::max(c.stats.peak_allocated_bytes, c.stats.allocated_bytes);
+      c.stats.num_allocs += 1;
+      c.stats.num_cache_hits += 1;
+      LAMINA_UNPOISON(p, static_cast<size_t>(bytes));
+      return p;
+    }
+  }
+  void* p = system_allocate(bytes);
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (p == nullptr && c.stats.cached_bytes > 0) {  // the cache may hold what the system lacks
+    release_cached(c);
+    p = system_allocate(bytes);
+  }
   if (p == nullptr) {
     LAMINA_THROW(OutOfMemoryError, "allocate", "could not allocate ", nbytes, " bytes on cpu (allocated: ",
-                 st.stats.allocated_bytes, " bytes, peak: ", st.stats.peak_allocated_bytes,
+                 c.stats.allocated_bytes, " bytes, peak: ", c.stats.peak_allocated_bytes,
                  " bytes); free tensors or use smaller batches");
   }
-  st.stats.allocated_bytes += rounded;
-  st.stats.reserved_bytes += rounded;
-  st.stats.num_allocs += 1;
-  if (st.stats.allocated_bytes > st.stats.peak_allocated_bytes) st.stats.peak_allocated_bytes = st.stats.allocated_bytes;
+  c.stats.allocated_bytes += bytes;
+  c.stats.reserved_bytes += bytes;
+  c.stats.peak_allocated_bytes = std::max(c.stats.peak_allocated_bytes, c.stats.allocated_bytes);
+  c.stats.num_allocs += 1;
+  c.stats.num_system_allocs += 1;
   return p;
 }
 
 void deallocate(void* ptr, int64_t nbytes, Device) {
-  int64_t rounded = round_up(nbytes > 0 ? nbytes : 1);
+  if (ptr == nullptr) return;
+  const int index = class_index(std::max<int64_t>(nbytes, 1));
+  const int64_t bytes = class_bytes(index);
+  auto& c = cpu_cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.stats.allocated_bytes -= bytes;
+  c.stats.num_frees += 1;
+  if (c.stats.cached_bytes + bytes <= c.stats.cache_limit_bytes) {
+    c.free_lists[index].push_back(ptr);
+    c.stats.cached_bytes += bytes;
+    LAMINA_POISON(ptr, static_cast<size_t>(bytes));
+    return;
+  }
+  c.stats.reserved_bytes -= bytes;
   std::free(ptr);
-  auto& st = cpu_state();
-  std::lock_guard<std::mutex> lock(st.mutex);
-  st.stats.allocated_bytes -= rounded;
-  st.stats.reserved_bytes -= rounded;
-  st.stats.num_frees += 1;
 }
 
 MemoryStats memory_stats(Device device) {
   if (!device.is_cpu()) return {};
-  auto& st = cpu_state();
-  std::lock_guard<std::mutex> lock(st.mutex);
-  return st.stats;
+  auto& c = cpu_cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.stats;
+}
+
+void empty_cache(Device device) {
+  if (!device.is_cpu()) return;
+  auto& c = cpu_cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  release_cached(c);
+}
+
+void reset_peak_memory_stats(Device device) {
+  if (!device.is_cpu()) return;
+  auto& c = cpu_cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.stats.peak_allocated_bytes = c.stats.allocated_bytes;
 }
 
 }  // namespace lamina::runtime

@@ -74,10 +74,20 @@ void init_runtime(nb::module_& m) {
     d["allocated_bytes"] = s.allocated_bytes;
     d["peak_allocated_bytes"] = s.peak_allocated_bytes;
     d["reserved_bytes"] = s.reserved_bytes;
+    d["cached_bytes"] = s.cached_bytes;
+    d["cache_limit_bytes"] = s.cache_limit_bytes;
     d["num_allocs"] = s.num_allocs;
     d["num_frees"] = s.num_frees;
+    d["num_cache_hits"] = s.num_cache_hits;
+    d["num_system_allocs"] = s.num_system_allocs;
     return d;
   }, nb::arg("device") = nb::none(), "Allocator statistics for a device (default cpu).");
+  m.def("empty_cache", [](const nb::object& device) {
+    runtime::empty_cache(device.is_none() ? kCPU : to_device(device));
+  }, nb::arg("device") = nb::none(), "Returns the allocator's cached (freed) buffers to the system.");
+  m.def("reset_peak_memory_stats", [](const nb::object& device) {
+    runtime::reset_peak_memory_stats(device.is_none() ? kCPU : to_device(device));
+  }, nb::arg("device") = nb::none(), "Resets peak_allocated_bytes to the bytes allocated now.");
   m.def("cuda_is_available", [] { return cuda_device_count() > 0; }, "True when a CUDA GPU is usable.");
 }
 

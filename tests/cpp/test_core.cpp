@@ -142,7 +142,7 @@ TEST(Core, RandomIsSeededAndCounterBased) {
   EXPECT_NE(r1[0], r2[0]);
 }
 
-TEST(Core, AllocatorStatsAndAlignment) {
+TEST(Core, AllocatorStatsAndAlignment) {  // (more in test_allocator.cpp)
   auto before = runtime::memory_stats(kCPU);
   {
     Tensor t = empty({1000});

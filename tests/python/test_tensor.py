@@ -357,3 +357,51 @@ def test_tensor_from_numpy_scalar_keeps_its_dtype(value, dtype):
     assert t.dtype == getattr(lamina, dtype)
     assert t.shape == ()
     assert t.item() == value.item()
+
+
+def _resident_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_a_million_small_ops_do_not_grow_resident_memory():
+    x, y = lamina.rand(4), lamina.rand(4)
+    for _ in range(20000):  # warm up the allocator's cache and Python's free lists
+        x + y
+    before_rss, before = _resident_bytes(), lamina.memory_stats()
+    for _ in range(1_000_000):
+        x + y
+    after_rss, after = _resident_bytes(), lamina.memory_stats()
+    assert after["reserved_bytes"] == before["reserved_bytes"]
+    assert after["num_system_allocs"] == before["num_system_allocs"]
+    assert after["num_allocs"] - before["num_allocs"] >= 1_000_000
+    assert after_rss - before_rss < 1 << 20, (before_rss, after_rss)
+
+
+def test_allocator_cache_stats_and_empty_cache():
+    t = lamina.empty(123457)
+    size = lamina.memory_stats()["allocated_bytes"]
+    del t
+    gc.collect()
+    stats = lamina.memory_stats()
+    assert stats["cached_bytes"] >= 123457 * 4
+    assert stats["reserved_bytes"] == stats["allocated_bytes"] + stats["cached_bytes"]
+    hits = stats["num_cache_hits"]
+    u = lamina.empty(123450)  # same size class: served from the cache
+    assert lamina.memory_stats()["num_cache_hits"] == hits + 1
+    assert lamina.memory_stats()["allocated_bytes"] == size
+    del u
+    gc.collect()
+    lamina.empty_cache()
+    stats = lamina.memory_stats()
+    assert stats["cached_bytes"] == 0 and stats["reserved_bytes"] == stats["allocated_bytes"]
+    lamina.reset_peak_memory_stats()
+    assert lamina.memory_stats()["peak_allocated_bytes"] == stats["allocated_bytes"]
+
+
+def test_cache_limit_env_disables_caching():
+    code = ("import lamina, gc; t = lamina.empty(1000); del t; gc.collect(); s = lamina.memory_stats();"
+            "assert s['cached_bytes'] == 0 and s['cache_limit_bytes'] == 0, s; print('ok')")
+    env = dict(os.environ, LAMINA_CPU_CACHE_LIMIT_MB="0", LAMINA_FORCE_CPU="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr

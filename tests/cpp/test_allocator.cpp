@@ -1,0 +1,105 @@
+// The caching CPU allocator: size classes, alignment, reuse, statistics, bounded memory.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "lamina/lamina.h"
+#include "lamina/runtime/parallel.h"
+
+using namespace lamina;
+
+TEST(Allocator, SizeClassesCoverRequestsWithBoundedWaste) {
+  int64_t previous = 0;
+  for (int64_t n = 1; n < (int64_t{1} << 26); n = n < 5000 ? n + 1 : n + n / 7 + 13) {
+    const int64_t c = runtime::size_class_bytes(n);
+    EXPECT_GE(c, n);
+    EXPECT_EQ(c % runtime::kCpuAlignment, 0) << n;
+    EXPECT_LE(c, n + n / 4 + runtime::kCpuAlignment) << n;  // at most 25% (or one line) wasted
+    EXPECT_GE(c, previous) << n;                             // classes grow with the request
+    previous = c;
+  }
+  EXPECT_EQ(runtime::size_class_bytes(0), 64);
+  EXPECT_EQ(runtime::size_class_bytes(64 << 20), 64 << 20);  // powers of two are exact
+}
+
+TEST(Allocator, EveryBufferIs64ByteAligned) {
+  std::vector<Tensor> keep;
+  for (int64_t n : {0, 1, 3, 17, 100, 1000, 4097, 100000, 3000000}) {
+    keep.push_back(empty({n}, {Dtype::UInt8, kCPU}));
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(keep.back().data_ptr()) % runtime::kCpuAlignment, 0u) << n;
+  }
+}
+
+TEST(Allocator, FreedBuffersServeTheNextRequestOfTheirClass) {
+  void* first = nullptr;
+  {
+    Tensor t = empty({12345});
+    first = t.data_ptr();
+    // Fill it so the reuse below is of a buffer that was really written.
+    fill_(t, Scalar(1.5));
+  }
+  const auto before = runtime::memory_stats(kCPU);
+  EXPECT_GE(before.cached_bytes, runtime::size_class_bytes(12345 * 4));
+  Tensor again = empty({12340});  // same size class
+  const auto after = runtime::memory_stats(kCPU);
+  EXPECT_EQ(again.data_ptr(), first);
+  EXPECT_EQ(after.num_cache_hits, before.num_cache_hits + 1);
+  EXPECT_EQ(after.num_system_allocs, before.num_system_allocs);
+  EXPECT_EQ(after.reserved_bytes, before.reserved_bytes);
+}
+
+TEST(Allocator, StatisticsBalanceAndEmptyCacheReleases) {
+  const auto start = runtime::memory_stats(kCPU);
+  {
+    std::vector<Tensor> live;
+    for (int i = 0; i < 50; ++i) live.push_back(empty({1000 + 37 * i}));
+    const auto mid = runtime::memory_stats(kCPU);
+    EXPECT_GT(mid.allocated_bytes, start.allocated_bytes);
+    EXPECT_GE(mid.peak_allocated_bytes, mid.allocated_bytes);
+    EXPECT_EQ(mid.reserved_bytes, mid.allocated_bytes + mid.cached_bytes);
+  }
+  auto end = runtime::memory_stats(kCPU);
+  EXPECT_EQ(end.allocated_bytes, start.allocated_bytes);
+  EXPECT_EQ(end.reserved_bytes, end.allocated_bytes + end.cached_bytes);
+  EXPECT_EQ(end.num_allocs - start.num_allocs, end.num_frees - start.num_frees);
+  runtime::empty_cache(kCPU);
+  end = runtime::memory_stats(kCPU);
+  EXPECT_EQ(end.cached_bytes, 0);
+  EXPECT_EQ(end.reserved_bytes, end.allocated_bytes);
+  runtime::reset_peak_memory_stats(kCPU);
+  EXPECT_EQ(runtime::memory_stats(kCPU).peak_allocated_bytes, end.allocated_bytes);
+}
+
+TEST(Allocator, ManySmallOpsReserveNoNewMemory) {
+  const Tensor x = rand({4}), y = rand({4});
+  for (int i = 0; i < 1000; ++i) (void)add(mul(x, y), Scalar(1.0));  // warm the cache
+  const auto before = runtime::memory_stats(kCPU);
+  for (int i = 0; i < 200000; ++i) (void)add(mul(x, y), Scalar(1.0));
+  const auto after = runtime::memory_stats(kCPU);
+  EXPECT_EQ(after.reserved_bytes, before.reserved_bytes);
+  EXPECT_EQ(after.num_system_allocs, before.num_system_allocs);
+  EXPECT_EQ(after.allocated_bytes, before.allocated_bytes);
+}
+
+TEST(Allocator, ConcurrentAllocationsFromPoolThreads) {
+  const int saved = num_threads();
+  set_num_threads(4);
+  const auto before = runtime::memory_stats(kCPU);
+  std::atomic<int> failures{0};
+  auto body = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t n = 1 + (i * 7919) % 5000;
+      void* p = runtime::allocate(n, kCPU);
+      std::memset(p, static_cast<int>(i & 0xff), static_cast<size_t>(n));
+      if (static_cast<unsigned char*>(p)[n - 1] != static_cast<unsigned char>(i & 0xff)) failures++;
+      runtime::deallocate(p, n, kCPU);
+    }
+  };
+  runtime::parallel_run(20000, 4, runtime::RangeFn(body));
+  set_num_threads(saved);
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(runtime::memory_stats(kCPU).allocated_bytes, before.allocated_bytes);
+}
