@@ -12,6 +12,11 @@
 // Integer sums and products wrap modulo 2^64 and are exact in any order; max/min/all/any do
 // not depend on order.
 //
+// The cpu_simd kernels (float32/float64 sum, mean, prod, max/min with indices, logsumexp) at
+// the end of this file use the same walks with vector inner loops (simd_reduce.cpp); they are
+// pure functions of the ReduceLoop they get (no mutable state), so the runtime may hand
+// disjoint sub-loops to several threads at once.
+//
 // Two walks: one output at a time (good when each output's elements are contiguous), or a tile
 // of up to kTile outputs that sit next to each other in memory, reduced side by side (good for
 // column reductions such as x.sum(0), where one output's elements are far apart).
@@ -22,6 +27,7 @@
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
+#include "lamina/kernels/cpu/simd.h"
 #include "lamina/runtime/reduce_lines.h"
 
 namespace lamina::kernels::cpu {
@@ -32,6 +38,7 @@ using runtime::LineLoop;
 constexpr int kLanes = 8;
 constexpr int64_t kBlock = 256;  // a multiple of kLanes
 constexpr int kTile = 64;
+static_assert(kLanes == simd::kSumLanes && kBlock == simd::kSumBlock, "simd_reduce.cpp folds the same blocks");
 
 template <class T>
 constexpr bool is_float_v = std::is_floating_point_v<compute_t<T>>;
@@ -158,29 +165,66 @@ inline void for_each_reduced_row(const ReduceLoop& loop, const char* in, Row&& r
   }
 }
 
+// Folds blocks of the cascade: blocks(p, n, out) writes the result of each block of p[0, n)
+// (blocks of kBlock, the last one partial) to out. ScalarBlocks is the portable fold; the
+// cpu_simd kernels pass SimdBlocks, which gives the same bits for the sums and products.
+template <class A, class Map, class Combine>
+struct ScalarBlocks {
+  A identity;
+  const Map& map;
+  const Combine& comb;
+  void operator()(const A* __restrict__ p, int64_t n, A* out) const {
+    for (int64_t b = 0; b * kBlock < n; ++b) {
+      const A* q = p + b * kBlock;
+      const int64_t m = std::min(kBlock, n - b * kBlock);
+      A acc[kLanes];
+      for (int l = 0; l < kLanes; ++l) acc[l] = identity;
+      int64_t j = 0;
+      for (; j + kLanes <= m; j += kLanes)
+        for (int l = 0; l < kLanes; ++l) acc[l] = comb(acc[l], map(q[j + l]));
+      for (int l = 0; j + l < m; ++l) acc[l] = comb(acc[l], map(q[j + l]));
+      out[b] = join_lanes(acc, comb);
+    }
+  }
+};
+template <class A, class Map, class Combine>
+ScalarBlocks<A, Map, Combine> scalar_blocks(A identity, const Map& map, const Combine& comb) {
+  return {identity, map, comb};
+}
+
+// The vector fold of simd_reduce.cpp (float/double): kind is a simd::BlockKind, c its constant.
+template <class A>
+struct SimdBlocks {
+  int kind;
+  A c;
+  void operator()(const A* p, int64_t n, A* out) const { simd::reduce_blocks(kind, p, n, c, out); }
+};
+
+// Full contiguous blocks handed to the fold at once (so a vector fold can run several side by side).
+constexpr int64_t kBlocksAtOnce = 16;
+
 // The cascade for one output: blocks gathered (converted to A) from the input unless they are
 // contiguous and already of type A.
-template <class T, class A, class Map, class Combine>
-A cascade(const ReduceLoop& loop, const char* in, A identity, const Map& map, const Combine& comb) {
+template <class T, class A, class Blocks, class Combine>
+A cascade(const ReduceLoop& loop, const char* in, A identity, const Blocks& blocks, const Combine& comb) {
   PairwiseStack<A> stack;
   A buf[kBlock];
   int64_t filled = 0;
-  auto flush = [&](const A* __restrict__ p, int64_t m) {
-    A acc[kLanes];
-    for (int l = 0; l < kLanes; ++l) acc[l] = identity;
-    int64_t j = 0;
-    for (; j + kLanes <= m; j += kLanes)
-      for (int l = 0; l < kLanes; ++l) acc[l] = comb(acc[l], map(p[j + l]));
-    for (int l = 0; j + l < m; ++l) acc[l] = comb(acc[l], map(p[j + l]));
-    stack.push(join_lanes(acc, comb), comb);
+  auto flush = [&](const A* p, int64_t m) {
+    A r;
+    blocks(p, m, &r);
+    stack.push(r, comb);
   };
   for_each_reduced_row(loop, in, [&](const char* p, int64_t n, int64_t s) {
     int64_t i = 0;
     while (i < n) {
       if constexpr (std::is_same_v<T, A>) {
         if (filled == 0 && s == static_cast<int64_t>(sizeof(T)) && n - i >= kBlock) {
-          flush(reinterpret_cast<const A*>(p) + i, kBlock);
-          i += kBlock;
+          const int64_t count = std::min(kBlocksAtOnce, (n - i) / kBlock);
+          A results[kBlocksAtOnce];
+          blocks(reinterpret_cast<const A*>(p) + i, count * kBlock, results);
+          for (int64_t b = 0; b < count; ++b) stack.push(results[b], comb);
+          i += count * kBlock;
           continue;
         }
       }
@@ -270,19 +314,27 @@ void cascade_tile_any(const ReduceLoop& loop, const char* in, int count, A ident
     cascade_tile<T, false>(loop, in, count, identity, map, comb, result);
 }
 
-// A cascade reduction written as T: out = finish(cascade of map(x)), by either walk.
-template <class T, class A, class Map, class Combine, class Finish>
-void cascade_outputs(const ReduceLoop& loop, A identity, const Map& map, const Combine& comb, const Finish& finish) {
+// A cascade reduction written as T: out = finish(cascade of map(x)), by either walk; `blocks`
+// folds the blocks of the one-output walk (the tile walk folds with map and comb).
+template <class T, class A, class Map, class Combine, class Finish, class Blocks>
+void cascade_outputs(const ReduceLoop& loop, A identity, const Map& map, const Combine& comb, const Finish& finish,
+                     const Blocks& blocks) {
   for_each_output_or_tile<T>(
       loop,
       [&](char* out, const char* in) {
-        *reinterpret_cast<T*>(out) = static_cast<T>(finish(cascade<T>(loop, in, identity, map, comb)));
+        *reinterpret_cast<T*>(out) = static_cast<T>(finish(cascade<T>(loop, in, identity, blocks, comb)));
       },
       [&](char* out, int64_t step, const char* in, int count) {
         A r[kTile];
         cascade_tile_any<T>(loop, in, count, identity, map, comb, r);
         for (int w = 0; w < count; ++w) *reinterpret_cast<T*>(out + w * step) = static_cast<T>(finish(r[w]));
       });
+}
+
+// cascade_outputs with the portable block fold.
+template <class T, class A, class Map, class Combine, class Finish>
+void cascade_outputs(const ReduceLoop& loop, A identity, const Map& map, const Combine& comb, const Finish& finish) {
+  cascade_outputs<T>(loop, identity, map, comb, finish, scalar_blocks(identity, map, comb));
 }
 
 // sum (params.i == 0), mean (1) or prod (2). Floating T accumulates in compute_t<T> (float for
@@ -399,9 +451,9 @@ struct VarKernel {
     for_each_output_or_tile<T>(
         loop,
         [&](char* out, const char* in) {
-          const double mean = cascade<T>(loop, in, 0.0, identity_map(), Add{}) / n;
+          const double mean = cascade<T>(loop, in, 0.0, scalar_blocks(0.0, identity_map(), Add{}), Add{}) / n;
           const auto dev = same_for_all([mean](double v) { return (v - mean) * (v - mean); });
-          *reinterpret_cast<T*>(out) = static_cast<T>(finish(cascade<T>(loop, in, 0.0, dev, Add{})));
+          *reinterpret_cast<T*>(out) = static_cast<T>(finish(cascade<T>(loop, in, 0.0, scalar_blocks(0.0, dev, Add{}), Add{})));
         },
         [&](char* out, int64_t step, const char* in, int count) {
           double mean[kTile], ss[kTile];
@@ -424,7 +476,7 @@ struct LogSumExpKernel {
       A r = m;  // all -inf, any +inf, or NaN: the max already is the answer
       if (std::isfinite(m)) {
         const auto shifted_exp = same_for_all([m](A v) { return std::exp(v - m); });
-        r = m + std::log(cascade<T>(loop, in, A(0), shifted_exp, Add{}));
+        r = m + std::log(cascade<T>(loop, in, A(0), scalar_blocks(A(0), shifted_exp, Add{}), Add{}));
       }
       *reinterpret_cast<T*>(out) = static_cast<T>(r);
     });
@@ -507,9 +559,102 @@ struct CumulativeKernel {
   }
 };
 
+// ---- cpu_simd variants (float32/float64): the same walks with the vector inner loops of
+// simd_reduce.cpp. sum/mean/prod give the scalar kernels' bits exactly (same block pattern);
+// max/min/argmax/argmin give the same values (exact operations) and first indices.
+
+// sum (params.i == 0), mean (1) or prod (2) with vector block folds.
+template <class T>
+struct SumSimdKernel {
+  static void run(const ReduceLoop& loop, const KernelParams& params) {
+    const T count = static_cast<T>(loop.reduce_numel);
+    auto same = [](T r) { return r; };
+    if (params.i == 2)
+      cascade_outputs<T>(loop, T(1), identity_map(), Mul{}, same, SimdBlocks<T>{simd::kBlockProd, T(0)});
+    else if (params.i == 1)
+      cascade_outputs<T>(loop, T(0), identity_map(), Add{}, [count](T r) { return r / count; },
+                         SimdBlocks<T>{simd::kBlockSum, T(0)});
+    else
+      cascade_outputs<T>(loop, T(0), identity_map(), Add{}, same, SimdBlocks<T>{simd::kBlockSum, T(0)});
+  }
+};
+
+// extreme_value with contiguous rows folded by the vector code.
+template <class T, bool kMax>
+T extreme_value_simd(const ReduceLoop& loop, const char* in) {
+  T acc = kMax ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+  bool nan = false;
+  auto take = [&](T v) { acc = (kMax ? v > acc : v < acc) ? v : acc; };
+  for_each_reduced_row(loop, in, [&](const char* p, int64_t n, int64_t s) {
+    if (s == static_cast<int64_t>(sizeof(T)) && n > 1) {
+      bool row_nan = false;
+      take(simd::extreme_row(kMax, reinterpret_cast<const T*>(p), n, &row_nan));
+      nan |= row_nan;
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const T v = *reinterpret_cast<const T*>(p + i * s);
+      nan |= std::isnan(v);
+      take(v);
+    }
+  });
+  return nan ? std::numeric_limits<T>::quiet_NaN() : acc;
+}
+
+template <class T>
+int64_t first_index_of_simd(const ReduceLoop& loop, const char* in, T target) {
+  int64_t base = 0, found = -1;
+  for_each_reduced_row(loop, in, [&](const char* p, int64_t n, int64_t s) {
+    if (found >= 0) return;
+    if (s == static_cast<int64_t>(sizeof(T))) {
+      const int64_t i = simd::find_first(reinterpret_cast<const T*>(p), n, target);
+      if (i >= 0) found = base + i;
+    } else {
+      const bool want_nan = std::isnan(target);
+      for (int64_t i = 0; i < n && found < 0; ++i) {
+        const T v = *reinterpret_cast<const T*>(p + i * s);
+        if (want_nan ? std::isnan(v) : v == target) found = base + i;
+      }
+    }
+    base += n;
+  });
+  return found;
+}
+
+// Max (params.i == 0) or min (1), with the first index when out2 is set; a NaN wins.
+template <class T>
+struct ExtremeSimdKernel {
+  static void run(const ReduceLoop& loop, const KernelParams& params) {
+    const bool want_max = params.i == 0;
+    for_each_output(loop, [&](char* out, char* out2, const char* in) {
+      const T best = want_max ? extreme_value_simd<T, true>(loop, in) : extreme_value_simd<T, false>(loop, in);
+      *reinterpret_cast<T*>(out) = best;
+      if (out2) *reinterpret_cast<int64_t*>(out2) = first_index_of_simd<T>(loop, in, best);
+    });
+  }
+};
+
+// log(sum(exp(x - max))) + max with vector max and vector exp folds (the blocks' order as
+// the scalar kernel; exp itself within 1 ulp of libm's, so the last bits may differ).
+template <class T>
+struct LogSumExpSimdKernel {
+  static void run(const ReduceLoop& loop, const KernelParams&) {
+    for_each_output(loop, [&](char* out, char*, const char* in) {
+      const T m = extreme_value_simd<T, true>(loop, in);
+      T r = m;  // all -inf, any +inf, or NaN: the max already is the answer
+      if (std::isfinite(m)) r = m + std::log(cascade<T>(loop, in, T(0), SimdBlocks<T>{simd::kBlockSumExp, m}, Add{}));
+      *reinterpret_cast<T*>(out) = r;
+    });
+  }
+};
+
 }  // namespace
 
 void register_reduce_kernels() {
+  using runtime::Backend;
+  register_each<SumSimdKernel, float, double>("sum", Backend::CpuSimd);
+  register_each<ExtremeSimdKernel, float, double>("extreme", Backend::CpuSimd);
+  register_each<LogSumExpSimdKernel, float, double>("logsumexp", Backend::CpuSimd);
   register_each<SumKernel, LAMINA_ALL_TYPES>("sum");
   register_each<ExtremeKernel, LAMINA_ALL_TYPES>("extreme");
   register_each<VarKernel, LAMINA_FLOAT_TYPES>("var");

@@ -2,12 +2,15 @@
 // the sum of exp(x - max) (kLanes interleaved accumulators in a fixed pattern, so the result is
 // reproducible), one to write. float16/bfloat16/float32 compute in float, float64 in double.
 // A NaN or +inf in a line, or a line of only -inf, gives NaN like PyTorch: x - max is NaN there.
+// The cpu_simd kernel (float32/float64) runs contiguous lines through simd_reduce.cpp.
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
+#include "lamina/kernels/cpu/simd.h"
 #include "lamina/runtime/reduce_lines.h"
 
 namespace lamina::kernels::cpu {
@@ -74,8 +77,33 @@ struct SoftmaxKernel {
   }
 };
 
+// cpu_simd (float32/float64): every line through simd::softmax_line (vector max, exp, sum and
+// scaling; exp within 1 ulp of libm's); a strided line is gathered into a scratch line first,
+// so a line gives the same bits whatever its layout.
+template <class T>
+struct SoftmaxSimdKernel {
+  static void run(const LineLoop& loop, const KernelParams& params) {
+    const bool log_form = params.i == 1;
+    const int64_t si = loop.in_stride / static_cast<int64_t>(sizeof(T));
+    const int64_t so = loop.out_stride / static_cast<int64_t>(sizeof(T));
+    const bool contiguous = (si == 1 && so == 1) || loop.n == 1;
+    std::vector<T> scratch(contiguous ? 0 : static_cast<size_t>(loop.n));
+    runtime::for_each_line(loop, [&](const char* in, char* out, char*) {
+      const T* x = reinterpret_cast<const T*>(in);
+      T* y = reinterpret_cast<T*>(out);
+      if (contiguous) return simd::softmax_line(x, y, loop.n, log_form);
+      for (int64_t j = 0; j < loop.n; ++j) scratch[j] = x[j * si];
+      simd::softmax_line(scratch.data(), scratch.data(), loop.n, log_form);
+      for (int64_t j = 0; j < loop.n; ++j) y[j * so] = scratch[j];
+    });
+  }
+};
+
 }  // namespace
 
-void register_softmax_kernels() { register_each<SoftmaxKernel, LAMINA_FLOAT_TYPES>("softmax"); }
+void register_softmax_kernels() {
+  register_each<SoftmaxKernel, LAMINA_FLOAT_TYPES>("softmax");
+  register_each<SoftmaxSimdKernel, float, double>("softmax", runtime::Backend::CpuSimd);
+}
 
 }  // namespace lamina::kernels::cpu
