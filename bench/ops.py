@@ -5,6 +5,8 @@ Usage:
 
   --quick        smaller sizes and fewer repeats (a smoke run, not figures to record)
   --rows S       only rows whose name contains S (case-insensitive; comma-separated alternatives)
+  --rounds K     run every library K times, interleaved, keeping the best figure per row
+                 (default 1; use 2-3 to record figures on the shared, noisy machine)
   --no-torch     skip the PyTorch column
 
 Every library runs in its own process (`--child LIB`), so no two thread pools (lamina's runtime,
@@ -25,6 +27,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import timeit
@@ -192,6 +195,21 @@ def child(python, lib, args, extra_env=None):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def combine(runs, table, wanted):
+    """Best figure per row over several runs of one library (noise only ever slows a run down)."""
+    runs = [r for r in runs if r]
+    if not runs:
+        return None
+    out = {}
+    for key, unit in ((k, u) for k, _l, u, _w in table if k in wanted):
+        vals = [r["results"][key]["value"] for r in runs if "value" in r["results"].get(key, {})]
+        if vals:
+            out[key] = {"value": min(vals) if unit in LOWER_IS_BETTER else max(vals)}
+        else:
+            out[key] = runs[0]["results"].get(key, {"error": "not measured"})
+    return {"results": out, "info": runs[0]["info"], "threads": sorted({r["info"].get("threads") for r in runs})}
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -222,20 +240,21 @@ def main():
     if not wanted:
         raise SystemExit(f"no row matches {filt}; rows: " + ", ".join(label for _k, label, _u, _w in table))
     cargs = (["--quick"] if quick else []) + ["--keys", ",".join(wanted)]
-    libs = {"lamina": child(sys.executable, "lamina", cargs), "numpy": child(sys.executable, "numpy", cargs)}
+    rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 1
+    tpy = None if "--no-torch" in argv else torch_python()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    # Rounds interleave the libraries, so a burst of load on the shared machine hits all of them.
+    runs = {"lamina": [], "numpy": [], "torch": []}
+    for _ in range(rounds):
+        for lib in ("lamina", "numpy"):
+            runs[lib].append(child(sys.executable, lib, cargs))
+        if tpy:
+            runs["torch"] += [child(tpy, "torch", cargs, e) for e in TORCH_CONFIGS]
+    libs = {lib: combine(rs, table, wanted) for lib, rs in runs.items()}
     if libs["lamina"] is None:
         raise SystemExit("lamina failed to run (is PYTHONPATH set to the devpy.sh package?)")
-    tpy = None if "--no-torch" in argv else torch_python()
-    if tpy:
-        runs = [r for r in (child(tpy, "torch", cargs, e) for e in TORCH_CONFIGS) if r]
-        if runs:
-            best = {}
-            for key, unit in ((k, u) for k, _l, u, _w in table if k in wanted):
-                vals = [r["results"][key]["value"] for r in runs if "value" in r["results"].get(key, {})]
-                if vals:
-                    best[key] = {"value": min(vals) if unit in LOWER_IS_BETTER else max(vals)}
-            libs["torch"] = {"results": best, "info": runs[0]["info"],
-                             "threads": sorted({r["info"]["threads"] for r in runs})}
+    if libs["torch"] is None:
+        del libs["torch"]
 
     li, ni = libs["lamina"]["info"], (libs["numpy"] or {"info": {}})["info"]
     machine = (f"Machine: {cpu_model()}, {os.cpu_count()} cores; lamina {li.get('version')} "
@@ -248,9 +267,10 @@ def main():
                     f"best per row of OMP_WAIT_POLICY=PASSIVE / OPENBLAS_NUM_THREADS=1, each at {threads} torch threads")
     else:
         machine += "; PyTorch not available"
+    machine += f". Load average at start: {load:.2f}"
     print(f"Date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
     print(machine)
-    print("Command: `" + " ".join(["bench/ops.py"] + argv) + "`" + (" (quick: smoke sizes)" if quick else ""))
+    print("Command: `" + shlex.join(["bench/ops.py"] + argv) + "`" + (" (quick: smoke sizes)" if quick else ""))
     print()
 
     def value(lib, key):
@@ -276,7 +296,7 @@ def main():
             tv = value("torch", key)
             row += f" {fmt(tv)} | {ratio(lv, tv, unit)} |"
         print(row)
-        for lib in ("lamina", "numpy"):
+        for lib in ("lamina", "numpy", "torch"):
             err = (libs.get(lib) or {"results": {}})["results"].get(key, {}).get("error")
             if err:
                 problems.append(f"{lib}: {label}: {err}")
