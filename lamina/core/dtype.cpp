@@ -2,21 +2,6 @@
 
 namespace lamina {
 
-int64_t itemsize(Dtype dt) {
-  switch (dt) {
-    case Dtype::Bool:
-    case Dtype::UInt8:
-    case Dtype::Int8: return 1;
-    case Dtype::Float16:
-    case Dtype::BFloat16: return 2;
-    case Dtype::Int32:
-    case Dtype::Float32: return 4;
-    case Dtype::Int64:
-    case Dtype::Float64: return 8;
-  }
-  return 0;
-}
-
 std::string_view dtype_name(Dtype dt) {
   switch (dt) {
     case Dtype::Bool: return "bool";

@@ -13,8 +13,9 @@ enum class Dtype : uint8_t { Bool, UInt8, Int8, Int32, Int64, Float16, BFloat16,
 /// Number of dtypes (for tables indexed by dtype).
 inline constexpr int kNumDtypes = 9;
 
+inline constexpr int64_t kItemSizes[kNumDtypes] = {1, 1, 1, 4, 8, 2, 2, 4, 8};  // in Dtype order
 /// Bytes per element.
-int64_t itemsize(Dtype dt);
+constexpr int64_t itemsize(Dtype dt) { return kItemSizes[static_cast<int>(dt)]; }
 /// The PyTorch-style name without prefix, e.g. "float32".
 std::string_view dtype_name(Dtype dt);
 /// True for float16, bfloat16, float32, float64.

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "lamina/core/object_pool.h"
+
 namespace lamina {
 
 Tensor Tensor::empty(const Shape& shape, Dtype dtype, Device device) {
@@ -12,8 +14,8 @@ Tensor Tensor::empty(const Shape& shape, Dtype dtype, Device device) {
     LAMINA_CHECK(!__builtin_mul_overflow(nbytes, s, &nbytes), OutOfMemoryError, "empty", "a tensor of shape ", shape,
                  " and dtype ", dtype_name(dtype), " needs more than 2^63 bytes");
   }
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(nbytes, device);
+  auto impl = std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>());
+  impl->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(), nbytes, device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -22,7 +24,7 @@ Tensor Tensor::empty(const Shape& shape, Dtype dtype, Device device) {
 
 Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Strides& strides,
                          int64_t offset, Dtype dtype) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>());
   impl->storage = std::move(storage);
   impl->shape = shape;
   impl->strides = strides;

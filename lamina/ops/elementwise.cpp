@@ -51,8 +51,9 @@ BinaryPlan plan_binary(const char* name, Kind kind, OpId id, const Tensor& a, co
   LAMINA_CHECK(runtime::has_kernel(id, a.device(), plan.compute), DTypeError, name, "does not support ",
                dtype_name(plan.compute), " operands (got ", describe(a), " and ", describe(b), ")");
   plan.shape = broadcast_shapes(a.shape(), b.shape(), name);
-  if (is_integral(plan.compute) &&
-      (id == op_id("floor_divide") || id == op_id("remainder") || id == op_id("fmod"))) {
+  static const OpId floor_divide_id = op_id("floor_divide"), remainder_id = op_id("remainder"),
+                    fmod_id = op_id("fmod");
+  if (is_integral(plan.compute) && (id == floor_divide_id || id == remainder_id || id == fmod_id)) {
     LAMINA_CHECK(!contains_zero(b), ValueError, name, "integer division by zero (divisor ", describe(b), ")");
   }
   static const OpId pow_id = op_id("pow");
@@ -66,10 +67,14 @@ BinaryPlan plan_binary(const char* name, Kind kind, OpId id, const Tensor& a, co
 
 Tensor binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
   BinaryPlan plan = plan_binary(name, kind, id, a, b);
-  Tensor ca = a.to(plan.compute).expand(plan.shape);
-  Tensor cb = b.to(plan.compute).expand(plan.shape);
   Tensor out = Tensor::empty(plan.shape, plan.out, a.device());
-  ops::run_elementwise(id, plan.compute, {&out, &ca, &cb});
+  // Operands already of the compute dtype and shape are used as they are (no handle copies).
+  Tensor converted_a, converted_b;
+  const Tensor* pa = &a;
+  const Tensor* pb = &b;
+  if (a.dtype() != plan.compute || a.shape() != plan.shape) pa = &(converted_a = a.to(plan.compute).expand(plan.shape));
+  if (b.dtype() != plan.compute || b.shape() != plan.shape) pb = &(converted_b = b.to(plan.compute).expand(plan.shape));
+  ops::run_elementwise(id, plan.compute, {&out, pa, pb});
   return out;
 }
 

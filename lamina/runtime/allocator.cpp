@@ -1,6 +1,7 @@
 #include "lamina/runtime/allocator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdlib>
 #include <mutex>
@@ -53,8 +54,27 @@ int64_t cache_limit_from_env() {
   return kDefaultCacheLimit;
 }
 
+// A test-and-set lock: the critical sections are a few loads and stores, so an uncontended
+// acquire must cost one atomic exchange, not a pthread mutex round trip (small-op overhead).
+class SpinLock {
+ public:
+  void lock() {
+    while (flag_.exchange(true, std::memory_order_acquire)) {
+      while (flag_.load(std::memory_order_relaxed)) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+    }
+  }
+  void unlock() { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
+};
+
 struct CpuCache {
-  std::mutex mutex;
+  SpinLock mutex;
   MemoryStats stats;
   std::vector<void*> free_lists[kNumClasses];
   CpuCache() { stats.cache_limit_bytes = cache_limit_from_env(); }
@@ -101,7 +121,7 @@ void* allocate(int64_t nbytes, Device device) {
   const int64_t bytes = class_bytes(index);
   auto& c = cpu_cache();
   {
-    std::lock_guard<std::mutex> lock(c.mutex);
+    std::lock_guard<SpinLock> lock(c.mutex);
     auto& list = c.free_lists[index];
     if (!list.empty()) {
       void* p = list.back();
@@ -116,7 +136,7 @@ void* allocate(int64_t nbytes, Device device) {
     }
   }
   void* p = system_allocate(bytes);
-  std::lock_guard<std::mutex> lock(c.mutex);
+  std::lock_guard<SpinLock> lock(c.mutex);
   if (p == nullptr && c.stats.cached_bytes > 0) {  // the cache may hold what the system lacks
     release_cached(c);
     p = system_allocate(bytes);
@@ -139,7 +159,7 @@ void deallocate(void* ptr, int64_t nbytes, Device) {
   const int index = class_index(std::max<int64_t>(nbytes, 1));
   const int64_t bytes = class_bytes(index);
   auto& c = cpu_cache();
-  std::lock_guard<std::mutex> lock(c.mutex);
+  std::lock_guard<SpinLock> lock(c.mutex);
   c.stats.allocated_bytes -= bytes;
   c.stats.num_frees += 1;
   if (c.stats.cached_bytes + bytes <= c.stats.cache_limit_bytes) {
@@ -155,21 +175,21 @@ void deallocate(void* ptr, int64_t nbytes, Device) {
 MemoryStats memory_stats(Device device) {
   if (!device.is_cpu()) return {};
   auto& c = cpu_cache();
-  std::lock_guard<std::mutex> lock(c.mutex);
+  std::lock_guard<SpinLock> lock(c.mutex);
   return c.stats;
 }
 
 void empty_cache(Device device) {
   if (!device.is_cpu()) return;
   auto& c = cpu_cache();
-  std::lock_guard<std::mutex> lock(c.mutex);
+  std::lock_guard<SpinLock> lock(c.mutex);
   release_cached(c);
 }
 
 void reset_peak_memory_stats(Device device) {
   if (!device.is_cpu()) return;
   auto& c = cpu_cache();
-  std::lock_guard<std::mutex> lock(c.mutex);
+  std::lock_guard<SpinLock> lock(c.mutex);
   c.stats.peak_allocated_bytes = c.stats.allocated_bytes;
 }
 

@@ -33,11 +33,16 @@ std::atomic<Backend> g_cpu_backend{Backend::CpuSimd};
 
 // Runtime start-up on first lookup: apply the environment's settings (thread counts for us
 // and OpenBLAS) and register kernels explicitly (no static initializers).
+// The flag keeps the per-op cost at one load (std::call_once alone costs a TLS lookup).
+std::atomic<bool> g_registered{false};
 void ensure_registered() {
+  if (g_registered.load(std::memory_order_acquire)) [[likely]]
+    return;
   static std::once_flag once;
   std::call_once(once, [] {
     (void)num_threads();
     kernels::cpu::register_all();
+    g_registered.store(true, std::memory_order_release);
   });
 }
 

@@ -9,7 +9,18 @@ StridedLoop make_strided_loop(std::initializer_list<const Tensor*> operands) {
   const int64_t nd = out.dim();
   loop.numel = out.numel();
   int k = 0;
-  for (const Tensor* t : operands) loop.data[k++] = static_cast<char*>(t->data_ptr());
+  bool all_contiguous = true;
+  for (const Tensor* t : operands) {
+    loop.data[k++] = static_cast<char*>(t->data_ptr());
+    all_contiguous = all_contiguous && t->shape() == out.shape() && t->is_contiguous();
+  }
+  if (all_contiguous) {  // the common case: one flat dim
+    k = 0;
+    for (const Tensor* t : operands) loop.strides[k++][0] = t->element_size();
+    loop.shape[0] = loop.numel;
+    loop.ndim = 1;
+    return loop;
+  }
   // Drop size-1 dims, then merge neighbours that are contiguous for every operand.
   int n = 0;
   for (int64_t d = 0; d < nd; ++d) {

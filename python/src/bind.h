@@ -44,6 +44,23 @@ nb::object from_scalar(const Scalar& s);
 /// A Tensor from a Tensor, a Python number (a weak "wrapped" 0-d tensor), a nested
 /// sequence, or an object with __dlpack__ / the buffer protocol.
 Tensor to_tensor_operand(nb::handle h);
+
+/// The Python type of Tensor (set once by init_tensor_class).
+extern PyTypeObject* g_tensor_type;
+
+/// The Tensor inside `h` when h is exactly a lamina Tensor, else nullptr: one pointer compare,
+/// the operator fast path.
+inline const Tensor* exact_tensor(nb::handle h) {
+  return Py_TYPE(h.ptr()) == g_tensor_type && nb::inst_ready(h) ? nb::inst_ptr<Tensor>(h) : nullptr;
+}
+
+/// A new Python Tensor owning `t` (what nb::cast does, without looking the type up).
+inline nb::object wrap_tensor(Tensor&& t) {
+  nb::object o = nb::inst_alloc(nb::handle(reinterpret_cast<PyObject*>(g_tensor_type)));
+  new (nb::inst_ptr<Tensor>(o)) Tensor(std::move(t));
+  nb::inst_mark_ready(o);
+  return o;
+}
 /// lamina.tensor(data): nested lists / numbers / arrays -> a new tensor (copied).
 Tensor tensor_from_data(nb::handle data, std::optional<Dtype> dtype, Device device);
 /// A shape from an int, a sequence of ints, or varargs packed into a tuple.

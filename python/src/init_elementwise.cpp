@@ -13,22 +13,30 @@ bool operand_ok(nb::handle h) {
          nb::isinstance<nb::list>(h) || nb::isinstance<nb::tuple>(h);
 }
 
+// Operators: a Tensor operand is used in place (no conversion, no handle copy); anything else
+// goes through to_tensor_operand.
 template <class F>
 nb::object forward(F f, const Tensor& a, nb::handle b) {
+  if (const Tensor* t = exact_tensor(b)) return wrap_tensor(f(a, *t));
   if (!operand_ok(b)) return nb::borrow(Py_NotImplemented);
-  return nb::cast(f(a, to_tensor_operand(b)));
+  return wrap_tensor(f(a, to_tensor_operand(b)));
 }
 
 template <class F>
 nb::object reflected(F f, const Tensor& a, nb::handle b) {
+  if (const Tensor* t = exact_tensor(b)) return wrap_tensor(f(*t, a));
   if (!operand_ok(b)) return nb::borrow(Py_NotImplemented);
-  return nb::cast(f(to_tensor_operand(b), a));
+  return wrap_tensor(f(to_tensor_operand(b), a));
 }
 
 template <class F>
 nb::object inplace(F f, Self self, nb::handle b) {
-  if (!operand_ok(b)) return nb::borrow(Py_NotImplemented);
-  f(*self.p, to_tensor_operand(b));
+  if (const Tensor* t = exact_tensor(b)) {
+    f(*self.p, *t);
+  } else {
+    if (!operand_ok(b)) return nb::borrow(Py_NotImplemented);
+    f(*self.p, to_tensor_operand(b));
+  }
   return nb::borrow(self.h);
 }
 
@@ -163,42 +171,42 @@ void init_elementwise(nb::module_& m, TensorClass& cls) {
   }, nb::arg("min") = nb::none(), nb::arg("max") = nb::none());
 
   // Operators.
-  cls.def("__add__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return add(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__radd__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return add(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__iadd__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { add_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__sub__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return sub(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__rsub__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return sub(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__isub__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { sub_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__mul__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return mul(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__rmul__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return mul(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__imul__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { mul_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__truediv__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return div(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__rtruediv__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return div(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__itruediv__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { div_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__floordiv__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return floor_divide(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__rfloordiv__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return floor_divide(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__ifloordiv__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { floor_divide_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__mod__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return remainder(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__rmod__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return remainder(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__imod__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { remainder_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__pow__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return pow(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__rpow__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return pow(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__ipow__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { pow_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__and__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return bitwise_and(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__rand__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return bitwise_and(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__iand__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { bitwise_and_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__or__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return bitwise_or(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__ror__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return bitwise_or(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__ior__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { bitwise_or_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__xor__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return bitwise_xor(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__rxor__", [](const Tensor& a, nb::handle b) { return reflected([](auto x, auto y) { return bitwise_xor(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__ixor__", [](Self s, nb::handle b) { return inplace([](auto& x, auto y) { bitwise_xor_(x, y); }, s, b); }, nb::arg("other").none())
-      .def("__eq__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return eq(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__ne__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return ne(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__lt__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return lt(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__le__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return le(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__gt__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return gt(x, y); }, a, b); }, nb::arg("other").none())
-      .def("__ge__", [](const Tensor& a, nb::handle b) { return forward([](auto x, auto y) { return ge(x, y); }, a, b); }, nb::arg("other").none())
+  cls.def("__add__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return add(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__radd__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return add(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__iadd__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { add_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__sub__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return sub(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__rsub__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return sub(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__isub__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { sub_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__mul__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return mul(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__rmul__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return mul(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__imul__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { mul_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__truediv__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return div(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__rtruediv__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return div(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__itruediv__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { div_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__floordiv__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return floor_divide(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__rfloordiv__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return floor_divide(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__ifloordiv__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { floor_divide_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__mod__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return remainder(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__rmod__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return remainder(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__imod__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { remainder_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__pow__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return pow(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__rpow__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return pow(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__ipow__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { pow_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__and__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return bitwise_and(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__rand__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return bitwise_and(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__iand__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { bitwise_and_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__or__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return bitwise_or(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__ror__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return bitwise_or(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__ior__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { bitwise_or_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__xor__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return bitwise_xor(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__rxor__", [](const Tensor& a, nb::handle b) { return reflected([](const Tensor& x, const Tensor& y) { return bitwise_xor(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__ixor__", [](Self s, nb::handle b) { return inplace([](const Tensor& x, const Tensor& y) { bitwise_xor_(x, y); }, s, b); }, nb::arg("other").none())
+      .def("__eq__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return eq(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__ne__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return ne(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__lt__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return lt(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__le__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return le(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__gt__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return gt(x, y); }, a, b); }, nb::arg("other").none())
+      .def("__ge__", [](const Tensor& a, nb::handle b) { return forward([](const Tensor& x, const Tensor& y) { return ge(x, y); }, a, b); }, nb::arg("other").none())
       .def("__neg__", [](const Tensor& a) { return neg(a); })
       .def("__pos__", [](const Tensor& a) { return a; })
       .def("__abs__", [](const Tensor& a) { return abs(a); })

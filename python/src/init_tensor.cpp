@@ -68,6 +68,8 @@ Shape shape_from_args(const nb::args& args) {
 
 }  // namespace
 
+PyTypeObject* g_tensor_type = nullptr;
+
 TensorClass init_tensor_class(nb::module_& m) {
   nb::class_<DtypeObject>(m, "dtype", "An element type: lamina.float32, lamina.int64, ...")
       .def_prop_ro("is_floating_point", [](const DtypeObject& d) { return is_floating(d.value); })
@@ -89,7 +91,9 @@ TensorClass init_tensor_class(nb::module_& m) {
   m.attr("half") = dtype_object(Dtype::Float16);
   m.attr("long") = dtype_object(Dtype::Int64);
   m.attr("int") = dtype_object(Dtype::Int32);
-  return TensorClass(m, "Tensor", nb::type_slots(tensor_slots), "A strided n-dimensional array on a device.");
+  TensorClass cls(m, "Tensor", nb::type_slots(tensor_slots), "A strided n-dimensional array on a device.");
+  g_tensor_type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  return cls;
 }
 
 void init_tensor(nb::module_& m, TensorClass& cls) {
