@@ -7,10 +7,16 @@
 #include "lamina/ops/copy.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/runtime/blas.h"
+#include "lamina/runtime/config.h"
 #include "lamina/runtime/gemm_loop.h"
+#include "lamina/runtime/parallel.h"
 
 namespace lamina {
 namespace {
+
+// Products of at most this many multiply-adds count as small (see run_matmul).
+constexpr int64_t kSmallGemm = int64_t{256} * 256 * 256;
 
 using GemmKernel = void (*)(const runtime::GemmLoop&, const runtime::KernelParams&);
 
@@ -152,7 +158,34 @@ Tensor run_matmul(const Tensor& a, const Tensor& b, const Shape& batch, Dtype co
   g.c = static_cast<char*>(out.data_ptr());
   g.a_offsets = off_a.data();
   g.b_offsets = off_b.data();
-  runtime::find_kernel<GemmKernel>(matmul_id(), a.device(), compute)(g, {});
+  const auto kernel = runtime::find_kernel<GemmKernel>(matmul_id(), a.device(), compute);
+  // A batch of small products runs one product per pool thread with BLAS single-threaded:
+  // BLAS's own threads cannot split a small product well, and the two pools must not both
+  // hold the cores. Large products are left to BLAS's threads.
+  const int64_t product = g.m * g.n * g.k;
+  const int parts = g.batch > 1 && product <= kSmallGemm ? runtime::parallel_parts(g.batch, product) : 1;
+  if (parts > 1) {
+    const int64_t c_bytes = g.m * g.n * itemsize(compute);
+    const bool uses_blas = blas;
+    if (uses_blas) runtime::blas_set_num_threads(1);
+    try {
+      auto run_part = [&](int64_t begin, int64_t end) {
+        runtime::GemmLoop part = g;
+        part.batch = end - begin;
+        part.a_offsets += begin;
+        part.b_offsets += begin;
+        part.c += begin * c_bytes;
+        kernel(part, {});
+      };
+      runtime::parallel_run(g.batch, parts, runtime::RangeFn(run_part));
+    } catch (...) {
+      if (uses_blas) runtime::blas_set_num_threads(num_threads());
+      throw;
+    }
+    if (uses_blas) runtime::blas_set_num_threads(num_threads());
+    return out;
+  }
+  kernel(g, {});
   return out;
 }
 

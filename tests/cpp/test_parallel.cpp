@@ -166,3 +166,21 @@ TEST(Parallel, SingleOutputReductionsStayAccurate) {
   EXPECT_EQ(sum(big).item<int64_t>(), n);
   EXPECT_EQ(argmax(x).item<int64_t>(), argmax(x.to(Dtype::Float64)).item<int64_t>());
 }
+
+TEST(Parallel, BatchedMatmulSplitsBatchesAndMatchesEachProduct) {
+  manual_seed(8);
+  const Tensor a = rand({7, 40, 30}), b = rand({7, 30, 50});
+  const Tensor ai = randint(-5, 5, {6, 20, 30}, Dtype::Int32), bi = randint(-5, 5, {6, 30, 10}, Dtype::Int32);
+  expect_same_bits_across_threads([&] { return matmul(a, b); }, "batched f32");
+  expect_same_bits_across_threads([&] { return matmul(a.to(Dtype::Float64), b.to(Dtype::Float64)); }, "batched f64");
+  expect_same_bits_across_threads([&] { return matmul(ai, bi); }, "batched int32");
+  ThreadCountGuard guard;
+  set_num_threads(4);
+  const Tensor c = matmul(a, b.transpose(1, 2).contiguous().transpose(1, 2));  // transposed operand
+  for (int64_t i = 0; i < 7; ++i) {
+    const Tensor one = matmul(a.select(0, i), b.select(0, i));
+    const double err = amax(abs(sub(c.select(0, i), one))).item<double>();
+    EXPECT_LT(err, 1e-4) << "batch " << i;
+  }
+  EXPECT_EQ(num_threads(), 4);  // the BLAS thread count is restored with the runtime's
+}
