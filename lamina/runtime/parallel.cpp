@@ -30,6 +30,7 @@ thread_local bool t_in_parallel = false;
 // sequence of ops hands off without a futex wake-up each time, yet idle workers do not hold
 // the cores that OpenBLAS's threads need for the next GEMM.
 constexpr int kSpinIterations = 4000;
+constexpr int kPartsPerThread = 4;
 
 class ThreadPool {
  public:
@@ -188,7 +189,9 @@ int parallel_parts(int64_t n, int64_t unit_cost) {
   const int64_t cost = std::max<int64_t>(unit_cost, 1);
   const int64_t total = n > INT64_MAX / cost ? INT64_MAX : n * cost;
   if (total < 2 * kParallelGrain) return 1;
-  return static_cast<int>(std::min<int64_t>({threads, total / kParallelGrain, n, 1024}));
+  // Several parts per thread, claimed dynamically: when a core is busy with another process,
+  // the other threads take over its share instead of waiting for it.
+  return static_cast<int>(std::min<int64_t>({int64_t{kPartsPerThread} * threads, total / kParallelGrain, n, 1024}));
 }
 
 void parallel_run(int64_t n, int parts, RangeFn fn) {

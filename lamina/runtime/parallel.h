@@ -27,7 +27,8 @@ class RangeFn {
 
 /// How many parts `n` units of work are split into: 1 when the total cost (`n` times
 /// `unit_cost` elements) is below kParallelGrain, inside a pool thread, or with one thread;
-/// else up to num_threads(), each part at least one unit and about kParallelGrain elements.
+/// else up to 4 parts per thread (claimed dynamically, so a core that another process holds
+/// does not stall the op), each part at least one unit and kParallelGrain elements.
 int parallel_parts(int64_t n, int64_t unit_cost);
 
 /// Runs fn(begin, end) over [0, n) cut into `parts` contiguous ranges of near-equal size

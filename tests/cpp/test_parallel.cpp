@@ -60,8 +60,9 @@ TEST(Parallel, PartCountFollowsCostAndThreads) {
   set_num_threads(4);
   EXPECT_EQ(runtime::parallel_parts(4, 1), 1);  // tiny work stays inline
   EXPECT_EQ(runtime::parallel_parts(1, int64_t{1} << 30), 1);
-  EXPECT_EQ(runtime::parallel_parts(1 << 24, 1), 4);
-  EXPECT_EQ(runtime::parallel_parts(3, int64_t{1} << 20), 3);  // never more parts than units
+  EXPECT_EQ(runtime::parallel_parts(1 << 24, 1), 16);           // four parts per thread
+  EXPECT_EQ(runtime::parallel_parts(3, int64_t{1} << 20), 3);    // never more parts than units
+  EXPECT_EQ(runtime::parallel_parts(5, runtime::kParallelGrain), 5);  // nor smaller than the grain
   set_num_threads(1);
   EXPECT_EQ(runtime::parallel_parts(1 << 24, 1), 1);
 }
