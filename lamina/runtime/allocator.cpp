@@ -27,7 +27,8 @@ constexpr int64_t kHugePage = int64_t{2} << 20;
 constexpr int64_t kHugePageThreshold = int64_t{4} << 20;
 constexpr int64_t kSmallLimit = 1024;  // classes are 64-byte multiples up to here
 constexpr int kSubClasses = 4;         // classes per power of two above kSmallLimit
-constexpr int kNumClasses = 16 + 64 * kSubClasses;
+constexpr int kMaxLog2 = 56;            // requests above 2^56 bytes are refused
+constexpr int kNumClasses = 16 + (kMaxLog2 - 10) * kSubClasses;  // the last class is 2^56 bytes
 constexpr int64_t kDefaultCacheLimit = int64_t{1} << 30;
 
 int class_index(int64_t bytes) {
@@ -114,7 +115,7 @@ int64_t size_class_bytes(int64_t nbytes) { return class_bytes(class_index(std::m
 
 void* allocate(int64_t nbytes, Device device) {
   check_device_available(device, "allocate");
-  LAMINA_CHECK(nbytes >= 0 && nbytes <= (int64_t{1} << 56), OutOfMemoryError, "allocate", "cannot allocate ", nbytes,
+  LAMINA_CHECK(nbytes >= 0 && nbytes <= (int64_t{1} << kMaxLog2), OutOfMemoryError, "allocate", "cannot allocate ", nbytes,
                " bytes on cpu");
   // Zero-byte tensors still get a unique, aligned, non-null pointer.
   const int index = class_index(std::max<int64_t>(nbytes, 1));

@@ -23,6 +23,8 @@ TEST(Allocator, SizeClassesCoverRequestsWithBoundedWaste) {
   }
   EXPECT_EQ(runtime::size_class_bytes(0), 64);
   EXPECT_EQ(runtime::size_class_bytes(64 << 20), 64 << 20);  // powers of two are exact
+  EXPECT_EQ(runtime::size_class_bytes(int64_t{1} << 56), int64_t{1} << 56);  // the largest class
+  EXPECT_THROW(runtime::allocate((int64_t{1} << 56) + 1, kCPU), OutOfMemoryError);
 }
 
 TEST(Allocator, EveryBufferIs64ByteAligned) {
