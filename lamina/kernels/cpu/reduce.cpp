@@ -35,7 +35,7 @@ namespace {
 
 using runtime::LineLoop;
 
-constexpr int kLanes = 8;
+constexpr int kLanes = 32;  // four AVX2 float vectors: four independent chains per block
 constexpr int64_t kBlock = 256;  // a multiple of kLanes
 constexpr int kTile = 64;
 static_assert(kLanes == simd::kSumLanes && kBlock == simd::kSumBlock, "simd_reduce.cpp folds the same blocks");
@@ -91,9 +91,15 @@ inline auto identity_map() {
   return same_for_all([](auto v) { return v; });
 }
 
+// Joins N accumulators as a balanced tree: (first half) combined with (second half).
+template <int N, class A, class Combine>
+inline A join_tree(const A* acc, const Combine& comb) {
+  if constexpr (N == 1) return acc[0];
+  else return comb(join_tree<N / 2>(acc, comb), join_tree<N / 2>(acc + N / 2, comb));
+}
 template <class A, class Combine>
 inline A join_lanes(const A* acc, const Combine& comb) {
-  return comb(comb(comb(acc[0], acc[1]), comb(acc[2], acc[3])), comb(comb(acc[4], acc[5]), comb(acc[6], acc[7])));
+  return join_tree<kLanes>(acc, comb);
 }
 
 // Joins block results pairwise: a block's result meets its neighbour's as soon as both exist.

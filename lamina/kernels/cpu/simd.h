@@ -11,7 +11,7 @@ namespace lamina::kernels::cpu::simd {
 /// Elements per block of the deterministic sum pattern (reduce.cpp's kBlock).
 inline constexpr int64_t kSumBlock = 256;
 /// Interleaved accumulators per block (reduce.cpp's kLanes).
-inline constexpr int kSumLanes = 8;
+inline constexpr int kSumLanes = 32;
 
 /// What reduce_blocks folds: sum of x, product of x, or sum of exp(x - c).
 enum BlockKind : int { kBlockSum, kBlockProd, kBlockSumExp };

@@ -57,11 +57,15 @@ HWY_INLINE T scalar_combine(T a, T b) {
   else return a + b;
 }
 
-// Joins the 8 accumulators of a block as reduce.cpp's join_lanes does.
+// Joins a block's accumulators as reduce.cpp's join_lanes does: a balanced tree of halves.
+template <int Kind, int N, class T>
+HWY_INLINE T join_tree(const T* a) {
+  if constexpr (N == 1) return a[0];
+  else return scalar_combine<Kind>(join_tree<Kind, N / 2>(a), join_tree<Kind, N / 2>(a + N / 2));
+}
 template <int Kind, class T>
 HWY_INLINE T join8(const T* a) {
-  auto c = [](T x, T y) { return scalar_combine<Kind>(x, y); };
-  return c(c(c(a[0], a[1]), c(a[2], a[3])), c(c(a[4], a[5]), c(a[6], a[7])));
+  return join_tree<Kind, kSumLanes>(a);
 }
 
 template <int Kind, class T>
@@ -69,7 +73,7 @@ void reduce_blocks_kind(const T* HWY_RESTRICT p, int64_t n, T c, T* HWY_RESTRICT
   const hn::CappedTag<T, kSumLanes> d;
   constexpr size_t L = hn::MaxLanes(d);
   constexpr int K = kSumLanes / static_cast<int>(L);
-  static_assert(K * L == kSumLanes, "vector lanes must divide the 8 accumulators");
+  static_assert(K * L == kSumLanes, "vector lanes must divide the accumulators");
   // Blocks folded side by side. 4 doubles the in-cache speed (four dependency chains) but
   // halves the speed from DRAM here (interleaved 1 KiB streams within a page starve the
   // hardware prefetcher: 6 vs 14 GB/s on this machine), so one block at a time, as the
@@ -104,7 +108,7 @@ void reduce_blocks_kind(const T* HWY_RESTRICT p, int64_t n, T c, T* HWY_RESTRICT
     for (; j + kSumLanes <= m; j += kSumLanes)
       for (int k = 0; k < K; ++k)
         acc[k] = block_combine<Kind>(acc[k], block_map<Kind>(d, hn::LoadU(d, q + j + k * L), vc));
-    if (j < m) {  // the last, partial group of 8: unused lanes take the identity
+    if (j < m) {  // the last, partial group: unused lanes take the identity
       HWY_ALIGN T buf[kSumLanes];
       std::fill(buf, buf + kSumLanes, T(0));
       std::memcpy(buf, q + j, static_cast<size_t>(m - j) * sizeof(T));
