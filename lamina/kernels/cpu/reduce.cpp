@@ -36,7 +36,7 @@ namespace {
 using runtime::LineLoop;
 
 constexpr int kLanes = 32;  // four AVX2 float vectors: four independent chains per block
-constexpr int64_t kBlock = 256;  // a multiple of kLanes
+constexpr int64_t kBlock = 1024;  // a multiple of kLanes; each lane adds 32 elements in a row
 constexpr int kTile = 64;
 static_assert(kLanes == simd::kSumLanes && kBlock == simd::kSumBlock, "simd_reduce.cpp folds the same blocks");
 

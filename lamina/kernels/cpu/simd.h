@@ -9,7 +9,7 @@
 namespace lamina::kernels::cpu::simd {
 
 /// Elements per block of the deterministic sum pattern (reduce.cpp's kBlock).
-inline constexpr int64_t kSumBlock = 256;
+inline constexpr int64_t kSumBlock = 1024;
 /// Interleaved accumulators per block (reduce.cpp's kLanes).
 inline constexpr int kSumLanes = 32;
 
