@@ -405,3 +405,34 @@ def test_cache_limit_env_disables_caching():
     env = dict(os.environ, LAMINA_CPU_CACHE_LIMIT_MB="0", LAMINA_FORCE_CPU="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_results_are_the_same_bits_with_any_thread_count():
+    saved = lamina.get_num_threads()
+    lamina.manual_seed(4)
+    x = lamina.randn(1 << 19) * 3.0
+    m = lamina.rand(257, 3001)
+    results = []
+    try:
+        for threads in (1, 2, 5):
+            lamina.set_num_threads(threads)
+            assert lamina.get_num_threads() == threads
+            assert lamina.devices()["cpu"]["threads"] == threads
+            results.append([x.sum().numpy(), x.mean().numpy(), lamina.amax(x).numpy(), m.sum(0).numpy(),
+                            lamina.softmax(m, -1).numpy(), lamina.exp(m).numpy(), lamina.cumsum(m, 1).numpy()])
+            # GEMM goes to OpenBLAS, whose bits may depend on its thread count: at a fixed
+            # count it repeats exactly.
+            assert (m @ m.T[:, :64]).numpy().tobytes() == (m @ m.T[:, :64]).numpy().tobytes()
+    finally:
+        lamina.set_num_threads(saved)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert a.tobytes() == b.tobytes()
+    np.testing.assert_allclose(results[0][0], x.numpy().astype(np.float64).sum(), rtol=1e-6)
+
+
+def test_env_thread_count_sizes_the_pool():
+    code = "import lamina; print(lamina.get_num_threads(), lamina.devices()['cpu']['threads'])"
+    env = dict(os.environ, LAMINA_NUM_THREADS="3", LAMINA_FORCE_CPU="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["3", "3"], out.stderr
