@@ -13,6 +13,7 @@ void register_all() {
   register_sort_kernels();
   register_random_kernels();
   register_linalg_kernels();
+  register_optim_kernels();
   register_simd_kernels();
 }
 

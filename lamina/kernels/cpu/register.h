@@ -16,6 +16,7 @@ void register_index_kernels();      // index.cpp: gather, scatter, index_select,
 void register_sort_kernels();       // sort.cpp
 void register_random_kernels();     // random.cpp
 void register_linalg_kernels();     // linalg.cpp: GEMM through BLAS
+void register_optim_kernels();       // optim.cpp: fused optimizer steps
 void register_simd_kernels();       // simd_*.cpp: Highway, run-time ISA dispatch
 
 }  // namespace lamina::kernels::cpu
