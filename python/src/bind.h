@@ -82,6 +82,7 @@ void init_reduce(nb::module_& m, TensorClass& cls);
 void init_index(nb::module_& m, TensorClass& cls);
 void init_join(nb::module_& m, TensorClass& cls);
 void init_linalg(nb::module_& m, TensorClass& cls);
+void init_optim(nb::module_& m);
 
 }  // namespace lamina::python
 

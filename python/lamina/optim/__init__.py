@@ -1,0 +1,9 @@
+"""Optimizers with PyTorch's names and update rules (torch.optim); the C++ classes from the extension."""
+import collections.abc as _abc
+
+from .._lamina.optim import Optimizer, ParamGroup, SGD, Adam, AdamW, RMSprop, Adagrad  # noqa: F401
+from . import lr_scheduler  # noqa: F401
+
+_abc.MutableMapping.register(ParamGroup)
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
