@@ -18,3 +18,5 @@
 #include "lamina/ops/index.h"
 #include "lamina/ops/join.h"
 #include "lamina/ops/linalg.h"
+#include "lamina/autograd/autograd.h"
+#include "lamina/autograd/gradcheck.h"

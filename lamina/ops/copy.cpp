@@ -1,5 +1,7 @@
 #include "lamina/ops/copy.h"
 
+#include "lamina/autograd/autograd.h"
+
 #include "lamina/ops/common.h"
 
 namespace lamina {
@@ -12,12 +14,25 @@ const Tensor& copy_(const Tensor& dst, const Tensor& src) {
   LAMINA_CHECK(shape == dst.shape(), ShapeError, "copy_", "source of shape ", src.shape(),
                " cannot be broadcast to destination shape ", dst.shape());
   ops::check_writable(dst, "copy_");
+  const bool record = is_floating(dst.dtype()) && autograd::needs_grad({&dst, &src});
+  if (record) autograd::check_inplace(dst, "copy_");
   static const runtime::OpId op = runtime::op_id("copy");
-  Tensor s = ops::unaliased_input(src, dst).expand(dst.shape());
-  runtime::KernelParams params;
-  params.i = static_cast<int64_t>(src.dtype());
-  ops::run_elementwise(op, dst.dtype(), {&dst, &s}, params);
+  {
+    autograd::NoGradGuard no_grad;
+    Tensor s = ops::unaliased_input(src, dst).expand(dst.shape());
+    runtime::KernelParams params;
+    params.i = static_cast<int64_t>(src.dtype());
+    ops::run_elementwise(op, dst.dtype(), {&dst, &s}, params);
+  }
   dst.bump_version();
+  if (record) {
+    // dst's old values are gone (no gradient); src's gradient is the incoming one, summed over
+    // the dims copy_ broadcast.
+    autograd::record("CopyBackwards", dst, {&dst, &src}, [src_shape = src.shape(), src_dtype = src.dtype()](const Tensor& g) {
+      Tensor gs = autograd::sum_to(g, src_shape);
+      return std::vector<Tensor>{Tensor(), is_floating(src_dtype) ? gs.to(src_dtype) : Tensor()};
+    });
+  }
   return dst;
 }
 
@@ -33,8 +48,10 @@ const Tensor& fill_(const Tensor& t, const Scalar& value) {
     params.i = tmp.item().to_int();
   } else params.i = value.to_int();
   ops::check_writable(t, "fill_");
+  const bool record = autograd::check_inplace(t, "fill_");
   ops::run_elementwise(op, t.dtype(), {&t}, params);
   t.bump_version();
+  if (record) autograd::record("FillBackward0", t, {&t}, [](const Tensor&) { return std::vector<Tensor>{Tensor()}; });
   return t;
 }
 
@@ -44,14 +61,26 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 
 Tensor Tensor::clone() const {
   Tensor out = Tensor::empty(shape(), dtype(), device());
-  copy_(out, *this);
+  {
+    autograd::NoGradGuard no_grad;
+    copy_(out, *this);
+  }
+  if (autograd::needs_grad({this}))
+    autograd::record("CloneBackward0", out, {this}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
   return out;
 }
 
 Tensor Tensor::to(Dtype dt) const {
   if (dt == dtype()) return *this;
   Tensor out = Tensor::empty(shape(), dt, device());
-  copy_(out, *this);
+  {
+    autograd::NoGradGuard no_grad;
+    copy_(out, *this);
+  }
+  if (is_floating(dt) && autograd::needs_grad({this})) {
+    autograd::record("ToCopyBackward0", out, {this},
+                     [from = dtype()](const Tensor& g) { return std::vector<Tensor>{g.to(from)}; });
+  }
   return out;
 }
 

@@ -1,9 +1,13 @@
 #include "lamina/ops/elementwise.h"
 
+#include <cctype>
 #include <limits>
+#include <string>
 
+#include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
 #include "lamina/ops/reduce.h"
 
 namespace lamina {
@@ -32,6 +36,142 @@ bool contains_zero(const Tensor& t) {
       if (static_cast<compute_t<T>>(p[i]) == compute_t<T>(0)) return true;
     return false;
   });
+}
+
+// ---- backward rules (gradients in the output's dtype, converted to each input's) ----
+
+Tensor grad_as(const Tensor& g, const Tensor& input) {
+  Tensor r = autograd::sum_to(g, input.shape());
+  return r.dtype() == input.dtype() ? r : r.to(input.dtype());
+}
+
+// d out / d x for the unary op `name`, times g; y is the op's output.
+Tensor unary_grad(std::string_view name, const Tensor& g, const Tensor& x, const Tensor& y) {
+  constexpr double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046, kSqrt2OverPi = 0.7978845608028654;
+  if (name == "neg") return neg(g);
+  if (name == "abs") return mul(g, sign(x));
+  if (name == "sign" || name == "floor" || name == "ceil" || name == "trunc" || name == "round") return zeros_like(g);
+  if (name == "square") return mul(g, mul(x, Scalar(2.0)));
+  if (name == "exp") return mul(g, y);
+  if (name == "exp2") return mul(g, mul(y, Scalar(kLn2)));
+  if (name == "expm1") return mul(g, add(y, Scalar(1.0)));
+  if (name == "log") return div(g, x);
+  if (name == "log2") return div(g, mul(x, Scalar(kLn2)));
+  if (name == "log10") return div(g, mul(x, Scalar(kLn10)));
+  if (name == "log1p") return div(g, add(x, Scalar(1.0)));
+  if (name == "sqrt") return div(g, mul(y, Scalar(2.0)));
+  if (name == "rsqrt") return mul(g, mul(pow(y, Scalar(3.0)), Scalar(-0.5)));
+  if (name == "reciprocal") return neg(mul(g, square(y)));
+  if (name == "sin") return mul(g, cos(x));
+  if (name == "cos") return neg(mul(g, sin(x)));
+  if (name == "tan") return mul(g, add(square(y), Scalar(1.0)));
+  if (name == "asin") return div(g, sqrt(rsub(square(x), Scalar(1.0))));
+  if (name == "acos") return neg(div(g, sqrt(rsub(square(x), Scalar(1.0)))));
+  if (name == "atan") return div(g, add(square(x), Scalar(1.0)));
+  if (name == "sinh") return mul(g, cosh(x));
+  if (name == "cosh") return mul(g, sinh(x));
+  if (name == "tanh") return mul(g, rsub(square(y), Scalar(1.0)));
+  if (name == "erf") return mul(g, mul(exp(neg(square(x))), Scalar(1.1283791670955126)));
+  if (name == "sigmoid") return mul(g, mul(y, rsub(y, Scalar(1.0))));
+  if (name == "relu") return mul(g, gt(x, Scalar(0)).to(g.dtype()));
+  if (name == "silu") {
+    Tensor s = sigmoid(x);
+    return mul(g, mul(s, add(mul(x, rsub(s, Scalar(1.0))), Scalar(1.0))));
+  }
+  if (name == "softplus") return mul(g, sigmoid(x));
+  if (name == "gelu") {
+    Tensor cdf = mul(add(erf(mul(x, Scalar(0.7071067811865476))), Scalar(1.0)), Scalar(0.5));
+    Tensor pdf = mul(exp(mul(square(x), Scalar(-0.5))), Scalar(0.3989422804014327));
+    return mul(g, add(cdf, mul(x, pdf)));
+  }
+  if (name == "gelu_tanh") {
+    Tensor u = mul(add(x, mul(pow(x, Scalar(3.0)), Scalar(0.044715))), Scalar(kSqrt2OverPi));
+    Tensor t = tanh(u);
+    Tensor du = mul(add(mul(square(x), Scalar(3 * 0.044715)), Scalar(1.0)), Scalar(kSqrt2OverPi));
+    Tensor d = add(mul(add(t, Scalar(1.0)), Scalar(0.5)), mul(mul(mul(x, rsub(square(t), Scalar(1.0))), du), Scalar(0.5)));
+    return mul(g, d);
+  }
+  LAMINA_THROW(ValueError, std::string(name).c_str(), "is not differentiable");
+}
+
+std::string backward_name(std::string_view op) {
+  std::string n;
+  bool upper = true;
+  for (char c : op) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    n += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  return n + "Backward0";
+}
+
+bool differentiable_unary(std::string_view name) { return name != "bitwise_not" && name != "logical_not"; }
+
+void record_unary(const char* name, const Tensor& x, const Tensor& out) {
+  if (!differentiable_unary(name) || !is_floating(out.dtype()) || !autograd::needs_grad({&x})) return;
+  static thread_local std::string label;
+  label = backward_name(name);
+  autograd::SavedTensor sx(x), sy(out, true);
+  const std::string op(name), node = label;
+  autograd::record(label.c_str(), out, {&x}, [op, node, sx, sy, x_dtype = x.dtype()](const Tensor& g) {
+    Tensor r = unary_grad(op, g, sx.get(node.c_str()), sy.get(node.c_str()));
+    return std::vector<Tensor>{r.dtype() == x_dtype ? r : r.to(x_dtype)};
+  });
+}
+
+// Gradients of binary op `name` for a and b (undefined where the op has none).
+std::vector<Tensor> binary_grads(std::string_view name, const Tensor& g, const Tensor& a, const Tensor& b,
+                                 const Tensor& y) {
+  if (name == "add") return {g, g};
+  if (name == "sub") return {g, neg(g)};
+  if (name == "mul") return {mul(g, b), mul(g, a)};
+  if (name == "div") return {div(g, b), neg(div(mul(g, y), b))};
+  if (name == "pow") {
+    Tensor ga = mul(g, mul(b, pow(a, sub(b, Scalar(1.0)))));
+    Tensor gb = where(logical_and(eq(a, Scalar(0)), ge(b, Scalar(0))), zeros_like(g), mul(g, mul(y, log(a))));
+    return {ga, gb};
+  }
+  if (name == "maximum" || name == "minimum") {
+    Tensor a_wins = (name == "maximum" ? gt(a, b) : lt(a, b)).to(g.dtype());
+    Tensor tie = mul(eq(a, b).to(g.dtype()), Scalar(0.5));
+    Tensor b_wins = rsub(add(a_wins, mul(tie, Scalar(2.0))), Scalar(1.0));
+    return {mul(g, add(a_wins, tie)), mul(g, add(b_wins, tie))};
+  }
+  if (name == "atan2") {
+    Tensor denom = add(square(a), square(b));
+    return {mul(g, div(b, denom)), neg(mul(g, div(a, denom)))};
+  }
+  if (name == "remainder") return {g, neg(mul(g, floor_divide(a, b)))};
+  if (name == "fmod") return {g, neg(mul(g, trunc(div(a, b))))};
+  if (name == "floor_divide") return {zeros_like(g), zeros_like(g)};
+  LAMINA_THROW(ValueError, std::string(name).c_str(), "is not differentiable");
+}
+
+void record_binary(const char* name, Kind kind, const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (kind == Kind::Compare || kind == Kind::Logical || !is_floating(out.dtype())) return;
+  const std::string_view n(name);
+  if (n.rfind("bitwise", 0) == 0 || !autograd::needs_grad({&a, &b})) return;
+  const std::string op(name), label = backward_name(name);
+  const bool save_inputs = op != "add" && op != "sub";
+  autograd::SavedTensor sa(save_inputs ? a : Tensor()), sb(save_inputs ? b : Tensor());
+  autograd::SavedTensor sy(op == "div" || op == "pow" ? out : Tensor(), true);
+  const Dtype compute = out.dtype();
+  autograd::record(label.c_str(), out, {&a, &b},
+                   [op, label, sa, sb, sy, compute, a_shape = a.shape(), b_shape = b.shape(), a_dtype = a.dtype(),
+                    b_dtype = b.dtype()](const Tensor& g) {
+                     Tensor ta = sa.get(label.c_str()), tb = sb.get(label.c_str());
+                     if (ta.defined() && ta.dtype() != compute) ta = ta.to(compute);
+                     if (tb.defined() && tb.dtype() != compute) tb = tb.to(compute);
+                     std::vector<Tensor> r = binary_grads(op, g, ta, tb, sy.get(label.c_str()));
+                     auto shape_to = [](Tensor t, const Shape& shape, Dtype dt) {
+                       t = autograd::sum_to(t, shape);
+                       return t.dtype() == dt ? t : t.to(dt);
+                     };
+                     return std::vector<Tensor>{shape_to(r[0], a_shape, a_dtype), shape_to(r[1], b_shape, b_dtype)};
+                   });
 }
 
 struct BinaryPlan {
@@ -75,11 +215,29 @@ Tensor binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tenso
   if (a.dtype() != plan.compute || a.shape() != plan.shape) pa = &(converted_a = a.to(plan.compute).expand(plan.shape));
   if (b.dtype() != plan.compute || b.shape() != plan.shape) pb = &(converted_b = b.to(plan.compute).expand(plan.shape));
   ops::run_elementwise(id, plan.compute, {&out, pa, pb});
+  if (autograd::grad_mode_enabled() && is_floating(plan.out)) record_binary(name, kind, a, b, out);
   return out;
 }
 
 const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
   BinaryPlan plan = plan_binary(name, kind, id, a, b);
+  if (autograd::needs_grad({&a, &b}) && is_floating(plan.out)) {
+    // In the graph: compute out of place from a copy of a (saved tensors stay valid), write
+    // the values into a, and make a the op's output.
+    check_can_cast(plan.out, a, name);
+    LAMINA_CHECK(plan.shape == a.shape(), ShapeError, name, "output with shape ", a.shape(),
+                 " doesn't match the broadcast shape ", plan.shape, " of ", describe(a), " and ", describe(b));
+    const bool a_in_graph = autograd::check_inplace(a, name);
+    std::string base(name);
+    base.pop_back();
+    Tensor result = binary(base.c_str(), kind, id, a_in_graph ? a.clone() : a, b);
+    {
+      autograd::NoGradGuard no_grad;
+      copy_(a, result);
+    }
+    autograd::rebase_history(a, result);
+    return a;
+  }
   check_can_cast(plan.out, a, name);
   LAMINA_CHECK(plan.shape == a.shape(), ShapeError, name, "output with shape ", a.shape(),
                " doesn't match the broadcast shape ", plan.shape, " of ", describe(a), " and ", describe(b));
@@ -102,6 +260,7 @@ Tensor unary(const char* name, OpId id, bool float_valued, const Tensor& x) {
   Tensor in = x.to(dt);
   Tensor out = Tensor::empty(x.shape(), dt, x.device());
   ops::run_elementwise(id, dt, {&out, &in});
+  record_unary(name, x, out);
   return out;
 }
 
@@ -111,6 +270,18 @@ const Tensor& unary_inplace(const char* name, OpId id, bool float_valued, const 
   check_can_cast(dt, x, name);
   LAMINA_CHECK(runtime::has_kernel(id, x.device(), dt), DTypeError, name, "does not support ", describe(x));
   ops::check_writable(x, name);
+  if (autograd::needs_grad({&x})) {  // as binary_inplace: out of place from a copy, then rebased
+    autograd::check_inplace(x, name);
+    std::string base(name);
+    base.pop_back();
+    Tensor result = unary(base.c_str(), id, float_valued, x.clone());
+    {
+      autograd::NoGradGuard no_grad;
+      copy_(x, result);
+    }
+    autograd::rebase_history(x, result);
+    return x;
+  }
   ops::run_elementwise(id, dt, {&x, &x});
   x.bump_version();
   return x;
@@ -150,7 +321,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
   static const OpId exact = op_id("gelu"), tanh_form = op_id("gelu_tanh");
   LAMINA_CHECK(approximate == "none" || approximate == "tanh", ValueError, "gelu",
                "approximate must be 'none' or 'tanh', got '", approximate, "'");
-  return unary("gelu", approximate == "none" ? exact : tanh_form, true, x);
+  return unary(approximate == "none" ? "gelu" : "gelu_tanh", approximate == "none" ? exact : tanh_form, true, x);
 }
 
 Tensor logical_not(const Tensor& x) {
@@ -277,6 +448,14 @@ Tensor where_impl(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor c = cond.expand(shape), ca = a.to(dt).expand(shape), cb = b.to(dt).expand(shape);
   Tensor out = Tensor::empty(shape, dt, a.device());
   ops::run_elementwise(id, dt, {&out, &c, &ca, &cb});
+  if (is_floating(dt) && autograd::needs_grad({&a, &b})) {
+    autograd::SavedTensor sc(cond);
+    autograd::record("WhereBackward0", out, {&a, &b}, [sc, a, b](const Tensor& g) {
+      const Tensor m = sc.get("WhereBackward0");
+      const Tensor z = zeros_like(g);
+      return std::vector<Tensor>{grad_as(where(m, g, z), a), grad_as(where(m, z, g), b)};
+    });
+  }
   return out;
 }
 
@@ -337,6 +516,18 @@ Tensor clamp_impl(const char* name, const Tensor& x, const Tensor& lo, const Ten
   Tensor cx = x.to(dt).expand(shape);
   Tensor out = Tensor::empty(shape, dt, x.device());
   ops::run_elementwise(id, dt, {&out, &cx, &cl, &ch});
+  if (!inplace && is_floating(dt) && autograd::needs_grad({&x, &lo, &hi})) {
+    autograd::SavedTensor sx(cx), sl(cl), sh(ch);
+    autograd::record("ClampBackward1", out, {&x, &lo, &hi}, [sx, sl, sh, x, lo, hi](const Tensor& g) {
+      const Tensor vx = sx.get("ClampBackward1"), vl = sl.get("ClampBackward1"), vh = sh.get("ClampBackward1");
+      const Tensor z = zeros_like(g);
+      const Tensor inside = logical_and(ge(vx, vl), le(vx, vh));
+      std::vector<Tensor> r{grad_as(where(inside, g, z), x), Tensor(), Tensor()};
+      if (lo.defined()) r[1] = grad_as(where(lt(vx, vl), g, z), lo);
+      if (hi.defined()) r[2] = grad_as(where(logical_and(gt(vx, vh), ge(vx, vl)), g, z), hi);
+      return r;
+    });
+  }
   return out;
 }
 
@@ -357,6 +548,16 @@ const Tensor& clamp_(const Tensor& x, std::optional<Scalar> min, std::optional<S
   ops::check_defined(x, "clamp_");
   Tensor lo = min ? ops::wrapped_scalar(*min, x.device()) : Tensor();
   Tensor hi = max ? ops::wrapped_scalar(*max, x.device()) : Tensor();
+  if (autograd::needs_grad({&x})) {
+    autograd::check_inplace(x, "clamp_");
+    Tensor result = clamp(x.clone(), min, max);
+    {
+      autograd::NoGradGuard no_grad;
+      copy_(x, result);
+    }
+    autograd::rebase_history(x, result);
+    return x;
+  }
   copy_(x, clamp_impl("clamp_", x, lo, hi, &x));
   return x;
 }

@@ -1,11 +1,13 @@
 #include "lamina/ops/index.h"
 
 #include <algorithm>
+#include <optional>
 #include <limits>
 #include <sstream>
 #include <string>
 
 #include "lamina/kernels/cpu/loops.h"
+#include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
@@ -289,13 +291,36 @@ Plan plan_advanced(const Resolved& r, const char* op) {
 Tensor index_impl(const Tensor& x, const std::vector<TensorIndex>& indices, const char* op,
                   bool allow_negative = true) {
   static const OpId id = op_id("gather");
-  Resolved r = resolve(x, indices, op, allow_negative);
-  if (r.adv.empty()) return r.view.is_same(x) ? alias_of(x) : r.view;
-  Plan p = plan_advanced(r, op);
-  Tensor out = Tensor::empty(p.result_shape, x.dtype(), x.device());
-  KernelParams params;
-  params.i = p.scale;
-  ops::run_elementwise(id, x.dtype(), {&out, &p.offsets, &p.base}, params);
+  const bool record = is_floating(x.dtype()) && autograd::needs_grad({&x});
+  Resolved r;
+  {
+    // Views made while resolving stay out of the graph: the whole op is recorded once below.
+    std::optional<autograd::NoGradGuard> no_grad;
+    if (record) no_grad.emplace();
+    r = resolve(x, indices, op, allow_negative);
+  }
+  Tensor out;
+  if (r.adv.empty()) {
+    out = r.view.is_same(x) ? alias_of(x) : r.view;
+  } else {
+    Plan p = plan_advanced(r, op);
+    out = Tensor::empty(p.result_shape, x.dtype(), x.device());
+    KernelParams params;
+    params.i = p.scale;
+    ops::run_elementwise(id, x.dtype(), {&out, &p.offsets, &p.base}, params);
+  }
+  if (record) {
+    // The gradient goes back to the indexed places (summed where indices repeat).
+    const bool is_view = r.adv.empty();
+    auto backward = [indices, shape = x.shape()](const Tensor& g) {
+      Tensor gx = zeros(shape, {g.dtype(), g.device()});
+      autograd::NoGradGuard no_grad;
+      index_put_(gx, indices, g, true);
+      return std::vector<Tensor>{gx};
+    };
+    if (is_view) autograd::record_view("IndexBackward0", out, x, backward);
+    else autograd::record("IndexBackward0", out, {&x}, backward);
+  }
   return out;
 }
 
@@ -437,7 +462,19 @@ Tensor gather_impl(const Tensor& x, int64_t dim, const Tensor& idx, const char* 
   Tensor src = along_dim_view(sx, d, sidx.shape());
   KernelParams params;
   params.i = sx.strides()[d] * sx.element_size();
-  ops::run_elementwise(id, x.dtype(), {&out, &sidx, &src}, params);
+  {
+    autograd::NoGradGuard no_grad;
+    ops::run_elementwise(id, x.dtype(), {&out, &sidx, &src}, params);
+  }
+  if (is_floating(x.dtype()) && autograd::needs_grad({&x})) {
+    autograd::SavedTensor si(sidx);
+    autograd::record("GatherBackward0", out, {&sx}, [si, d, shape = sx.shape()](const Tensor& g) {
+      Tensor gx = zeros(shape, {g.dtype(), g.device()});
+      autograd::NoGradGuard no_grad;
+      scatter_add_(gx, d, si.get("GatherBackward0"), g);
+      return std::vector<Tensor>{gx};
+    });
+  }
   return idx.dim() == 0 ? out.reshape({}) : out;
 }
 

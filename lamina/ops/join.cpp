@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
@@ -40,9 +41,39 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim, const char* op) {
   }
   Tensor out = Tensor::empty(shape, dt, ref.device());
   int64_t offset = 0;
-  for (const Tensor* t : parts) {
-    copy_(out.narrow(d, offset, t->shape()[d]), *t);
-    offset += t->shape()[d];
+  {
+    autograd::NoGradGuard no_grad;
+    for (const Tensor* t : parts) {
+      copy_(out.narrow(d, offset, t->shape()[d]), *t);
+      offset += t->shape()[d];
+    }
+  }
+  if (is_floating(dt) && autograd::grad_mode_enabled()) {
+    bool any = false;
+    for (const Tensor& t : tensors) any = any || autograd::requires_grad(t);
+    if (any) {
+      // Each input's gradient is its slice of the output's (empty 1-d inputs get none).
+      std::vector<int64_t> sizes;
+      std::vector<Dtype> dtypes;
+      for (const Tensor& t : tensors) {
+        sizes.push_back(t.dim() == 1 && t.shape()[0] == 0 ? -1 : t.shape()[d]);
+        dtypes.push_back(t.dtype());
+      }
+      autograd::record("CatBackward0", out, tensors, [sizes, dtypes, d](const Tensor& g) {
+        std::vector<Tensor> r;
+        int64_t at = 0;
+        for (size_t i = 0; i < sizes.size(); ++i) {
+          if (sizes[i] < 0) {
+            r.emplace_back();
+            continue;
+          }
+          Tensor part = g.narrow(d, at, sizes[i]);
+          r.push_back(part.dtype() == dtypes[i] ? part : part.to(dtypes[i]));
+          at += sizes[i];
+        }
+        return r;
+      });
+    }
   }
   return out;
 }

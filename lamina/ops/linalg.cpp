@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/elementwise.h"
@@ -112,8 +113,30 @@ std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {
 }
 
 // out = a @ b for validated a: (..., m, k), b: (..., k, n) whose batch dims broadcast to `batch`.
+Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dtype compute);
+
+// run_matmul_impl with the product recorded for autograd: dA = dC @ B^T, dB = A^T @ dC, each
+// summed over the batch dims it was broadcast along.
 Tensor run_matmul(const Tensor& a, const Tensor& b, const Shape& batch, Dtype compute) {
   if (compute != a.dtype()) return run_matmul(a.to(compute), b.to(compute), batch, compute).to(a.dtype());
+  if (!is_floating(compute) || !autograd::needs_grad({&a, &b})) return run_matmul_impl(a, b, batch, compute);
+  Tensor out;
+  {
+    autograd::NoGradGuard no_grad;
+    out = run_matmul_impl(a, b, batch, compute);
+  }
+  autograd::SavedTensor sa(a), sb(b);
+  autograd::record("MmBackward0", out, {&a, &b}, [sa, sb, ra = autograd::requires_grad(a), rb = autograd::requires_grad(b)](const Tensor& g) {
+    const Tensor A = sa.get("MmBackward0"), B = sb.get("MmBackward0");
+    std::vector<Tensor> r(2);
+    if (ra) r[0] = autograd::sum_to(matmul(g, B.transpose(-1, -2)), A.shape());
+    if (rb) r[1] = autograd::sum_to(matmul(A.transpose(-1, -2), g), B.shape());
+    return r;
+  });
+  return out;
+}
+
+Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dtype compute) {
   const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1], n = b.shape()[b.dim() - 1];
   Shape out_shape = batch;
   out_shape.push_back(m);

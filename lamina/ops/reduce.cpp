@@ -5,7 +5,11 @@
 #include <string>
 
 #include "lamina/kernels/cpu/loops.h"
+#include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
+#include "lamina/ops/creation.h"
+#include "lamina/ops/index.h"
+#include "lamina/ops/join.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/runtime/parallel.h"
 #include "lamina/runtime/reduce_lines.h"
@@ -273,22 +277,147 @@ Tensor softmax_like(const char* name, int64_t mode, const Tensor& x, int64_t dim
 
 }  // namespace
 
-Tensor sum(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dtype) {
-  return sum_like("sum", kSum, x, dims, keepdim, dtype);
-}
-Tensor mean(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dtype) {
-  return sum_like("mean", kMean, x, dims, keepdim, dtype);
-}
-Tensor prod(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dtype) {
-  return sum_like("prod", kProd, x, dims, keepdim, dtype);
+namespace {
+
+// ---- backward rules ----
+
+// Which dims of x a reduction removed, to broadcast its gradient back.
+struct Reduced {
+  Shape x_shape;
+  bool mask[kMaxDims] = {};
+  bool keepdim = false;
+  int64_t count = 1;  // elements per output
+};
+
+Reduced reduced_dims(const Tensor& x, const DimList& dims, bool keepdim, const char* op) {
+  const ReducePlan plan = plan_reduce(x, dims, keepdim, op);
+  Reduced r;
+  r.x_shape = x.shape();
+  r.keepdim = keepdim;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    r.mask[d] = plan.mask[d];
+    if (plan.mask[d]) r.count *= x.shape()[d];
+  }
+  return r;
 }
 
-Tensor amax(const Tensor& x, DimList dims, bool keepdim) { return extreme("amax", 0, x, dims, keepdim); }
-Tensor amin(const Tensor& x, DimList dims, bool keepdim) { return extreme("amin", 1, x, dims, keepdim); }
-Tensor max(const Tensor& x) { return extreme("max", 0, x, std::nullopt, false); }
-Tensor min(const Tensor& x) { return extreme("min", 1, x, std::nullopt, false); }
-ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) { return extreme_along("max", 0, x, dim, keepdim); }
-ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) { return extreme_along("min", 1, x, dim, keepdim); }
+std::vector<int64_t> reduced_list(const Reduced& r) {
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < r.x_shape.size(); ++d)
+    if (r.mask[d]) dims.push_back(d);
+  return dims;
+}
+
+// An output-shaped tensor broadcast back over the reduced dims of x.
+Tensor expand_back(const Tensor& t, const Reduced& r) {
+  Tensor e = t;
+  if (!r.keepdim)
+    for (int64_t d = 0; d < r.x_shape.size(); ++d)
+      if (r.mask[d]) e = e.unsqueeze(d);
+  return e.expand(r.x_shape);
+}
+
+Tensor as_dtype(const Tensor& t, Dtype dt) { return t.dtype() == dt ? t : t.to(dt); }
+
+// Records `fn(g, x, out)` as the backward of a reduction of x into out.
+template <class F>
+Tensor with_reduce_grad(const char* name, const Tensor& x, const Tensor& out, F fn) {
+  if (!is_floating(out.dtype()) || !is_floating(x.dtype()) || !autograd::needs_grad({&x})) return out;
+  autograd::SavedTensor sx(x), sy(out, true);
+  autograd::record(name, out, {&x}, [name, sx, sy, fn, dt = x.dtype()](const Tensor& g) {
+    return std::vector<Tensor>{as_dtype(fn(g, sx.get(name), sy.get(name)), dt)};
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dtype) {
+  Tensor out = sum_like("sum", kSum, x, dims, keepdim, dtype);
+  if (!autograd::needs_grad({&x})) return out;
+  const Reduced r = reduced_dims(x, dims, keepdim, "sum");
+  return with_reduce_grad("SumBackward1", x, out,
+                          [r](const Tensor& g, const Tensor&, const Tensor&) { return expand_back(g, r); });
+}
+Tensor mean(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dtype) {
+  Tensor out = sum_like("mean", kMean, x, dims, keepdim, dtype);
+  if (!autograd::needs_grad({&x})) return out;
+  const Reduced r = reduced_dims(x, dims, keepdim, "mean");
+  return with_reduce_grad("MeanBackward1", x, out, [r](const Tensor& g, const Tensor&, const Tensor&) {
+    return div(expand_back(g, r), Scalar(static_cast<double>(r.count)));
+  });
+}
+Tensor prod(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dtype) {
+  Tensor out = sum_like("prod", kProd, x, dims, keepdim, dtype);
+  if (!autograd::needs_grad({&x})) return out;
+  const Reduced r = reduced_dims(x, dims, keepdim, "prod");
+  return with_reduce_grad("ProdBackward1", x, out, [r](const Tensor& g, const Tensor& xs, const Tensor& y) {
+    // d prod / d x_i = product of the others: y / x_i, or (one zero in the slice) the product
+    // of the nonzero elements at the zero, or 0 (two or more zeros).
+    const Tensor xv = as_dtype(xs, y.dtype());
+    const Tensor is_zero = eq(xv, Scalar(0));
+    const std::vector<int64_t> dl = reduced_list(r);
+    const Tensor zeros_in_slice = expand_back(sum(is_zero, dl, r.keepdim), r);
+    const Tensor nonzero_prod = expand_back(prod(where(is_zero, ones_like(xv), xv), dl, r.keepdim), r);
+    const Tensor others = where(is_zero, where(eq(zeros_in_slice, Scalar(1)), nonzero_prod, zeros_like(xv)),
+                                div(expand_back(y, r), where(is_zero, ones_like(xv), xv)));
+    return mul(expand_back(g, r), others);
+  });
+}
+
+namespace {
+
+// Gradient of a max/min over dims: shared evenly among the elements equal to the result.
+Tensor extreme_grad(const Reduced& r, const Tensor& g, const Tensor& x, const Tensor& y) {
+  const Tensor hit = eq(x, expand_back(y, r)).to(g.dtype());
+  const Tensor ties = expand_back(sum(hit, reduced_list(r), r.keepdim), r);
+  return div(mul(expand_back(g, r), hit), ties);
+}
+
+Tensor extreme_with_grad(const char* name, const char* node, int64_t mode, const Tensor& x, const DimList& dims,
+                         bool keepdim) {
+  Tensor out = extreme(name, mode, x, dims, keepdim);
+  if (!autograd::needs_grad({&x})) return out;
+  const Reduced r = reduced_dims(x, dims, keepdim, name);
+  return with_reduce_grad(node, x, out,
+                          [r](const Tensor& g, const Tensor& xs, const Tensor& y) { return extreme_grad(r, g, xs, y); });
+}
+
+ValuesIndices extreme_along_with_grad(const char* name, int64_t mode, const Tensor& x, int64_t dim, bool keepdim) {
+  ValuesIndices vi = extreme_along(name, mode, x, dim, keepdim);
+  if (!is_floating(x.dtype()) || !autograd::needs_grad({&x})) return vi;
+  const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), name);
+  autograd::SavedTensor si(vi.indices);
+  autograd::record(mode == 0 ? "MaxBackward0" : "MinBackward0", vi.values, {&x},
+                   [si, d, keepdim, shape = x.shape(), dt = x.dtype()](const Tensor& g) {
+                     Tensor idx = si.get("MaxBackward0"), gk = g;
+                     if (shape.size() == 0) return std::vector<Tensor>{as_dtype(g, dt)};
+                     if (!keepdim) {
+                       idx = idx.unsqueeze(d);
+                       gk = gk.unsqueeze(d);
+                     }
+                     Tensor gx = zeros(shape, {g.dtype(), g.device()});
+                     return std::vector<Tensor>{as_dtype(scatter(gx, d, idx, gk), dt)};
+                   });
+  return vi;
+}
+
+}  // namespace
+
+Tensor amax(const Tensor& x, DimList dims, bool keepdim) {
+  return extreme_with_grad("amax", "AmaxBackward0", 0, x, dims, keepdim);
+}
+Tensor amin(const Tensor& x, DimList dims, bool keepdim) {
+  return extreme_with_grad("amin", "AminBackward0", 1, x, dims, keepdim);
+}
+Tensor max(const Tensor& x) { return extreme_with_grad("max", "MaxBackward1", 0, x, std::nullopt, false); }
+Tensor min(const Tensor& x) { return extreme_with_grad("min", "MinBackward1", 1, x, std::nullopt, false); }
+ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme_along_with_grad("max", 0, x, dim, keepdim);
+}
+ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme_along_with_grad("min", 1, x, dim, keepdim);
+}
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
   return arg_extreme("argmax", 0, x, dim, keepdim);
 }
@@ -297,17 +426,35 @@ Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
 }
 
 Tensor var(const Tensor& x, DimList dims, double correction, bool keepdim) {
-  return var_like("var", false, x, dims, correction, keepdim);
+  Tensor out = var_like("var", false, x, dims, correction, keepdim);
+  if (!autograd::needs_grad({&x})) return out;
+  const Reduced r = reduced_dims(x, dims, keepdim, "var");
+  return with_reduce_grad("VarBackward0", x, out, [r, correction](const Tensor& g, const Tensor& xs, const Tensor&) {
+    const Tensor centered = sub(xs, mean(xs, reduced_list(r), true));
+    return mul(expand_back(g, r), mul(centered, Scalar(2.0 / (static_cast<double>(r.count) - correction))));
+  });
 }
 Tensor std(const Tensor& x, DimList dims, double correction, bool keepdim) {
-  return var_like("std", true, x, dims, correction, keepdim);
+  Tensor out = var_like("std", true, x, dims, correction, keepdim);
+  if (!autograd::needs_grad({&x})) return out;
+  const Reduced r = reduced_dims(x, dims, keepdim, "std");
+  return with_reduce_grad("StdBackward0", x, out, [r, correction](const Tensor& g, const Tensor& xs, const Tensor& y) {
+    const Tensor centered = sub(xs, mean(xs, reduced_list(r), true));
+    const Tensor scale = mul(expand_back(y, r), Scalar(static_cast<double>(r.count) - correction));
+    return div(mul(expand_back(g, r), centered), scale);
+  });
 }
 
 Tensor logsumexp(const Tensor& x, DimList dims, bool keepdim) {
   static const OpId id = op_id("logsumexp");
   const ReducePlan plan = plan_reduce(x, dims, keepdim, "logsumexp");
   const Dtype dt = to_floating(x.dtype());
-  return run_reduce(id, x.to(dt), plan, dt, {});
+  Tensor out = run_reduce(id, x.to(dt), plan, dt, {});
+  if (!autograd::needs_grad({&x})) return out;
+  const Reduced r = reduced_dims(x, dims, keepdim, "logsumexp");
+  return with_reduce_grad("LogsumexpBackward0", x, out, [r](const Tensor& g, const Tensor& xs, const Tensor& y) {
+    return mul(expand_back(g, r), exp(sub(as_dtype(xs, y.dtype()), expand_back(y, r))));
+  });
 }
 
 Tensor norm(const Tensor& x, double p, DimList dims, bool keepdim) {
@@ -320,7 +467,19 @@ Tensor norm(const Tensor& x, double p, DimList dims, bool keepdim) {
                p, " norm over an empty dim of ", describe(x), ": the operation has no identity");
   KernelParams params;
   params.a = p;
-  return run_reduce(id, x, plan, x.dtype(), params);
+  Tensor out = run_reduce(id, x, plan, x.dtype(), params);
+  if (!autograd::needs_grad({&x})) return out;
+  const Reduced r = reduced_dims(x, dims, keepdim, "norm");
+  return with_reduce_grad("NormBackward1", x, out, [r, p](const Tensor& g, const Tensor& xs, const Tensor& y) {
+    const Tensor ge = expand_back(g, r), ye = expand_back(y, r);
+    if (std::isinf(p)) return mul(sign(xs), extreme_grad(r, g, abs(xs), y));
+    if (p == 0) return zeros_like(xs);
+    if (p == 1) return mul(ge, sign(xs));
+    // x |x|^(p-2) / ||x||^(p-1), 0 where the norm is 0.
+    const Tensor safe = where(eq(ye, Scalar(0)), ones_like(ye), ye);
+    const Tensor d = p == 2 ? div(xs, safe) : div(mul(xs, pow(abs(xs), Scalar(p - 2))), pow(safe, Scalar(p - 1)));
+    return mul(ge, where(eq(ye, Scalar(0)), zeros_like(d), d));
+  });
 }
 
 Tensor all(const Tensor& x, DimList dims, bool keepdim) {
@@ -337,17 +496,75 @@ Tensor any(const Tensor& x, DimList dims, bool keepdim) {
   return run_reduce(id, x, plan, Dtype::Bool, params);
 }
 
+namespace {
+
+// d cumprod / d x by definition, O(n^2) per line: for slices that contain zeros.
+Tensor cumprod_grad_exact(const Tensor& g, const Tensor& x, int64_t d) {
+  const Tensor gl = g.transpose(d, -1).to(Dtype::Float64).contiguous();
+  const Tensor xl = x.transpose(d, -1).to(Dtype::Float64).contiguous();
+  Tensor out = empty(gl.shape(), {Dtype::Float64, x.device()});
+  const int64_t n = xl.dim() == 0 ? 1 : xl.shape()[xl.dim() - 1];
+  const int64_t lines = n == 0 ? 0 : xl.numel() / n;
+  const double* xp = xl.data<double>();
+  const double* gp = gl.data<double>();
+  double* op = out.data<double>();
+  for (int64_t l = 0; l < lines; ++l) {
+    for (int64_t i = 0; i < n; ++i) {
+      double total = 0, partial = 1;  // partial: prod of x[0..j] without x[i]
+      for (int64_t k = 0; k < i; ++k) partial *= xp[l * n + k];
+      for (int64_t j = i; j < n; ++j) {
+        if (j > i) partial *= xp[l * n + j];
+        total += gp[l * n + j] * partial;
+      }
+      op[l * n + i] = total;
+    }
+  }
+  return out.transpose(d, -1).to(x.dtype());
+}
+
+Tensor reverse_cumsum(const Tensor& t, int64_t d) { return flip(cumsum(flip(t, {d}), d), {d}); }
+
+}  // namespace
+
 Tensor cumsum(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
-  return cumulative("cumsum", 0, x, dim, dtype);
+  Tensor out = cumulative("cumsum", 0, x, dim, dtype);
+  if (!is_floating(out.dtype()) || !is_floating(x.dtype()) || !autograd::needs_grad({&x})) return out;
+  const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "cumsum");
+  autograd::record("CumsumBackward0", out, {&x}, [d, scalar = x.dim() == 0, dt = x.dtype()](const Tensor& g) {
+    return std::vector<Tensor>{as_dtype(scalar ? g : reverse_cumsum(g, d), dt)};
+  });
+  return out;
 }
 Tensor cumprod(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
-  return cumulative("cumprod", 1, x, dim, dtype);
+  Tensor out = cumulative("cumprod", 1, x, dim, dtype);
+  if (!is_floating(out.dtype()) || !is_floating(x.dtype()) || !autograd::needs_grad({&x})) return out;
+  const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "cumprod");
+  autograd::SavedTensor sx(x), sy(out, true);
+  autograd::record("CumprodBackward0", out, {&x}, [d, sx, sy, dt = x.dtype()](const Tensor& g) {
+    const Tensor xs = sx.get("CumprodBackward0"), y = sy.get("CumprodBackward0");
+    if (xs.dim() == 0) return std::vector<Tensor>{as_dtype(g, dt)};
+    if (any(eq(xs, Scalar(0))).item<bool>()) return std::vector<Tensor>{cumprod_grad_exact(g, xs, d)};
+    return std::vector<Tensor>{as_dtype(div(reverse_cumsum(mul(g, y), d), as_dtype(xs, y.dtype())), dt)};
+  });
+  return out;
 }
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
-  return softmax_like("softmax", 0, x, dim, dtype);
+  Tensor out = softmax_like("softmax", 0, x, dim, dtype);
+  if (!autograd::needs_grad({&x})) return out;
+  const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "softmax");
+  return with_reduce_grad("SoftmaxBackward0", x, out, [d](const Tensor& g, const Tensor&, const Tensor& y) {
+    if (y.dim() == 0) return zeros_like(g);
+    return mul(y, sub(g, sum(mul(g, y), std::vector<int64_t>{d}, true)));
+  });
 }
 Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
-  return softmax_like("log_softmax", 1, x, dim, dtype);
+  Tensor out = softmax_like("log_softmax", 1, x, dim, dtype);
+  if (!autograd::needs_grad({&x})) return out;
+  const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "log_softmax");
+  return with_reduce_grad("LogSoftmaxBackward0", x, out, [d](const Tensor& g, const Tensor&, const Tensor& y) {
+    if (y.dim() == 0) return zeros_like(g);
+    return sub(g, mul(exp(y), sum(g, std::vector<int64_t>{d}, true)));
+  });
 }
 
 }  // namespace lamina

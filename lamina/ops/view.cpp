@@ -2,7 +2,10 @@
 #include <algorithm>
 #include <numeric>
 
+#include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
+#include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
 
 namespace lamina {
 namespace {
@@ -11,6 +14,22 @@ Tensor with_geometry(const Tensor& t, const Shape& shape, const Strides& strides
   Tensor v = Tensor::make_view(t.storage(), shape, strides, offset, t.dtype());
   v.impl()->autograd = nullptr;
   return v;
+}
+
+// Records view op `name` on `out` when `base` is in the graph; `backward` maps the view's
+// gradient to base's.
+Tensor with_grad(const char* name, const Tensor& base, const Tensor& out, autograd::BackwardFn backward) {
+  if (autograd::needs_grad({&base})) autograd::record_view(name, out, base, std::move(backward));
+  return out;
+}
+
+// The gradient of a view that picks part of base: zeros with g written into the same part.
+template <class Pick>
+Tensor scatter_into_zeros(const Shape& shape, const Tensor& g, Pick pick) {
+  Tensor gx = zeros(shape, {g.dtype(), g.device()});
+  autograd::NoGradGuard no_grad;
+  copy_(pick(gx), g);
+  return gx;
 }
 
 // Resolves a single -1 in `shape` against numel; throws ShapeError naming `op`.
@@ -76,7 +95,8 @@ Tensor Tensor::view(const Shape& shape) const {
   LAMINA_CHECK(view_strides(this->shape(), this->strides(), target, strides), ShapeError, "view",
                "cannot view ", describe(*this), " with strides ", this->strides(), " as shape ", target,
                ": the memory layout is incompatible; use .reshape(...) instead");
-  return with_geometry(*this, target, strides, storage_offset());
+  return with_grad("ViewBackward0", *this, with_geometry(*this, target, strides, storage_offset()),
+                   [from = this->shape()](const Tensor& g) { return std::vector<Tensor>{g.reshape(from)}; });
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
@@ -84,7 +104,8 @@ Tensor Tensor::reshape(const Shape& shape) const {
   Shape target = infer_shape(shape, numel(), "reshape");
   Strides strides;
   if (view_strides(this->shape(), this->strides(), target, strides))
-    return with_geometry(*this, target, strides, storage_offset());
+    return with_grad("ViewBackward0", *this, with_geometry(*this, target, strides, storage_offset()),
+                     [from = this->shape()](const Tensor& g) { return std::vector<Tensor>{g.reshape(from)}; });
   return clone().view(target);
 }
 
@@ -96,7 +117,8 @@ Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
   Strides strides = this->strides();
   std::swap(shape[a], shape[b]);
   std::swap(strides[a], strides[b]);
-  return with_geometry(*this, shape, strides, storage_offset());
+  return with_grad("TransposeBackward0", *this, with_geometry(*this, shape, strides, storage_offset()),
+                   [a, b](const Tensor& g) { return std::vector<Tensor>{g.transpose(a, b)}; });
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
@@ -113,7 +135,10 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
     shape[i] = this->shape()[d];
     strides[i] = this->strides()[d];
   }
-  return with_geometry(*this, shape, strides, storage_offset());
+  std::vector<int64_t> inverse(static_cast<size_t>(dim()));
+  for (int64_t i = 0; i < dim(); ++i) inverse[static_cast<size_t>(wrap_dim(dims[static_cast<size_t>(i)], dim(), "permute"))] = i;
+  return with_grad("PermuteBackward0", *this, with_geometry(*this, shape, strides, storage_offset()),
+                   [inverse](const Tensor& g) { return std::vector<Tensor>{g.permute(inverse)}; });
 }
 
 Tensor Tensor::t() const {
@@ -149,7 +174,11 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t stop, int64_t step) con
   int64_t offset = storage_offset() + (len > 0 ? start * strides[d] : 0);
   shape[d] = len;
   strides[d] *= step;
-  return with_geometry(*this, shape, strides, offset);
+  return with_grad("SliceBackward0", *this, with_geometry(*this, shape, strides, offset),
+                   [from = this->shape(), d, start, stop, step](const Tensor& g) {
+                     return std::vector<Tensor>{
+                         scatter_into_zeros(from, g, [&](const Tensor& gx) { return gx.slice(d, start, stop, step); })};
+                   });
 }
 
 Tensor Tensor::select(int64_t dim, int64_t index) const {
@@ -165,7 +194,11 @@ Tensor Tensor::select(int64_t dim, int64_t index) const {
   int64_t offset = storage_offset() + index * strides[d];
   shape.erase(d);
   strides.erase(d);
-  return with_geometry(*this, shape, strides, offset);
+  return with_grad("SelectBackward0", *this, with_geometry(*this, shape, strides, offset),
+                   [from = this->shape(), d, index](const Tensor& g) {
+                     return std::vector<Tensor>{
+                         scatter_into_zeros(from, g, [&](const Tensor& gx) { return gx.select(d, index); })};
+                   });
 }
 
 Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
@@ -202,7 +235,8 @@ Tensor Tensor::expand(const Shape& shape) const {
     out_strides[i] = have == want ? this->strides()[i - lead] : 0;
   }
   if (out_shape == this->shape() && out_strides == this->strides()) return *this;
-  return with_geometry(*this, out_shape, out_strides, storage_offset());
+  return with_grad("ExpandBackward0", *this, with_geometry(*this, out_shape, out_strides, storage_offset()),
+                   [from = this->shape()](const Tensor& g) { return std::vector<Tensor>{autograd::sum_to(g, from)}; });
 }
 
 Tensor Tensor::squeeze() const {
@@ -214,18 +248,20 @@ Tensor Tensor::squeeze() const {
     shape.push_back(this->shape()[i]);
     strides.push_back(this->strides()[i]);
   }
-  return with_geometry(*this, shape, strides, storage_offset());
+  return with_grad("SqueezeBackward0", *this, with_geometry(*this, shape, strides, storage_offset()),
+                   [from = this->shape()](const Tensor& g) { return std::vector<Tensor>{g.reshape(from)}; });
 }
 
 Tensor Tensor::squeeze(int64_t dim) const {
   ops::check_defined(*this, "squeeze");
   int64_t d = wrap_dim(dim, this->dim(), "squeeze");
-  if (this->dim() == 0 || shape()[d] != 1) return with_geometry(*this, shape(), strides(), storage_offset());
+  if (this->dim() == 0 || shape()[d] != 1) return *this;
   Shape shape = this->shape();
   Strides strides = this->strides();
   shape.erase(d);
   strides.erase(d);
-  return with_geometry(*this, shape, strides, storage_offset());
+  return with_grad("SqueezeBackward1", *this, with_geometry(*this, shape, strides, storage_offset()),
+                   [from = this->shape()](const Tensor& g) { return std::vector<Tensor>{g.reshape(from)}; });
 }
 
 Tensor Tensor::unsqueeze(int64_t dim) const {
@@ -236,7 +272,8 @@ Tensor Tensor::unsqueeze(int64_t dim) const {
   int64_t stride = d < this->dim() ? strides[d] * shape[d] : 1;
   shape.insert(d, 1);
   strides.insert(d, stride);
-  return with_geometry(*this, shape, strides, storage_offset());
+  return with_grad("UnsqueezeBackward0", *this, with_geometry(*this, shape, strides, storage_offset()),
+                   [from = this->shape()](const Tensor& g) { return std::vector<Tensor>{g.reshape(from)}; });
 }
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
@@ -276,7 +313,11 @@ Tensor Tensor::diagonal(int64_t offset, int64_t dim1, int64_t dim2) const {
   }
   shape.push_back(len);
   strides.push_back(this->strides()[a] + this->strides()[b]);
-  return with_geometry(*this, shape, strides, off);
+  return with_grad("DiagonalBackward0", *this, with_geometry(*this, shape, strides, off),
+                   [from = this->shape(), offset, a, b](const Tensor& g) {
+                     return std::vector<Tensor>{
+                         scatter_into_zeros(from, g, [&](const Tensor& gx) { return gx.diagonal(offset, a, b); })};
+                   });
 }
 
 Scalar Tensor::item() const {
