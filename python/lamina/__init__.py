@@ -13,6 +13,10 @@ ValueError = _lamina.ValueError
 NotImplementedError = _lamina.NotImplementedError
 IOError = _lamina.IOError
 
+from . import autograd  # noqa: E402
+from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: E402,F401
+from . import optim  # noqa: E402,F401
+
 __version__ = "0.1.0"
 
 __all__ = [n for n in dir(_lamina) if not n.startswith("_")

@@ -1,6 +1,7 @@
 // Creation functions with PyTorch's signatures: tensor, zeros, ones, full, empty, arange,
 // linspace, eye, rand, randn, randint, randperm, *_like, manual_seed.
 #include "bind.h"
+#include "lamina/autograd/autograd.h"
 
 namespace lamina::python {
 namespace {
@@ -20,26 +21,35 @@ Dtype natural(const Scalar& s) { return s.is_floating() ? kDefaultFloat : s.natu
 
 }  // namespace
 
+namespace {
+// The requires_grad= keyword of the factories.
+Tensor with_requires_grad(Tensor t, bool requires_grad) {
+  if (requires_grad) autograd::set_requires_grad(t, true);
+  return t;
+}
+}  // namespace
+
 void init_creation(nb::module_& m, TensorClass& cls) {
   (void)cls;
-  m.def("tensor", [](nb::handle data, nb::object dtype, nb::object device) {
-    return tensor_from_data(data, to_optional_dtype(dtype), to_device(device));
+  m.def("tensor", [](nb::handle data, nb::object dtype, nb::object device, bool requires_grad) {
+    return with_requires_grad(tensor_from_data(data, to_optional_dtype(dtype), to_device(device)), requires_grad);
   }, nb::arg("data"), nb::kw_only(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none(),
+     nb::arg("requires_grad") = false,
      "A new tensor copied from nested lists, numbers or arrays.");
 
 #define LAMINA_BIND_FILLED(name, value)                                                                     \
-  m.def(#name, [](nb::args args, nb::object size, nb::object dtype, nb::object device) { \
-    return full(size_args(args, size), Scalar(value), options(dtype, device));                             \
+  m.def(#name, [](nb::args args, nb::object size, nb::object dtype, nb::object device, bool requires_grad) { \
+    return with_requires_grad(full(size_args(args, size), Scalar(value), options(dtype, device)), requires_grad); \
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),          \
-     nb::arg("device") = nb::none(), "A tensor of " #name ".");
+     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "A tensor of " #name ".");
   LAMINA_BIND_FILLED(zeros, 0)
   LAMINA_BIND_FILLED(ones, 1)
 #undef LAMINA_BIND_FILLED
 
-  m.def("empty", [](nb::args args, nb::object size, nb::object dtype, nb::object device) {
-    return empty(size_args(args, size), options(dtype, device));
+  m.def("empty", [](nb::args args, nb::object size, nb::object dtype, nb::object device, bool requires_grad) {
+    return with_requires_grad(empty(size_args(args, size), options(dtype, device)), requires_grad);
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), "An uninitialized tensor.");
+     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "An uninitialized tensor.");
   m.def("full", [](nb::handle size, nb::handle value, nb::object dtype, nb::object device) {
     Scalar v = to_scalar(value);
     return full(to_shape(size), v, options(dtype, device, natural(v)));
@@ -66,14 +76,14 @@ void init_creation(nb::module_& m, TensorClass& cls) {
     return eye(n, mcols, options(dtype, device));
   }, nb::arg("n"), nb::arg("m") = nb::none(), nb::kw_only(), nb::arg("dtype") = nb::none(),
      nb::arg("device") = nb::none(), "Identity matrix.");
-  m.def("rand", [](nb::args args, nb::object size, nb::object dtype, nb::object device) {
-    return rand(size_args(args, size), options(dtype, device));
+  m.def("rand", [](nb::args args, nb::object size, nb::object dtype, nb::object device, bool requires_grad) {
+    return with_requires_grad(rand(size_args(args, size), options(dtype, device)), requires_grad);
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), "Uniform samples in [0, 1).");
-  m.def("randn", [](nb::args args, nb::object size, nb::object dtype, nb::object device) {
-    return randn(size_args(args, size), options(dtype, device));
+     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "Uniform samples in [0, 1).");
+  m.def("randn", [](nb::args args, nb::object size, nb::object dtype, nb::object device, bool requires_grad) {
+    return with_requires_grad(randn(size_args(args, size), options(dtype, device)), requires_grad);
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none(), "Standard normal samples.");
+     nb::arg("device") = nb::none(), nb::arg("requires_grad") = false, "Standard normal samples.");
   m.def("randint", [](nb::args args, nb::object size, nb::object dtype, nb::object device) {
     // randint(high, size) or randint(low, high, size), like torch.
     int64_t low = 0, high;

@@ -145,6 +145,8 @@ StateDict state_dict_from_py(nb::handle h) {
 
 nb::dict sched_to_py(const SchedulerState& s) {
   nb::dict d = options_dict(s.values);
+  for (auto [k, v] : nb::dict(d))  // schedulers keep lists (base_lrs, milestones) as PyTorch does
+    if (nb::isinstance<nb::tuple>(v)) d[k] = nb::list(v);
   if (!s.schedulers.empty()) {
     nb::list l;
     for (const auto& c : s.schedulers) l.append(sched_to_py(c));

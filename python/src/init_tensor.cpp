@@ -239,8 +239,8 @@ void init_tensor(nb::module_& m, TensorClass& cls) {
                      "only integer tensors of a single element can be converted to an index, got ", describe(t));
         return t.item().to_int();
       })
-      .def("__repr__", &Tensor::str)
-      .def("__str__", &Tensor::str)
+      .def("__repr__", &tensor_repr_with_grad)
+      .def("__str__", &tensor_repr_with_grad)
       .def("__hash__", [](const Tensor& t) { return reinterpret_cast<intptr_t>(t.impl().get()); })
       .def("is_set_to", [](const Tensor& a, const Tensor& b) {
         return a.storage() == b.storage() && a.storage_offset() == b.storage_offset() && a.shape() == b.shape() &&

@@ -15,5 +15,6 @@ NB_MODULE(_lamina, m) {
   init_index(m, cls);
   init_join(m, cls);
   init_linalg(m, cls);
+  init_autograd(m, cls);
   init_optim(m);
 }

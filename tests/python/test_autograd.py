@@ -1,0 +1,183 @@
+"""Autograd from Python: the PyTorch-style API, grad mode, gradcheck over ops, and gradients
+of a composite function checked against PyTorch (Debian's python3-torch, own process)."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+import lamina
+
+
+def leaf(*shape, lo=-1.0, hi=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    return lamina.tensor(rng.uniform(lo, hi, size=shape), dtype=lamina.float64, requires_grad=True)
+
+
+def test_requires_grad_backward_and_accumulation():
+    x = lamina.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    assert x.is_leaf and x.requires_grad and x.grad is None and x.grad_fn is None
+    y = (x * x).sum()
+    assert not y.is_leaf and y.grad_fn.name() == "SumBackward1"
+    assert repr(y).endswith("grad_fn=<SumBackward1>)")
+    assert repr(x).endswith("requires_grad=True)")
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [5.0, 7.0, 9.0])
+    x.grad = None
+    assert x.grad is None
+
+
+def test_errors_are_typed():
+    x = lamina.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(lamina.ValueError, match="scalar outputs"):
+        (x * 2).backward()
+    y = (x.exp()).sum()
+    y.backward()
+    with pytest.raises(lamina.ValueError, match="second time"):
+        y.backward()
+    with pytest.raises(lamina.ValueError, match="leaf"):
+        x.add_(1.0)
+    with pytest.raises(lamina.DTypeError):
+        lamina.tensor([1, 2]).requires_grad_()
+    with pytest.raises(lamina.ShapeError):
+        x.grad = lamina.zeros(3, dtype=lamina.float32)
+    a = x * 1.0
+    b = a.exp()
+    b.mul_(2.0)
+    with pytest.raises(lamina.ValueError, match="modified by an in-place operation"):
+        b.sum().backward()
+
+
+def test_no_grad_enable_grad_and_detach():
+    x = lamina.tensor([1.0, 2.0], requires_grad=True)
+    with lamina.no_grad():
+        assert not (x * 2).requires_grad
+        assert not lamina.is_grad_enabled()
+        with lamina.enable_grad():
+            assert (x * 2).requires_grad
+    assert lamina.is_grad_enabled()
+
+    @lamina.no_grad()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad
+    d = x.detach()
+    assert not d.requires_grad and d.data_ptr() == x.data_ptr()
+    with lamina.set_grad_enabled(False):
+        assert not (x + 1).requires_grad
+    assert lamina.is_grad_enabled()
+
+
+def test_autograd_grad_hooks_retain_grad_and_create_graph():
+    x = lamina.tensor([0.5, -1.5, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    seen = []
+    h.register_hook(lambda g: seen.append(g.numpy().copy()))
+    y = (h ** 2).sum()
+    (gx,) = lamina.autograd.grad(y, [x], retain_graph=True)
+    np.testing.assert_allclose(gx.numpy(), 8 * x.numpy())
+    assert x.grad is None
+    y.backward()
+    np.testing.assert_allclose(h.grad.numpy(), 2 * h.numpy())
+    assert len(seen) == 2
+    # second derivative through create_graph
+    z = (x ** 3).sum()
+    (g1,) = lamina.autograd.grad(z, [x], create_graph=True)
+    (g2,) = lamina.autograd.grad(g1.sum(), [x])
+    np.testing.assert_allclose(g2.numpy(), 6 * x.numpy(), rtol=1e-6)
+    unused = lamina.tensor([1.0], requires_grad=True)
+    with pytest.raises(lamina.ValueError, match="allow_unused"):
+        lamina.autograd.grad((x * 2).sum(), [x, unused])
+    g = lamina.autograd.grad((x * 2).sum(), [x, unused], allow_unused=True)
+    assert g[1] is None
+
+
+CASES = {
+    "broadcast mul/div": (lambda a, b: (a * b / (b * b + 1.0)).sum(), [(3, 4), (4,)]),
+    "tanh sigmoid gelu": (lambda a: (a.tanh() + lamina.sigmoid(a) * lamina.gelu(a)).sum(), [(5,)]),
+    "softmax log_softmax": (lambda a: (lamina.softmax(a, -1) * lamina.log_softmax(a, 0)).sum(), [(3, 4)]),
+    "reductions over dims": (lambda a: a.sum(1).prod() + a.mean(0, keepdim=True).sum() + a.amax(1).sum(), [(3, 4)]),
+    "var std logsumexp": (lambda a: a.var(1).sum() + a.std() + lamina.logsumexp(a, 0).sum(), [(3, 4)]),
+    "indexing": (lambda a: a[1:, ::2].sum() + a[lamina.tensor([0, 2, 0])].sum() + a[a > 0].sum(), [(3, 4)]),
+    "views": (lambda a: a.t().reshape(2, 6).permute(1, 0).unsqueeze(0).expand(2, 6, 2).sum(), [(3, 4)]),
+    "matmul": (lambda a, b: (a @ b).relu().sum(), [(2, 3, 4), (4, 5)]),
+    "cat stack": (lambda a, b: lamina.cat([a, b.reshape(1, 4)], 0).sum(0).pow(2).sum(), [(3, 4), (4,)]),
+    "where clamp": (lambda a: lamina.where(a > 0, a, a * a).clamp(-0.5, 0.5).sum(), [(6,)]),
+    "gather": (lambda a: lamina.gather(a, 1, lamina.tensor([[0, 3], [2, 2], [1, 0]])).sum(), [(3, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_gradcheck(name):
+    fn, shapes = CASES[name]
+    inputs = [leaf(*s, seed=i) for i, s in enumerate(shapes)]
+    assert lamina.autograd.gradcheck(fn, inputs)
+
+
+def test_gradcheck_reports_a_wrong_gradient():
+    x = leaf(3)
+
+    def wrong(a):
+        b = a * 1.0
+        if b.requires_grad:  # gradcheck also calls it under no_grad for the differences
+            b.register_hook(lambda g: g * 2)  # doubles the gradient: no longer the derivative
+        return (b * b).sum()
+
+    with pytest.raises(lamina.ValueError, match="Jacobian mismatch"):
+        lamina.autograd.gradcheck(wrong, [x])
+
+
+TORCH_SCRIPT = r"""
+import json, sys, torch
+d = json.loads(sys.stdin.read())
+x = torch.tensor(d["x"], dtype=torch.float32, requires_grad=True)
+w1 = torch.tensor(d["w1"], requires_grad=True); b1 = torch.tensor(d["b1"], requires_grad=True)
+w2 = torch.tensor(d["w2"], requires_grad=True)
+h = torch.nn.functional.gelu(x @ w1.t() + b1)
+logits = h @ w2.t()
+loss = -torch.log_softmax(logits, 1)[torch.arange(4), torch.tensor(d["y"])].mean() + 0.01 * (w1 ** 2).sum()
+loss.backward()
+print(json.dumps({"loss": loss.item(), "w1": w1.grad.tolist(), "b1": b1.grad.tolist(), "w2": w2.grad.tolist(),
+                  "x": x.grad.tolist()}))
+"""
+
+
+def test_mlp_gradients_match_pytorch():
+    rng = np.random.default_rng(7)
+    data = {"x": rng.normal(size=(4, 5)).tolist(), "w1": (rng.normal(size=(6, 5)) * 0.5).tolist(),
+            "b1": rng.normal(size=6).tolist(), "w2": (rng.normal(size=(3, 6)) * 0.5).tolist(), "y": [0, 2, 1, 2]}
+    try:
+        out = subprocess.run(["/usr/bin/python3", "-c", TORCH_SCRIPT], input=json.dumps(data), capture_output=True,
+                             text=True, timeout=120)
+    except FileNotFoundError:
+        pytest.skip("no /usr/bin/python3")
+    if out.returncode != 0:
+        pytest.skip("PyTorch not importable under /usr/bin/python3: " + out.stderr[-200:])
+    ref = json.loads(out.stdout)
+    x = lamina.tensor(data["x"], requires_grad=True)
+    w1, b1, w2 = (lamina.tensor(data[k], requires_grad=True) for k in ("w1", "b1", "w2"))
+    h = lamina.gelu(x @ w1.t() + b1)
+    logits = h @ w2.t()
+    loss = -lamina.log_softmax(logits, 1)[lamina.arange(4), lamina.tensor(data["y"])].mean() + 0.01 * (w1 ** 2).sum()
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), ref["loss"], rtol=1e-5)
+    for name, t in (("w1", w1), ("b1", b1), ("w2", w2), ("x", x)):
+        np.testing.assert_allclose(t.grad.numpy(), np.array(ref[name]), rtol=1e-4, atol=1e-6)
+
+
+def test_graph_is_freed_over_many_steps():
+    w = lamina.randn(64, 64, requires_grad=True)
+    x = lamina.randn(32, 64)
+    for _ in range(50):  # warm up the allocator's cache
+        ((x @ w).tanh().sum()).backward()
+    before = lamina.memory_stats()["allocated_bytes"]
+    for _ in range(10_000):
+        w.grad = None
+        loss = (x @ w).tanh().pow(2).mean()
+        loss.backward()
+    after = lamina.memory_stats()["allocated_bytes"]
+    assert after <= before + 64 * 64 * 4, (before, after)
