@@ -55,6 +55,7 @@ def rows(quick):
         out.append((key, f"{key} {nlabel} f32", "GB/s", nbytes * n / 1e9))
     out.append(("softmax", f"softmax {sk}x{sk} f32, dim -1", "ms", None))
     out.append(("add4", "x + y, 4 elements", "us", None))
+    out.append(("add4g", "x + y, 4 el., requires_grad", "us", None))
     out.append(("relu4", "relu, 4 elements", "us", None))
     out.append(("mm4", "matmul 4x4", "us", None))
     out.append(("idx1", "t[i], 1-D (0-d result)", "us", None))
@@ -97,6 +98,8 @@ def setup(lib, sizes):
     ns["x"], ns["y"] = rand(n), rand(n)
     ns["sm"] = rand(sk, sk)
     ns["s4"], ns["t4"] = ones(4), ones(4)
+    # With autograd recording (NumPy has none: its column repeats the plain add).
+    ns["g4"], ns["h4"] = (ns["s4"], ns["t4"]) if lib == "numpy" else (ones(4).requires_grad_(), ones(4).requires_grad_())
     ns["m4"] = rand(4, 4)
     ns["v1"], ns["m2"] = rand(1000), rand(64, 64)
     for k in sizes["gemm"]:
@@ -115,6 +118,7 @@ def setup(lib, sizes):
         "max": "L.amax(x)",
         "softmax": "softmax_numpy(sm)" if lib == "numpy" else "L.softmax(sm, dim=-1)",
         "add4": "s4 + t4",
+        "add4g": "g4 + h4",
         "relu4": "L.maximum(s4, 0)" if lib == "numpy" else "L.relu(s4)",
         "mm4": "m4 @ m4",
         "idx1": "v1[3]",
