@@ -1,0 +1,55 @@
+#include "lamina/nn/container.h"
+
+#include "lamina/core/error.h"
+
+namespace lamina::nn {
+
+namespace {
+
+std::shared_ptr<Module> at(const Module& m, int64_t i) {
+  auto kids = m.children();
+  int64_t n = static_cast<int64_t>(kids.size());
+  LAMINA_CHECK(i >= -n && i < n, IndexError, m.type_name(), "index ", i, " is out of range for ", n, " modules");
+  return kids[i < 0 ? i + n : i];
+}
+
+}  // namespace
+
+Sequential::Sequential(std::vector<std::shared_ptr<Module>> modules) : Module("Sequential") {
+  for (auto& m : modules) append(std::move(m));
+}
+
+void Sequential::append(std::shared_ptr<Module> module) {
+  LAMINA_CHECK(module != nullptr, ValueError, "Sequential", "cannot append a null module");
+  register_module(std::to_string(size()), std::move(module));
+}
+
+Tensor Sequential::forward(const Tensor& input) {
+  Tensor x = input;
+  for (auto& m : children()) x = m->forward(x);
+  return x;
+}
+
+std::shared_ptr<Module> Sequential::operator[](int64_t i) const { return at(*this, i); }
+
+ModuleList::ModuleList(std::vector<std::shared_ptr<Module>> modules) : Module("ModuleList") {
+  for (auto& m : modules) append(std::move(m));
+}
+
+void ModuleList::append(std::shared_ptr<Module> module) {
+  LAMINA_CHECK(module != nullptr, ValueError, "ModuleList", "cannot append a null module");
+  register_module(std::to_string(size()), std::move(module));
+}
+
+std::shared_ptr<Module> ModuleList::operator[](int64_t i) const { return at(*this, i); }
+
+ModuleDict::ModuleDict(std::vector<std::pair<std::string, std::shared_ptr<Module>>> modules) : Module("ModuleDict") {
+  for (auto& [k, m] : modules) insert(k, std::move(m));
+}
+
+void ModuleDict::insert(const std::string& key, std::shared_ptr<Module> module) {
+  LAMINA_CHECK(module != nullptr, ValueError, "ModuleDict", "cannot insert a null module");
+  register_module(key, std::move(module));
+}
+
+}  // namespace lamina::nn
