@@ -18,5 +18,6 @@
 #include "lamina/ops/index.h"
 #include "lamina/ops/join.h"
 #include "lamina/ops/linalg.h"
+#include "lamina/ops/conv.h"
 #include "lamina/autograd/autograd.h"
 #include "lamina/autograd/gradcheck.h"

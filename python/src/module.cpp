@@ -16,5 +16,6 @@ NB_MODULE(_lamina, m) {
   init_join(m, cls);
   init_linalg(m, cls);
   init_autograd(m, cls);
+  init_conv(m);
   init_optim(m);
 }

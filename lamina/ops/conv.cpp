@@ -1,0 +1,222 @@
+// Convolution as im2col + GEMM: the input's kernel windows are a strided view (no copy) that
+// one reshape gathers into a (positions x window) matrix for BLAS; the backward scatters the
+// window gradients back with one strided add per kernel offset. Pooling uses the same view.
+#include "lamina/ops/conv.h"
+
+#include <cmath>
+#include <limits>
+
+#include "lamina/autograd/autograd.h"
+#include "lamina/ops/common.h"
+#include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
+#include "lamina/ops/index.h"
+#include "lamina/ops/join.h"
+#include "lamina/ops/linalg.h"
+#include "lamina/ops/reduce.h"
+
+namespace lamina {
+namespace {
+
+namespace ag = lamina::autograd;
+
+struct Geometry {
+  int64_t n, c, h, w;    // input
+  int64_t kh, kw;        // kernel
+  Pair stride, padding, dilation;
+  int64_t oh, ow;        // output
+};
+
+Geometry plan(const Tensor& x, int64_t kh, int64_t kw, Pair stride, Pair padding, Pair dilation, const char* op) {
+  ops::check_defined(x, op);
+  LAMINA_CHECK(x.dim() == 4, ShapeError, op, "expects a 4-d input (N, C, H, W), got ", describe(x));
+  LAMINA_CHECK(is_floating(x.dtype()), DTypeError, op, "expects a floating-point input, got ", describe(x));
+  LAMINA_CHECK(kh > 0 && kw > 0, ConfigError, op, "kernel size must be positive, got (", kh, ", ", kw, ")");
+  for (int i = 0; i < 2; ++i) {
+    LAMINA_CHECK(stride[i] > 0, ConfigError, op, "stride must be positive, got ", stride[i]);
+    LAMINA_CHECK(dilation[i] > 0, ConfigError, op, "dilation must be positive, got ", dilation[i]);
+    LAMINA_CHECK(padding[i] >= 0, ConfigError, op, "padding must be non-negative, got ", padding[i]);
+  }
+  Geometry g{x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3], kh, kw, stride, padding, dilation, 0, 0};
+  const int64_t span_h = dilation[0] * (kh - 1) + 1, span_w = dilation[1] * (kw - 1) + 1;
+  const int64_t hp = g.h + 2 * padding[0], wp = g.w + 2 * padding[1];
+  LAMINA_CHECK(hp >= span_h && wp >= span_w, ShapeError, op, "kernel (", kh, ", ", kw, ") with dilation (",
+               dilation[0], ", ", dilation[1], ") is larger than the padded input (", hp, ", ", wp, ") of ",
+               describe(x));
+  g.oh = (hp - span_h) / stride[0] + 1;
+  g.ow = (wp - span_w) / stride[1] + 1;
+  return g;
+}
+
+// x padded with `value` on height and width (x itself without padding).
+Tensor padded(const Tensor& x, const Geometry& g, double value) {
+  if (g.padding[0] == 0 && g.padding[1] == 0) return x;
+  return pad(x, {g.padding[1], g.padding[1], g.padding[0], g.padding[0]}, "constant", value);
+}
+
+// The kernel windows of padded xp as a view (N, C, oH, oW, kH, kW).
+Tensor windows(const Tensor& xp, const Geometry& g) {
+  const Strides& s = xp.strides();
+  return Tensor::make_view(xp.storage(), {g.n, g.c, g.oh, g.ow, g.kh, g.kw},
+                           {s[0], s[1], s[2] * g.stride[0], s[3] * g.stride[1], s[2] * g.dilation[0], s[3] * g.dilation[1]},
+                           xp.storage_offset(), xp.dtype());
+}
+
+// The gradient of padded x from window gradients gw (N, C, oH, oW, kH, kW): each kernel offset
+// adds its slice; then the padding is cut away.
+Tensor windows_backward(const Tensor& gw, const Geometry& g) {
+  const int64_t hp = g.h + 2 * g.padding[0], wp = g.w + 2 * g.padding[1];
+  Tensor gxp = zeros({g.n, g.c, hp, wp}, {gw.dtype(), gw.device()});
+  for (int64_t i = 0; i < g.kh; ++i) {
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const int64_t h0 = i * g.dilation[0], w0 = j * g.dilation[1];
+      Tensor target = gxp.slice(2, h0, h0 + g.stride[0] * (g.oh - 1) + 1, g.stride[0])
+                          .slice(3, w0, w0 + g.stride[1] * (g.ow - 1) + 1, g.stride[1]);
+      add_(target, gw.select(5, j).select(4, i));
+    }
+  }
+  return gxp.narrow(2, g.padding[0], g.h).narrow(3, g.padding[1], g.w);
+}
+
+Tensor as_dtype(const Tensor& t, Dtype dt) { return t.dtype() == dt ? t : t.to(dt); }
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
+              int64_t groups) {
+  const char* op = "conv2d";
+  ops::check_defined(weight, op, "weight");
+  LAMINA_CHECK(weight.dim() == 4, ShapeError, op, "expects a 4-d weight (O, C/groups, kH, kW), got ", describe(weight));
+  LAMINA_CHECK(groups > 0, ConfigError, op, "groups must be positive, got ", groups);
+  const Geometry g = plan(x, weight.shape()[2], weight.shape()[3], stride, padding, dilation, op);
+  const int64_t out_channels = weight.shape()[0], cg = weight.shape()[1];
+  LAMINA_CHECK(g.c % groups == 0 && out_channels % groups == 0, ConfigError, op, "in_channels ", g.c,
+               " and out_channels ", out_channels, " must both be divisible by groups=", groups);
+  LAMINA_CHECK(cg * groups == g.c, ShapeError, op, "expected input with ", cg * groups, " channels for weight ",
+               describe(weight), " and groups=", groups, ", got ", describe(x));
+  LAMINA_CHECK(weight.dtype() == x.dtype(), DTypeError, op, "input ", describe(x), " and weight ", describe(weight),
+               " must have the same dtype");
+  if (bias.defined()) {
+    LAMINA_CHECK(bias.dim() == 1 && bias.shape()[0] == out_channels, ShapeError, op, "expected bias of shape (",
+                 out_channels, "), got ", describe(bias));
+    LAMINA_CHECK(bias.dtype() == x.dtype(), DTypeError, op, "bias ", describe(bias), " must have dtype ",
+                 dtype_name(x.dtype()));
+  }
+  const int64_t m = g.n * g.oh * g.ow, k = cg * g.kh * g.kw, og = out_channels / groups;
+  Tensor cols, out;
+  {
+    ag::NoGradGuard no_grad;
+    // (G, M, K) window matrix and (G, K, Og) weights: one batched GEMM.
+    cols = windows(padded(x, g, 0.0), g).permute({0, 2, 3, 1, 4, 5}).reshape({m, groups, k}).transpose(0, 1).contiguous();
+    const Tensor wg = weight.reshape({groups, og, k}).transpose(1, 2);
+    Tensor prod = matmul(cols, wg);  // (G, M, Og)
+    out = prod.transpose(0, 1).reshape({g.n, g.oh, g.ow, out_channels});
+    if (bias.defined()) out = add(out, bias);
+    out = out.permute({0, 3, 1, 2}).contiguous();
+  }
+  if (ag::needs_grad({&x, &weight, &bias})) {
+    ag::SavedTensor scols(cols), sw(weight);
+    ag::record("ConvolutionBackward0", out, {&x, &weight, &bias},
+               [scols, sw, g, groups, m, k, og, out_channels, cg, has_bias = bias.defined()](const Tensor& grad) {
+                 const Tensor c = scols.get("ConvolutionBackward0"), w = sw.get("ConvolutionBackward0");
+                 // (G, M, Og) view of the output gradient.
+                 const Tensor gm = grad.permute({0, 2, 3, 1}).reshape({m, groups, og}).transpose(0, 1);
+                 std::vector<Tensor> r(3);
+                 r[1] = matmul(gm.transpose(1, 2), c).reshape({out_channels, cg, g.kh, g.kw});
+                 const Tensor gcols = matmul(gm, w.reshape({groups, og, k}));  // (G, M, K)
+                 const Tensor gw = gcols.transpose(0, 1).reshape({g.n, g.oh, g.ow, g.c, g.kh, g.kw}).permute({0, 3, 1, 2, 4, 5});
+                 r[0] = windows_backward(gw, g);
+                 if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
+                 return r;
+               });
+  }
+  return out;
+}
+
+Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair dilation) {
+  const char* op = "max_pool2d";
+  const Geometry g = plan(x, kernel[0], kernel[1], stride, padding, dilation, op);
+  for (int i = 0; i < 2; ++i)
+    LAMINA_CHECK(2 * padding[i] <= kernel[i], ConfigError, op, "padding ", padding[i],
+                 " should be at most half of the kernel size ", kernel[i]);
+  Tensor out, arg;
+  {
+    ag::NoGradGuard no_grad;
+    const Tensor win = windows(padded(x, g, -std::numeric_limits<double>::infinity()), g)
+                           .reshape({g.n, g.c, g.oh, g.ow, g.kh * g.kw});
+    ValuesIndices vi = max(win, 4);
+    out = vi.values;
+    arg = vi.indices;
+  }
+  if (ag::needs_grad({&x})) {
+    ag::SavedTensor sa(arg);
+    ag::record("MaxPool2DWithIndicesBackward0", out, {&x}, [sa, g, dt = x.dtype()](const Tensor& grad) {
+      const Tensor a = sa.get("MaxPool2DWithIndicesBackward0");
+      Tensor gw = zeros({g.n, g.c, g.oh, g.ow, g.kh * g.kw}, {grad.dtype(), grad.device()});
+      gw = scatter(gw, 4, a.unsqueeze(4), grad.unsqueeze(4));
+      return std::vector<Tensor>{as_dtype(windows_backward(gw.reshape({g.n, g.c, g.oh, g.ow, g.kh, g.kw}), g), dt)};
+    });
+  }
+  return out;
+}
+
+Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool count_include_pad) {
+  const char* op = "avg_pool2d";
+  const Geometry g = plan(x, kernel[0], kernel[1], stride, padding, {1, 1}, op);
+  for (int i = 0; i < 2; ++i)
+    LAMINA_CHECK(2 * padding[i] <= kernel[i], ConfigError, op, "padding ", padding[i],
+                 " should be at most half of the kernel size ", kernel[i]);
+  Tensor out, divisor;
+  {
+    ag::NoGradGuard no_grad;
+    const std::vector<int64_t> window_dims{4, 5};
+    const Tensor sums = sum(windows(padded(x, g, 0.0), g), window_dims);
+    if (count_include_pad) {
+      divisor = full({1}, Scalar(static_cast<double>(g.kh * g.kw)), {x.dtype(), x.device()});
+    } else {
+      // In-bounds elements per window: the same windows over ones padded with zeros.
+      const Tensor ones_in = ones({1, 1, g.h, g.w}, {x.dtype(), x.device()});
+      Geometry one = g;
+      one.n = one.c = 1;
+      divisor = sum(windows(padded(ones_in, one, 0.0), one), window_dims);
+    }
+    out = div(sums, divisor);
+  }
+  if (ag::needs_grad({&x})) {
+    ag::SavedTensor sd(divisor);
+    ag::record("AvgPool2DBackward0", out, {&x}, [sd, g](const Tensor& grad) {
+      const Tensor share = div(grad, sd.get("AvgPool2DBackward0"));
+      const Tensor gw = share.unsqueeze(4).unsqueeze(5).expand({g.n, g.c, g.oh, g.ow, g.kh, g.kw});
+      return std::vector<Tensor>{windows_backward(gw, g)};
+    });
+  }
+  return out;
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
+  const char* op = "adaptive_avg_pool2d";
+  ops::check_defined(x, op);
+  LAMINA_CHECK(x.dim() == 4, ShapeError, op, "expects a 4-d input (N, C, H, W), got ", describe(x));
+  LAMINA_CHECK(output_size[0] > 0 && output_size[1] > 0, ConfigError, op, "output size must be positive, got (",
+               output_size[0], ", ", output_size[1], ")");
+  const int64_t h = x.shape()[2], w = x.shape()[3], oh = output_size[0], ow = output_size[1];
+  LAMINA_CHECK(h > 0 && w > 0, ShapeError, op, "expects a non-empty spatial input, got ", describe(x));
+  if (h % oh == 0 && w % ow == 0) {  // equal bins: one pooling with kernel = stride
+    return avg_pool2d(x, {h / oh, w / ow}, {h / oh, w / ow});
+  }
+  // Bin i covers [floor(i*H/oH), ceil((i+1)*H/oH)) as in PyTorch; bins may overlap.
+  std::vector<Tensor> rows;
+  for (int64_t i = 0; i < oh; ++i) {
+    const int64_t h0 = i * h / oh, h1 = ((i + 1) * h + oh - 1) / oh;
+    std::vector<Tensor> cells;
+    for (int64_t j = 0; j < ow; ++j) {
+      const int64_t w0 = j * w / ow, w1 = ((j + 1) * w + ow - 1) / ow;
+      cells.push_back(mean(x.narrow(2, h0, h1 - h0).narrow(3, w0, w1 - w0), std::vector<int64_t>{2, 3}));
+    }
+    rows.push_back(stack(cells, 2));
+  }
+  return stack(rows, 2);
+}
+
+}  // namespace lamina
