@@ -103,29 +103,29 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
     LAMINA_CHECK(bias.dtype() == x.dtype(), DTypeError, op, "bias ", describe(bias), " must have dtype ",
                  dtype_name(x.dtype()));
   }
-  const int64_t m = g.n * g.oh * g.ow, k = cg * g.kh * g.kw, og = out_channels / groups;
+  const int64_t p = g.oh * g.ow, k = cg * g.kh * g.kw, og = out_channels / groups;
   Tensor cols, out;
   {
     ag::NoGradGuard no_grad;
-    // (G, M, K) window matrix and (G, K, Og) weights: one batched GEMM.
-    cols = windows(padded(x, g, 0.0), g).permute({0, 2, 3, 1, 4, 5}).reshape({m, groups, k}).transpose(0, 1).contiguous();
-    const Tensor wg = weight.reshape({groups, og, k}).transpose(1, 2);
-    Tensor prod = matmul(cols, wg);  // (G, M, Og)
-    out = prod.transpose(0, 1).reshape({g.n, g.oh, g.ow, out_channels});
-    if (bias.defined()) out = add(out, bias);
-    out = out.permute({0, 3, 1, 2}).contiguous();
+    // Per image and group a (K, P) window matrix with the output positions innermost (the
+    // copy reads rows of the input), times the (Og, K) weights: one batched GEMM whose result
+    // is already in (N, O, oH, oW) order.
+    cols = windows(padded(x, g, 0.0), g).permute({0, 1, 4, 5, 2, 3}).reshape({g.n, groups, k, p});
+    const Tensor wg = weight.reshape({1, groups, og, k});
+    out = matmul(wg, cols).reshape({g.n, out_channels, g.oh, g.ow});
+    if (bias.defined()) out = add(out, bias.reshape({out_channels, 1, 1}));
   }
   if (ag::needs_grad({&x, &weight, &bias})) {
     ag::SavedTensor scols(cols), sw(weight);
     ag::record("ConvolutionBackward0", out, {&x, &weight, &bias},
-               [scols, sw, g, groups, m, k, og, out_channels, cg, has_bias = bias.defined()](const Tensor& grad) {
+               [scols, sw, g, groups, p, k, og, out_channels, cg, has_bias = bias.defined()](const Tensor& grad) {
                  const Tensor c = scols.get("ConvolutionBackward0"), w = sw.get("ConvolutionBackward0");
-                 // (G, M, Og) view of the output gradient.
-                 const Tensor gm = grad.permute({0, 2, 3, 1}).reshape({m, groups, og}).transpose(0, 1);
+                 const Tensor gm = grad.reshape({g.n, groups, og, p});
                  std::vector<Tensor> r(3);
-                 r[1] = matmul(gm.transpose(1, 2), c).reshape({out_channels, cg, g.kh, g.kw});
-                 const Tensor gcols = matmul(gm, w.reshape({groups, og, k}));  // (G, M, K)
-                 const Tensor gw = gcols.transpose(0, 1).reshape({g.n, g.oh, g.ow, g.c, g.kh, g.kw}).permute({0, 3, 1, 2, 4, 5});
+                 // dW = sum over images of dOut @ cols^T; dcols = W^T @ dOut.
+                 r[1] = sum(matmul(gm, c.transpose(2, 3)), std::vector<int64_t>{0}).reshape({out_channels, cg, g.kh, g.kw});
+                 const Tensor gcols = matmul(w.reshape({1, groups, og, k}).transpose(2, 3), gm);  // (N, G, K, P)
+                 const Tensor gw = gcols.reshape({g.n, g.c, g.kh, g.kw, g.oh, g.ow}).permute({0, 1, 4, 5, 2, 3});
                  r[0] = windows_backward(gw, g);
                  if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
                  return r;
