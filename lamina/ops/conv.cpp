@@ -134,6 +134,74 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   return out;
 }
 
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
+              int64_t dilation, int64_t groups) {
+  ops::check_defined(x, "conv1d");
+  ops::check_defined(weight, "conv1d", "weight");
+  LAMINA_CHECK(x.dim() == 3, ShapeError, "conv1d", "expects a 3-d input (N, C, L), got ", describe(x));
+  LAMINA_CHECK(weight.dim() == 3, ShapeError, "conv1d", "expects a 3-d weight (O, C/groups, k), got ", describe(weight));
+  return conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, {1, stride}, {0, padding}, {1, dilation}, groups).squeeze(2);
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
+                        Pair output_padding, int64_t groups, Pair dilation) {
+  const char* op = "conv_transpose2d";
+  ops::check_defined(x, op);
+  ops::check_defined(weight, op, "weight");
+  LAMINA_CHECK(x.dim() == 4, ShapeError, op, "expects a 4-d input (N, C, H, W), got ", describe(x));
+  LAMINA_CHECK(weight.dim() == 4, ShapeError, op, "expects a 4-d weight (C, O/groups, kH, kW), got ", describe(weight));
+  LAMINA_CHECK(is_floating(x.dtype()) && weight.dtype() == x.dtype(), DTypeError, op, "input ", describe(x),
+               " and weight ", describe(weight), " must share one floating dtype");
+  LAMINA_CHECK(groups > 0, ConfigError, op, "groups must be positive, got ", groups);
+  const int64_t n = x.shape()[0], cin = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+  const int64_t og = weight.shape()[1], kh = weight.shape()[2], kw = weight.shape()[3];
+  LAMINA_CHECK(weight.shape()[0] == cin, ShapeError, op, "weight ", describe(weight), " expects ", weight.shape()[0],
+               " input channels, got ", describe(x));
+  LAMINA_CHECK(cin % groups == 0, ConfigError, op, "in_channels ", cin, " must be divisible by groups=", groups);
+  for (int i = 0; i < 2; ++i) {
+    LAMINA_CHECK(stride[i] > 0 && dilation[i] > 0 && padding[i] >= 0, ConfigError, op,
+                 "stride and dilation must be positive and padding non-negative");
+    LAMINA_CHECK(output_padding[i] >= 0 && (output_padding[i] < stride[i] || output_padding[i] < dilation[i]),
+                 ConfigError, op, "output_padding must be smaller than either stride or dilation, got ",
+                 output_padding[i]);
+  }
+  const int64_t cout = og * groups;
+  const int64_t ho = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1;
+  const int64_t wo = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1;
+  LAMINA_CHECK(ho > 0 && wo > 0, ShapeError, op, "the output size (", ho, ", ", wo, ") is not positive for ", describe(x));
+  if (bias.defined())
+    LAMINA_CHECK(bias.dim() == 1 && bias.shape()[0] == cout && bias.dtype() == x.dtype(), ShapeError, op,
+                 "expected bias of shape (", cout, ") and dtype ", dtype_name(x.dtype()), ", got ", describe(bias));
+  // The conv2d that maps the output back to x: its windows over the output are where x's
+  // values are scattered.
+  Geometry g{n, cout, ho, wo, kh, kw, stride, padding, dilation, h, w};
+  const int64_t cg = cin / groups, k = og * kh * kw, p = h * w;
+  Tensor out;
+  {
+    ag::NoGradGuard no_grad;
+    const Tensor xm = x.reshape({n, groups, cg, p});
+    const Tensor gcols = matmul(weight.reshape({1, groups, cg, k}).transpose(2, 3), xm);  // (N, G, K, P)
+    out = windows_backward(gcols.reshape({n, cout, kh, kw, h, w}).permute({0, 1, 4, 5, 2, 3}), g).contiguous();
+    if (bias.defined()) out = add(out, bias.reshape({cout, 1, 1}));
+  }
+  if (ag::needs_grad({&x, &weight, &bias})) {
+    ag::SavedTensor sx(x), sw(weight);
+    ag::record("ConvolutionBackward0", out, {&x, &weight, &bias},
+               [sx, sw, g, groups, cg, k, p, has_bias = bias.defined()](const Tensor& grad) {
+                 const Tensor xs = sx.get("ConvolutionBackward0"), ws = sw.get("ConvolutionBackward0");
+                 std::vector<Tensor> r(3);
+                 // dx is the conv2d of the output gradient; dW pairs x with its windows.
+                 const Tensor cols = windows(padded(grad, g, 0.0), g).permute({0, 1, 4, 5, 2, 3}).reshape({g.n, groups, k, p});
+                 r[0] = matmul(ws.reshape({1, groups, cg, k}), cols).reshape(xs.shape());
+                 r[1] = sum(matmul(xs.reshape({g.n, groups, cg, p}), cols.transpose(2, 3)), std::vector<int64_t>{0})
+                            .reshape(ws.shape());
+                 if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
+                 return r;
+               });
+  }
+  return out;
+}
+
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair dilation) {
   const char* op = "max_pool2d";
   const Geometry g = plan(x, kernel[0], kernel[1], stride, padding, dilation, op);

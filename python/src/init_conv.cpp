@@ -26,6 +26,19 @@ void init_conv(nb::module_& m) {
                   to_pair(padding, "conv2d"), to_pair(dilation, "conv2d"), groups);
   }, nb::arg("input"), nb::arg("weight"), nb::arg("bias") = nb::none(), nb::arg("stride") = 1, nb::arg("padding") = 0,
      nb::arg("dilation") = 1, nb::arg("groups") = 1, "2-d convolution of (N, C, H, W) input.");
+  m.def("conv1d", [](const Tensor& x, const Tensor& w, nb::handle bias, int64_t stride, int64_t padding,
+                     int64_t dilation, int64_t groups) {
+    return conv1d(x, w, bias.is_none() ? Tensor() : nb::cast<Tensor>(bias), stride, padding, dilation, groups);
+  }, nb::arg("input"), nb::arg("weight"), nb::arg("bias") = nb::none(), nb::arg("stride") = 1, nb::arg("padding") = 0,
+     nb::arg("dilation") = 1, nb::arg("groups") = 1, "1-d convolution of (N, C, L) input.");
+  m.def("conv_transpose2d", [](const Tensor& x, const Tensor& w, nb::handle bias, nb::handle stride, nb::handle padding,
+                               nb::handle output_padding, int64_t groups, nb::handle dilation) {
+    return conv_transpose2d(x, w, bias.is_none() ? Tensor() : nb::cast<Tensor>(bias), to_pair(stride, "conv_transpose2d"),
+                            to_pair(padding, "conv_transpose2d"), to_pair(output_padding, "conv_transpose2d"), groups,
+                            to_pair(dilation, "conv_transpose2d"));
+  }, nb::arg("input"), nb::arg("weight"), nb::arg("bias") = nb::none(), nb::arg("stride") = 1, nb::arg("padding") = 0,
+     nb::arg("output_padding") = 0, nb::arg("groups") = 1, nb::arg("dilation") = 1,
+     "Transposed 2-d convolution (weight: in_channels, out_channels/groups, kH, kW).");
   m.def("max_pool2d", [](const Tensor& x, nb::handle kernel, nb::handle stride, nb::handle padding, nb::handle dilation) {
     const Pair k = to_pair(kernel, "max_pool2d");
     return max_pool2d(x, k, stride.is_none() ? k : to_pair(stride, "max_pool2d"), to_pair(padding, "max_pool2d"),

@@ -133,3 +133,33 @@ TEST(Conv, BadArgumentsAreTypedErrors) {
   EXPECT_THROW(avg_pool2d(tensor<int64_t>({1}).reshape({1, 1, 1, 1}), {1, 1}, {1, 1}), DTypeError);
   EXPECT_THROW(adaptive_avg_pool2d(x, {0, 1}), ConfigError);
 }
+
+TEST(Conv, TransposedConvolutionIsTheAdjointAndDifferentiable) {
+  manual_seed(6);
+  struct Case {
+    Shape z, w;
+    Pair s, p, d;
+    int64_t groups;
+  };
+  for (const Case& c : {Case{{2, 3, 7, 6}, {4, 3, 3, 3}, {1, 1}, {0, 0}, {1, 1}, 1},
+                        Case{{1, 4, 9, 8}, {6, 2, 3, 2}, {2, 1}, {1, 0}, {1, 2}, 2}}) {
+    // <conv2d(z, W), x> == <z, conv_transpose2d(x, W)> for x of conv2d's output shape.
+    const Tensor z = leaf(c.z), w = leaf(c.w);
+    const Tensor y = conv2d(z, w, Tensor(), c.s, c.p, c.d, c.groups);
+    const Tensor x = leaf(y.shape());
+    const Tensor zt = conv_transpose2d(x, w, Tensor(), c.s, c.p, {0, 0}, c.groups, c.d);
+    // Rows or columns conv2d never reached (its floor) are absent from zt: compare on zt's extent.
+    const Tensor zc = z.narrow(2, 0, zt.shape()[2]).narrow(3, 0, zt.shape()[3]);
+    EXPECT_NEAR(sum(mul(y, x)).item<double>(), sum(mul(zc, zt)).item<double>(), 1e-9);
+    const Tensor b = leaf({c.w[1] * c.groups});
+    const std::string report = ag::gradcheck(
+        [&](const std::vector<Tensor>& t) { return conv_transpose2d(t[0], t[1], t[2], c.s, c.p, {0, 0}, c.groups, c.d); },
+        {x, w, b});
+    EXPECT_TRUE(report.empty()) << report;
+  }
+  const Tensor x1 = leaf({2, 3, 11}), w1 = leaf({4, 3, 3});
+  const Tensor c1 = conv1d(x1, w1, Tensor(), 2, 1, 1, 1);
+  EXPECT_LT(max_abs_diff(c1, conv2d(x1.unsqueeze(2), w1.unsqueeze(2), Tensor(), {1, 2}, {0, 1}).squeeze(2)), 1e-12);
+  EXPECT_THROW(conv_transpose2d(rand({1, 3, 4, 4}), rand({3, 2, 3, 3}), Tensor(), {2, 2}, {0, 0}, {2, 0}), ConfigError);
+  EXPECT_THROW(conv1d(rand({1, 3, 4, 4}), rand({2, 3, 3})), ShapeError);
+}

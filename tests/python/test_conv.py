@@ -19,6 +19,15 @@ for c in cases:
         w = torch.tensor(c["w"], dtype=torch.float64, requires_grad=True)
         b = torch.tensor(c["b"], dtype=torch.float64, requires_grad=True) if c["b"] is not None else None
         y = F.conv2d(x, w, b, stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=c["groups"])
+    elif c["op"] == "conv_transpose2d":
+        w = torch.tensor(c["w"], dtype=torch.float64, requires_grad=True)
+        b = torch.tensor(c["b"], dtype=torch.float64, requires_grad=True) if c["b"] is not None else None
+        y = F.conv_transpose2d(x, w, b, stride=c["stride"], padding=c["padding"], output_padding=c["op_"],
+                               groups=c["groups"], dilation=c["dilation"])
+    elif c["op"] == "conv1d":
+        w = torch.tensor(c["w"], dtype=torch.float64, requires_grad=True)
+        b = None
+        y = F.conv1d(x, w, None, stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=c["groups"])
     elif c["op"] == "max_pool2d":
         y = F.max_pool2d(x, c["k"], c["stride"], c["padding"], c["dilation"])
     elif c["op"] == "avg_pool2d":
@@ -28,7 +37,7 @@ for c in cases:
     g = torch.tensor(c["g_seed"], dtype=torch.float64).expand(*y.shape) if False else torch.cos(torch.arange(y.numel(), dtype=torch.float64)).reshape(y.shape)
     y.backward(g)
     r = {"y": y.tolist(), "gx": x.grad.tolist()}
-    if c["op"] == "conv2d":
+    if c["op"] in ("conv2d", "conv_transpose2d", "conv1d"):
         r["gw"] = w.grad.tolist()
         r["gb"] = b.grad.tolist() if b is not None else None
     out.append(r)
@@ -44,6 +53,11 @@ def make_cases():
         dict(op="conv2d", x=r(1, 4, 10, 7), w=r(6, 2, 3, 2), b=None, stride=[2, 1], padding=[1, 0], dilation=[1, 2],
              groups=2),
         dict(op="conv2d", x=r(2, 6, 6, 6), w=r(6, 1, 3, 3), b=r(6), stride=2, padding=1, dilation=1, groups=6),
+        dict(op="conv_transpose2d", x=r(2, 4, 5, 6), w=r(4, 3, 3, 3), b=r(3), stride=2, padding=1, op_=1,
+             dilation=1, groups=1),
+        dict(op="conv_transpose2d", x=r(1, 4, 4, 5), w=r(4, 2, 2, 3), b=None, stride=[1, 2], padding=[0, 1],
+             op_=[0, 1], dilation=[2, 1], groups=2),
+        dict(op="conv1d", x=r(2, 4, 13), w=r(6, 2, 3), b=None, stride=2, padding=1, dilation=2, groups=2),
         dict(op="max_pool2d", x=r(2, 3, 9, 8), k=3, stride=2, padding=1, dilation=1),
         dict(op="max_pool2d", x=r(1, 2, 8, 8), k=2, stride=2, padding=0, dilation=1),
         dict(op="avg_pool2d", x=r(2, 3, 9, 8), k=3, stride=2, padding=1, cip=True),
@@ -59,7 +73,16 @@ def make_cases():
 def run_lamina(c):
     x = lamina.tensor(c["x"], dtype=lamina.float64, requires_grad=True)
     w = b = None
-    if c["op"] == "conv2d":
+    if c["op"] == "conv_transpose2d":
+        w = lamina.tensor(c["w"], dtype=lamina.float64, requires_grad=True)
+        b = lamina.tensor(c["b"], dtype=lamina.float64, requires_grad=True) if c["b"] is not None else None
+        y = lamina.conv_transpose2d(x, w, b, stride=c["stride"], padding=c["padding"], output_padding=c["op_"],
+                                    groups=c["groups"], dilation=c["dilation"])
+    elif c["op"] == "conv1d":
+        w = lamina.tensor(c["w"], dtype=lamina.float64, requires_grad=True)
+        y = lamina.conv1d(x, w, None, stride=c["stride"], padding=c["padding"], dilation=c["dilation"],
+                          groups=c["groups"])
+    elif c["op"] == "conv2d":
         w = lamina.tensor(c["w"], dtype=lamina.float64, requires_grad=True)
         b = lamina.tensor(c["b"], dtype=lamina.float64, requires_grad=True) if c["b"] is not None else None
         y = lamina.conv2d(x, w, b, stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=c["groups"])
