@@ -19,5 +19,6 @@
 #include "lamina/ops/join.h"
 #include "lamina/ops/linalg.h"
 #include "lamina/ops/conv.h"
+#include "lamina/ops/norm.h"
 #include "lamina/autograd/autograd.h"
 #include "lamina/autograd/gradcheck.h"

@@ -1,6 +1,7 @@
 // Convolution and pooling functions (torch.conv2d, torch.nn.functional.max_pool2d, ...).
 #include "bind.h"
 #include "lamina/ops/conv.h"
+#include "lamina/ops/norm.h"
 
 namespace lamina::python {
 namespace {
@@ -52,6 +53,13 @@ void init_conv(nb::module_& m) {
                       count_include_pad);
   }, nb::arg("input"), nb::arg("kernel_size"), nb::arg("stride") = nb::none(), nb::arg("padding") = 0,
      nb::arg("count_include_pad") = true, "Mean over kernel windows (stride defaults to the kernel size).");
+  m.def("batch_norm", [](const Tensor& x, nb::handle rm, nb::handle rv, nb::handle w, nb::handle b, bool training,
+                         double momentum, double eps) {
+    auto opt = [](nb::handle h) { return h.is_none() ? Tensor() : nb::cast<Tensor>(h); };
+    return batch_norm(x, opt(rm), opt(rv), opt(w), opt(b), training, momentum, eps);
+  }, nb::arg("input"), nb::arg("running_mean").none(), nb::arg("running_var").none(), nb::arg("weight") = nb::none(),
+     nb::arg("bias") = nb::none(), nb::arg("training") = false, nb::arg("momentum") = 0.1, nb::arg("eps") = 1e-5,
+     "Per-channel normalization with batch or running statistics (running ones updated in training).");
   m.def("adaptive_avg_pool2d", [](const Tensor& x, nb::handle size) {
     return adaptive_avg_pool2d(x, to_pair(size, "adaptive_avg_pool2d"));
   }, nb::arg("input"), nb::arg("output_size"), "Mean over adaptive bins giving output_size.");

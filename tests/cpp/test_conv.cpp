@@ -163,3 +163,27 @@ TEST(Conv, TransposedConvolutionIsTheAdjointAndDifferentiable) {
   EXPECT_THROW(conv_transpose2d(rand({1, 3, 4, 4}), rand({3, 2, 3, 3}), Tensor(), {2, 2}, {0, 0}, {2, 0}), ConfigError);
   EXPECT_THROW(conv1d(rand({1, 3, 4, 4}), rand({2, 3, 3})), ShapeError);
 }
+
+TEST(Conv, BatchNormStatisticsAndGradients) {
+  manual_seed(7);
+  const Tensor x = leaf({4, 3, 5, 2}), w = leaf({3}), b = leaf({3});
+  Tensor rm = zeros({3}, {Dtype::Float64, kCPU}), rv = ones({3}, {Dtype::Float64, kCPU});
+  const Tensor y = batch_norm(x, rm, rv, w, b, true, 0.1, 1e-5);
+  // Per channel the normalized values have mean 0 and (biased) variance ~1 before the affine map.
+  const Tensor z = div(sub(y, b.reshape({1, 3, 1, 1})), w.reshape({1, 3, 1, 1}));
+  EXPECT_LT(amax(abs(mean(z, std::vector<int64_t>{0, 2, 3}))).item<double>(), 1e-10);
+  EXPECT_LT(amax(abs(sub(var(z, std::vector<int64_t>{0, 2, 3}, 0.0), Scalar(1.0)))).item<double>(), 1e-3);
+  const Tensor batch_mean = mean(x, std::vector<int64_t>{0, 2, 3});
+  EXPECT_LT(max_abs_diff(rm, mul(batch_mean, Scalar(0.1))), 1e-12);
+  const Tensor unbiased = var(x, std::vector<int64_t>{0, 2, 3}, 1.0);
+  EXPECT_LT(max_abs_diff(rv, add(mul(unbiased, Scalar(0.1)), Scalar(0.9))), 1e-12);
+  const Tensor eval = batch_norm(x, rm, rv, w, b, false);
+  EXPECT_LT(max_abs_diff(eval, add(mul(div(sub(x, rm.reshape({1, 3, 1, 1})), sqrt(add(rv.reshape({1, 3, 1, 1}), Scalar(1e-5)))),
+                                       w.reshape({1, 3, 1, 1})), b.reshape({1, 3, 1, 1}))), 1e-12);
+  const std::string report = ag::gradcheck(
+      [](const std::vector<Tensor>& t) { return batch_norm(t[0], Tensor(), Tensor(), t[1], t[2], true); }, {x, w, b});
+  EXPECT_TRUE(report.empty()) << report;
+  EXPECT_THROW(batch_norm(x, rm, rv, rand({4}), b, true), ShapeError);
+  EXPECT_THROW(batch_norm(x, Tensor(), Tensor(), w, b, false), ValueError);
+  EXPECT_THROW(batch_norm(rand({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true), ValueError);
+}

@@ -131,3 +131,40 @@ def test_float32_conv_and_errors():
         lamina.conv2d(x, lamina.randn(8, 1, 3, 3), groups=2)
     with pytest.raises(lamina.ConfigError, match="kernel size"):
         lamina.max_pool2d(x, 0)
+
+
+BN_TORCH = r"""
+import json, sys, torch
+import torch.nn.functional as F
+d = json.loads(sys.stdin.read())
+x = torch.tensor(d["x"], dtype=torch.float64, requires_grad=True)
+w = torch.tensor(d["w"], dtype=torch.float64, requires_grad=True)
+b = torch.tensor(d["b"], dtype=torch.float64, requires_grad=True)
+rm, rv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+y = F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.2, eps=1e-4)
+(y * torch.cos(torch.arange(y.numel(), dtype=torch.float64)).reshape(y.shape)).sum().backward()
+e = F.batch_norm(x.detach(), rm, rv, w.detach(), b.detach(), training=False)
+print(json.dumps({"y": y.tolist(), "gx": x.grad.tolist(), "gw": w.grad.tolist(), "gb": b.grad.tolist(),
+                  "rm": rm.tolist(), "rv": rv.tolist(), "e": e.tolist()}))
+"""
+
+
+def test_batch_norm_matches_pytorch():
+    rng = np.random.default_rng(3)
+    d = {"x": rng.normal(size=(4, 3, 5)).tolist(), "w": rng.normal(size=3).tolist(), "b": rng.normal(size=3).tolist()}
+    try:
+        out = subprocess.run(["/usr/bin/python3", "-c", BN_TORCH], input=json.dumps(d), capture_output=True, text=True,
+                             timeout=120)
+    except FileNotFoundError:
+        pytest.skip("no /usr/bin/python3")
+    if out.returncode != 0:
+        pytest.skip("PyTorch not importable under /usr/bin/python3: " + out.stderr[-300:])
+    ref = json.loads(out.stdout)
+    x, w, b = (lamina.tensor(d[k], dtype=lamina.float64, requires_grad=True) for k in ("x", "w", "b"))
+    rm, rv = lamina.zeros(3, dtype=lamina.float64), lamina.ones(3, dtype=lamina.float64)
+    y = lamina.batch_norm(x, rm, rv, w, b, training=True, momentum=0.2, eps=1e-4)
+    (y * lamina.cos(lamina.arange(y.numel(), dtype=lamina.float64)).reshape(y.shape)).sum().backward()
+    with lamina.no_grad():
+        e = lamina.batch_norm(x, rm, rv, w, b, training=False)
+    for name, got in (("y", y), ("gx", x.grad), ("gw", w.grad), ("gb", b.grad), ("rm", rm), ("rv", rv), ("e", e)):
+        np.testing.assert_allclose(got.detach().numpy(), np.array(ref[name]), rtol=1e-9, atol=1e-12, err_msg=name)

@@ -1,0 +1,14 @@
+#pragma once
+// Batch normalization (the functional form; the modules wrap it).
+#include "lamina/core/tensor.h"
+
+namespace lamina {
+
+/// Normalizes x (N, C, ...) per channel C, as torch.nn.functional.batch_norm: with batch
+/// statistics when training (then running_mean / running_var, if defined, move by momentum,
+/// the variance unbiased), else with the running statistics; then scales by weight and shifts
+/// by bias when defined. Differentiable in x, weight and bias.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+
+}  // namespace lamina
