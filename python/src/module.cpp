@@ -18,4 +18,5 @@ NB_MODULE(_lamina, m) {
   init_autograd(m, cls);
   init_conv(m);
   init_optim(m);
+  init_nn(m);
 }

@@ -1,0 +1,7 @@
+"""lamina.nn: modules, layers, losses (torch.nn's names), plus functional, init and utils."""
+from . import functional, init, utils  # noqa: F401
+from .module import Module, Parameter  # noqa: F401
+from .modules import *  # noqa: F401,F403
+from .modules import __all__ as _modules_all
+
+__all__ = ["Module", "Parameter", "functional", "init", "utils"] + list(_modules_all)

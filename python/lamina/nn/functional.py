@@ -1,0 +1,135 @@
+"""lamina.nn.functional: torch.nn.functional's layer and loss functions (C++ implementations)."""
+from .. import _lamina
+
+_F = _lamina._nn.functional
+
+__all__ = ["linear", "dropout", "layer_norm", "rms_norm", "group_norm", "embedding", "relu", "gelu", "silu",
+           "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+           "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
+
+
+def _legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's mapping of the deprecated size_average / reduce arguments to reduction."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _shape(s):
+    return [int(s)] if isinstance(s, int) else [int(d) for d in s]
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias."""
+    return _F.linear(input, weight, bias)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zeroes elements with probability p and scales the rest by 1/(1-p) when training."""
+    out = _F.dropout(input, float(p), bool(training))
+    return input.copy_(out) if inplace and training else out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalization over the trailing normalized_shape dims."""
+    return _F.layer_norm(input, _shape(normalized_shape), weight, bias, float(eps))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """RMS normalization; eps=None uses finfo(input.dtype).eps."""
+    return _F.rms_norm(input, _shape(normalized_shape), weight, eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalization of (N, C, *) input."""
+    return _F.group_norm(input, num_groups, weight, bias, float(eps))
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of weight at integer indices; padding_idx rows get no gradient."""
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return _F.embedding(input, weight, padding_idx)
+
+
+def relu(input, inplace=False):
+    """max(x, 0)."""
+    return _lamina.relu(input)
+
+
+def gelu(input, approximate="none"):
+    """GELU (erf form, or tanh approximation)."""
+    return _lamina.gelu(input, approximate=approximate)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x)."""
+    return _lamina.silu(input)
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-x))."""
+    return _lamina.sigmoid(input)
+
+
+def tanh(input):
+    """tanh(x)."""
+    return _lamina.tanh(input)
+
+
+def softmax(input, dim, dtype=None):
+    """softmax along dim."""
+    return _lamina.softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input, dim, dtype=None):
+    """log_softmax along dim."""
+    return _lamina.log_softmax(input, dim, dtype=dtype)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross entropy of logits against class indices or class probabilities."""
+    return _F.cross_entropy(input, target, weight, ignore_index, _legacy_reduction(size_average, reduce, reduction),
+                            float(label_smoothing))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood of log-probabilities at the target classes."""
+    return _F.nll_loss(input, target, weight, ignore_index, _legacy_reduction(size_average, reduce, reduction))
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """(input - target)^2, reduced."""
+    return _F.mse_loss(input, target, _legacy_reduction(size_average, reduce, reduction))
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """|input - target|, reduced."""
+    return _F.l1_loss(input, target, _legacy_reduction(size_average, reduce, reduction))
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Quadratic below beta, linear above."""
+    return _F.smooth_l1_loss(input, target, _legacy_reduction(size_average, reduce, reduction), float(beta))
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """Binary cross entropy of probabilities (logs clamped at -100)."""
+    return _F.binary_cross_entropy(input, target, weight, _legacy_reduction(size_average, reduce, reduction))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross entropy in a numerically stable form."""
+    return _F.binary_cross_entropy_with_logits(input, target, weight,
+                                               _legacy_reduction(size_average, reduce, reduction), pos_weight)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL divergence of log-probability input; reduction may be "batchmean"."""
+    return _F.kl_div(input, target, _legacy_reduction(size_average, reduce, reduction), bool(log_target))

@@ -1,0 +1,402 @@
+"""Built-in layers, containers and losses of lamina.nn with torch.nn's signatures. Layers and
+losses hold their C++ implementation (lamina._lamina._nn) in ``_c``: parameters, validation,
+initialization and forward are the C++ ones."""
+import operator
+from collections import OrderedDict
+from itertools import islice
+
+from .. import _lamina
+from . import functional as F
+from .module import Module
+
+_nn = _lamina._nn
+
+__all__ = ["Linear", "Embedding", "LayerNorm", "RMSNorm", "GroupNorm", "Dropout", "ReLU", "GELU", "SiLU",
+           "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten", "Identity", "Sequential", "ModuleList",
+           "ModuleDict", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "BCELoss",
+           "BCEWithLogitsLoss", "KLDivLoss"]
+
+
+def _check_device(device):
+    if device is not None and str(device) != "cpu":
+        raise _lamina.DeviceNotAvailableError(f"nn layers are created on the CPU; got device={device!r} "
+                                              "(create on the CPU, then call .to(device))")
+
+
+def _shape(s):
+    return [int(s)] if isinstance(s, int) else [int(d) for d in s]
+
+
+class _Wrapped(Module):
+    """A Module whose own parameters and forward live in a C++ layer."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.__dict__["_c"] = c
+        c.train(True)
+
+
+class Linear(_Wrapped):
+    """y = x W^T + b (torch.nn.Linear)."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        _check_device(device)
+        super().__init__(_nn.Linear(in_features, out_features, bias, dtype))
+
+    def reset_parameters(self):
+        """PyTorch's default initialization again."""
+        self._c.reset_parameters()
+
+
+class Embedding(_Wrapped):
+    """A lookup table (torch.nn.Embedding); the padding_idx row is zero and gets no gradient."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, device=None, dtype=None, _weight=None):
+        _check_device(device)
+        super().__init__(_nn.Embedding(num_embeddings, embedding_dim, padding_idx, dtype))
+        if _weight is not None:
+            self.load_state_dict({"weight": _weight})
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+        """An Embedding holding a copy of `embeddings` (rows, dim)."""
+        rows, dim = embeddings.shape
+        emb = cls(rows, dim, padding_idx=padding_idx, dtype=embeddings.dtype, _weight=embeddings)
+        emb.weight.requires_grad_(not freeze)
+        return emb
+
+
+class LayerNorm(_Wrapped):
+    """Layer normalization over the trailing normalized_shape dims (torch.nn.LayerNorm)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        _check_device(device)
+        super().__init__(_nn.LayerNorm(_shape(normalized_shape), eps, elementwise_affine, bias, dtype))
+
+
+class RMSNorm(_Wrapped):
+    """Root-mean-square normalization (torch.nn.RMSNorm, PyTorch 2.4+): eps=None uses
+    finfo(input.dtype).eps."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        _check_device(device)
+        super().__init__(_nn.RMSNorm(_shape(normalized_shape), eps, elementwise_affine, dtype))
+
+
+class GroupNorm(_Wrapped):
+    """Group normalization of (N, C, *) input (torch.nn.GroupNorm)."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
+        _check_device(device)
+        super().__init__(_nn.GroupNorm(num_groups, num_channels, eps, affine, dtype))
+
+
+class Dropout(_Wrapped):
+    """Zeroes elements with probability p in training mode (torch.nn.Dropout); lamina's
+    generator draws the mask, so lamina.manual_seed reproduces it."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__(_nn.Dropout(float(p)))
+        self.__dict__["inplace"] = inplace
+
+    def forward(self, input):
+        out = F.dropout(input, self.p, self.training)
+        return input.copy_(out) if self.inplace and self.training else out
+
+
+class ReLU(_Wrapped):
+    """max(x, 0) (torch.nn.ReLU)."""
+
+    def __init__(self, inplace=False):
+        super().__init__(_nn.ReLU())
+
+
+class GELU(_Wrapped):
+    """GELU, approximate "none" or "tanh" (torch.nn.GELU)."""
+
+    def __init__(self, approximate="none"):
+        super().__init__(_nn.GELU(approximate))
+
+
+class SiLU(_Wrapped):
+    """x * sigmoid(x) (torch.nn.SiLU)."""
+
+    def __init__(self, inplace=False):
+        super().__init__(_nn.SiLU())
+
+
+class Tanh(_Wrapped):
+    """tanh (torch.nn.Tanh)."""
+
+    def __init__(self):
+        super().__init__(_nn.Tanh())
+
+
+class Sigmoid(_Wrapped):
+    """sigmoid (torch.nn.Sigmoid)."""
+
+    def __init__(self):
+        super().__init__(_nn.Sigmoid())
+
+
+class Softmax(_Wrapped):
+    """softmax along dim (torch.nn.Softmax)."""
+
+    def __init__(self, dim=None):
+        if dim is None:
+            raise _lamina.ConfigError("Softmax: dim must be given (implicit dim choice is deprecated in PyTorch)")
+        super().__init__(_nn.Softmax(dim))
+
+
+class LogSoftmax(_Wrapped):
+    """log_softmax along dim (torch.nn.LogSoftmax)."""
+
+    def __init__(self, dim=None):
+        if dim is None:
+            raise _lamina.ConfigError("LogSoftmax: dim must be given (implicit dim choice is deprecated in PyTorch)")
+        super().__init__(_nn.LogSoftmax(dim))
+
+
+class Flatten(_Wrapped):
+    """Flattens dims start_dim..end_dim (torch.nn.Flatten)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__(_nn.Flatten(start_dim, end_dim))
+
+
+class Identity(_Wrapped):
+    """Returns its input; accepts and ignores any arguments (torch.nn.Identity)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(_nn.Identity())
+
+
+# ---- containers -------------------------------------------------------------------------
+
+class Sequential(Module):
+    """Runs its modules in order (torch.nn.Sequential); Sequential(*mods) or Sequential(OrderedDict)."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for k, m in args[0].items():
+                self.add_module(k, m)
+        else:
+            for i, m in enumerate(args):
+                self.add_module(str(i), m)
+
+    def _index(self, idx):
+        n = len(self)
+        idx = operator.index(idx)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return idx % n
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return next(islice(self._modules.values(), self._index(idx), None))
+
+    def __setitem__(self, idx, module):
+        key = list(self._modules)[self._index(idx)]
+        self.add_module(key, module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        for k in (keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]]):
+            del self._modules[k]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Adds a module at the end; returns self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def forward(self, input):
+        for m in self._modules.values():
+            input = m(input)
+        return input
+
+
+class ModuleList(Module):
+    """Holds submodules in a list (torch.nn.ModuleList); names "0", "1", ..."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _index(self, idx):
+        n = len(self)
+        idx = operator.index(idx)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return idx % n
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ModuleList(list(self._modules.values())[idx])
+        return self._modules[str(self._index(idx))]
+
+    def __setitem__(self, idx, module):
+        self.add_module(str(self._index(idx)), module)
+
+    def __delitem__(self, idx):
+        mods = list(self._modules.values())
+        del mods[idx]
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def append(self, module):
+        """Adds a module at the end; returns self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        """Appends each module; returns self."""
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        """Inserts a module before index."""
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+
+
+class ModuleDict(Module):
+    """Holds submodules by name in insertion order (torch.nn.ModuleDict)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        """The names."""
+        return self._modules.keys()
+
+    def values(self):
+        """The modules."""
+        return self._modules.values()
+
+    def items(self):
+        """(name, module) pairs."""
+        return self._modules.items()
+
+    def pop(self, key):
+        """Removes and returns module key."""
+        return self._modules.pop(key)
+
+    def clear(self):
+        """Removes every module."""
+        self._modules.clear()
+
+    def update(self, modules):
+        """Adds modules from a mapping or (name, module) pairs."""
+        items = modules.items() if hasattr(modules, "items") else modules
+        for k, m in items:
+            self[k] = m
+
+
+# ---- losses -----------------------------------------------------------------------------
+
+class _Loss(_Wrapped):
+    def forward(self, input, target):
+        return self._c.forward(input, target)
+
+
+class CrossEntropyLoss(_Loss):
+    """log_softmax + nll_loss, or soft targets (torch.nn.CrossEntropyLoss)."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                 label_smoothing=0.0):
+        reduction = F._legacy_reduction(size_average, reduce, reduction)
+        super().__init__(_nn.CrossEntropyLoss(weight, ignore_index, reduction, float(label_smoothing)))
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities (torch.nn.NLLLoss)."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+        reduction = F._legacy_reduction(size_average, reduce, reduction)
+        super().__init__(_nn.NLLLoss(weight, ignore_index, reduction))
+
+
+class MSELoss(_Loss):
+    """Mean squared error (torch.nn.MSELoss)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(_nn.MSELoss(F._legacy_reduction(size_average, reduce, reduction)))
+
+
+class L1Loss(_Loss):
+    """Mean absolute error (torch.nn.L1Loss)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(_nn.L1Loss(F._legacy_reduction(size_average, reduce, reduction)))
+
+
+class SmoothL1Loss(_Loss):
+    """Quadratic below beta, linear above (torch.nn.SmoothL1Loss)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(_nn.SmoothL1Loss(F._legacy_reduction(size_average, reduce, reduction), float(beta)))
+
+
+class BCELoss(_Loss):
+    """Binary cross entropy of probabilities (torch.nn.BCELoss)."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(_nn.BCELoss(weight, F._legacy_reduction(size_average, reduce, reduction)))
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross entropy, numerically stable (torch.nn.BCEWithLogitsLoss)."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
+        super().__init__(_nn.BCEWithLogitsLoss(weight, F._legacy_reduction(size_average, reduce, reduction),
+                                               pos_weight))
+
+
+class KLDivLoss(_Loss):
+    """KL divergence of log-probability input (torch.nn.KLDivLoss); reduction may be "batchmean"."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        super().__init__(_nn.KLDivLoss(F._legacy_reduction(size_average, reduce, reduction), bool(log_target)))
