@@ -16,6 +16,7 @@ class Loss : public Module {
   virtual Tensor forward(const Tensor& input, const Tensor& target) = 0;
   /// forward(input, target).
   Tensor operator()(const Tensor& input, const Tensor& target) { return forward(input, target); }
+  /// The one-input forward of Module (raises NotImplementedError for a loss).
   using Module::forward;
   /// "none", "mean" or "sum" (KLDivLoss also "batchmean").
   std::string reduction;

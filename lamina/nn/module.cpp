@@ -65,12 +65,12 @@ std::string Module::repr() const {
   return out + "\n)";
 }
 
-void Module::register_parameter(const std::string& name, const Tensor& param) {
+void Module::register_parameter(const std::string& name, const Tensor& param, bool requires_grad) {
   check_name(type_name_, name);
   if (param.defined()) {
     LAMINA_CHECK(is_floating(param.dtype()), DTypeError, type_name_, "parameter '", name,
                  "' must be floating point, got ", dtype_name(param.dtype()));
-    if (!autograd::requires_grad(param)) autograd::set_requires_grad(param, true);
+    if (autograd::requires_grad(param) != requires_grad) autograd::set_requires_grad(param, requires_grad);
   }
   for (auto& s : params_)
     if (s.name == name) {

@@ -45,8 +45,8 @@ class Module {
   std::string repr() const;
 
   /// Adds (or replaces) a parameter; an undefined tensor registers an absent one (bias=False).
-  /// Marks it requires_grad. ValueError on an empty name or one containing '.'.
-  void register_parameter(const std::string& name, const Tensor& param);
+  /// Sets its requires_grad flag. ValueError on an empty name or one containing '.'.
+  void register_parameter(const std::string& name, const Tensor& param, bool requires_grad = true);
   /// Adds (or replaces) a buffer (saved in state_dict unless persistent is false).
   void register_buffer(const std::string& name, const Tensor& buffer, bool persistent = true);
   /// Adds (or replaces) a child module; returns it.

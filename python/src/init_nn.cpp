@@ -8,6 +8,7 @@ namespace lamina::python {
 namespace {
 
 namespace F = lamina::nn::functional;
+namespace ag = lamina::autograd;
 
 Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
 
@@ -43,7 +44,7 @@ void bind_module(nb::module_& sub) {
         }
       })
       .def("register_parameter", [](nn::Module& m, const std::string& name, std::optional<Tensor> t) {
-        m.register_parameter(name, opt(t));
+        m.register_parameter(name, opt(t), t && ag::requires_grad(*t));
       })
       .def("register_buffer", [](nn::Module& m, const std::string& name, std::optional<Tensor> t) {
         m.register_buffer(name, opt(t));

@@ -444,3 +444,15 @@ def test_init_functions():
     nn.init.constant_(w, 0.5)
     assert float(w.min()) == 0.5
     assert nn.init._calculate_fan_in_and_fan_out(lamina.empty(6, 4, 3)) == (12, 18)
+
+
+def test_frozen_parameter_and_reassignment():
+    net = Net()
+    net.register_parameter("frozen", nn.Parameter(lamina.ones(3), requires_grad=False))
+    assert "frozen" in dict(net.named_parameters()) and not net.frozen.requires_grad
+    lin = nn.Linear(2, 2)
+    lin.weight = nn.Parameter(lamina.zeros(2, 2))
+    lin.bias = None
+    assert [k for k, _ in lin.named_parameters()] == ["weight"] and lin.bias is None
+    assert repr(lin) == "Linear(in_features=2, out_features=2, bias=False)"
+    assert lin(lamina.ones(1, 2)).tolist() == [[0.0, 0.0]]

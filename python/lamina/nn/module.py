@@ -18,7 +18,8 @@ def Parameter(data=None, requires_grad=True):
     """A leaf tensor sharing `data`'s storage with requires_grad set (torch.nn.Parameter).
 
     lamina has no Parameter subclass: Module attribute assignment treats any leaf tensor
-    that requires grad as a parameter."""
+    that requires grad as a parameter; register a frozen one (requires_grad=False) with
+    Module.register_parameter."""
     if data is None:
         data = _lamina.empty(0)
     p = data.detach()
@@ -79,8 +80,6 @@ class Module:
             raise KeyError(f'parameter name must be a non-empty string without ".", got {name!r}')
         if param is not None and not isinstance(param, Tensor):
             raise TypeError(f"cannot assign '{type(param).__name__}' as parameter '{name}' (lamina.Tensor or None required)")
-        if param is not None and not param.requires_grad and param.is_leaf:
-            param.requires_grad_(True)
         if self._c is not None and self._c.has_param(name):
             self._c.register_parameter(name, param)
             return
