@@ -2,6 +2,7 @@
 // Umbrella header of lamina::nn: modules, layers, losses, functional and init.
 #include "lamina/nn/activation.h"
 #include "lamina/nn/container.h"
+#include "lamina/nn/conv.h"
 #include "lamina/nn/functional.h"
 #include "lamina/nn/init.h"
 #include "lamina/nn/layers.h"
