@@ -1,6 +1,8 @@
 // lamina._lamina._nn: the C++ layers (held by the Python Module classes of lamina.nn), the
 // functional forms, the losses and nn.init. Argument conversion only; PyTorch's signatures
 // (legacy arguments, keyword names) are kept by the Python wrappers in python/lamina/nn.
+#include <nanobind/stl/vector.h>
+
 #include "bind.h"
 #include "lamina/nn/nn.h"
 
@@ -86,6 +88,50 @@ void bind_layers(nb::module_& sub) {
       .def_prop_ro("normalized_shape", [](const nn::RMSNorm& m) { return nb::tuple(nb::cast(m.normalized_shape)); })
       .def_rw("eps", &nn::RMSNorm::eps)
       .def_ro("elementwise_affine", &nn::RMSNorm::elementwise_affine);
+  // Convolution, pooling and batch norm; the Python wrappers pass sizes as (h, w) pairs.
+  auto pr = [](const std::vector<int64_t>& v) { return Pair{v.at(0), v.at(1)}; };
+  nb::class_<nn::Conv2d, nn::Module>(sub, "Conv2d")
+      .def("__init__", [pr](nn::Conv2d* self, int64_t in, int64_t out, std::vector<int64_t> k, std::vector<int64_t> s,
+                            std::vector<int64_t> p, std::vector<int64_t> d, int64_t groups, bool bias, nb::object dtype) {
+        new (self) nn::Conv2d(in, out, pr(k), pr(s), pr(p), pr(d), groups, bias, dtype_or_default(dtype));
+      }, nb::arg("in_channels"), nb::arg("out_channels"), nb::arg("kernel_size"), nb::arg("stride"), nb::arg("padding"),
+         nb::arg("dilation"), nb::arg("groups"), nb::arg("bias"), nb::arg("dtype").none())
+      .def("reset_parameters", &nn::Conv2d::reset_parameters);
+  nb::class_<nn::Conv1d, nn::Module>(sub, "Conv1d")
+      .def("__init__", [](nn::Conv1d* self, int64_t in, int64_t out, int64_t k, int64_t s, int64_t p, int64_t d,
+                          int64_t groups, bool bias, nb::object dtype) {
+        new (self) nn::Conv1d(in, out, k, s, p, d, groups, bias, dtype_or_default(dtype));
+      }, nb::arg("in_channels"), nb::arg("out_channels"), nb::arg("kernel_size"), nb::arg("stride"), nb::arg("padding"),
+         nb::arg("dilation"), nb::arg("groups"), nb::arg("bias"), nb::arg("dtype").none());
+  nb::class_<nn::ConvTranspose2d, nn::Module>(sub, "ConvTranspose2d")
+      .def("__init__", [pr](nn::ConvTranspose2d* self, int64_t in, int64_t out, std::vector<int64_t> k,
+                            std::vector<int64_t> s, std::vector<int64_t> p, std::vector<int64_t> op, int64_t groups,
+                            bool bias, std::vector<int64_t> d, nb::object dtype) {
+        new (self) nn::ConvTranspose2d(in, out, pr(k), pr(s), pr(p), pr(op), groups, bias, pr(d), dtype_or_default(dtype));
+      }, nb::arg("in_channels"), nb::arg("out_channels"), nb::arg("kernel_size"), nb::arg("stride"), nb::arg("padding"),
+         nb::arg("output_padding"), nb::arg("groups"), nb::arg("bias"), nb::arg("dilation"), nb::arg("dtype").none());
+  nb::class_<nn::MaxPool2d, nn::Module>(sub, "MaxPool2d")
+      .def("__init__", [pr](nn::MaxPool2d* self, std::vector<int64_t> k, std::vector<int64_t> s, std::vector<int64_t> p,
+                            std::vector<int64_t> d) { new (self) nn::MaxPool2d(pr(k), pr(s), pr(p), pr(d)); });
+  nb::class_<nn::AvgPool2d, nn::Module>(sub, "AvgPool2d")
+      .def("__init__", [pr](nn::AvgPool2d* self, std::vector<int64_t> k, std::vector<int64_t> s, std::vector<int64_t> p,
+                            bool cip) { new (self) nn::AvgPool2d(pr(k), pr(s), pr(p), cip); });
+  nb::class_<nn::AdaptiveAvgPool2d, nn::Module>(sub, "AdaptiveAvgPool2d")
+      .def("__init__", [pr](nn::AdaptiveAvgPool2d* self, std::vector<int64_t> size) {
+        new (self) nn::AdaptiveAvgPool2d(pr(size));
+      });
+  nb::class_<nn::BatchNorm, nn::Module>(sub, "BatchNorm")
+      .def("reset_running_stats", &nn::BatchNorm::reset_running_stats);
+  nb::class_<nn::BatchNorm1d, nn::BatchNorm>(sub, "BatchNorm1d")
+      .def("__init__", [](nn::BatchNorm1d* self, int64_t n, double eps, double momentum, bool affine, bool track,
+                          nb::object dtype) { new (self) nn::BatchNorm1d(n, eps, momentum, affine, track, dtype_or_default(dtype)); },
+           nb::arg("num_features"), nb::arg("eps"), nb::arg("momentum"), nb::arg("affine"), nb::arg("track_running_stats"),
+           nb::arg("dtype").none());
+  nb::class_<nn::BatchNorm2d, nn::BatchNorm>(sub, "BatchNorm2d")
+      .def("__init__", [](nn::BatchNorm2d* self, int64_t n, double eps, double momentum, bool affine, bool track,
+                          nb::object dtype) { new (self) nn::BatchNorm2d(n, eps, momentum, affine, track, dtype_or_default(dtype)); },
+           nb::arg("num_features"), nb::arg("eps"), nb::arg("momentum"), nb::arg("affine"), nb::arg("track_running_stats"),
+           nb::arg("dtype").none());
   nb::class_<nn::GroupNorm, nn::Module>(sub, "GroupNorm")
       .def("__init__", [](nn::GroupNorm* self, int64_t g, int64_t c, double eps, bool affine, nb::object dtype) {
         new (self) nn::GroupNorm(g, c, eps, affine, dtype_or_default(dtype));

@@ -11,7 +11,8 @@ from .module import Module
 
 _nn = _lamina._nn
 
-__all__ = ["Linear", "Embedding", "LayerNorm", "RMSNorm", "GroupNorm", "Dropout", "ReLU", "GELU", "SiLU",
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
+           "BatchNorm2d", "Linear", "Embedding", "LayerNorm", "RMSNorm", "GroupNorm", "Dropout", "ReLU", "GELU", "SiLU",
            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten", "Identity", "Sequential", "ModuleList",
            "ModuleDict", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "BCELoss",
            "BCEWithLogitsLoss", "KLDivLoss"]
@@ -81,6 +82,99 @@ class RMSNorm(_Wrapped):
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
         _check_device(device)
         super().__init__(_nn.RMSNorm(_shape(normalized_shape), eps, elementwise_affine, dtype))
+
+
+def _pair(v):
+    """An int or a pair as a [h, w] list (PyTorch's _pair)."""
+    if isinstance(v, int):
+        return [v, v]
+    v = list(v)
+    return v * 2 if len(v) == 1 else v
+
+
+class Conv2d(_Wrapped):
+    """2-d convolution layer (torch.nn.Conv2d); padding_mode 'zeros' only."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        _check_device(device)
+        if padding_mode != "zeros":
+            raise _lamina.ConfigError(f"[Conv2d] padding_mode {padding_mode!r} is not supported; pad the input with "
+                                     "lamina.pad(..., mode=...) and use padding=0")
+        super().__init__(_nn.Conv2d(in_channels, out_channels, _pair(kernel_size), _pair(stride), _pair(padding),
+                                    _pair(dilation), groups, bias, dtype))
+
+    def reset_parameters(self):
+        """PyTorch's default initialization again."""
+        self._c.reset_parameters()
+
+
+class Conv1d(_Wrapped):
+    """1-d convolution layer (torch.nn.Conv1d)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 device=None, dtype=None):
+        _check_device(device)
+        one = lambda v: v if isinstance(v, int) else list(v)[0]  # noqa: E731
+        super().__init__(_nn.Conv1d(in_channels, out_channels, one(kernel_size), one(stride), one(padding),
+                                    one(dilation), groups, bias, dtype))
+
+
+class ConvTranspose2d(_Wrapped):
+    """Transposed 2-d convolution layer (torch.nn.ConvTranspose2d)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, device=None, dtype=None):
+        _check_device(device)
+        super().__init__(_nn.ConvTranspose2d(in_channels, out_channels, _pair(kernel_size), _pair(stride),
+                                             _pair(padding), _pair(output_padding), groups, bias, _pair(dilation),
+                                             dtype))
+
+
+class MaxPool2d(_Wrapped):
+    """Max pooling (torch.nn.MaxPool2d; stride defaults to kernel_size)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        if return_indices or ceil_mode:
+            raise _lamina.ConfigError("[MaxPool2d] return_indices and ceil_mode are not supported")
+        super().__init__(_nn.MaxPool2d(_pair(kernel_size), _pair(kernel_size if stride is None else stride),
+                                       _pair(padding), _pair(dilation)))
+
+
+class AvgPool2d(_Wrapped):
+    """Average pooling (torch.nn.AvgPool2d; stride defaults to kernel_size)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        if ceil_mode or divisor_override is not None:
+            raise _lamina.ConfigError("[AvgPool2d] ceil_mode and divisor_override are not supported")
+        super().__init__(_nn.AvgPool2d(_pair(kernel_size), _pair(kernel_size if stride is None else stride),
+                                       _pair(padding), count_include_pad))
+
+
+class AdaptiveAvgPool2d(_Wrapped):
+    """Average pooling to a fixed output size (torch.nn.AdaptiveAvgPool2d)."""
+
+    def __init__(self, output_size):
+        super().__init__(_nn.AdaptiveAvgPool2d(_pair(output_size)))
+
+
+class BatchNorm1d(_Wrapped):
+    """Batch normalization of (N, C) or (N, C, L) input (torch.nn.BatchNorm1d)."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None):
+        _check_device(device)
+        super().__init__(_nn.BatchNorm1d(num_features, eps, momentum, affine, track_running_stats, dtype))
+
+
+class BatchNorm2d(_Wrapped):
+    """Batch normalization of (N, C, H, W) input (torch.nn.BatchNorm2d)."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None):
+        _check_device(device)
+        super().__init__(_nn.BatchNorm2d(num_features, eps, momentum, affine, track_running_stats, dtype))
 
 
 class GroupNorm(_Wrapped):
