@@ -346,8 +346,10 @@ Tensor fit_values(const Tensor& values, const Shape& target, const char* op) {
 
 Tensor index(const Tensor& x, const std::vector<TensorIndex>& indices) { return index_impl(x, indices, "index"); }
 
-const Tensor& index_put_(const Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values,
-                         bool accumulate) {
+namespace {
+
+const Tensor& index_put_values(const Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values,
+                               bool accumulate) {
   static const OpId id = op_id("scatter");
   const char* op = "index_put_";
   ops::check_defined(x, op);
@@ -376,6 +378,33 @@ const Tensor& index_put_(const Tensor& x, const std::vector<TensorIndex>& indice
     kernel(loop, params);  // serial: repeated indices must resolve in order
   }
   x.bump_version();
+  return x;
+}
+
+}  // namespace
+
+const Tensor& index_put_(const Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values,
+                         bool accumulate) {
+  ops::check_defined(x, "index_put_");
+  ops::check_defined(values, "index_put_", "values");
+  const bool record = is_floating(x.dtype()) && autograd::needs_grad({&x, &values});
+  if (!record) return index_put_values(x, indices, values, accumulate);
+  autograd::check_inplace(x, "index_put_");
+  {
+    autograd::NoGradGuard no_grad;
+    index_put_values(x, indices, values, accumulate);
+  }
+  // The written places' gradient goes to values (summed over its broadcast), the rest to x.
+  autograd::record(accumulate ? "IndexPutBackward0" : "IndexPutBackward0", x, {&x, &values},
+                   [indices, accumulate, v_shape = values.shape(), v_dtype = values.dtype()](const Tensor& g) {
+                     std::vector<Tensor> r(2);
+                     r[0] = accumulate ? g : index_put(g, indices, zeros({}, {g.dtype(), g.device()}), false);
+                     Tensor picked = index(g, indices);
+                     while (picked.dim() < static_cast<int64_t>(v_shape.size())) picked = picked.unsqueeze(0);
+                     picked = autograd::sum_to(picked, v_shape);
+                     r[1] = picked.dtype() == v_dtype ? picked : picked.to(v_dtype);
+                     return r;
+                   });
   return x;
 }
 
@@ -485,8 +514,8 @@ int64_t scatter_mode(std::string_view reduce, const char* op) {
   LAMINA_THROW(ValueError, op, "reduce must be 'add' or 'multiply', got '", std::string(reduce), "'");
 }
 
-const Tensor& scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src,
-                           int64_t mode) {
+const Tensor& scatter_values(const char* op, const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src,
+                             int64_t mode) {
   static const OpId id = op_id("scatter");
   ops::check_defined(x, op);
   ops::check_defined(src, op, "src");
@@ -516,6 +545,43 @@ const Tensor& scatter_impl(const char* op, const Tensor& x, int64_t dim, const T
     kernel(loop, params);  // serial: repeated indices must resolve in order
   }
   x.bump_version();
+  return x;
+}
+
+// scatter_values with autograd: x is rebased onto a node whose rule sends the gradient of the
+// written places to src (gathered back) and the rest to x's previous history.
+const Tensor& scatter_impl(const char* op, const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src,
+                           int64_t mode) {
+  ops::check_defined(x, op);
+  ops::check_defined(src, op, "src");
+  const bool record = is_floating(x.dtype()) && autograd::needs_grad({&x, &src});
+  if (!record) return scatter_values(op, x, dim, idx, src, mode);
+  autograd::check_inplace(x, op);
+  LAMINA_CHECK(mode == kAssign || mode == kAdd, ValueError, op,
+               "reduce='multiply' is not differentiable; use it under no_grad()");
+  {
+    autograd::NoGradGuard no_grad;
+    scatter_values(op, x, dim, idx, src, mode);
+  }
+  const bool scalar = src.impl()->is_wrapped_number;
+  const int64_t d = wrap_dim(dim, std::max<int64_t>(x.dim(), 1), op);
+  autograd::SavedTensor si(idx);
+  autograd::record(mode == kAdd ? "ScatterAddBackward0" : "ScatterBackward0", x, {&x, &src},
+                   [si, d, mode, scalar, x_shape = x.shape(), src_shape = src.shape()](const Tensor& g) {
+                     const Tensor index = si.get("ScatterBackward0");
+                     const Tensor g1 = at_least_1d(g), i1 = x_shape.size() == 0 ? at_least_1d(index) : index;
+                     std::vector<Tensor> r(2);
+                     r[0] = mode == kAdd ? g : scatter(g1, d, i1, Scalar(0.0)).reshape(x_shape);
+                     if (!scalar) {
+                       const Tensor picked = gather(g1, d, i1);
+                       Tensor gs = zeros(src_shape.size() == 0 ? Shape{1} : src_shape, {g.dtype(), g.device()});
+                       Tensor region = gs;
+                       for (int64_t k = 0; k < picked.dim(); ++k) region = region.narrow(k, 0, picked.shape()[k]);
+                       copy_(region, picked);
+                       r[1] = gs.reshape(src_shape);
+                     }
+                     return r;
+                   });
   return x;
 }
 

@@ -172,7 +172,28 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string&
       src = src.narrow(d, std::min(crop_lo, n), keep);
       dst = dst.narrow(d, std::max<int64_t>(0, before), keep);
     }
-    if (src.numel() > 0) copy_(dst, src);
+    {
+      autograd::NoGradGuard no_grad;
+      if (src.numel() > 0) copy_(dst, src);
+    }
+    if (is_floating(x.dtype()) && autograd::needs_grad({&x})) {
+      // The kept part of x receives the matching part of the gradient; the padding none.
+      autograd::record("ConstantPadNdBackward0", out, {&x}, [pads, shape = x.shape(), npad](const Tensor& g) {
+        Tensor gx = zeros(shape, {g.dtype(), g.device()});
+        Tensor from = g, to = gx;
+        for (int64_t i = 0; i < npad; ++i) {
+          const int64_t d = static_cast<int64_t>(shape.size()) - 1 - i, before = pads[2 * i], after = pads[2 * i + 1];
+          const int64_t n = shape[d];
+          const int64_t crop_lo = std::max<int64_t>(0, -before), crop_hi = std::max<int64_t>(0, -after);
+          const int64_t keep = std::max<int64_t>(0, n - crop_lo - crop_hi);
+          to = to.narrow(d, std::min(crop_lo, n), keep);
+          from = from.narrow(d, std::max<int64_t>(0, before), keep);
+        }
+        autograd::NoGradGuard no_grad;
+        if (to.numel() > 0) copy_(to, from);
+        return std::vector<Tensor>{gx};
+      });
+    }
     return out;
   }
   // Non-constant modes gather source indices per padded dim.

@@ -2,7 +2,10 @@
 
 #include <vector>
 
+#include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
+#include "lamina/ops/creation.h"
+#include "lamina/ops/index.h"
 #include "lamina/runtime/reduce_lines.h"
 
 namespace lamina {
@@ -36,7 +39,19 @@ ValuesIndices run_sort_kernel(OpId id, const Tensor& x, int64_t d, int64_t k, in
     params.i = mode;
     runtime::launch_lines(kernel, runtime::make_line_loop(x, d, r.values, &r.indices), params);
   }
-  return {r.values.contiguous(), r.indices.contiguous()};
+  ValuesIndices out{r.values.contiguous(), r.indices.contiguous()};
+  if (is_floating(x.dtype()) && autograd::needs_grad({&x})) {
+    // Each value's gradient goes back to the position its index names.
+    autograd::SavedTensor si(out.indices);
+    autograd::record(id == op_id("sort") ? "SortBackward0" : "TopkBackward0", out.values, {&x},
+                     [si, d, shape = x.shape()](const Tensor& g) {
+                       const Tensor idx = si.get("SortBackward0");
+                       if (shape.size() == 0) return std::vector<Tensor>{g.reshape({})};
+                       Tensor gx = zeros(shape, {g.dtype(), g.device()});
+                       return std::vector<Tensor>{scatter(gx, d, idx, g)};
+                     });
+  }
+  return out;
 }
 
 }  // namespace

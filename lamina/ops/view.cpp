@@ -175,9 +175,17 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t stop, int64_t step) con
   shape[d] = len;
   strides[d] *= step;
   return with_grad("SliceBackward0", *this, with_geometry(*this, shape, strides, offset),
-                   [from = this->shape(), d, start, stop, step](const Tensor& g) {
-                     return std::vector<Tensor>{
-                         scatter_into_zeros(from, g, [&](const Tensor& gx) { return gx.slice(d, start, stop, step); })};
+                   [from = this->shape(), d, start, len, step](const Tensor& g) {
+                     // The same element positions in a fresh contiguous tensor (start is already
+                     // normalized, so the slice is rebuilt from its geometry, not its arguments).
+                     return std::vector<Tensor>{scatter_into_zeros(from, g, [&](const Tensor& gx) {
+                       Shape shape = gx.shape();
+                       Strides strides = gx.strides();
+                       const int64_t offset = gx.storage_offset() + (len > 0 ? start * strides[d] : 0);
+                       shape[d] = len;
+                       strides[d] *= step;
+                       return Tensor::make_view(gx.storage(), shape, strides, offset, gx.dtype());
+                     })};
                    });
 }
 

@@ -215,3 +215,52 @@ TEST(Gradcheck, ViewsIndexingJoinsAndMatmul) {
   expect_gradcheck([gidx](V t) { return gather(t[0], 1, gidx); }, {x}, "gather");
   expect_gradcheck([](V t) { return einsum("ij,jk->ik", {t[0], t[1]}); }, {x, y}, "einsum");
 }
+
+TEST(Gradcheck, JoinsSortsAndScatters) {
+  manual_seed(9);
+  const Tensor x = leaf({3, 4}), s = leaf({3, 2});
+  const Tensor idx = tensor<int64_t>({0, 3, 2, 2, 1, 0}, {3, 2});
+  using V = const std::vector<Tensor>&;
+  expect_gradcheck([](V t) { return pad(t[0], {1, 2, 0, 1}); }, {x}, "constant pad");
+  expect_gradcheck([](V t) { return pad(t[0], {-1, 1}); }, {x}, "cropping pad");
+  for (const char* mode : {"reflect", "replicate", "circular"}) {
+    const std::string m(mode);
+    expect_gradcheck([m](V t) { return pad(t[0].unsqueeze(0), {2, 1}, m); }, {x}, mode);
+  }
+  expect_gradcheck([](V t) { return sort(t[0], 1).values; }, {x}, "sort");
+  expect_gradcheck([](V t) { return sort(t[0], 0, true).values; }, {x}, "sort descending");
+  expect_gradcheck([](V t) { return topk(t[0], 2, 1).values; }, {x}, "topk");
+  expect_gradcheck([](V t) { return flip(t[0], {0, 1}); }, {x}, "flip");
+  expect_gradcheck([](V t) { return roll(t[0], {1, -2}, {0, 1}); }, {x}, "roll");
+  expect_gradcheck([](V t) { return tril(t[0], 1); }, {x}, "tril");
+  expect_gradcheck([](V t) { return triu(t[0]); }, {x}, "triu");
+  expect_gradcheck([](V t) { return repeat(t[0], {2, 1, 2}); }, {x}, "repeat");
+  expect_gradcheck([](V t) { return masked_fill(t[0], gt(t[0], Scalar(0)), Scalar(0.5)); }, {x}, "masked_fill");
+  // scatter with repeated indices keeps one write (which is unspecified, as in PyTorch): unique ones here.
+  const Tensor unique = tensor<int64_t>({0, 3, 2, 1, 1, 0}, {3, 2});
+  expect_gradcheck([unique](V t) { return scatter(t[0], 1, unique, t[1]); }, {x, s}, "scatter");
+  expect_gradcheck([unique](V t) { return scatter(t[0], 1, unique, Scalar(0.5)); }, {x}, "scatter of a scalar");
+  expect_gradcheck([idx](V t) { return scatter_add(t[0], 1, idx, t[1]); }, {x, s}, "scatter_add");
+  expect_gradcheck([idx](V t) { return take_along_dim(t[0], idx, 1); }, {x}, "take_along_dim");
+  expect_gradcheck([](V t) { return split(t[0], 3, 1)[1]; }, {x}, "split");
+  expect_gradcheck([](V t) { return unbind(t[0], 1)[2]; }, {x}, "unbind");
+  expect_gradcheck([](V t) { return movedim(t[0], {0}, {1}); }, {x}, "movedim");
+}
+
+TEST(Gradcheck, IndexPutAndInPlaceScatters) {
+  manual_seed(10);
+  const Tensor x = leaf({3, 4}), v = leaf({2}), v1 = leaf({1});
+  const Tensor rows = tensor<int64_t>({2, 0});
+  using V = const std::vector<Tensor>&;
+  expect_gradcheck([rows](V t) { return index_put(t[0], {rows, Slice{1, 2}}, t[1].unsqueeze(1), false); }, {x, v},
+                   "index_put");
+  expect_gradcheck([rows](V t) { return index_put(t[0], {rows}, t[1].unsqueeze(1), true); }, {x, v}, "index_put accumulate");
+  expect_gradcheck([](V t) { return index_put(t[0], {int64_t{1}}, t[1], false); }, {x, v1}, "index_put basic, broadcast");
+  expect_gradcheck(
+      [](V t) {
+        Tensor y = mul(t[0], Scalar(1.0));
+        index_put_(y, {gt(t[0], Scalar(0.2))}, Scalar(0.0));
+        return y;
+      },
+      {x}, "masked index_put_ on a non-leaf");
+}
