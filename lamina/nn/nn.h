@@ -1,6 +1,7 @@
 #pragma once
 // Umbrella header of lamina::nn: modules, layers, losses, functional and init.
 #include "lamina/nn/activation.h"
+#include "lamina/nn/attention.h"
 #include "lamina/nn/container.h"
 #include "lamina/nn/conv.h"
 #include "lamina/nn/functional.h"

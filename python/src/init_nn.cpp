@@ -1,6 +1,7 @@
 // lamina._lamina._nn: the C++ layers (held by the Python Module classes of lamina.nn), the
 // functional forms, the losses and nn.init. Argument conversion only; PyTorch's signatures
 // (legacy arguments, keyword names) are kept by the Python wrappers in python/lamina/nn.
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/vector.h>
 
 #include "bind.h"
@@ -132,6 +133,23 @@ void bind_layers(nb::module_& sub) {
                           nb::object dtype) { new (self) nn::BatchNorm2d(n, eps, momentum, affine, track, dtype_or_default(dtype)); },
            nb::arg("num_features"), nb::arg("eps"), nb::arg("momentum"), nb::arg("affine"), nb::arg("track_running_stats"),
            nb::arg("dtype").none());
+  nb::class_<nn::MultiheadAttention, nn::Module>(sub, "MultiheadAttention")
+      .def("__init__", [](nn::MultiheadAttention* self, int64_t e, int64_t h, double p, bool bias, bool batch_first,
+                          nb::object dtype) {
+        new (self) nn::MultiheadAttention(e, h, p, bias, batch_first, dtype_or_default(dtype));
+      }, nb::arg("embed_dim"), nb::arg("num_heads"), nb::arg("dropout"), nb::arg("bias"), nb::arg("batch_first"),
+         nb::arg("dtype").none())
+      .def("forward", [](nn::MultiheadAttention& m, const Tensor& q, const Tensor& k, const Tensor& v, nb::handle kpm,
+                         bool need_weights, nb::handle mask, bool average) -> nb::object {
+        auto opt = [](nb::handle h) { return h.is_none() ? Tensor() : nb::cast<Tensor>(h); };
+        auto [out, w] = m.forward(q, k, v, opt(kpm), need_weights, opt(mask), average);
+        return nb::make_tuple(out, w.defined() ? nb::cast(w) : nb::none());
+      }, nb::arg("query"), nb::arg("key"), nb::arg("value"), nb::arg("key_padding_mask") = nb::none(),
+         nb::arg("need_weights") = true, nb::arg("attn_mask") = nb::none(), nb::arg("average_attn_weights") = true)
+      .def_ro("embed_dim", &nn::MultiheadAttention::embed_dim)
+      .def_ro("num_heads", &nn::MultiheadAttention::num_heads)
+      .def_ro("batch_first", &nn::MultiheadAttention::batch_first)
+      .def_prop_ro("out_proj", [](const nn::MultiheadAttention& m) { return m.out_proj; });
   nb::class_<nn::GroupNorm, nn::Module>(sub, "GroupNorm")
       .def("__init__", [](nn::GroupNorm* self, int64_t g, int64_t c, double eps, bool affine, nb::object dtype) {
         new (self) nn::GroupNorm(g, c, eps, affine, dtype_or_default(dtype));

@@ -93,3 +93,22 @@ TEST(NnConv, SmallCnnTrains) {
   const Tensor predicted = argmax(model->forward(x), 1);
   EXPECT_EQ(sum(eq(predicted, y)).item<int64_t>(), n);
 }
+
+TEST(NnConv, MultiheadAttentionShapesAndGradients) {
+  manual_seed(4);
+  nn::MultiheadAttention mha(6, 2, 0.0, true, true, Dtype::Float64);
+  std::vector<std::string> names;
+  for (const auto& [k, v] : mha.named_parameters()) names.push_back(k);
+  EXPECT_EQ(names, (std::vector<std::string>{"in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"}));
+  Tensor x = randn({2, 3, 6}, {Dtype::Float64, kCPU});
+  autograd::set_requires_grad(x);
+  auto [out, weights] = mha.forward(x, x, x);
+  EXPECT_EQ(out.shape(), Shape({2, 3, 6}));
+  EXPECT_EQ(weights.shape(), Shape({2, 3, 3}));
+  EXPECT_LT(amax(abs(sub(sum(weights, std::vector<int64_t>{2}), Scalar(1.0)))).item<double>(), 1e-12);
+  const Tensor causal = triu(ones({3, 3}, {Dtype::Bool, kCPU}), 1);
+  const std::string report = autograd::gradcheck(
+      [&](const std::vector<Tensor>& t) { return mha.forward(t[0], t[0], t[0], Tensor(), false, causal).first; }, {x});
+  EXPECT_TRUE(report.empty()) << report;
+  EXPECT_THROW(nn::MultiheadAttention(6, 4), ConfigError);
+}

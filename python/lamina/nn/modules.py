@@ -11,7 +11,7 @@ from .module import Module
 
 _nn = _lamina._nn
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
+__all__ = ["MultiheadAttention", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
            "BatchNorm2d", "Linear", "Embedding", "LayerNorm", "RMSNorm", "GroupNorm", "Dropout", "ReLU", "GELU", "SiLU",
            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten", "Identity", "Sequential", "ModuleList",
            "ModuleDict", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "BCELoss",
@@ -175,6 +175,26 @@ class BatchNorm2d(_Wrapped):
                  dtype=None):
         _check_device(device)
         super().__init__(_nn.BatchNorm2d(num_features, eps, momentum, affine, track_running_stats, dtype))
+
+
+class MultiheadAttention(_Wrapped):
+    """Multi-head attention (torch.nn.MultiheadAttention); forward returns (output, weights)."""
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
+                 kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
+        _check_device(device)
+        if add_bias_kv or add_zero_attn or (kdim not in (None, embed_dim)) or (vdim not in (None, embed_dim)):
+            raise _lamina.ConfigError("[MultiheadAttention] add_bias_kv, add_zero_attn and kdim/vdim != embed_dim "
+                                      "are not supported")
+        super().__init__(_nn.MultiheadAttention(embed_dim, num_heads, dropout, bias, batch_first, dtype))
+        # The C++ layer's output projection, shown as a child as in PyTorch (out_proj.weight, ...).
+        out_proj = Linear.__new__(Linear)
+        _Wrapped.__init__(out_proj, self._c.out_proj)
+        self.out_proj = out_proj
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+                average_attn_weights=True):
+        return self._c.forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights)
 
 
 class GroupNorm(_Wrapped):
