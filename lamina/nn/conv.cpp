@@ -9,7 +9,11 @@
 namespace lamina::nn {
 namespace {
 
-std::string pair_str(Pair p) { return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ")"; }
+std::string pair_str(Pair p) {
+  std::ostringstream os;  // (string concatenation here trips a GCC 12 -Wrestrict false positive)
+  os << "(" << p[0] << ", " << p[1] << ")";
+  return os.str();
+}
 // Pooling reprs print a square size as one int, as PyTorch shows what the user passed.
 std::string size_str(Pair p) { return p[0] == p[1] ? std::to_string(p[0]) : pair_str(p); }
 

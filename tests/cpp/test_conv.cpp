@@ -25,7 +25,7 @@ double at(const Tensor& t, std::initializer_list<int64_t> idx) {
 
 // conv2d by its definition.
 Tensor conv_reference(const Tensor& x, const Tensor& w, const Tensor& b, Pair s, Pair p, Pair d, int64_t groups) {
-  const int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], wd = x.shape()[3];
+  const int64_t n = x.shape()[0], h = x.shape()[2], wd = x.shape()[3];
   const int64_t o = w.shape()[0], cg = w.shape()[1], kh = w.shape()[2], kw = w.shape()[3];
   const int64_t oh = (h + 2 * p[0] - d[0] * (kh - 1) - 1) / s[0] + 1, ow = (wd + 2 * p[1] - d[1] * (kw - 1) - 1) / s[1] + 1;
   Tensor out = zeros({n, o, oh, ow}, {Dtype::Float64, kCPU});
