@@ -11,6 +11,8 @@ APT_PACKAGES=(
   libdlpack-dev                             # DLPack interop header
   googletest libgtest-dev                   # C++ tests
   libbenchmark-dev                          # C++ benchmarks
+  zlib1g-dev                                # gzip-compressed data files (IDX)
+  dataset-fashion-mnist                     # the built-in data set (make demo)
   python3-venv                              # the .venv
   python3-torch                             # PyTorch reference for tests and benchmarks (own interpreter)
 )

@@ -16,6 +16,7 @@ IOError = _lamina.IOError
 from . import autograd  # noqa: E402
 from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: E402,F401
 from . import optim  # noqa: E402,F401
+from . import utils  # noqa: E402,F401
 from . import nn  # noqa: E402,F401
 
 __version__ = "0.1.0"

@@ -17,6 +17,7 @@ NB_MODULE(_lamina, m) {
   init_linalg(m, cls);
   init_autograd(m, cls);
   init_conv(m);
+  init_data(m);
   init_optim(m);
   init_nn(m);
 }

@@ -1,0 +1,2 @@
+"""Utilities (lamina.utils.data: data readers)."""
+from . import data  # noqa: F401
