@@ -16,7 +16,7 @@ python: setup
 	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check .
 
 demo: python
-	$(PY) examples/tour.py
+	LAMINA_FORCE_CPU=1 $(PY) examples/fashion_mnist.py --model cnn --epochs 3
 
 test-cpp: build
 	cd build/cpp && ctest --output-on-failure

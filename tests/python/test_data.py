@@ -55,3 +55,16 @@ def test_fashion_mnist_files():
     with gzip.open(os.path.join(data.FASHION_MNIST_DIR, "t10k-images-idx3-ubyte.gz")) as f:
         raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(10000, 28, 28)
     np.testing.assert_array_equal(test_images.numpy(), raw)
+
+
+@pytest.mark.skipif(not os.path.isdir(data.FASHION_MNIST_DIR), reason="dataset-fashion-mnist not installed")
+def test_fashion_mnist_example_trains():
+    import subprocess
+    import sys
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "fashion_mnist.py")
+    out = subprocess.run([sys.executable, script, "--model", "mlp", "--epochs", "1", "--limit", "3000"],
+                         capture_output=True, text=True, timeout=300, env=dict(os.environ, LAMINA_FORCE_CPU="1"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    accuracy = float(out.stdout.split("test accuracy:")[1].split()[0])
+    assert accuracy > 0.6, out.stdout[-500:]
+    assert "confusion matrix" in out.stdout
