@@ -174,6 +174,17 @@ void record_binary(const char* name, Kind kind, const Tensor& a, const Tensor& b
                    });
 }
 
+// An in-place op on a tensor in the graph is computed out of place (from a copy of the
+// input where it must stay saved); this writes the result into x and makes x its output.
+const Tensor& write_back(const Tensor& x, const Tensor& result) {
+  {
+    autograd::NoGradGuard no_grad;
+    copy_(x, result);
+  }
+  autograd::rebase_history(x, result);
+  return x;
+}
+
 struct BinaryPlan {
   Dtype compute;
   Dtype out;
@@ -231,12 +242,7 @@ const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor&
     std::string base(name);
     base.pop_back();
     Tensor result = binary(base.c_str(), kind, id, a_in_graph ? a.clone() : a, b);
-    {
-      autograd::NoGradGuard no_grad;
-      copy_(a, result);
-    }
-    autograd::rebase_history(a, result);
-    return a;
+    return write_back(a, result);
   }
   check_can_cast(plan.out, a, name);
   LAMINA_CHECK(plan.shape == a.shape(), ShapeError, name, "output with shape ", a.shape(),
@@ -275,12 +281,7 @@ const Tensor& unary_inplace(const char* name, OpId id, bool float_valued, const 
     std::string base(name);
     base.pop_back();
     Tensor result = unary(base.c_str(), id, float_valued, x.clone());
-    {
-      autograd::NoGradGuard no_grad;
-      copy_(x, result);
-    }
-    autograd::rebase_history(x, result);
-    return x;
+    return write_back(x, result);
   }
   ops::run_elementwise(id, dt, {&x, &x});
   x.bump_version();
@@ -551,12 +552,7 @@ const Tensor& clamp_(const Tensor& x, std::optional<Scalar> min, std::optional<S
   if (autograd::needs_grad({&x})) {
     autograd::check_inplace(x, "clamp_");
     Tensor result = clamp(x.clone(), min, max);
-    {
-      autograd::NoGradGuard no_grad;
-      copy_(x, result);
-    }
-    autograd::rebase_history(x, result);
-    return x;
+    return write_back(x, result);
   }
   copy_(x, clamp_impl("clamp_", x, lo, hi, &x));
   return x;

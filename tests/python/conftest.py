@@ -39,3 +39,18 @@ def to_np(t):
     if t.dtype == lamina.bfloat16:
         return t.float().numpy()
     return t.numpy()
+
+
+def torch_reference(script, data, timeout=300):
+    """Runs `script` under Debian's /usr/bin/python3 (which has python3-torch) with `data` as JSON
+    on stdin and returns its JSON stdout; skips the test when PyTorch is not available there."""
+    import json
+    import subprocess
+    try:
+        out = subprocess.run(["/usr/bin/python3", "-c", script], input=json.dumps(data), capture_output=True,
+                             text=True, timeout=timeout)
+    except FileNotFoundError:
+        pytest.skip("no /usr/bin/python3")
+    if out.returncode != 0:
+        pytest.skip("PyTorch not importable under /usr/bin/python3: " + out.stderr[-300:])
+    return json.loads(out.stdout)

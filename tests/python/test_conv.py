@@ -1,12 +1,11 @@
 """conv2d and pooling against PyTorch 1.13 (Debian's python3-torch in its own process):
 outputs and gradients for the same inputs."""
-import json
-import subprocess
 
 import numpy as np
 import pytest
 
 import lamina
+from conftest import torch_reference
 
 TORCH = r"""
 import json, sys, torch
@@ -99,14 +98,8 @@ def run_lamina(c):
 
 def test_conv_and_pooling_match_pytorch():
     cases = make_cases()
-    try:
-        out = subprocess.run(["/usr/bin/python3", "-c", TORCH], input=json.dumps(cases), capture_output=True, text=True,
-                             timeout=300)
-    except FileNotFoundError:
-        pytest.skip("no /usr/bin/python3")
-    if out.returncode != 0:
-        pytest.skip("PyTorch not importable under /usr/bin/python3: " + out.stderr[-300:])
-    refs = json.loads(out.stdout)
+    reference = torch_reference(TORCH, cases)
+    refs = reference
     for c, ref in zip(cases, refs):
         y, x, w, b = run_lamina(c)
         np.testing.assert_allclose(y.numpy(), np.array(ref["y"]), rtol=1e-10, atol=1e-12, err_msg=c["op"])
@@ -152,14 +145,8 @@ print(json.dumps({"y": y.tolist(), "gx": x.grad.tolist(), "gw": w.grad.tolist(),
 def test_batch_norm_matches_pytorch():
     rng = np.random.default_rng(3)
     d = {"x": rng.normal(size=(4, 3, 5)).tolist(), "w": rng.normal(size=3).tolist(), "b": rng.normal(size=3).tolist()}
-    try:
-        out = subprocess.run(["/usr/bin/python3", "-c", BN_TORCH], input=json.dumps(d), capture_output=True, text=True,
-                             timeout=120)
-    except FileNotFoundError:
-        pytest.skip("no /usr/bin/python3")
-    if out.returncode != 0:
-        pytest.skip("PyTorch not importable under /usr/bin/python3: " + out.stderr[-300:])
-    ref = json.loads(out.stdout)
+    reference = torch_reference(BN_TORCH, d)
+    ref = reference
     x, w, b = (lamina.tensor(d[k], dtype=lamina.float64, requires_grad=True) for k in ("x", "w", "b"))
     rm, rv = lamina.zeros(3, dtype=lamina.float64), lamina.ones(3, dtype=lamina.float64)
     y = lamina.batch_norm(x, rm, rv, w, b, training=True, momentum=0.2, eps=1e-4)
