@@ -9,7 +9,7 @@ setup:
 	@bash scripts/setup.sh
 
 build: setup
-	cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DLAMINA_BUILD_BENCH=ON >/dev/null
+	cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DLAMINA_BUILD_BENCH=ON -DLAMINA_BUILD_EXAMPLES=ON >/dev/null
 	ninja -C build/cpp -j$(JOBS)
 
 python: setup

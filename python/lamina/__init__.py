@@ -18,6 +18,8 @@ from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: E402,F401
 from . import optim  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
 from . import nn  # noqa: E402,F401
+from . import metrics  # noqa: E402,F401
+from . import train  # noqa: E402,F401
 
 __version__ = "0.1.0"
 

@@ -85,6 +85,8 @@ void init_linalg(nb::module_& m, TensorClass& cls);
 void init_autograd(nb::module_& m, TensorClass& cls);
 void init_conv(nb::module_& m);
 void init_data(nb::module_& m);
+void init_readers(nb::module_& m);
+void init_train(nb::module_& m);
 /// PyTorch's tensor repr, with requires_grad=True or grad_fn=<...> when in the graph.
 std::string tensor_repr_with_grad(const Tensor& t);
 void init_optim(nb::module_& m);

@@ -18,6 +18,8 @@ NB_MODULE(_lamina, m) {
   init_autograd(m, cls);
   init_conv(m);
   init_data(m);
+  init_readers(m);
   init_optim(m);
   init_nn(m);
+  init_train(m);
 }

@@ -1,0 +1,1 @@
+"""Training helpers (placeholder until written)."""

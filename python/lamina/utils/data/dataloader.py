@@ -1,0 +1,2 @@
+"""dataloader (placeholder until written)."""
+__all__ = []

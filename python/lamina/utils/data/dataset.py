@@ -1,0 +1,2 @@
+"""dataset (placeholder until written)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""sampler (placeholder until written)."""
+__all__ = []

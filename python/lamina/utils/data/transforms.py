@@ -1,0 +1,2 @@
+"""Transforms (placeholder until written)."""
+__all__ = []
