@@ -20,7 +20,7 @@ uint64_t stream_word(uint64_t key) { return key | kSampleStreamBit; }
 SampleRng::SampleRng(uint64_t seed, uint64_t key) : seed_(seed), key_(key) {}
 
 uint64_t SampleRng::key_for(uint64_t epoch, uint64_t position) {
-  return (epoch << 40) ^ (position & ((uint64_t{1} << 40) - 1));
+  return epoch << 40 | (position & ((uint64_t{1} << 40) - 1));
 }
 
 uint32_t SampleRng::next_u32() {
@@ -56,6 +56,8 @@ SampleRng& current_sample_rng() {
   fallback = SampleRng(gen.current_seed() ^ kGlobalSeedTweak, gen.reserve(1));
   return fallback;
 }
+
+const SampleRng* scoped_sample_rng() { return t_current; }
 
 SampleRngScope::SampleRngScope(uint64_t seed, uint64_t key) : rng_(seed, key), previous_(t_current) {
   t_current = &rng_;

@@ -11,7 +11,8 @@ class SampleRng {
  public:
   /// The stream keyed by (seed, key), starting at its first draw.
   SampleRng(uint64_t seed, uint64_t key);
-  /// The key of sample `position` of epoch `epoch` (positions below 2^40).
+  /// The key of sample `position` of epoch `epoch`: epoch << 40 | position (positions below
+  /// 2^40), so sample k of a batch whose first sample has key K has key K + k.
   static uint64_t key_for(uint64_t epoch, uint64_t position);
   /// The next 32 random bits.
   uint32_t next_u32();
@@ -37,6 +38,9 @@ class SampleRng {
 /// The current thread's sample stream: the innermost SampleRngScope's, or outside any scope a
 /// fresh stream keyed from the global generator on each call (reproducible after manual_seed).
 SampleRng& current_sample_rng();
+
+/// The innermost SampleRngScope's stream on this thread, or nullptr outside any scope.
+const SampleRng* scoped_sample_rng();
 
 /// Installs the stream (seed, key) as the current thread's for its lifetime (RAII, nestable).
 class SampleRngScope {
