@@ -13,6 +13,11 @@ ValueError = _lamina.ValueError
 NotImplementedError = _lamina.NotImplementedError
 IOError = _lamina.IOError
 
+# The extension's own `nn` / `optim` submodules came in with the star import; drop them so the
+# imports below load the Python packages of those names (which wrap them).
+for _sub in ("nn", "optim"):
+    globals().pop(_sub, None)
+
 from . import autograd  # noqa: E402
 from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: E402,F401
 from . import optim  # noqa: E402,F401
