@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <ranges>
 #include <type_traits>
 #include <vector>
 
+#include "lamina/core/error.h"
 #include "lamina/core/tensor.h"
 #include "lamina/nn/loss.h"
 #include "lamina/nn/module.h"
@@ -22,18 +22,31 @@ namespace lamina::train {
 /// One batch: {inputs, targets, ...} (the same type as data::Batch).
 using Batch = std::vector<Tensor>;
 
-/// A pass over batches without knowing the container: wraps a reference to any range whose
-/// elements bind to `const Batch&`. The range must outlive the BatchSource.
+/// A range-for-able container of batches: begin()/end() whose elements bind to `const Batch&`
+/// (data::DataLoader, std::vector<Batch>, ...).
+template <class R>
+concept BatchRange = requires(R& r) {
+  { *r.begin() } -> std::convertible_to<const Batch&>;
+  { r.begin() != r.end() } -> std::convertible_to<bool>;
+};
+
+/// A pass over batches without knowing the container: wraps a reference to any BatchRange. The
+/// range must outlive the BatchSource.
 class BatchSource {
  public:
-  /// Wraps `range` (by reference); its size is known when it is a sized range.
-  template <std::ranges::input_range R>
-    requires std::convertible_to<std::ranges::range_reference_t<R>, const Batch&>
+  /// Wraps `range` (by reference); its size() is used when it has one that answers.
+  template <BatchRange R>
   BatchSource(R& range)  // NOLINT(google-explicit-constructor): any loader passes as a source.
       : for_each_([&range](const std::function<void(const Batch&)>& visit) {
           for (const Batch& b : range) visit(b);
         }) {
-    if constexpr (std::ranges::sized_range<R>) size_ = static_cast<int64_t>(std::ranges::size(range));
+    if constexpr (requires { range.size(); }) {
+      try {
+        size_ = static_cast<int64_t>(range.size());
+      } catch (const NotImplementedError&) {  // a stream of unknown length
+        size_ = 0;
+      }
+    }
   }
   /// Calls `visit` on each batch of one pass, in order.
   void for_each(const std::function<void(const Batch&)>& visit) const { for_each_(visit); }

@@ -7,6 +7,8 @@
 #include <memory>
 #include <sstream>
 
+#include "lamina/data/dataset.h"
+#include "lamina/data/loader.h"
 #include "lamina/lamina.h"
 #include "lamina/nn/nn.h"
 #include "lamina/optim/lr_scheduler.h"
@@ -370,4 +372,38 @@ TEST(Trainer, EarlyStopRegressionAndErrors) {
   const std::vector<train::Batch> empty;
   EXPECT_THROW(train::evaluate(*model, ce, empty), ValueError);
   EXPECT_EQ(train::BatchSource(batches).size(), 4);
+}
+
+TEST(Trainer, FitsFromTheDataLoader) {
+  train::seed_everything(5);
+  const auto parts = blobs(300, 300);
+  auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{parts[0][0], parts[0][1]});
+  data::DataLoaderOptions lo;
+  lo.batch_size = 32;
+  lo.shuffle = true;
+  lo.num_workers = 2;
+  data::DataLoader loader(dataset, lo);
+  data::DataLoaderOptions vo;
+  vo.batch_size = 100;
+  data::DataLoader val(dataset, vo);
+  EXPECT_EQ(train::BatchSource(loader).size(), 10);
+  auto model = small_mlp();
+  optim::AdamOptions adam;
+  adam.lr = 0.02;
+  optim::Adam opt(model->parameters(), adam);
+  nn::CrossEntropyLoss loss_fn;
+  train::FitOptions opts;
+  opts.progress = false;
+  opts.val_loader = val;
+  int64_t steps = 0;
+  opts.callbacks.on_batch_end = [&](const train::BatchMetrics& m) {
+    ++steps;
+    EXPECT_EQ(m.total_steps, 10);
+  };
+  const auto history = train::fit(*model, loss_fn, opt, loader, 5, opts);
+  EXPECT_EQ(steps, 50);
+  EXPECT_EQ(history[4].samples, 300);
+  EXPECT_LT(history[4].loss, history[0].loss);
+  EXPECT_GT(*history[4].val->accuracy, 0.85);
+  EXPECT_EQ(history[4].val->samples, 300);
 }
