@@ -293,9 +293,14 @@ bool DataLoader::load_stream_batch(int64_t batch, int slot) {
 
 void DataLoader::clear_slot(int slot) { slots_[static_cast<size_t>(slot)].clear(); }
 
+const Batch& DataLoader::current() const {
+  LAMINA_CHECK(has_current(), IndexError, "DataLoader", "no batch is current: the epoch has not started or has ended");
+  return slots_[static_cast<size_t>(current_slot())];
+}
+
 const Batch& DataLoader::Iterator::operator*() const {
-  LAMINA_CHECK(!at_end(), IndexError, "DataLoader", "dereferencing the end of the epoch");
-  return loader_->slots_[static_cast<size_t>(loader_->current_slot())];
+  LAMINA_CHECK(loader_ != nullptr, IndexError, "DataLoader", "dereferencing the end of the epoch");
+  return loader_->current();
 }
 
 DataLoader::Iterator& DataLoader::Iterator::operator++() {

@@ -168,6 +168,8 @@ class DataLoader : public EpochRunner {
   Iterator end() { return Iterator(nullptr); }
   /// Batches per epoch; NotImplementedError for a stream of unknown length.
   int64_t size() const;
+  /// The current batch of the running epoch (IndexError when none is).
+  const Batch& current() const;
   /// The batch sampler (null for an IterableDataset).
   const std::shared_ptr<BatchSampler>& batch_sampler() const { return batch_sampler_; }
 
