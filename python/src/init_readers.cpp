@@ -1,5 +1,7 @@
-// File readers beyond IDX: .npy / .npz, CSV, memory-mapped token files (lamina.utils.data).
+// File readers beyond IDX: .npy / .npz, CSV, memory-mapped token files, and the native image
+// transforms (lamina.utils.data and lamina.utils.data.transforms).
 #include <nanobind/stl/map.h>
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 
 #include "bind.h"
@@ -7,6 +9,7 @@
 #include "lamina/data/mmap.h"
 #include "lamina/data/npy.h"
 #include "lamina/data/npz.h"
+#include "lamina/data/transforms.h"
 
 namespace lamina::python {
 
@@ -21,6 +24,39 @@ std::string file_dtype_name(nb::handle h) {
 char single_char(const std::string& s, const char* what) {
   LAMINA_CHECK(s.size() <= 1, ValueError, "read_csv", what, " must be a single character, got '", s, "'");
   return s.empty() ? '\0' : s[0];
+}
+
+template <class T>
+const T* as(nb::handle h) {
+  return nb::isinstance<T>(h) ? &nb::cast<const T&>(h) : nullptr;
+}
+
+// The C++ transform behind a native transform object (or a Python wrapper whose
+// `_native_transform` is one), or a Compose (anything with a `transforms` list) of them; nullopt
+// for any other Python callable.
+std::optional<data::Transform> native_transform(nb::handle h) {
+  if (auto* t = as<data::ToTensor>(h)) return data::Transform(*t);
+  if (auto* t = as<data::Normalize>(h)) return data::Transform(*t);
+  if (auto* t = as<data::RandomCrop>(h)) return data::Transform(*t);
+  if (auto* t = as<data::RandomHorizontalFlip>(h)) return data::Transform(*t);
+  if (nb::hasattr(h, "_native_transform")) return native_transform(h.attr("_native_transform"));
+  if (nb::hasattr(h, "transforms")) {
+    std::vector<data::Transform> parts;
+    for (nb::handle item : h.attr("transforms")) {
+      std::optional<data::Transform> t = native_transform(item);
+      if (!t) return std::nullopt;
+      parts.push_back(std::move(*t));
+    }
+    if (parts.empty()) return std::nullopt;
+    return data::Transform(data::Compose(std::move(parts)));
+  }
+  return std::nullopt;
+}
+
+template <class T>
+void bind_call(nb::class_<T>& cls) {
+  cls.def("__call__", [](const T& self, const Tensor& x) { return self(x); }, nb::arg("x"),
+          nb::call_guard<nb::gil_scoped_release>());
 }
 
 }  // namespace
@@ -64,6 +100,31 @@ void init_readers(nb::module_& m) {
         return data::read_tokens(path, file_dtype_name(dtype), offset);
       },
       nb::arg("path"), nb::arg("dtype"), nb::arg("offset") = 0);
+
+  nb::class_<data::ToTensor> to_tensor(sub, "ToTensor");
+  to_tensor.def(nb::init<>());
+  bind_call(to_tensor);
+  nb::class_<data::Normalize> normalize(sub, "Normalize");
+  normalize.def(nb::init<std::vector<double>, std::vector<double>>(), nb::arg("mean"), nb::arg("std"))
+      .def_prop_ro("mean", &data::Normalize::mean)
+      .def_prop_ro("std", &data::Normalize::std);
+  bind_call(normalize);
+  nb::class_<data::RandomCrop> crop(sub, "RandomCrop");
+  crop.def(nb::init<int64_t, int64_t, int64_t>(), nb::arg("height"), nb::arg("width"), nb::arg("padding"));
+  bind_call(crop);
+  nb::class_<data::RandomHorizontalFlip> hflip(sub, "RandomHorizontalFlip");
+  hflip.def(nb::init<double>(), nb::arg("p")).def_prop_ro("p", &data::RandomHorizontalFlip::p);
+  bind_call(hflip);
+  sub.def("is_native_transform", [](nb::handle t) { return native_transform(t).has_value(); }, nb::arg("transform"));
+  nb::class_<data::TransformDataset, data::Dataset>(sub, "TransformDataset")
+      .def(
+          "__init__",
+          [](data::TransformDataset* self, std::shared_ptr<data::Dataset> dataset, int64_t field, nb::handle transform) {
+            std::optional<data::Transform> t = native_transform(transform);
+            LAMINA_CHECK(t.has_value(), ValueError, "TransformDataset", "the transform is not a native one");
+            new (self) data::TransformDataset(std::move(dataset), field, std::move(*t));
+          },
+          nb::arg("dataset"), nb::arg("field"), nb::arg("transform"));
 }
 
 }  // namespace lamina::python
