@@ -83,6 +83,15 @@ class PyLoader : public EpochRunner {
   int64_t size() const { return plan_->size(); }
   // The current batch, moved out of its slot (the caller holds the GIL).
   nb::object take() { return std::move(slots_[static_cast<size_t>(current_slot())]); }
+  // Tells the garbage collector about the Python objects held here (workers change slots only
+  // while holding the GIL, which the collector holds), so a cycle through the loader (a
+  // collate_fn or dataset that refers back to it) is found and freed.
+  int traverse(visitproc visit, void* arg) const {
+    Py_VISIT(dataset_.ptr());
+    Py_VISIT(collate_.ptr());
+    for (const nb::object& o : slots_) Py_VISIT(o.ptr());
+    return 0;
+  }
 
  protected:
   int64_t plan_epoch(int64_t epoch) override {
@@ -123,6 +132,14 @@ class PyLoader : public EpochRunner {
   std::vector<std::vector<int64_t>> batches_;
   std::vector<int64_t> first_position_;
 };
+
+int pyloader_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  return nb::inst_ptr<PyLoader>(self)->traverse(visit, arg);
+}
+
+PyType_Slot pyloader_slots[] = {{Py_tp_traverse, reinterpret_cast<void*>(pyloader_traverse)}, {0, nullptr}};
 
 nb::object native_batch(NativeLoader& l, bool ok) {
   if (!ok) return nb::none();
@@ -243,7 +260,8 @@ void bind_loaders(nb::module_& sub) {
         return native_batch(l, ok);
       }, "The next batch, or None at the end of the epoch.");
 
-  nb::class_<PyLoader, EpochRunner>(sub, "PyLoader", "A loader over a Python dataset and collate function.")
+  nb::class_<PyLoader, EpochRunner>(sub, "PyLoader", nb::type_slots(pyloader_slots),
+                                    "A loader over a Python dataset and collate function.")
       .def(nb::init<nb::object, std::shared_ptr<data::BatchSampler>, nb::object, int, int, uint64_t>(),
            nb::arg("dataset"), nb::arg("batch_sampler"), nb::arg("collate_fn"), nb::arg("num_workers"),
            nb::arg("prefetch_factor"), nb::arg("seed"))

@@ -112,6 +112,16 @@ class _SingleIndexBatches:
         return len(self.sampler)
 
 
+class _FirstSample:
+    """The collation of batch_size=None: `convert` applied to the one sample of each batch."""
+
+    def __init__(self, convert):
+        self.convert = convert
+
+    def __call__(self, samples):
+        return self.convert(samples[0])
+
+
 def _native_plan(batch_sampler):
     if type(batch_sampler) is BatchSampler and getattr(batch_sampler.sampler, "_native", None) is not None:
         return _data.BatchSampler(batch_sampler.sampler._native, batch_sampler.batch_size, batch_sampler.drop_last)
@@ -202,7 +212,7 @@ class DataLoader:
                                               _native_plan(batch_sampler))
         else:
             plan = _native_plan(batch_sampler if batch_sampler is not None else _SingleIndexBatches(sampler))
-            collate = self.collate_fn if batch_sampler is not None else (lambda samples: self.collate_fn(samples[0]))
+            collate = self.collate_fn if batch_sampler is not None else _FirstSample(self.collate_fn)
             self._loader = _data.PyLoader(dataset, plan, collate, num_workers, prefetch_factor, self._seed)
         _live_loaders.add(self)
 
