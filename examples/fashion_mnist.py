@@ -1,15 +1,16 @@
 """Train an MLP or a CNN on Fashion-MNIST (Debian's dataset-fashion-mnist) with lamina.
 
-    .venv/bin/python examples/fashion_mnist.py --model cnn --epochs 2
+    .venv/bin/python examples/fashion_mnist.py --model cnn --epochs 3
 
-Prints a progress line per epoch part, the test accuracy and a confusion matrix."""
+A TensorDataset behind a DataLoader whose C++ worker threads prepare the batches (--augment adds
+a random crop and flip per sample), lamina.train.fit with a tqdm progress bar, then the test
+loss, accuracy and confusion matrix from lamina.train.evaluate / lamina.metrics."""
 import argparse
 import os
-import sys
-import time
 
 import lamina
 import lamina.nn as nn
+from lamina import metrics, train
 from lamina.utils import data
 
 
@@ -30,65 +31,51 @@ def make_model(kind):
                          nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def progress(epoch, done, total, loss, correct, seen, started):
-    width = 30
-    filled = width * done // total
-    rate = seen / max(time.perf_counter() - started, 1e-9)
-    sys.stdout.write(f"\repoch {epoch} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                     f"loss {loss:.4f} acc {correct / max(seen, 1):.4f} {rate:,.0f} samples/s")
-    sys.stdout.flush()
+def report_epoch(e):
+    print(f"epoch {e['epoch']}: loss {e['loss']:.4f}, accuracy {e['accuracy']:.4f}, {e['seconds']:.1f} s, "
+          f"{e['samples_per_second']:,.0f} samples/s", flush=True)
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=["mlp", "cnn"], default="cnn")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images (smoke runs)")
+    p.add_argument("--workers", type=int, default=1, help="DataLoader worker threads (0: load on this thread)")
+    p.add_argument("--augment", action="store_true", help="RandomCrop(28, padding=2) + RandomHorizontalFlip")
     args = p.parse_args()
     if not os.path.isdir(data.FASHION_MNIST_DIR):
         raise SystemExit(f"{data.FASHION_MNIST_DIR} not found: install Debian's dataset-fashion-mnist")
-    lamina.manual_seed(args.seed)
+    train.seed_everything(args.seed)
     x_train, y_train = load("train")
     if args.limit:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
     x_test, y_test = load("test")
+
+    train_set = data.TensorDataset(x_train, y_train)
+    if args.augment:
+        t = data.transforms
+        train_set = t.TransformDataset(train_set, t.Compose([t.RandomCrop(28, padding=2), t.RandomHorizontalFlip()]))
+    train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
+    test_loader = data.DataLoader(data.TensorDataset(x_test, y_test), batch_size=1000)
+
     model = make_model(args.model)
-    opt = lamina.optim.Adam(model.parameters(), lr=args.lr)
-    n = x_train.shape[0]
-    batches = (n + args.batch_size - 1) // args.batch_size
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        order = lamina.randperm(n)
-        started, total_loss, correct, seen = time.perf_counter(), 0.0, 0, 0
-        for b in range(batches):
-            idx = order[b * args.batch_size:(b + 1) * args.batch_size]
-            xb, yb = x_train[idx], y_train[idx]
-            opt.zero_grad()
-            logits = model(xb)
-            loss = nn.functional.cross_entropy(logits, yb)
-            loss.backward()
-            opt.step()
-            total_loss += loss.item() * yb.shape[0]
-            seen += yb.shape[0]
-            correct += int((logits.argmax(1) == yb).sum().item())
-            if b % 20 == 0 or b == batches - 1:
-                progress(epoch, b + 1, batches, total_loss / seen, correct, seen, started)
-        print()
-    model.eval()
-    confusion = lamina.zeros(10, 10, dtype=lamina.int64)
-    correct = 0
-    with lamina.no_grad():
-        for b in range(0, x_test.shape[0], 1000):
-            pred = model(x_test[b:b + 1000]).argmax(1)
-            truth = y_test[b:b + 1000]
-            correct += int((pred == truth).sum().item())
-            confusion = lamina.index_put(confusion, (truth, pred), lamina.ones(truth.shape[0], dtype=lamina.int64), True)
-    print(f"test accuracy: {correct / x_test.shape[0]:.4f}")
+    optimizer = lamina.optim.Adam(model.parameters(), lr=args.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    train.fit(model, loss_fn, optimizer, train_loader, args.epochs, callbacks=report_epoch)
+
+    result = train.evaluate(model, loss_fn, test_loader, num_classes=10)
+    print(f"test loss: {result['loss']:.4f}")
+    print(f"test accuracy: {result['accuracy']:.4f}")
     print("confusion matrix (rows: true class, columns: predicted):")
-    print(confusion)
+    print(result["confusion_matrix"])
+    model.eval()
+    with lamina.no_grad():
+        scores = model(x_test[:1000])
+    print(f"top-2 accuracy on the first 1000 test images: {metrics.top_k_accuracy(scores, y_test[:1000], 2):.4f}")
 
 
 if __name__ == "__main__":

@@ -164,7 +164,10 @@ EvalResult evaluate(nn::Module& model, const LossFn& loss_fn, const BatchSource&
     else
       totals.add_loss(loss_value, n);
     samples += n;
-    if (bar) bar->update(++steps, samples, totals.mean_loss(), classification ? std::optional(totals.accuracy()) : std::nullopt);
+    ++steps;
+    if (bar)
+      bar->update(steps, samples, totals.mean_loss(),
+                  classification ? std::optional(totals.accuracy()) : std::nullopt);
   });
   if (bar) bar->close();
   LAMINA_CHECK(samples > 0, ValueError, op, "the loader gave no batches");

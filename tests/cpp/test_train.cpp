@@ -94,7 +94,8 @@ TEST(Metrics, TopKAgainstLoops) {
   const Tensor logits = randn({50, 7});
   const Tensor targets = randint(0, 7, {50});
   EXPECT_DOUBLE_EQ(metrics::top_k_accuracy(logits, targets, 1), metrics::accuracy(logits, targets));
-  for (int64_t k : {2, 3, 5}) EXPECT_DOUBLE_EQ(metrics::top_k_accuracy(logits, targets, k), top_k_by_loop(logits, targets, k)) << k;
+  for (int64_t k : {2, 3, 5})
+    EXPECT_DOUBLE_EQ(metrics::top_k_accuracy(logits, targets, k), top_k_by_loop(logits, targets, k)) << k;
   EXPECT_DOUBLE_EQ(metrics::top_k_accuracy(logits, targets, 7), 1.0);
   EXPECT_LT(metrics::top_k_accuracy(logits, targets, 2), metrics::top_k_accuracy(logits, targets, 5));
 }

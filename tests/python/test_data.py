@@ -62,9 +62,11 @@ def test_fashion_mnist_example_trains():
     import subprocess
     import sys
     script = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "fashion_mnist.py")
-    out = subprocess.run([sys.executable, script, "--model", "mlp", "--epochs", "1", "--limit", "3000"],
+    out = subprocess.run([sys.executable, script, "--model", "mlp", "--epochs", "1", "--limit", "3000", "--workers", "2",
+                          "--augment"],
                          capture_output=True, text=True, timeout=300, env=dict(os.environ, LAMINA_FORCE_CPU="1"))
     assert out.returncode == 0, out.stderr[-2000:]
     accuracy = float(out.stdout.split("test accuracy:")[1].split()[0])
     assert accuracy > 0.6, out.stdout[-500:]
-    assert "confusion matrix" in out.stdout
+    assert "epoch 1: loss" in out.stdout and "confusion matrix" in out.stdout
+    assert "epoch 1/1" in out.stderr and "samples/s" in out.stderr  # the tqdm bar
