@@ -214,3 +214,37 @@ def test_iterables_without_len_and_generators():
     train.train_epoch(model, nn.CrossEntropyLoss(), opt, iter(batches), progress=True,
                       callbacks=type("C", (train.Callback,), {"on_batch_end": lambda self, m: seen.append(m)})())
     assert [m["total_steps"] for m in seen] == [None] * 3
+
+
+def test_fit_through_the_data_loader():
+    from lamina.utils import data
+    train.seed_everything(3)
+    r = np.random.default_rng(5)
+    labels = r.integers(0, 3, 300)
+    centers = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
+    x = (centers[labels] + 0.5 * r.standard_normal((300, 2))).astype(np.float32)
+    dataset = data.TensorDataset(lamina.tensor(x), lamina.tensor(labels))
+    loader = data.DataLoader(dataset, batch_size=32, shuffle=True, num_workers=2)
+    val = data.DataLoader(dataset, batch_size=100)
+    model = mlp()
+    opt = lamina.optim.Adam(model.parameters(), lr=0.02)
+    totals = []
+
+    class Count(train.Callback):
+        def on_batch_end(self, m):
+            totals.append(m["total_steps"])
+
+    history = train.fit(model, nn.CrossEntropyLoss(), opt, loader, 5, callbacks=Count(), val_loader=val,
+                        progress=False)
+    assert totals == [10] * 50
+    assert history["samples"] == [300] * 5 and history["val_samples"] == [300] * 5
+    assert history["loss"][4] < history["loss"][0]
+    assert history[4]["val_accuracy"] > 0.85
+
+    class Stream(data.IterableDataset):
+        def __iter__(self):
+            return iter(zip(lamina.tensor(x), lamina.tensor(labels)))
+
+    streamed = train.evaluate(model, nn.CrossEntropyLoss(), data.DataLoader(Stream(), batch_size=64), num_classes=3)
+    assert streamed["samples"] == 300
+    assert streamed["accuracy"] == pytest.approx(history[4]["val_accuracy"])

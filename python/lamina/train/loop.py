@@ -86,7 +86,7 @@ def _lr(optimizer):
 def _len(loader):
     try:
         return len(loader)
-    except TypeError:
+    except (TypeError, NotImplementedError):  # streams of unknown length
         return None
 
 
