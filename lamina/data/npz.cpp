@@ -56,8 +56,11 @@ std::map<std::string, Tensor> load_npz(const std::string& path) {
     std::string name = st.name;
     if (!name.empty() && name.back() == '/') continue;  // a directory entry
     const std::string where = path + ":" + name;
-    LAMINA_CHECK(st.size <= (zip_uint64_t{1} << 40), FormatError, "load_npz", "'", where, "' declares an implausible size ",
-                 st.size);
+    // Deflate expands at most 1032:1, so a larger declared size is a lie; checking it first keeps a
+    // crafted archive from making us allocate terabytes.
+    const bool plausible = !(st.valid & ZIP_STAT_COMP_SIZE) || st.size <= 1032 * st.comp_size + 64;
+    LAMINA_CHECK(plausible && st.size <= (zip_uint64_t{1} << 40), FormatError, "load_npz", "'", where,
+                 "' declares an implausible uncompressed size ", st.size);
     std::vector<unsigned char> bytes(static_cast<size_t>(st.size));
     Member member;
     member.f = zip_fopen_index(archive.z, static_cast<zip_uint64_t>(i), 0);

@@ -139,6 +139,17 @@ def test_npz_errors(tmp_path):
         data.load_npz(tmp_path / "c.npz")
 
 
+def test_npz_with_a_lying_size_is_rejected_before_allocating(tmp_path):
+    np.savez_compressed(tmp_path / "d.npz", a=np.zeros(100))
+    raw = bytearray((tmp_path / "d.npz").read_bytes())
+    for sig, field in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):  # central and local uncompressed size
+        at = raw.find(sig)
+        raw[at + field: at + field + 4] = (0xFFFFFFF0).to_bytes(4, "little")
+    (tmp_path / "d.npz").write_bytes(bytes(raw))
+    with pytest.raises(lamina.FormatError, match=r"d\.npz"):
+        data.load_npz(tmp_path / "d.npz")
+
+
 def test_csv_written_by_numpy(tmp_path):
     a = np.random.default_rng(4).normal(size=(7, 5))
     np.savetxt(tmp_path / "a.csv", a, delimiter=",", header="a,b,c,d,e", comments="")
