@@ -72,13 +72,14 @@ bool EpochRunner::start() {
   if (!resume_) consumed_ = 0;
   resume_ = false;
   const int64_t planned = plan_epoch(epoch_);
-  end_ = planned < 0 ? kUnbounded : planned;
-  if (consumed_ >= end_ && end_ > 0) {  // resumed at the very end of an epoch: start the next
+  planned_end_ = planned < 0 ? kUnbounded : planned;
+  if (consumed_ >= planned_end_ && planned_end_ > 0) {  // resumed at the very end of an epoch: start the next
     ++epoch_;
     consumed_ = 0;
     const int64_t again = plan_epoch(epoch_);
-    end_ = again < 0 ? kUnbounded : again;
+    planned_end_ = again < 0 ? kUnbounded : again;
   }
+  end_ = planned_end_;
   running_ = true;
   next_job_ = consumed_;
   limit_ = consumed_ + window_;
@@ -98,7 +99,7 @@ bool EpochRunner::next() {
 }
 
 bool EpochRunner::advance_to(int64_t batch) {
-  if (batch >= end_) {
+  if (batch >= planned_end_) {
     finish_epoch();
     return false;
   }

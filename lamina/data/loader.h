@@ -100,9 +100,10 @@ class EpochRunner {
   std::condition_variable done_cv_;
   std::vector<std::thread> threads_;
   std::vector<Slot> slot_state_;
+  int64_t planned_end_ = 0;  // batches in the epoch as planned (the consumer's copy)
   int64_t next_job_ = 0;
   int64_t limit_ = 0;
-  int64_t end_ = 0;
+  int64_t end_ = 0;  // lowered by a worker when a stream runs out
   bool stop_ = false;
 };
 

@@ -71,6 +71,50 @@ std::vector<int64_t> RandomSampler::indices(uint64_t seed, uint64_t epoch) const
   return out;
 }
 
+SubsetRandomSampler::SubsetRandomSampler(std::vector<int64_t> indices, std::optional<uint64_t> seed)
+    : indices_(std::move(indices)), seed_(seed) {}
+
+int64_t SubsetRandomSampler::size() const { return static_cast<int64_t>(indices_.size()); }
+
+std::vector<int64_t> SubsetRandomSampler::indices(uint64_t seed, uint64_t epoch) const {
+  const std::vector<int64_t> perm = random_permutation(size(), seed_.value_or(seed), SampleRng::key_for(epoch, 0));
+  std::vector<int64_t> out(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) out[i] = indices_[static_cast<size_t>(perm[i])];
+  return out;
+}
+
+DistributedSampler::DistributedSampler(int64_t n, int64_t num_replicas, int64_t rank, bool shuffle, uint64_t seed,
+                                       bool drop_last)
+    : n_(n), num_replicas_(num_replicas), rank_(rank), shuffle_(shuffle), seed_(seed), drop_last_(drop_last) {
+  const char* op = "DistributedSampler";
+  LAMINA_CHECK(n >= 0, ValueError, op, "the dataset size must be non-negative, got ", n);
+  LAMINA_CHECK(num_replicas >= 1, ValueError, op, "num_replicas must be at least 1, got ", num_replicas);
+  LAMINA_CHECK(rank >= 0 && rank < num_replicas, ValueError, op, "Invalid rank ", rank,
+               ", rank should be in the interval [0, ", num_replicas - 1, "]");
+  // PyTorch's sizes: drop_last cuts to the largest multiple of num_replicas, else pad up.
+  num_samples_ = drop_last && n % num_replicas != 0 ? (n - num_replicas + num_replicas - 1) / num_replicas
+                                                    : (n + num_replicas - 1) / num_replicas;
+  if (num_samples_ < 0) num_samples_ = 0;
+}
+
+int64_t DistributedSampler::size() const { return num_samples_; }
+
+std::vector<int64_t> DistributedSampler::indices(uint64_t, uint64_t epoch) const {
+  std::vector<int64_t> order =
+      shuffle_ ? random_permutation(n_, seed_, SampleRng::key_for(epoch, 0)) : SequentialSampler(n_).indices(0, 0);
+  const size_t total = static_cast<size_t>(num_samples_ * num_replicas_);
+  if (order.size() < total && !order.empty()) {
+    const size_t original = order.size();
+    for (size_t i = 0; order.size() < total; ++i) order.push_back(order[i % original]);
+  }
+  order.resize(std::min(order.size(), total));
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(num_samples_));
+  for (size_t i = static_cast<size_t>(rank_); i < order.size(); i += static_cast<size_t>(num_replicas_))
+    out.push_back(order[i]);
+  return out;
+}
+
 WeightedRandomSampler::WeightedRandomSampler(std::vector<double> weights, int64_t num_samples, bool replacement,
                                              std::optional<uint64_t> seed)
     : weights_(std::move(weights)), num_samples_(num_samples), replacement_(replacement), seed_(seed) {

@@ -52,6 +52,45 @@ class RandomSampler : public Sampler {
   std::optional<uint64_t> seed_;
 };
 
+/// A new random permutation of `indices` each epoch (PyTorch's SubsetRandomSampler).
+class SubsetRandomSampler : public Sampler {
+ public:
+  /// `seed`, when set, replaces the loader's seed.
+  explicit SubsetRandomSampler(std::vector<int64_t> indices, std::optional<uint64_t> seed = std::nullopt);
+  /// The number of indices.
+  int64_t size() const override;
+  /// The indices, permuted for the epoch.
+  std::vector<int64_t> indices(uint64_t seed, uint64_t epoch) const override;
+
+ private:
+  std::vector<int64_t> indices_;
+  std::optional<uint64_t> seed_;
+};
+
+/// Replica `rank` of `num_replicas`'s share of 0..n-1 (PyTorch's DistributedSampler): the epoch's
+/// order (a permutation of its own `seed` and the epoch when shuffling) padded by repeating its
+/// start to a multiple of num_replicas (or cut to one with drop_last), then every num_replicas-th
+/// index from `rank`. Every replica must use the same seed, which is why the loader's is not used.
+class DistributedSampler : public Sampler {
+ public:
+  /// ValueError for n < 0, num_replicas < 1 or rank outside [0, num_replicas).
+  DistributedSampler(int64_t n, int64_t num_replicas, int64_t rank, bool shuffle = true, uint64_t seed = 0,
+                     bool drop_last = false);
+  /// Indices per replica per epoch.
+  int64_t size() const override;
+  /// This replica's indices of the epoch (the loader's seed is ignored).
+  std::vector<int64_t> indices(uint64_t seed, uint64_t epoch) const override;
+
+ private:
+  int64_t n_;
+  int64_t num_replicas_;
+  int64_t rank_;
+  bool shuffle_;
+  uint64_t seed_;
+  bool drop_last_;
+  int64_t num_samples_;
+};
+
 /// Index i drawn with probability weights[i] / sum(weights).
 class WeightedRandomSampler : public Sampler {
  public:

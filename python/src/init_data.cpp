@@ -189,6 +189,15 @@ void bind_samplers(nb::module_& sub) {
               const nb::object& seed) { new (self) data::RandomSampler(n, replacement, num_samples, optional_seed(seed)); },
            nb::arg("n"), nb::arg("replacement") = false, nb::arg("num_samples") = nb::none(),
            nb::arg("seed") = nb::none());
+  nb::class_<data::SubsetRandomSampler, data::Sampler>(sub, "SubsetRandomSampler")
+      .def("__init__",
+           [](data::SubsetRandomSampler* self, std::vector<int64_t> indices, const nb::object& seed) {
+             new (self) data::SubsetRandomSampler(std::move(indices), optional_seed(seed));
+           },
+           nb::arg("indices"), nb::arg("seed") = nb::none());
+  nb::class_<data::DistributedSampler, data::Sampler>(sub, "DistributedSampler")
+      .def(nb::init<int64_t, int64_t, int64_t, bool, uint64_t, bool>(), nb::arg("n"), nb::arg("num_replicas"),
+           nb::arg("rank"), nb::arg("shuffle") = true, nb::arg("seed") = 0, nb::arg("drop_last") = false);
   nb::class_<data::WeightedRandomSampler, data::Sampler>(sub, "WeightedRandomSampler")
       .def("__init__",
            [](data::WeightedRandomSampler* self, std::vector<double> weights, int64_t num_samples, bool replacement,

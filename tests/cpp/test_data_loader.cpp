@@ -324,6 +324,42 @@ TEST(DataSampler, RandomWithReplacementAndMoreSamplesThanData) {
   EXPECT_THROW(data::RandomSampler(-1), ValueError);
 }
 
+TEST(DataSampler, SubsetRandomPermutesTheGivenIndices) {
+  data::SubsetRandomSampler s({10, 20, 30, 40});
+  const auto e0 = s.indices(3, 0);
+  EXPECT_EQ(std::set<int64_t>(e0.begin(), e0.end()), (std::set<int64_t>{10, 20, 30, 40}));
+  EXPECT_EQ(s.indices(3, 0), e0);
+  bool differs = false;
+  for (uint64_t e = 1; e < 5; ++e) differs |= s.indices(3, e) != e0;
+  EXPECT_TRUE(differs);
+}
+
+TEST(DataSampler, DistributedSplitsAnEpochAcrossReplicas) {
+  // 10 indices over 3 replicas: padded to 12 by repeating the start, every replica gets 4.
+  std::vector<int64_t> all;
+  for (int64_t rank = 0; rank < 3; ++rank) {
+    data::DistributedSampler s(10, 3, rank, false);
+    EXPECT_EQ(s.size(), 4);
+    const auto ix = s.indices(0, 0);
+    all.insert(all.end(), ix.begin(), ix.end());
+  }
+  EXPECT_EQ(all, (std::vector<int64_t>{0, 3, 6, 9, 1, 4, 7, 0, 2, 5, 8, 1}));
+  EXPECT_EQ(data::DistributedSampler(10, 3, 1, false, 0, true).indices(0, 0), (std::vector<int64_t>{1, 4, 7}));
+  // Shuffled: the replicas of one epoch partition the same permutation, whatever the loader seed.
+  std::multiset<int64_t> seen;
+  for (int64_t rank = 0; rank < 4; ++rank) {
+    data::DistributedSampler s(12, 4, rank, true, 5);
+    EXPECT_EQ(s.indices(1, 2), s.indices(99, 2));
+    for (int64_t i : s.indices(1, 2)) seen.insert(i);
+  }
+  EXPECT_EQ(seen.size(), 12u);
+  EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), 12u);
+  EXPECT_NE(data::DistributedSampler(12, 4, 0, true, 5).indices(0, 0),
+            data::DistributedSampler(12, 4, 0, true, 5).indices(0, 1));
+  EXPECT_THROW(data::DistributedSampler(10, 3, 3), ValueError);
+  EXPECT_THROW(data::DistributedSampler(10, 0, 0), ValueError);
+}
+
 TEST(DataSampler, WeightedFrequenciesFollowTheWeights) {
   const std::vector<double> w{1, 0, 3, 6};
   data::WeightedRandomSampler s(w, 100000, true);

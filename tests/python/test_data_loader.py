@@ -10,9 +10,9 @@ import pytest
 
 import lamina
 from conftest import torch_reference
-from lamina.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDataset, RandomSampler,
-                               SequentialSampler, Subset, TensorDataset, WeightedRandomSampler, default_collate,
-                               default_convert, random_split)
+from lamina.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, DistributedSampler,
+                               IterableDataset, RandomSampler, SequentialSampler, Subset, SubsetRandomSampler,
+                               TensorDataset, WeightedRandomSampler, default_collate, default_convert, random_split)
 
 sample_uniform = lamina._lamina._data.sample_uniform
 
@@ -141,6 +141,26 @@ def test_samplers():
     assert sorted(chained[:6]) == list(range(6))
     with pytest.raises(ValueError):
         RandomSampler(ds, num_samples=0)
+
+
+def test_subset_random_and_distributed_samplers():
+    s = SubsetRandomSampler([5, 7, 9], seed=2)
+    assert sorted(s) == [5, 7, 9] and len(s) == 3
+    cases = [[10, 3, False], [10, 3, True], [2, 3, False], [2, 3, True], [12, 4, True]]
+    ref = torch_reference("""
+import json, sys
+from torch.utils.data import DistributedSampler
+print(json.dumps([[list(DistributedSampler(range(n), r, k, shuffle=False, drop_last=d)) for k in range(r)]
+                  for n, r, d in json.load(sys.stdin)]))
+""", cases)
+    for (n, r, d), expected in zip(cases, ref):
+        assert [list(DistributedSampler(range(n), r, k, shuffle=False, drop_last=d)) for k in range(r)] == expected
+    shards = [DistributedSampler(range(12), 4, k, seed=3) for k in range(4)]
+    for sh in shards:
+        sh.set_epoch(1)
+    assert sorted(i for sh in shards for i in sh) == list(range(12))
+    with pytest.raises(ValueError, match="Invalid rank"):
+        DistributedSampler(range(4), 2, 2)
 
 
 def test_weighted_sampler_frequencies_and_errors():

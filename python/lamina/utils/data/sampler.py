@@ -6,7 +6,8 @@ from ... import _lamina
 
 _data = _lamina._data
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "WeightedRandomSampler", "BatchSampler"]
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "DistributedSampler", "BatchSampler"]
 
 
 class Sampler:
@@ -81,6 +82,48 @@ class RandomSampler(_SeededSampler):
     @property
     def num_samples(self):
         return len(self.data_source) if self._num_samples is None else self._num_samples
+
+
+class SubsetRandomSampler(_SeededSampler):
+    """A new random permutation of `indices` each epoch."""
+
+    def __init__(self, indices, generator=None, *, seed=None):
+        self.indices = indices
+        self._seed = _own_seed(generator, seed)
+        self._epoch = 0
+        self._native = _data.SubsetRandomSampler([int(i) for i in (indices.tolist() if hasattr(indices, "tolist")
+                                                                    else indices)], self._seed)
+
+
+class DistributedSampler(Sampler):
+    """Replica `rank` of `num_replicas`'s share of the dataset (PyTorch's DistributedSampler): the
+    epoch's order (shuffled by `seed` and the epoch), padded by repetition to a multiple of
+    num_replicas (or cut, with drop_last), then every num_replicas-th index from `rank`. lamina has no
+    process group yet, so num_replicas and rank default to a single process (1 and 0). In a
+    DataLoader the loader's epoch is used; iterated directly, `set_epoch` chooses the epoch."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        self.dataset = dataset
+        self.num_replicas = 1 if num_replicas is None else num_replicas
+        self.rank = 0 if rank is None else rank
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.epoch = 0
+        self._native = _data.DistributedSampler(len(dataset), self.num_replicas, self.rank, shuffle,
+                                                int(seed) % 2**64, drop_last)
+        self.num_samples = len(self._native)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch):
+        """The epoch that direct iteration uses (the DataLoader uses its own)."""
+        self.epoch = epoch
+
+    def __iter__(self):
+        return iter(self._native.indices(0, self.epoch))
+
+    def __len__(self):
+        return self.num_samples
 
 
 class WeightedRandomSampler(_SeededSampler):
