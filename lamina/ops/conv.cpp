@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "lamina/autograd/autograd.h"
+#include "lamina/kernels/cpu/window.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
@@ -15,6 +16,8 @@
 #include "lamina/ops/join.h"
 #include "lamina/ops/linalg.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/runtime/dispatch.h"
+#include "lamina/runtime/parallel.h"
 
 namespace lamina {
 namespace {
@@ -79,7 +82,61 @@ Tensor windows_backward(const Tensor& gw, const Geometry& g) {
   return gxp.narrow(2, g.padding[0], g.h).narrow(3, g.padding[1], g.w);
 }
 
-Tensor as_dtype(const Tensor& t, Dtype dt) { return t.dtype() == dt ? t : t.to(dt); }
+kernels::cpu::WindowGeometry kernel_geometry(const Geometry& g) {
+  return {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride[0], g.stride[1], g.padding[0], g.padding[1],
+          g.dilation[0], g.dilation[1], g.oh, g.ow};
+}
+
+// x's windows as contiguous (N, C*kH*kW, oH*oW) matrices, padding as zeros.
+Tensor im2col(const Tensor& x, const Geometry& g) {
+  static const runtime::OpId id = runtime::op_id("im2col");
+  const Tensor xc = x.contiguous();
+  Tensor cols = Tensor::empty({g.n, g.c * g.kh * g.kw, g.oh * g.ow}, x.dtype(), x.device());
+  auto kernel = runtime::find_kernel<kernels::cpu::Im2colKernel>(id, x.device(), x.dtype());
+  const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
+  const void* src = xc.data_ptr();
+  void* dst = cols.data_ptr();
+  runtime::parallel_for(g.n * g.c, g.kh * g.kw * g.oh * g.ow, [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
+  return cols;
+}
+
+// The input gradient (N, C, H, W) from window gradients laid out like im2col's result.
+Tensor col2im(const Tensor& cols, const Geometry& g) {
+  static const runtime::OpId id = runtime::op_id("col2im");
+  const Tensor cc = cols.contiguous();
+  Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, cols.dtype(), cols.device());
+  auto kernel = runtime::find_kernel<kernels::cpu::Col2imKernel>(id, cols.device(), cols.dtype());
+  const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
+  const void* src = cc.data_ptr();
+  void* dst = gx.data_ptr();
+  runtime::parallel_for(g.n * g.c, g.kh * g.kw * g.oh * g.ow, [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
+  return gx;
+}
+
+// conv2d's input gradient as conv_transpose2d of the output gradient (differentiable, for
+// create_graph); output_padding restores the rows and columns the forward's stride dropped.
+Tensor input_grad_by_conv_transpose(const Tensor& grad, const Tensor& w, const Geometry& g, int64_t groups) {
+  Pair extra{};
+  const int64_t in[2] = {g.h, g.w}, out[2] = {g.oh, g.ow}, kernel[2] = {g.kh, g.kw};
+  for (int i = 0; i < 2; ++i)
+    extra[i] = in[i] - ((out[i] - 1) * g.stride[i] - 2 * g.padding[i] + g.dilation[i] * (kernel[i] - 1) + 1);
+  return conv_transpose2d(grad, w, Tensor(), g.stride, g.padding, extra, groups, g.dilation);
+}
+
+// conv2d's weight gradient as a convolution (differentiable in x and grad, for create_graph):
+// per group, x with batch and channels swapped, convolved with the output gradient as the
+// kernel; stride and dilation trade places; the result is cut to the kernel size.
+Tensor weight_grad_by_conv(const Tensor& x, const Tensor& grad, const Geometry& g, int64_t groups) {
+  const int64_t cg = g.c / groups, og = grad.shape()[1] / groups;
+  std::vector<Tensor> parts;
+  for (int64_t gi = 0; gi < groups; ++gi) {
+    const Tensor xs = x.narrow(1, gi * cg, cg).transpose(0, 1);       // (Cg, N, H, W)
+    const Tensor gs = grad.narrow(1, gi * og, og).transpose(0, 1);    // (Og, N, oH, oW)
+    const Tensor full = conv2d(xs, gs, Tensor(), g.dilation, g.padding, g.stride, 1);  // (Cg, Og, >=kH, >=kW)
+    parts.push_back(full.narrow(2, 0, g.kh).narrow(3, 0, g.kw).transpose(0, 1));
+  }
+  return groups == 1 ? parts[0] : cat(parts, 0);
+}
 
 }  // namespace
 
@@ -107,27 +164,35 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   Tensor cols, out;
   {
     ag::NoGradGuard no_grad;
-    // Per image and group a (K, P) window matrix with the output positions innermost (the
-    // copy reads rows of the input), times the (Og, K) weights: one batched GEMM whose result
-    // is already in (N, O, oH, oW) order.
-    cols = windows(padded(x, g, 0.0), g).permute({0, 1, 4, 5, 2, 3}).reshape({g.n, groups, k, p});
-    const Tensor wg = weight.reshape({1, groups, og, k});
-    out = matmul(wg, cols).reshape({g.n, out_channels, g.oh, g.ow});
-    if (bias.defined()) out = add(out, bias.reshape({out_channels, 1, 1}));
+    // Per image and group a (K, P) window matrix times the (Og, K) weights: a batch of small
+    // GEMMs (one per pool thread) whose result is already in (N, O, oH, oW) order.
+    cols = im2col(x, g).reshape({g.n, groups, k, p});
+    out = matmul(weight.reshape({1, groups, og, k}), cols).reshape({g.n, out_channels, g.oh, g.ow});
+    if (bias.defined()) add_(out, bias.reshape({out_channels, 1, 1}));
   }
   if (ag::needs_grad({&x, &weight, &bias})) {
-    ag::SavedTensor scols(cols), sw(weight);
+    ag::SavedTensor scols(cols), sw(weight), sx(x);
+    const bool need_x = ag::needs_grad({&x}), need_w = ag::needs_grad({&weight});
     ag::record("ConvolutionBackward0", out, {&x, &weight, &bias},
-               [scols, sw, g, groups, p, k, og, out_channels, cg, has_bias = bias.defined()](const Tensor& grad) {
-                 const Tensor c = scols.get("ConvolutionBackward0"), w = sw.get("ConvolutionBackward0");
+               [scols, sw, sx, g, groups, p, k, og, out_channels, cg, need_x, need_w,
+                has_bias = bias.defined()](const Tensor& grad) {
+                 const Tensor w = sw.get("ConvolutionBackward0");
                  const Tensor gm = grad.reshape({g.n, groups, og, p});
                  std::vector<Tensor> r(3);
-                 // dW = sum over images of dOut @ cols^T; dcols = W^T @ dOut.
-                 r[1] = sum(matmul(gm, c.transpose(2, 3)), std::vector<int64_t>{0}).reshape({out_channels, cg, g.kh, g.kw});
-                 const Tensor gcols = matmul(w.reshape({1, groups, og, k}).transpose(2, 3), gm);  // (N, G, K, P)
-                 const Tensor gw = gcols.reshape({g.n, g.c, g.kh, g.kw, g.oh, g.ow}).permute({0, 1, 4, 5, 2, 3});
-                 r[0] = windows_backward(gw, g);
                  if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
+                 if (ag::grad_mode_enabled()) {
+                   // create_graph: differentiable ops only. dW as a convolution of x with the
+                   // output gradient (so it depends on x in the graph), dx as the transposed
+                   // convolution of the output gradient.
+                   r[1] = weight_grad_by_conv(sx.get("ConvolutionBackward0"), grad, g, groups);
+                   r[0] = input_grad_by_conv_transpose(grad, w, g, groups);
+                   return r;
+                 }
+                 // dW = sum over images of dOut @ cols^T; dcols = W^T @ dOut, scattered by col2im.
+                 if (need_w)
+                   r[1] = sum(matmul(gm, scols.get("ConvolutionBackward0").transpose(2, 3)), std::vector<int64_t>{0})
+                              .reshape({out_channels, cg, g.kh, g.kw});
+                 if (need_x) r[0] = col2im(matmul(w.reshape({1, groups, og, k}).transpose(2, 3), gm), g);
                  return r;
                });
   }
@@ -208,22 +273,40 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair 
   for (int i = 0; i < 2; ++i)
     LAMINA_CHECK(2 * padding[i] <= kernel[i], ConfigError, op, "padding ", padding[i],
                  " should be at most half of the kernel size ", kernel[i]);
-  Tensor out, arg;
+  static const runtime::OpId id = runtime::op_id("max_pool2d");
+  const Tensor xc = x.contiguous();
+  Tensor out = Tensor::empty({g.n, g.c, g.oh, g.ow}, x.dtype(), x.device());
+  Tensor arg = Tensor::empty({g.n, g.c, g.oh, g.ow}, Dtype::Int64, x.device());
   {
-    ag::NoGradGuard no_grad;
-    const Tensor win = windows(padded(x, g, -std::numeric_limits<double>::infinity()), g)
-                           .reshape({g.n, g.c, g.oh, g.ow, g.kh * g.kw});
-    ValuesIndices vi = max(win, 4);
-    out = vi.values;
-    arg = vi.indices;
+    auto kernel = runtime::find_kernel<kernels::cpu::MaxPoolKernel>(id, x.device(), x.dtype());
+    const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
+    const void* src = xc.data_ptr();
+    void* dst = out.data_ptr();
+    int64_t* at = arg.data<int64_t>();
+    runtime::parallel_for(g.n * g.c, g.oh * g.ow * g.kh * g.kw,
+                          [&](int64_t b, int64_t e) { kernel(kg, src, dst, at, b, e); });
   }
   if (ag::needs_grad({&x})) {
     ag::SavedTensor sa(arg);
-    ag::record("MaxPool2DWithIndicesBackward0", out, {&x}, [sa, g, dt = x.dtype()](const Tensor& grad) {
+    ag::record("MaxPool2DWithIndicesBackward0", out, {&x}, [sa, g](const Tensor& grad) {
       const Tensor a = sa.get("MaxPool2DWithIndicesBackward0");
-      Tensor gw = zeros({g.n, g.c, g.oh, g.ow, g.kh * g.kw}, {grad.dtype(), grad.device()});
-      gw = scatter(gw, 4, a.unsqueeze(4), grad.unsqueeze(4));
-      return std::vector<Tensor>{as_dtype(windows_backward(gw.reshape({g.n, g.c, g.oh, g.ow, g.kh, g.kw}), g), dt)};
+      if (ag::grad_mode_enabled()) {  // create_graph: a differentiable scatter
+        const Tensor gx = zeros({g.n, g.c, g.h * g.w}, {grad.dtype(), grad.device()});
+        return std::vector<Tensor>{scatter_add(gx, 2, a.reshape({g.n, g.c, g.oh * g.ow}),
+                                               grad.reshape({g.n, g.c, g.oh * g.ow}))
+                                       .reshape({g.n, g.c, g.h, g.w})};
+      }
+      static const runtime::OpId bid = runtime::op_id("max_pool2d_backward");
+      const Tensor gc = grad.contiguous();
+      Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, grad.dtype(), grad.device());
+      auto kernel = runtime::find_kernel<kernels::cpu::MaxPoolBackwardKernel>(bid, grad.device(), grad.dtype());
+      const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
+      const void* src = gc.data_ptr();
+      const int64_t* at = a.data<int64_t>();
+      void* dst = gx.data_ptr();
+      runtime::parallel_for(g.n * g.c, g.h * g.w + g.oh * g.ow,
+                            [&](int64_t b, int64_t e) { kernel(kg, src, at, dst, b, e); });
+      return std::vector<Tensor>{gx};
     });
   }
   return out;

@@ -45,6 +45,8 @@ Tensor grad_as(const Tensor& g, const Tensor& input) {
   return r.dtype() == input.dtype() ? r : r.to(input.dtype());
 }
 
+Tensor relu_backward(const Tensor& g, const Tensor& x);
+
 // d out / d x for the unary op `name`, times g; y is the op's output.
 Tensor unary_grad(std::string_view name, const Tensor& g, const Tensor& x, const Tensor& y) {
   constexpr double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046, kSqrt2OverPi = 0.7978845608028654;
@@ -73,7 +75,11 @@ Tensor unary_grad(std::string_view name, const Tensor& g, const Tensor& x, const
   if (name == "tanh") return mul(g, rsub(square(y), Scalar(1.0)));
   if (name == "erf") return mul(g, mul(exp(neg(square(x))), Scalar(1.1283791670955126)));
   if (name == "sigmoid") return mul(g, mul(y, rsub(y, Scalar(1.0))));
-  if (name == "relu") return mul(g, gt(x, Scalar(0)).to(g.dtype()));
+  if (name == "relu") {
+    // One fused pass unless the backward itself is being differentiated (create_graph).
+    if (!autograd::grad_mode_enabled() && g.dtype() == x.dtype() && g.shape() == x.shape()) return relu_backward(g, x);
+    return mul(g, gt(x, Scalar(0)).to(g.dtype()));
+  }
   if (name == "silu") {
     Tensor s = sigmoid(x);
     return mul(g, mul(s, add(mul(x, rsub(s, Scalar(1.0))), Scalar(1.0))));
@@ -228,6 +234,12 @@ Tensor binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tenso
   ops::run_elementwise(id, plan.compute, {&out, pa, pb});
   if (autograd::grad_mode_enabled() && is_floating(plan.out)) record_binary(name, kind, a, b, out);
   return out;
+}
+
+// g where x > 0, else 0: relu's gradient in one pass (not differentiable; see unary_grad).
+Tensor relu_backward(const Tensor& g, const Tensor& x) {
+  static const OpId id = op_id("relu_backward");
+  return binary("relu_backward", Kind::Same, id, g, x);
 }
 
 const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {

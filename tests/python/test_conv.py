@@ -155,3 +155,84 @@ def test_batch_norm_matches_pytorch():
         e = lamina.batch_norm(x, rm, rv, w, b, training=False)
     for name, got in (("y", y), ("gx", x.grad), ("gw", w.grad), ("gb", b.grad), ("rm", rm), ("rv", rv), ("e", e)):
         np.testing.assert_allclose(got.detach().numpy(), np.array(ref[name]), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+TORCH_POOL_EDGES = r"""
+import json, math, sys, torch
+import torch.nn.functional as F
+cases = json.loads(sys.stdin.read())
+out = []
+for c in cases:
+    x = torch.tensor([[float(v) for v in row] for row in c["x"]], dtype=torch.float64).reshape(c["shape"])
+    x.requires_grad_(True)
+    y = F.max_pool2d(x, c["k"], c["stride"], c["padding"], c["dilation"])
+    g = torch.cos(torch.arange(y.numel(), dtype=torch.float64)).reshape(y.shape)
+    y.backward(g)
+    out.append({"y": [str(v) for v in y.flatten().tolist()], "gx": x.grad.flatten().tolist()})
+print(json.dumps(out))
+"""
+
+
+def test_max_pool2d_ties_nan_and_window_paths_match_pytorch():
+    # The 2x2/stride-2 fast path (ties: small integers; a NaN plane falls back to the general
+    # loop), and the general loop with padding and dilation.
+    rng = np.random.default_rng(5)
+    ties = rng.integers(0, 3, size=(2, 3, 6, 8)).astype(np.float64)
+    with_nan = rng.normal(size=(1, 2, 6, 6))
+    with_nan[0, 1, 2, 3] = np.nan
+    odd = rng.normal(size=(2, 2, 7, 9))
+    cases = [dict(x=ties, k=2, stride=2, padding=0, dilation=1),
+             dict(x=with_nan, k=2, stride=2, padding=0, dilation=1),
+             dict(x=odd, k=2, stride=2, padding=1, dilation=1),
+             dict(x=odd, k=3, stride=1, padding=1, dilation=2)]
+    payload = [dict(c, x=[[str(v)] for v in c["x"].ravel()], shape=list(c["x"].shape)) for c in cases]
+    refs = torch_reference(TORCH_POOL_EDGES, payload)
+    for c, ref in zip(cases, refs):
+        for dtype, tol in ((lamina.float64, 1e-12), (lamina.float32, 1e-6)):
+            x = lamina.tensor(c["x"], dtype=dtype, requires_grad=True)
+            y = lamina.max_pool2d(x, c["k"], c["stride"], c["padding"], c["dilation"])
+            y.backward(lamina.cos(lamina.arange(y.numel(), dtype=dtype)).reshape(y.shape))
+            want = np.array([float(v) for v in ref["y"]])
+            np.testing.assert_allclose(y.numpy().astype(np.float64).ravel(), want, rtol=tol, atol=tol)
+            np.testing.assert_allclose(x.grad.numpy().astype(np.float64).ravel(), np.array(ref["gx"]), rtol=tol,
+                                       atol=tol)
+
+
+TORCH_DOUBLE_BACKWARD = r"""
+import json, sys, torch
+import torch.nn.functional as F
+c = json.loads(sys.stdin.read())
+x = torch.tensor(c["x"], dtype=torch.float64, requires_grad=True)
+w = torch.tensor(c["w"], dtype=torch.float64, requires_grad=True)
+y = F.max_pool2d(torch.tanh(F.conv2d(x, w, stride=c["stride"], padding=1)), 2)
+gx, gw = torch.autograd.grad((y * y).sum(), (x, w), create_graph=True)
+((gx * gx).sum() + (gw * gw).sum()).backward()
+print(json.dumps({"gx": gx.tolist(), "gw": gw.tolist(), "ggx": x.grad.tolist(), "ggw": w.grad.tolist()}))
+"""
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_and_max_pool_double_backward_match_pytorch(stride):
+    # create_graph runs the differentiable backward formulations (not the fused kernels).
+    rng = np.random.default_rng(stride)
+    c = dict(x=rng.normal(size=(2, 3, 8, 8)).tolist(), w=rng.normal(size=(4, 3, 3, 3)).tolist(), stride=stride)
+    ref = torch_reference(TORCH_DOUBLE_BACKWARD, c)
+    x = lamina.tensor(c["x"], dtype=lamina.float64, requires_grad=True)
+    w = lamina.tensor(c["w"], dtype=lamina.float64, requires_grad=True)
+    y = lamina.max_pool2d(lamina.tanh(lamina.conv2d(x, w, stride=stride, padding=1)), 2)
+    gx, gw = lamina.autograd.grad((y * y).sum(), (x, w), create_graph=True)
+    ((gx * gx).sum() + (gw * gw).sum()).backward()
+    for got, key in ((gx, "gx"), (gw, "gw"), (x.grad, "ggx"), (w.grad, "ggw")):
+        np.testing.assert_allclose(got.detach().numpy(), np.array(ref[key]), rtol=1e-9, atol=1e-11, err_msg=key)
+
+
+def test_conv2d_input_without_grad_gives_weight_grad_only():
+    rng = np.random.default_rng(3)
+    x = lamina.tensor(rng.normal(size=(2, 3, 6, 6)), dtype=lamina.float64)
+    w = lamina.tensor(rng.normal(size=(4, 3, 3, 3)), dtype=lamina.float64, requires_grad=True)
+    lamina.conv2d(x, w, padding=1).sum().backward()
+    assert x.grad is None
+    # d sum / d w[o, c, i, j] = sum over images and positions of the window element.
+    xp = np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    want = np.stack([xp[:, :, i:i + 6, j:j + 6].sum(axis=(0, 2, 3)) for i in range(3) for j in range(3)], -1)
+    np.testing.assert_allclose(w.grad.numpy(), np.broadcast_to(want.reshape(1, 3, 3, 3), (4, 3, 3, 3)), rtol=1e-12)

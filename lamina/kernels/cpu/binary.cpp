@@ -132,6 +132,7 @@ LAMINA_BINARY_FUNCTOR(PowOp, power(a, b))
 LAMINA_BINARY_FUNCTOR(MaximumOp, max_propagate_nan(a, b))
 LAMINA_BINARY_FUNCTOR(MinimumOp, min_propagate_nan(a, b))
 LAMINA_BINARY_FUNCTOR(Atan2Op, std::atan2(a, b))
+LAMINA_BINARY_FUNCTOR(ReluBackwardOp, b > C(0) ? a : C(0))  // a: gradient, b: relu input
 LAMINA_BINARY_FUNCTOR(BitAndOp, a& b)
 LAMINA_BINARY_FUNCTOR(BitOrOp, a | b)
 LAMINA_BINARY_FUNCTOR(BitXorOp, a ^ b)
@@ -174,6 +175,7 @@ void register_binary_kernels() {
   register_each<Binary<MinimumOp>::K, LAMINA_NUMERIC_TYPES>("minimum");
   register_each<Binary<BoolAndOp>::K, bool>("minimum");
   register_each<Binary<Atan2Op>::K, LAMINA_FLOAT_TYPES>("atan2");
+  register_each<Binary<ReluBackwardOp>::K, LAMINA_FLOAT_TYPES>("relu_backward");
   register_each<Binary<BitAndOp>::K, LAMINA_INT_TYPES>("bitwise_and");
   register_each<Binary<BoolAndOp>::K, bool>("bitwise_and");
   register_each<Binary<BitOrOp>::K, LAMINA_INT_TYPES>("bitwise_or");

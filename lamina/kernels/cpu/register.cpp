@@ -14,6 +14,7 @@ void register_all() {
   register_random_kernels();
   register_linalg_kernels();
   register_optim_kernels();
+  register_window_kernels();
   register_simd_kernels();
 }
 
