@@ -9,6 +9,7 @@ namespace lamina::autograd {
 namespace {
 
 thread_local bool t_grad_mode = true;
+thread_local Node* t_applying_node = nullptr;
 std::atomic<uint64_t> g_next_sequence{0};
 
 AutogradMeta* meta(const Tensor& t) { return t.impl()->autograd.get(); }
@@ -65,6 +66,7 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   version_ = t.version();
   if (is_output) {
     tensor_ = detach(t);  // an output saved in its own node would own that node: a cycle
+    is_output_ = true;
   } else {
     tensor_ = t;
   }
@@ -76,8 +78,19 @@ Tensor SavedTensor::get(const char* node_name) const {
                "one of the tensors needed for gradient computation by ", node_name,
                " has been modified by an in-place operation (its version is ", tensor_.version(),
                "; expected ", version_, "); use the out-of-place op or clone() before modifying it");
+  if (is_output_ && t_grad_mode && t_applying_node != nullptr) {
+    // create_graph: the output as its own node's tensor again (a fresh alias, no cycle kept).
+    Tensor alias = detach(tensor_);
+    AutogradMeta& m = ensure_meta(alias);
+    m.requires_grad = true;
+    m.grad_fn = t_applying_node->shared_from_this();
+    return alias;
+  }
   return tensor_;
 }
+
+Node* applying_node() { return t_applying_node; }
+void set_applying_node(Node* node) { t_applying_node = node; }
 
 bool grad_mode_enabled() { return t_grad_mode; }
 void set_grad_mode(bool enabled) { t_grad_mode = enabled; }

@@ -23,7 +23,7 @@ struct Edge {
 };
 
 /// A backward function: takes d(loss)/d(output), returns d(loss)/d(input) for each edge.
-struct Node {
+struct Node : std::enable_shared_from_this<Node> {
   virtual ~Node() = default;
   /// Gradients for each input (undefined tensors where an input gets none).
   virtual std::vector<Tensor> apply(const Tensor& grad_output) = 0;
@@ -82,8 +82,15 @@ class SavedTensor {
  private:
   Tensor tensor_;
   uint64_t version_ = 0;
+  bool is_output_ = false;
   std::shared_ptr<Node> grad_fn_;  // inputs keep their history for create_graph
 };
+
+/// The node whose backward is running on this thread, or null (set by the engine: a saved
+/// output read under create_graph is re-attached to it, so second derivatives see it).
+Node* applying_node();
+/// Sets applying_node() for this thread; the engine's use only.
+void set_applying_node(Node* node);
 
 /// True while operations record graphs (the default; false under NoGradGuard).
 bool grad_mode_enabled();

@@ -87,6 +87,11 @@ void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool 
       LAMINA_CHECK(!node->released, ValueError, "backward", "trying to backward through the graph a second time (",
                    node->name(), "'s saved tensors were freed after the first backward); pass retain_graph=True "
                    "to the first backward if you need to backward twice");
+      struct Applying {  // restores the previous node even when apply() throws
+        Node* previous = applying_node();
+        explicit Applying(Node* n) { set_applying_node(n); }
+        ~Applying() { set_applying_node(previous); }
+      } applying(node);
       grads = node->apply(g);
       if (!retain_graph) {
         node->release();
