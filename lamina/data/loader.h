@@ -36,6 +36,7 @@ class EpochRunner {
  public:
   /// ConfigError for num_workers < 0 or prefetch_factor < 1.
   EpochRunner(int num_workers, int prefetch_factor, uint64_t seed);
+  /// Joins any workers still running (derived classes must stop() first: load_batch is theirs).
   virtual ~EpochRunner();
   EpochRunner(const EpochRunner&) = delete;
   EpochRunner& operator=(const EpochRunner&) = delete;
@@ -175,8 +176,11 @@ class DataLoader : public EpochRunner {
   const std::shared_ptr<BatchSampler>& batch_sampler() const { return batch_sampler_; }
 
  protected:
+  /// Draws the epoch's batches from the batch sampler, or opens a new stream.
   int64_t plan_epoch(int64_t epoch) override;
+  /// get_batch (or get + collate) inside the batch's SampleRngScope; a stream reads in order.
   bool load_batch(int64_t batch, int slot) override;
+  /// Drops the slot's tensors.
   void clear_slot(int slot) override;
 
  private:
