@@ -121,13 +121,9 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
   std::vector<int64_t> dims = trailing_dims(x, normalized_shape, "layer_norm");
   check_affine(weight, normalized_shape, "layer_norm", "weight");
   check_affine(bias, normalized_shape, "layer_norm", "bias");
-  Tensor mu = mean(x, dims, true);
-  Tensor centered = x - mu;
-  Tensor variance = mean(square(centered), dims, true);
-  Tensor y = centered * rsqrt(variance + Scalar(eps));
-  if (weight.defined()) y = y * weight;
-  if (bias.defined()) y = y + bias;
-  return y;
+  const Tensor w = weight.defined() && weight.dtype() != x.dtype() ? weight.to(x.dtype()) : weight;
+  const Tensor b = bias.defined() && bias.dtype() != x.dtype() ? bias.to(x.dtype()) : bias;
+  return lamina::layer_norm(x, static_cast<int64_t>(dims.size()), w, b, eps);
 }
 
 Tensor rms_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight,

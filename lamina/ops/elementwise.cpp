@@ -45,7 +45,7 @@ Tensor grad_as(const Tensor& g, const Tensor& input) {
   return r.dtype() == input.dtype() ? r : r.to(input.dtype());
 }
 
-Tensor relu_backward(const Tensor& g, const Tensor& x);
+Tensor fused_backward(const char* name, const Tensor& g, const Tensor& x);
 
 // d out / d x for the unary op `name`, times g; y is the op's output.
 Tensor unary_grad(std::string_view name, const Tensor& g, const Tensor& x, const Tensor& y) {
@@ -75,11 +75,11 @@ Tensor unary_grad(std::string_view name, const Tensor& g, const Tensor& x, const
   if (name == "tanh") return mul(g, rsub(square(y), Scalar(1.0)));
   if (name == "erf") return mul(g, mul(exp(neg(square(x))), Scalar(1.1283791670955126)));
   if (name == "sigmoid") return mul(g, mul(y, rsub(y, Scalar(1.0))));
-  if (name == "relu") {
-    // One fused pass unless the backward itself is being differentiated (create_graph).
-    if (!autograd::grad_mode_enabled() && g.dtype() == x.dtype() && g.shape() == x.shape()) return relu_backward(g, x);
-    return mul(g, gt(x, Scalar(0)).to(g.dtype()));
-  }
+  // relu and gelu: one fused pass unless the backward itself is differentiated (create_graph).
+  const bool fuse = !autograd::grad_mode_enabled() && g.dtype() == x.dtype() && g.shape() == x.shape();
+  if (name == "relu") return fuse ? fused_backward("relu_backward", g, x) : mul(g, gt(x, Scalar(0)).to(g.dtype()));
+  if (fuse && name == "gelu") return fused_backward("gelu_backward", g, x);
+  if (fuse && name == "gelu_tanh") return fused_backward("gelu_tanh_backward", g, x);
   if (name == "silu") {
     Tensor s = sigmoid(x);
     return mul(g, mul(s, add(mul(x, rsub(s, Scalar(1.0))), Scalar(1.0))));
@@ -236,10 +236,10 @@ Tensor binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tenso
   return out;
 }
 
-// g where x > 0, else 0: relu's gradient in one pass (not differentiable; see unary_grad).
-Tensor relu_backward(const Tensor& g, const Tensor& x) {
-  static const OpId id = op_id("relu_backward");
-  return binary("relu_backward", Kind::Same, id, g, x);
+// g times the derivative of an activation at x in one pass ("relu_backward", "gelu_backward",
+// "gelu_tanh_backward"; not differentiable, see unary_grad).
+Tensor fused_backward(const char* name, const Tensor& g, const Tensor& x) {
+  return binary(name, Kind::Same, op_id(name), g, x);
 }
 
 const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {

@@ -130,7 +130,14 @@ Tensor run_matmul(const Tensor& a, const Tensor& b, const Shape& batch, Dtype co
     const Tensor A = sa.get("MmBackward0"), B = sb.get("MmBackward0");
     std::vector<Tensor> r(2);
     if (ra) r[0] = autograd::sum_to(matmul(g, B.transpose(-1, -2)), A.shape());
-    if (rb) r[1] = autograd::sum_to(matmul(A.transpose(-1, -2), g), B.shape());
+    if (rb && B.dim() == 2 && A.dim() > 2) {
+      // A shared matrix (x @ W with x batched): one GEMM over all rows, not a product per
+      // batch entry summed afterwards.
+      const int64_t k = A.shape()[A.dim() - 1], n = g.shape()[g.dim() - 1];
+      r[1] = matmul(A.reshape({-1, k}).t(), g.reshape({-1, n}));
+    } else if (rb) {
+      r[1] = autograd::sum_to(matmul(A.transpose(-1, -2), g), B.shape());
+    }
     return r;
   });
   return out;

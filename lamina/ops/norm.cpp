@@ -1,5 +1,6 @@
 // batch_norm is composed of differentiable ops (mean, var, arithmetic), so its gradients come
-// from their rules; only the running statistics are updated outside the graph.
+// from their rules; only the running statistics are updated outside the graph. layer_norm is
+// one fused kernel each way (it runs on every token of a transformer, twice per block).
 #include "lamina/ops/norm.h"
 
 #include "lamina/autograd/autograd.h"
@@ -7,6 +8,9 @@
 #include "lamina/ops/copy.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/kernels/cpu/layer_norm.h"
+#include "lamina/runtime/dispatch.h"
+#include "lamina/runtime/parallel.h"
 
 namespace lamina {
 
@@ -59,6 +63,105 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor y = mul(sub(x, mean_c), rsqrt(add(var_c, Scalar(eps))));
   if (weight.defined()) y = mul(y, weight.reshape(channel_shape));
   if (bias.defined()) y = add(y, bias.reshape(channel_shape));
+  return y;
+}
+
+namespace {
+
+namespace kc = kernels::cpu;
+
+// layer_norm's gradients from differentiable ops (for create_graph): xhat recomputed from x.
+std::vector<Tensor> layer_norm_grads_composite(const Tensor& grad, const Tensor& x, const Tensor& weight,
+                                               bool has_bias, int64_t normalized_dims, double eps) {
+  std::vector<int64_t> dims;
+  for (int64_t i = x.dim() - normalized_dims; i < x.dim(); ++i) dims.push_back(i);
+  const Tensor centered = sub(x, mean(x, dims, true));
+  const Tensor rstd = rsqrt(add(mean(square(centered), dims, true), Scalar(eps)));
+  const Tensor xhat = mul(centered, rstd);
+  const Tensor wdy = weight.defined() ? mul(grad, weight) : grad;
+  const Tensor c1 = mean(mul(wdy, xhat), dims, true), c2 = mean(wdy, dims, true);
+  std::vector<Tensor> r(3);
+  r[0] = mul(rstd, sub(sub(wdy, mul(xhat, c1)), c2));
+  if (weight.defined()) r[1] = autograd::sum_to(mul(grad, xhat), weight.shape());
+  if (has_bias) r[2] = autograd::sum_to(grad, Shape(x.shape().end() - normalized_dims, x.shape().end()));
+  return r;
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {
+  const char* op = "layer_norm";
+  ops::check_defined(x, op);
+  LAMINA_CHECK(is_floating(x.dtype()), DTypeError, op, "expects a floating-point input, got ", describe(x));
+  LAMINA_CHECK(normalized_dims >= 1 && normalized_dims <= x.dim(), ShapeError, op, "cannot normalize the last ",
+               normalized_dims, " dims of ", describe(x));
+  Shape norm_shape(x.shape().end() - normalized_dims, x.shape().end());
+  for (const Tensor* p : {&weight, &bias}) {
+    if (!p->defined()) continue;
+    LAMINA_CHECK(p->shape() == norm_shape, ShapeError, op, "weight and bias must have shape ", norm_shape,
+                 ", got ", describe(*p));
+    LAMINA_CHECK(p->dtype() == x.dtype(), DTypeError, op, "weight and bias must have the input's dtype ",
+                 dtype_name(x.dtype()), ", got ", describe(*p));
+  }
+  const int64_t d = shape_numel(norm_shape), rows = d == 0 ? 0 : x.numel() / d;
+  const Dtype stat = x.dtype() == Dtype::Float64 ? Dtype::Float64 : Dtype::Float32;
+  const Tensor xc = x.contiguous(), wc = weight.defined() ? weight.contiguous() : weight;
+  const Tensor bc = bias.defined() ? bias.contiguous() : bias;
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor mu = Tensor::empty({rows}, stat, x.device()), rstd = Tensor::empty({rows}, stat, x.device());
+  kc::LayerNormArgs args;
+  args.d = d;
+  args.eps = eps;
+  args.has_weight = weight.defined();
+  args.has_bias = bias.defined();
+  if (rows > 0) {
+    static const runtime::OpId id = runtime::op_id("layer_norm");
+    auto kernel = runtime::find_kernel<kc::LayerNormKernel>(id, x.device(), x.dtype());
+    const void* px = xc.data_ptr();
+    const void* pw = wc.defined() ? wc.data_ptr() : nullptr;
+    const void* pb = bc.defined() ? bc.data_ptr() : nullptr;
+    void* py = y.data_ptr();
+    void* pm = mu.data_ptr();
+    void* pr = rstd.data_ptr();
+    runtime::parallel_for(rows, 3 * d, [&](int64_t b, int64_t e) { kernel(args, px, pw, pb, py, pm, pr, b, e); });
+  }
+  if (autograd::needs_grad({&x, &weight, &bias})) {
+    autograd::SavedTensor sx(xc), sw(weight), smu(mu), srstd(rstd);
+    autograd::record("NativeLayerNormBackward0", y, {&x, &weight, &bias},
+                     [sx, sw, smu, srstd, args, rows, normalized_dims, eps, stat](const Tensor& grad) {
+                       const char* node = "NativeLayerNormBackward0";
+                       const Tensor xs = sx.get(node), ws = sw.get(node);
+                       if (autograd::grad_mode_enabled())
+                         return layer_norm_grads_composite(grad, xs, ws, args.has_bias, normalized_dims, eps);
+                       const Tensor dy = grad.contiguous();
+                       Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
+                       const int64_t chunks = (rows + kc::kLayerNormChunk - 1) / kc::kLayerNormChunk;
+                       Tensor dw_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
+                       Tensor db_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
+                       if (rows > 0) {
+                         static const runtime::OpId bid = runtime::op_id("layer_norm_backward");
+                         auto kernel = runtime::find_kernel<kc::LayerNormBackwardKernel>(bid, xs.device(), xs.dtype());
+                         const Tensor wc = ws.defined() ? ws.contiguous() : ws;
+                         const void* pdy = dy.data_ptr();
+                         const void* px = xs.data_ptr();
+                         const void* pw = wc.defined() ? wc.data_ptr() : nullptr;
+                         const void* pm = smu.get(node).data_ptr();
+                         const void* pr = srstd.get(node).data_ptr();
+                         void* pdx = dx.data_ptr();
+                         void* pdw = dw_parts.data_ptr();
+                         void* pdb = db_parts.data_ptr();
+                         runtime::parallel_for(chunks, kc::kLayerNormChunk * 4 * args.d, [&](int64_t b, int64_t e) {
+                           kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, b, e);
+                         });
+                       }
+                       std::vector<Tensor> r(3);
+                       r[0] = dx;
+                       const Shape pshape(xs.shape().end() - normalized_dims, xs.shape().end());
+                       if (args.has_weight) r[1] = sum(dw_parts, std::vector<int64_t>{0}).to(xs.dtype()).reshape(pshape);
+                       if (args.has_bias) r[2] = sum(db_parts, std::vector<int64_t>{0}).to(xs.dtype()).reshape(pshape);
+                       return r;
+                     });
+  }
   return y;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Batch normalization (the functional form; the modules wrap it).
+// Batch and layer normalization (the functional forms; the modules wrap them).
 #include "lamina/core/tensor.h"
 
 namespace lamina {
@@ -10,5 +10,12 @@ namespace lamina {
 /// by bias when defined. Differentiable in x, weight and bias.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+
+/// Normalizes x over its last `normalized_dims` dims (mean 0, variance 1, biased), then scales
+/// by weight and shifts by bias when defined (each with those dims' shape), as
+/// torch.nn.functional.layer_norm; one fused pass forward and backward. Differentiable in x,
+/// weight and bias (twice, through a composite formulation under create_graph).
+Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias,
+                  double eps = 1e-5);
 
 }  // namespace lamina

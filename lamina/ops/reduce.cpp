@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lamina/kernels/cpu/loops.h"
+#include "lamina/kernels/cpu/softmax.h"
 #include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/creation.h"
@@ -273,6 +274,26 @@ Tensor softmax_like(const char* name, int64_t mode, const Tensor& x, int64_t dim
   KernelParams params;
   params.i = mode;
   return run_lines(id, x.to(dt), d, dt, params);
+}
+
+// softmax / log_softmax's gradient in one kernel when the lines lie along the last dim; an
+// undefined tensor when the composite formula must run instead (other dims, or create_graph,
+// which needs differentiable ops).
+Tensor softmax_backward_lines(const Tensor& g, const Tensor& y, int64_t dim, bool log_form) {
+  if (autograd::grad_mode_enabled() || dim != y.dim() - 1 || g.dtype() != y.dtype() || g.shape() != y.shape() ||
+      !y.is_contiguous())
+    return Tensor();
+  static const OpId id = op_id("softmax_backward");
+  const Tensor gc = g.contiguous();
+  Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());
+  const int64_t n = y.shape()[dim], lines = n == 0 ? 0 : y.numel() / n;
+  if (lines == 0) return out;
+  auto kernel = runtime::find_kernel<kernels::cpu::SoftmaxBackwardKernel>(id, y.device(), y.dtype());
+  const void* pg = gc.data_ptr();
+  const void* py = y.data_ptr();
+  void* po = out.data_ptr();
+  runtime::parallel_for(lines, 3 * n, [&](int64_t b, int64_t e) { kernel(pg, py, po, n, log_form, b, e); });
+  return out;
 }
 
 }  // namespace
@@ -554,6 +575,7 @@ Tensor softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
   const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "softmax");
   return with_reduce_grad("SoftmaxBackward0", x, out, [d](const Tensor& g, const Tensor&, const Tensor& y) {
     if (y.dim() == 0) return zeros_like(g);
+    if (Tensor fused = softmax_backward_lines(g, y, d, false); fused.defined()) return fused;
     return mul(y, sub(g, sum(mul(g, y), std::vector<int64_t>{d}, true)));
   });
 }
@@ -563,6 +585,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
   const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "log_softmax");
   return with_reduce_grad("LogSoftmaxBackward0", x, out, [d](const Tensor& g, const Tensor&, const Tensor& y) {
     if (y.dim() == 0) return zeros_like(g);
+    if (Tensor fused = softmax_backward_lines(g, y, d, true); fused.defined()) return fused;
     return sub(g, mul(exp(y), sum(g, std::vector<int64_t>{d}, true)));
   });
 }

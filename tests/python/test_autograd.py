@@ -98,6 +98,7 @@ def test_autograd_grad_hooks_retain_grad_and_create_graph():
 CASES = {
     "broadcast mul/div": (lambda a, b: (a * b / (b * b + 1.0)).sum(), [(3, 4), (4,)]),
     "tanh sigmoid gelu": (lambda a: (a.tanh() + lamina.sigmoid(a) * lamina.gelu(a)).sum(), [(5,)]),
+    "gelu tanh form, relu": (lambda a: (lamina.nn.functional.gelu(a, approximate="tanh") * lamina.relu(a + 0.3)).sum(), [(6,)]),
     "softmax log_softmax": (lambda a: (lamina.softmax(a, -1) * lamina.log_softmax(a, 0)).sum(), [(3, 4)]),
     "reductions over dims": (lambda a: a.sum(1).prod() + a.mean(0, keepdim=True).sum() + a.amax(1).sum(), [(3, 4)]),
     "var std logsumexp": (lambda a: a.var(1).sum() + a.std() + lamina.logsumexp(a, 0).sum(), [(3, 4)]),
@@ -208,3 +209,31 @@ def test_second_derivatives_through_ops_that_save_their_output_match_pytorch():
         (g * g).sum().backward()
         np.testing.assert_allclose(g.detach().numpy(), np.array(ref[name][0]), rtol=1e-10, atol=1e-12, err_msg=name)
         np.testing.assert_allclose(x.grad.numpy(), np.array(ref[name][1]), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("backend", ["cpu_simd", "cpu_scalar"])
+def test_fused_activation_gradients_follow_the_formulas(backend):
+    # relu / gelu / tanh-gelu backward run as one fused kernel (SIMD for gelu in float32 and
+    # float64); checked against the closed forms in float64, including the tails and 0.
+    import math
+    xs = np.concatenate([np.linspace(-30, 30, 6001), [0.0, 1e-4, -1e-4, 1e-3, -1e-3, 0.0010001]])
+    phi = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in xs])
+    pdf = np.exp(-xs * xs / 2) / math.sqrt(2 * math.pi)
+    k = math.sqrt(2 / math.pi)
+    th = np.tanh(k * (xs + 0.044715 * xs ** 3))
+    want = {"gelu": phi + xs * pdf, "relu": (xs > 0).astype(float),
+            "tanh": 0.5 * (1 + th) + 0.5 * xs * (1 - th * th) * k * (1 + 3 * 0.044715 * xs * xs)}
+    previous = lamina.get_backend()
+    lamina.set_backend(backend)
+    try:
+        for dtype, tol in ((lamina.float32, 3e-7), (lamina.float64, 1e-15)):
+            for name, f in (("gelu", lamina.nn.functional.gelu), ("relu", lamina.relu),
+                            ("tanh", lambda t: lamina.nn.functional.gelu(t, approximate="tanh"))):
+                x = lamina.tensor(xs, dtype=dtype, requires_grad=True)
+                f(x).backward(lamina.ones(len(xs), dtype=dtype))
+                # float32's tanh form cancels in 0.5 (1 + tanh(u)) near u = -3, as in PyTorch
+                atol = (1e-6 if dtype == lamina.float32 else 1e-13) if name == "tanh" else tol
+                np.testing.assert_allclose(x.grad.numpy().astype(np.float64), want[name], rtol=tol * 4, atol=atol,
+                                           err_msg=f"{name} {dtype}")
+    finally:
+        lamina.set_backend(previous)

@@ -33,6 +33,12 @@ namespace {
     }                                          \
   };
 
+template <class C>
+C gelu_tanh_slope(C x) {
+  const C k = C(0.7978845608028654), t = std::tanh(k * (x + C(0.044715) * x * x * x));
+  return C(0.5) * (C(1) + t) + C(0.5) * x * (C(1) - t * t) * k * (C(1) + C(3 * 0.044715) * x * x);
+}
+
 // Integer division helpers: a zero divisor yields 0 (the op layer rejects it first) and
 // INT_MIN / -1 wraps instead of trapping.
 template <class C>
@@ -133,6 +139,12 @@ LAMINA_BINARY_FUNCTOR(MaximumOp, max_propagate_nan(a, b))
 LAMINA_BINARY_FUNCTOR(MinimumOp, min_propagate_nan(a, b))
 LAMINA_BINARY_FUNCTOR(Atan2Op, std::atan2(a, b))
 LAMINA_BINARY_FUNCTOR(ReluBackwardOp, b > C(0) ? a : C(0))  // a: gradient, b: relu input
+// a: gradient, b: gelu input; d gelu / dx = Phi(x) + x phi(x).
+LAMINA_BINARY_FUNCTOR(GeluBackwardOp, a * (C(0.5) * (C(1) + std::erf(b * C(0.7071067811865476))) +
+                                           b * C(0.3989422804014327) * std::exp(C(-0.5) * b * b)))
+// a: gradient, b: input of the tanh-form gelu 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+LAMINA_BINARY_FUNCTOR(GeluTanhBackwardOp,
+                      a * gelu_tanh_slope(b))
 LAMINA_BINARY_FUNCTOR(BitAndOp, a& b)
 LAMINA_BINARY_FUNCTOR(BitOrOp, a | b)
 LAMINA_BINARY_FUNCTOR(BitXorOp, a ^ b)
@@ -176,6 +188,8 @@ void register_binary_kernels() {
   register_each<Binary<BoolAndOp>::K, bool>("minimum");
   register_each<Binary<Atan2Op>::K, LAMINA_FLOAT_TYPES>("atan2");
   register_each<Binary<ReluBackwardOp>::K, LAMINA_FLOAT_TYPES>("relu_backward");
+  register_each<Binary<GeluBackwardOp>::K, LAMINA_FLOAT_TYPES>("gelu_backward");
+  register_each<Binary<GeluTanhBackwardOp>::K, LAMINA_FLOAT_TYPES>("gelu_tanh_backward");
   register_each<Binary<BitAndOp>::K, LAMINA_INT_TYPES>("bitwise_and");
   register_each<Binary<BoolAndOp>::K, bool>("bitwise_and");
   register_each<Binary<BitOrOp>::K, LAMINA_INT_TYPES>("bitwise_or");

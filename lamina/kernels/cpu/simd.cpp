@@ -34,7 +34,7 @@
 #define LAMINA_KERNELS_CPU_SIMD_OPS
 namespace lamina::kernels::cpu::simd {
 // Op codes shared by every target's copy of the code and the registration below.
-enum BinaryOp : int { kAdd, kSub, kMul, kDiv, kMax, kMin };
+enum BinaryOp : int { kAdd, kSub, kMul, kDiv, kMax, kMin, kGeluBackward };
 enum UnaryOp : int {
   kNeg, kAbs, kSqrt, kRelu, kExp, kLog, kTanh, kSigmoid,
   kSquare, kReciprocal, kRsqrt, kSilu, kGelu, kExpm1, kLog1p
@@ -113,6 +113,10 @@ namespace hn = hwy::HWY_NAMESPACE;
 template <class D>
 using Vec = decltype(hn::Zero(D()));
 
+// g * gelu'(x), defined after gelu below.
+template <class D, class V>
+HWY_INLINE V gelu_backward(D d, V g, V x);
+
 template <int Op, class D, class V = Vec<D>>
 HWY_INLINE V binary_op(D d, V a, V b) {
   using T = hn::TFromD<D>;
@@ -124,6 +128,8 @@ HWY_INLINE V binary_op(D d, V a, V b) {
     return hn::Mul(a, b);
   } else if constexpr (Op == kDiv) {
     return hn::Div(a, b);
+  } else if constexpr (Op == kGeluBackward) {
+    return gelu_backward(d, a, b);
   } else {
     // The scalar kernels' `a > b ? a : b` (and `<` for min) written out, so signed zeros
     // come out the same on every ISA; NaN on either side gives NaN (PyTorch's maximum).
@@ -327,6 +333,37 @@ HWY_INLINE V gelu(D d, V x) {
 
 // expm1 with C's edges: inf past the overflow point, -1 at -inf (Highway's Expm1 already
 // saturates there).
+// gelu'(x) = Phi(x) + x phi(x), times the gradient g. float32: Phi from erfc(|x| / sqrt 2) =
+// t P(t) exp(-x^2 / 2), t = 1 / (1 + p |x| / sqrt 2) (Abramowitz & Stegun 7.1.26, absolute error
+// below 1.5e-7, float32's own rounding), sharing its exp with phi. float64: Phi = gelu(x) / x
+// from the accurate gelu above (its series near 0, where the quotient loses digits).
+template <class D, class V>
+HWY_INLINE V gelu_backward(D d, V g, V x) {
+  using T = hn::TFromD<D>;
+  const auto e = exp_full(d, hn::Mul(hn::Set(d, T(-0.5)), hn::Mul(x, x)));
+  const auto pdf = hn::Mul(hn::Set(d, T(0.3989422804014327)), e);
+  V cdf;
+  if constexpr (sizeof(T) == 4) {
+    const auto z = hn::Mul(hn::Abs(x), hn::Set(d, T(0.7071067811865476)));
+    const auto t = hn::Div(hn::Set(d, T(1)), hn::MulAdd(z, hn::Set(d, T(0.3275911)), hn::Set(d, T(1))));
+    auto poly = hn::MulAdd(t, hn::Set(d, T(1.061405429)), hn::Set(d, T(-1.453152027)));
+    poly = hn::MulAdd(t, poly, hn::Set(d, T(1.421413741)));
+    poly = hn::MulAdd(t, poly, hn::Set(d, T(-0.284496736)));
+    poly = hn::MulAdd(t, poly, hn::Set(d, T(0.254829592)));
+    const auto tail = hn::Mul(hn::Mul(hn::Set(d, T(0.5)), hn::Mul(t, poly)), e);  // Phi(-|x|)
+    cdf = hn::IfThenElse(hn::Lt(x, hn::Zero(d)), tail, hn::Sub(hn::Set(d, T(1)), tail));
+  } else {
+    // Phi(x) = 1/2 + phi(0) (x - x^3 / 6) + O(x^5) for |x| < 1e-3.
+    const auto small = hn::Lt(hn::Abs(x), hn::Set(d, T(1e-3)));
+    const auto safe_x = hn::IfThenElse(small, hn::Set(d, T(1)), x);
+    const auto series = hn::MulAdd(hn::Mul(x, hn::MulAdd(hn::Mul(x, x), hn::Set(d, T(-1.0 / 6)), hn::Set(d, T(1)))),
+                                   hn::Set(d, T(0.3989422804014327)), hn::Set(d, T(0.5)));
+    cdf = hn::IfThenElse(small, series, hn::Div(gelu(d, x), safe_x));
+  }
+  const auto r = hn::Mul(g, hn::MulAdd(x, pdf, cdf));
+  return hn::IfThenElse(hn::IsNaN(x), x, r);
+}
+
 template <class D, class V = Vec<D>>
 HWY_INLINE V expm1_full(D d, V x) {
   using T = hn::TFromD<D>;
@@ -492,6 +529,7 @@ HWY_INLINE void binary_any(int op, int bc, const T* a, const T* b, T* out, int64
     case kMul: return binary_broadcast<kMul>(bc, a, b, out, n);
     case kDiv: return binary_broadcast<kDiv>(bc, a, b, out, n);
     case kMax: return binary_broadcast<kMax>(bc, a, b, out, n);
+    case kGeluBackward: return binary_broadcast<kGeluBackward>(bc, a, b, out, n);
     default: return binary_broadcast<kMin>(bc, a, b, out, n);
   }
 }
@@ -649,6 +687,7 @@ void register_simd_kernels() {
   register_each<BinarySimd<simd::kDiv>::K, float, double>("div", Backend::CpuSimd);
   register_each<BinarySimd<simd::kMax>::K, float, double>("maximum", Backend::CpuSimd);
   register_each<BinarySimd<simd::kMin>::K, float, double>("minimum", Backend::CpuSimd);
+  register_each<BinarySimd<simd::kGeluBackward>::K, float, double>("gelu_backward", Backend::CpuSimd);
   register_each<UnarySimd<simd::kNeg>::K, float, double>("neg", Backend::CpuSimd);
   register_each<UnarySimd<simd::kAbs>::K, float, double>("abs", Backend::CpuSimd);
   register_each<UnarySimd<simd::kSqrt>::K, float, double>("sqrt", Backend::CpuSimd);

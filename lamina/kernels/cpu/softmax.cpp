@@ -10,6 +10,7 @@
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
+#include "lamina/kernels/cpu/softmax.h"
 #include "lamina/kernels/cpu/simd.h"
 #include "lamina/runtime/reduce_lines.h"
 
@@ -99,9 +100,36 @@ struct SoftmaxSimdKernel {
   }
 };
 
+template <class T>
+struct SoftmaxBackward {
+  static void run(const void* gv, const void* yv, void* outv, int64_t n, bool log_form, int64_t begin, int64_t end) {
+    using C = compute_t<T>;
+    for (int64_t r = begin; r < end; ++r) {
+      const T* g = static_cast<const T*>(gv) + r * n;
+      const T* y = static_cast<const T*>(yv) + r * n;
+      T* out = static_cast<T*>(outv) + r * n;
+      C acc[kLanes] = {};
+      int64_t i = 0;
+      for (; i + kLanes <= n; i += kLanes)
+        for (int l = 0; l < kLanes; ++l)
+          acc[l] += log_form ? static_cast<C>(g[i + l]) : static_cast<C>(g[i + l]) * static_cast<C>(y[i + l]);
+      for (int l = 0; i + l < n; ++l)
+        acc[l] += log_form ? static_cast<C>(g[i + l]) : static_cast<C>(g[i + l]) * static_cast<C>(y[i + l]);
+      const C s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+      if (log_form) {
+        for (int64_t j = 0; j < n; ++j)
+          out[j] = static_cast<T>(static_cast<C>(g[j]) - std::exp(static_cast<C>(y[j])) * s);
+      } else {
+        for (int64_t j = 0; j < n; ++j) out[j] = static_cast<T>(static_cast<C>(y[j]) * (static_cast<C>(g[j]) - s));
+      }
+    }
+  }
+};
+
 }  // namespace
 
 void register_softmax_kernels() {
+  register_each<SoftmaxBackward, LAMINA_FLOAT_TYPES>("softmax_backward");
   register_each<SoftmaxKernel, LAMINA_FLOAT_TYPES>("softmax");
   register_each<SoftmaxSimdKernel, float, double>("softmax", runtime::Backend::CpuSimd);
 }

@@ -1,0 +1,97 @@
+// Fused layer norm kernels (see layer_norm.h). Sums run in kLanes interleaved accumulators in
+// a fixed pattern, so a row's statistics are the same on every run and thread count.
+#include "lamina/kernels/cpu/layer_norm.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "lamina/kernels/cpu/loops.h"
+#include "lamina/kernels/cpu/register.h"
+
+namespace lamina::kernels::cpu {
+namespace {
+
+constexpr int kLanes = 8;
+
+template <class C, class F>
+C lane_sum(int64_t n, F&& term) {
+  C acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += term(i + l);
+  for (int l = 0; i + l < n; ++l) acc[l] += term(i + l);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+template <class T>
+struct LayerNormForward {
+  static void run(const LayerNormArgs& a, const void* xv, const void* wv, const void* bv, void* yv, void* meanv,
+                  void* rstdv, int64_t begin, int64_t end) {
+    using C = compute_t<T>;
+    const T* w = static_cast<const T*>(wv);
+    const T* b = static_cast<const T*>(bv);
+    for (int64_t r = begin; r < end; ++r) {
+      const T* x = static_cast<const T*>(xv) + r * a.d;
+      T* y = static_cast<T*>(yv) + r * a.d;
+      const C mean = lane_sum<C>(a.d, [&](int64_t i) { return static_cast<C>(x[i]); }) / static_cast<C>(a.d);
+      const C var = lane_sum<C>(a.d, [&](int64_t i) {
+                      const C c = static_cast<C>(x[i]) - mean;
+                      return c * c;
+                    }) / static_cast<C>(a.d);
+      const C rstd = C(1) / std::sqrt(var + static_cast<C>(a.eps));
+      static_cast<C*>(meanv)[r] = mean;
+      static_cast<C*>(rstdv)[r] = rstd;
+      for (int64_t i = 0; i < a.d; ++i) {
+        C v = (static_cast<C>(x[i]) - mean) * rstd;
+        if (a.has_weight) v *= static_cast<C>(w[i]);
+        if (a.has_bias) v += static_cast<C>(b[i]);
+        y[i] = static_cast<T>(v);
+      }
+    }
+  }
+};
+
+template <class T>
+struct LayerNormBackward {
+  static void run(const LayerNormArgs& a, int64_t rows, const void* dyv, const void* xv, const void* wv,
+                  const void* meanv, const void* rstdv, void* dxv, void* dwv, void* dbv, int64_t begin, int64_t end) {
+    using C = compute_t<T>;
+    const T* w = static_cast<const T*>(wv);
+    const C* means = static_cast<const C*>(meanv);
+    const C* rstds = static_cast<const C*>(rstdv);
+    const C inv_d = C(1) / static_cast<C>(a.d);
+    for (int64_t chunk = begin; chunk < end; ++chunk) {
+      C* dw = static_cast<C*>(dwv) + chunk * a.d;
+      C* db = static_cast<C*>(dbv) + chunk * a.d;
+      for (int64_t i = 0; i < a.d; ++i) dw[i] = db[i] = C(0);
+      const int64_t r_end = std::min(rows, (chunk + 1) * kLayerNormChunk);
+      for (int64_t r = chunk * kLayerNormChunk; r < r_end; ++r) {
+        const T* x = static_cast<const T*>(xv) + r * a.d;
+        const T* dy = static_cast<const T*>(dyv) + r * a.d;
+        T* dx = static_cast<T*>(dxv) + r * a.d;
+        const C mean = means[r], rstd = rstds[r];
+        auto xhat = [&](int64_t i) { return (static_cast<C>(x[i]) - mean) * rstd; };
+        auto wdy = [&](int64_t i) {
+          return a.has_weight ? static_cast<C>(dy[i]) * static_cast<C>(w[i]) : static_cast<C>(dy[i]);
+        };
+        const C c1 = lane_sum<C>(a.d, [&](int64_t i) { return wdy(i) * xhat(i); }) * inv_d;
+        const C c2 = lane_sum<C>(a.d, wdy) * inv_d;
+        for (int64_t i = 0; i < a.d; ++i) {
+          const C xh = xhat(i), g = static_cast<C>(dy[i]);
+          dx[i] = static_cast<T>(rstd * (wdy(i) - xh * c1 - c2));
+          dw[i] += g * xh;
+          db[i] += g;
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void register_layer_norm_kernels() {
+  register_each<LayerNormForward, LAMINA_FLOAT_TYPES>("layer_norm");
+  register_each<LayerNormBackward, LAMINA_FLOAT_TYPES>("layer_norm_backward");
+}
+
+}  // namespace lamina::kernels::cpu
