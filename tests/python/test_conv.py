@@ -236,3 +236,31 @@ def test_conv2d_input_without_grad_gives_weight_grad_only():
     xp = np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
     want = np.stack([xp[:, :, i:i + 6, j:j + 6].sum(axis=(0, 2, 3)) for i in range(3) for j in range(3)], -1)
     np.testing.assert_allclose(w.grad.numpy(), np.broadcast_to(want.reshape(1, 3, 3, 3), (4, 3, 3, 3)), rtol=1e-12)
+
+
+def test_functional_forms_match_the_top_level_ops():
+    import lamina.nn.functional as F
+    rng = np.random.default_rng(4)
+    x = lamina.tensor(rng.normal(size=(2, 3, 8, 8)), dtype=lamina.float64)
+    w = lamina.tensor(rng.normal(size=(4, 3, 3, 3)), dtype=lamina.float64)
+    b = lamina.tensor(rng.normal(size=(4,)), dtype=lamina.float64)
+    pairs = [(F.conv2d(x, w, b, stride=2, padding=1), lamina.conv2d(x, w, b, 2, 1)),
+             (F.conv_transpose2d(x, lamina.tensor(rng.normal(size=(3, 2, 3, 3)), dtype=lamina.float64),
+                                 stride=2).shape, (2, 2, 17, 17)),
+             (F.max_pool2d(x, 3, 2, 1), lamina.max_pool2d(x, 3, 2, 1)),
+             (F.avg_pool2d(x, 2), lamina.avg_pool2d(x, 2)),
+             (F.adaptive_avg_pool2d(x, (2, 3)), lamina.adaptive_avg_pool2d(x, (2, 3))),
+             (F.conv1d(x[:, :, 0], w[:, :, 0]), lamina.conv1d(x[:, :, 0], w[:, :, 0]))]
+    for got, want in pairs:
+        if isinstance(want, tuple):
+            assert tuple(got) == want
+        else:
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    y = F.batch_norm(x, None, None, training=True)
+    np.testing.assert_allclose(y.numpy().mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    assert F.pad(x, (1, 2)).shape == (2, 3, 8, 11)
+    assert F.one_hot(lamina.tensor([2, 0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
+    with pytest.raises(lamina.ConfigError, match="ceil_mode"):
+        F.max_pool2d(x, 2, ceil_mode=True)
+    with pytest.raises(lamina.ConfigError, match="divisor_override"):
+        F.avg_pool2d(x, 2, divisor_override=3)

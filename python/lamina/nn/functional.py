@@ -5,7 +5,9 @@ _F = _lamina._nn.functional
 
 __all__ = ["linear", "dropout", "layer_norm", "rms_norm", "group_norm", "embedding", "relu", "gelu", "silu",
            "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
-           "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
+           "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "conv1d",
+           "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "pad",
+           "one_hot"]
 
 
 def _legacy_reduction(size_average, reduce, reduction):
@@ -133,3 +135,57 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL divergence of log-probability input; reduction may be "batchmean"."""
     return _F.kl_div(input, target, _legacy_reduction(size_average, reduce, reduction), bool(log_target))
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution of (N, C, L) input (torch.nn.functional.conv1d)."""
+    return _lamina.conv1d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution of (N, C, H, W) input (torch.nn.functional.conv2d)."""
+    return _lamina.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-d transposed convolution (torch.nn.functional.conv_transpose2d)."""
+    return _lamina.conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def _unsupported(op, **flags):
+    for name, value in flags.items():
+        if value:
+            raise _lamina.ConfigError(f"[{op}] {name}={value!r} is not supported")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over kernel windows (torch.nn.functional.max_pool2d; stride defaults to the kernel size)."""
+    _unsupported("max_pool2d", ceil_mode=ceil_mode, return_indices=return_indices)
+    return _lamina.max_pool2d(input, kernel_size, stride, padding, dilation)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over kernel windows (torch.nn.functional.avg_pool2d)."""
+    _unsupported("avg_pool2d", ceil_mode=ceil_mode, divisor_override=divisor_override)
+    return _lamina.avg_pool2d(input, kernel_size, stride, padding, count_include_pad)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over adaptive bins giving output_size (torch.nn.functional.adaptive_avg_pool2d)."""
+    return _lamina.adaptive_avg_pool2d(input, output_size)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Per-channel normalization (torch.nn.functional.batch_norm)."""
+    return _lamina.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pads the last dims by (left, right, top, bottom, ...) (torch.nn.functional.pad)."""
+    return _lamina.pad(input, pad, mode, value)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot encoding (torch.nn.functional.one_hot)."""
+    return _lamina.one_hot(tensor, num_classes)
