@@ -13,6 +13,27 @@ template <class T>
 struct WhereKernel {
   static void run(const StridedLoop& loop, const KernelParams&) {
     for_each_row<4>(loop, [](char** p, const int64_t* s, int64_t n) {
+      constexpr int64_t sz = sizeof(T);
+      if (s[0] == sz && s[1] == 1 && (s[2] == sz || s[2] == 0) && (s[3] == sz || s[3] == 0)) {
+        // Contiguous rows (a value operand may be one broadcast element): selects the compiler
+        // can vectorize (masked_fill and its gradient run here).
+        T* out = reinterpret_cast<T*>(p[0]);
+        const bool* c = reinterpret_cast<const bool*>(p[1]);
+        const T* a = reinterpret_cast<const T*>(p[2]);
+        const T* b = reinterpret_cast<const T*>(p[3]);
+        if (s[2] == 0 && s[3] == sz) {
+          const T a0 = a[0];
+          for (int64_t i = 0; i < n; ++i) out[i] = c[i] ? a0 : b[i];
+        } else if (s[2] == sz && s[3] == 0) {
+          const T b0 = b[0];
+          for (int64_t i = 0; i < n; ++i) out[i] = c[i] ? a[i] : b0;
+        } else if (s[2] == sz && s[3] == sz) {
+          for (int64_t i = 0; i < n; ++i) out[i] = c[i] ? a[i] : b[i];
+        } else {
+          for (int64_t i = 0; i < n; ++i) out[i] = c[i] ? a[0] : b[0];
+        }
+        return;
+      }
       for (int64_t i = 0; i < n; ++i) {
         const bool c = *reinterpret_cast<const bool*>(p[1] + i * s[1]);
         *reinterpret_cast<T*>(p[0] + i * s[0]) = *reinterpret_cast<const T*>(c ? p[2] + i * s[2] : p[3] + i * s[3]);
