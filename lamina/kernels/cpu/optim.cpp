@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "lamina/core/dtype.h"
 #include "lamina/core/half.h"
@@ -73,6 +74,26 @@ struct SgdStep {
   }
 };
 
+// Adam / AdamW over one contiguous row with the options fixed at compile time, so the compiler
+// vectorizes it (sqrt and division included); the same operations in the same order as the
+// general loop below, hence the same bits.
+template <class T, bool kDecoupled, bool kWeightDecay>
+void adam_row(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, int64_t n, T sign, T wd,
+              T b1, T b2, T om_b1, T om_b2, T eps, T bc2, T neg_step, T decay) {
+  for (int64_t i = 0; i < n; ++i) {
+    T pv = p[i];
+    if constexpr (kDecoupled) pv = pv * decay;
+    T gv = g[i] * sign;
+    if constexpr (kWeightDecay) gv = gv + wd * pv;
+    const T mv = m[i] * b1 + om_b1 * gv;
+    const T vv = v[i] * b2 + om_b2 * gv * gv;
+    m[i] = mv;
+    v[i] = vv;
+    const T denom = std::sqrt(vv) / bc2 + eps;
+    p[i] = pv + neg_step * mv / denom;
+  }
+}
+
 template <class T>
 struct AdamStep {
   static void run(const StridedLoop& loop, const OptimArgs& a) {
@@ -80,6 +101,27 @@ struct AdamStep {
     const C wd = C(a.weight_decay), b1 = C(a.beta1), b2 = C(a.beta2), om_b1 = C(1.0 - a.beta1),
             om_b2 = C(1.0 - a.beta2), eps = C(a.eps), bc2 = C(a.bc2_sqrt), neg_step = C(-a.step_size),
             decay = C(a.param_decay);
+    if constexpr (std::is_same_v<T, C>) {
+      // float32 / float64 without amsgrad, every operand contiguous: the vectorized row.
+      constexpr int64_t sz = sizeof(T);
+      bool contiguous = !a.amsgrad && loop.num_operands == 4;
+      for (int d = 0; contiguous && d < loop.ndim; ++d)
+        contiguous = loop.ndim == 1 && loop.strides[0][d] == sz && loop.strides[1][d] == sz &&
+                     loop.strides[2][d] == sz && loop.strides[3][d] == sz;
+      if (contiguous) {
+        const int64_t n = loop.ndim == 0 ? 1 : loop.shape[0];
+        T* p = reinterpret_cast<T*>(loop.data[0]);
+        const T* g = reinterpret_cast<const T*>(loop.data[1]);
+        T* m = reinterpret_cast<T*>(loop.data[2]);
+        T* v = reinterpret_cast<T*>(loop.data[3]);
+        const T sign = a.maximize ? T(-1) : T(1);
+        const bool decoupled = a.param_decay != 1.0, weight_decay = wd != C(0);
+        auto row = decoupled ? (weight_decay ? &adam_row<T, true, true> : &adam_row<T, true, false>)
+                             : (weight_decay ? &adam_row<T, false, true> : &adam_row<T, false, false>);
+        row(p, g, m, v, n, sign, wd, b1, b2, om_b1, om_b2, eps, bc2, neg_step, decay);
+        return;
+      }
+    }
     walk<T>(padded(loop), a, [&](T* p, const T* g, T* m, T* v, T* vmax, T*) {
       C pv = C(*p);
       if (a.param_decay != 1.0) pv = C(T(pv * decay));
