@@ -25,6 +25,14 @@ class GradModeScope {
   bool previous_;
 };
 
+// A gradient to keep as a .grad: the tensor itself when nothing else holds it or its memory
+// (a fresh, dense result, as most are), else a copy, so .grad never aliases another tensor.
+Tensor owned_copy(Tensor g) {
+  const bool sole = g.impl().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() &&
+                    g.impl()->autograd == nullptr;
+  return sole ? g : g.clone();
+}
+
 Tensor accumulate(const Tensor& into, const Tensor& g) { return into.defined() ? add(into, g) : g; }
 
 // Runs the graph from `roots` seeded with `seeds`. With `captures` (autograd.grad), the
@@ -68,7 +76,7 @@ void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool 
       if (auto kept = node->retained.lock(); kept && !captures) {
         Tensor self(kept);
         auto& m = *kept->autograd;
-        m.grad = m.grad.defined() ? add(m.grad, g) : (create_graph ? g : g.clone());
+        m.grad = m.grad.defined() ? add(m.grad, g) : (create_graph ? g : owned_copy(g));
       }
     }
     if (captures) {
@@ -80,7 +88,7 @@ void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool 
       if (!captures && g.defined()) {
         if (auto leaf = acc->leaf.lock()) {
           auto& m = *leaf->autograd;
-          m.grad = m.grad.defined() ? add(m.grad, g) : (create_graph ? g : g.clone());
+          m.grad = m.grad.defined() ? add(m.grad, g) : (create_graph ? g : owned_copy(std::move(g)));
         }
       }
     } else if (g.defined()) {

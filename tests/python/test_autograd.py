@@ -237,3 +237,21 @@ def test_fused_activation_gradients_follow_the_formulas(backend):
                                            err_msg=f"{name} {dtype}")
     finally:
         lamina.set_backend(previous)
+
+
+def test_leaf_gradients_never_alias_each_other_or_the_caller():
+    # .grad takes over a gradient nothing else holds (no copy) but copies shared ones.
+    a = lamina.randn(3, requires_grad=True)
+    b = lamina.randn(3, requires_grad=True)
+    (a + b).sum().backward()  # add's backward hands the same gradient to both leaves
+    a.grad.mul_(5.0)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+    g = lamina.ones(3) * 2.0
+    c = lamina.randn(3, requires_grad=True)
+    c.backward(g)
+    c.grad.add_(1.0)
+    assert g.tolist() == [2.0, 2.0, 2.0]
+    w = lamina.randn(4, 3, requires_grad=True)
+    x = lamina.randn(5, 4)
+    (x @ w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), np.repeat(x.numpy().sum(0)[:, None], 3, 1), rtol=1e-5)
