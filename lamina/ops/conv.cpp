@@ -3,6 +3,7 @@
 // window gradients back with one strided add per kernel offset. Pooling uses the same view.
 #include "lamina/ops/conv.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -162,15 +163,32 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   }
   const int64_t p = g.oh * g.ow, k = cg * g.kh * g.kw, og = out_channels / groups;
   Tensor cols, out;
+  const bool record = ag::needs_grad({&x, &weight, &bias});
   {
     ag::NoGradGuard no_grad;
     // Per image and group a (K, P) window matrix times the (Og, K) weights: a batch of small
-    // GEMMs (one per pool thread) whose result is already in (N, O, oH, oW) order.
-    cols = im2col(x, g).reshape({g.n, groups, k, p});
-    out = matmul(weight.reshape({1, groups, og, k}), cols).reshape({g.n, out_channels, g.oh, g.ow});
+    // GEMMs (one per pool thread) whose result is already in (N, O, oH, oW) order. Without a
+    // graph the window matrices are not kept, so large batches run in slices of images and
+    // never hold all of them (an evaluation batch would otherwise need K*P floats per image).
+    const Tensor wg = weight.reshape({1, groups, og, k});
+    const int64_t per_image = groups * k * p * static_cast<int64_t>(itemsize(x.dtype()));
+    const int64_t slice = record ? g.n : std::max<int64_t>(1, (int64_t{16} << 20) / std::max<int64_t>(per_image, 1));
+    if (slice >= g.n) {
+      cols = im2col(x, g).reshape({g.n, groups, k, p});
+      out = matmul(wg, cols).reshape({g.n, out_channels, g.oh, g.ow});
+    } else {
+      out = Tensor::empty({g.n, out_channels, g.oh, g.ow}, x.dtype(), x.device());
+      for (int64_t n0 = 0; n0 < g.n; n0 += slice) {
+        const int64_t m = std::min(slice, g.n - n0);
+        Geometry part = g;
+        part.n = m;
+        const Tensor c = im2col(x.narrow(0, n0, m), part).reshape({m, groups, k, p});
+        copy_(out.narrow(0, n0, m), matmul(wg, c).reshape({m, out_channels, g.oh, g.ow}));
+      }
+    }
     if (bias.defined()) add_(out, bias.reshape({out_channels, 1, 1}));
   }
-  if (ag::needs_grad({&x, &weight, &bias})) {
+  if (record) {
     ag::SavedTensor scols(cols), sw(weight), sx(x);
     const bool need_x = ag::needs_grad({&x}), need_w = ag::needs_grad({&weight});
     ag::record("ConvolutionBackward0", out, {&x, &weight, &bias},

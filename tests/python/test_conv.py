@@ -264,3 +264,15 @@ def test_functional_forms_match_the_top_level_ops():
         F.max_pool2d(x, 2, ceil_mode=True)
     with pytest.raises(lamina.ConfigError, match="divisor_override"):
         F.avg_pool2d(x, 2, divisor_override=3)
+
+
+def test_conv2d_without_graph_runs_large_batches_in_slices_with_the_same_result():
+    # no_grad forward of a batch whose window matrices exceed the slice budget (16 MiB).
+    rng = np.random.default_rng(6)
+    x = lamina.tensor(rng.normal(size=(300, 8, 20, 20)), dtype=lamina.float32)
+    w = lamina.tensor(rng.normal(size=(5, 8, 3, 3)), dtype=lamina.float32)
+    b = lamina.tensor(rng.normal(size=(5,)), dtype=lamina.float32)
+    with lamina.no_grad():
+        whole = lamina.conv2d(x, w, b, padding=1)
+    parts = lamina.cat([lamina.conv2d(x[i:i + 50], w, b, padding=1) for i in range(0, 300, 50)])
+    np.testing.assert_array_equal(whole.numpy(), parts.numpy())
