@@ -294,17 +294,18 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair 
   static const runtime::OpId id = runtime::op_id("max_pool2d");
   const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty({g.n, g.c, g.oh, g.ow}, x.dtype(), x.device());
-  Tensor arg = Tensor::empty({g.n, g.c, g.oh, g.ow}, Dtype::Int64, x.device());
+  const bool record = ag::needs_grad({&x});
+  Tensor arg = record ? Tensor::empty({g.n, g.c, g.oh, g.ow}, Dtype::Int64, x.device()) : Tensor();
   {
     auto kernel = runtime::find_kernel<kernels::cpu::MaxPoolKernel>(id, x.device(), x.dtype());
     const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
     const void* src = xc.data_ptr();
     void* dst = out.data_ptr();
-    int64_t* at = arg.data<int64_t>();
+    int64_t* at = record ? arg.data<int64_t>() : nullptr;
     runtime::parallel_for(g.n * g.c, g.oh * g.ow * g.kh * g.kw,
                           [&](int64_t b, int64_t e) { kernel(kg, src, dst, at, b, e); });
   }
-  if (ag::needs_grad({&x})) {
+  if (record) {
     ag::SavedTensor sa(arg);
     ag::record("MaxPool2DWithIndicesBackward0", out, {&x}, [sa, g](const Tensor& grad) {
       const Tensor a = sa.get("MaxPool2DWithIndicesBackward0");

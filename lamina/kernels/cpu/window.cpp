@@ -103,7 +103,7 @@ inline void take_max(C v, int64_t at, C& best, int64_t& best_at) {
 
 // 2x2 / stride-2 pooling of one plane without branches on the data (which element wins is
 // unpredictable); false when the plane holds a NaN, which the general loop then handles.
-template <class T>
+template <class T, bool kArgmax>
 bool pool_pair_plane(const T* src, T* o, int64_t* a, int64_t w, int64_t oh, int64_t ow) {
   using C = compute_t<T>;
   bool nan = false;
@@ -118,7 +118,7 @@ bool pool_pair_plane(const T* src, T* o, int64_t* a, int64_t w, int64_t oh, int6
       const C top = right_top ? a1 : a0, bottom = right_bottom ? b1 : b0;
       const bool lower = bottom > top;
       o[oy * ow + ox] = static_cast<T>(lower ? bottom : top);
-      a[oy * ow + ox] = 2 * oy * w + 2 * ox + (lower ? w + right_bottom : int64_t{right_top});
+      if constexpr (kArgmax) a[oy * ow + ox] = 2 * oy * w + 2 * ox + (lower ? w + right_bottom : int64_t{right_top});
     }
   }
   return !nan;
@@ -136,8 +136,10 @@ struct MaxPool {
     for (int64_t p = begin; p < end; ++p) {
       const T* src = x + p * hw;
       T* o = out + p * plane;
-      int64_t* a = argmax + p * plane;
-      if (pair && pool_pair_plane<T>(src, o, a, g.w, g.oh, g.ow)) continue;
+      int64_t* a = argmax != nullptr ? argmax + p * plane : nullptr;
+      if (pair && (a != nullptr ? pool_pair_plane<T, true>(src, o, a, g.w, g.oh, g.ow)
+                                : pool_pair_plane<T, false>(src, o, a, g.w, g.oh, g.ow)))
+        continue;
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
           C best = -std::numeric_limits<C>::infinity();
@@ -158,7 +160,7 @@ struct MaxPool {
             }
           }
           o[oy * g.ow + ox] = static_cast<T>(best);
-          a[oy * g.ow + ox] = at;
+          if (a != nullptr) a[oy * g.ow + ox] = at;
         }
       }
     }

@@ -23,7 +23,8 @@ using Im2colKernel = void (*)(const WindowGeometry&, const void* x, void* cols, 
 /// window gradients cols (N, C, kH, kW, oH, oW) that read each element (overwrites gx).
 using Col2imKernel = void (*)(const WindowGeometry&, const void* cols, void* gx, int64_t begin, int64_t end);
 /// Max pooling over (n, c) planes [begin, end): out (N, C, oH, oW) and the argmax as a flat
-/// index into the input plane (first maximum; a NaN wins, like PyTorch).
+/// index into the input plane (first maximum; a NaN wins, like PyTorch); argmax may be null
+/// when no gradient will be needed.
 using MaxPoolKernel = void (*)(const WindowGeometry&, const void* x, void* out, int64_t* argmax, int64_t begin,
                                int64_t end);
 /// Max pooling's gradient over (n, c) planes [begin, end): gx (N, C, H, W) = grad scattered
