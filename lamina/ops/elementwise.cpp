@@ -129,12 +129,14 @@ void record_unary(const char* name, const Tensor& x, const Tensor& out) {
 }
 
 // Gradients of binary op `name` for a and b (undefined where the op has none).
+// The gradients of a binary op's inputs; only those flagged needed are computed for the
+// arithmetic ops (x * 0.5 must not reduce g * x to the scalar's gradient).
 std::vector<Tensor> binary_grads(std::string_view name, const Tensor& g, const Tensor& a, const Tensor& b,
-                                 const Tensor& y) {
+                                 const Tensor& y, bool need_a, bool need_b) {
   if (name == "add") return {g, g};
-  if (name == "sub") return {g, neg(g)};
-  if (name == "mul") return {mul(g, b), mul(g, a)};
-  if (name == "div") return {div(g, b), neg(div(mul(g, y), b))};
+  if (name == "sub") return {g, need_b ? neg(g) : Tensor()};
+  if (name == "mul") return {need_a ? mul(g, b) : Tensor(), need_b ? mul(g, a) : Tensor()};
+  if (name == "div") return {need_a ? div(g, b) : Tensor(), need_b ? neg(div(mul(g, y), b)) : Tensor()};
   if (name == "pow") {
     Tensor ga = mul(g, mul(b, pow(a, sub(b, Scalar(1.0)))));
     Tensor gb = where(logical_and(eq(a, Scalar(0)), ge(b, Scalar(0))), zeros_like(g), mul(g, mul(y, log(a))));
@@ -161,18 +163,24 @@ void record_binary(const char* name, Kind kind, const Tensor& a, const Tensor& b
   const std::string_view n(name);
   if (n.rfind("bitwise", 0) == 0 || !autograd::needs_grad({&a, &b})) return;
   const std::string op(name), label = backward_name(name);
-  const bool save_inputs = op != "add" && op != "sub";
-  autograd::SavedTensor sa(save_inputs ? a : Tensor()), sb(save_inputs ? b : Tensor());
-  autograd::SavedTensor sy(op == "div" || op == "pow" ? out : Tensor(), true);
+  const bool need_a = autograd::requires_grad(a), need_b = autograd::requires_grad(b);
+  // Save only what the needed gradients read: mul's gradient for a reads b and vice versa;
+  // div's reads b (and its output for b's); add and sub read nothing.
+  const bool arithmetic = op == "add" || op == "sub" || op == "mul" || op == "div";
+  const bool save_a = arithmetic ? op == "mul" && need_b : true;
+  const bool save_b = arithmetic ? (op == "mul" && need_a) || op == "div" : true;
+  autograd::SavedTensor sa(save_a ? a : Tensor()), sb(save_b ? b : Tensor());
+  autograd::SavedTensor sy((op == "div" && need_b) || op == "pow" ? out : Tensor(), true);
   const Dtype compute = out.dtype();
   autograd::record(label.c_str(), out, {&a, &b},
-                   [op, label, sa, sb, sy, compute, a_shape = a.shape(), b_shape = b.shape(), a_dtype = a.dtype(),
-                    b_dtype = b.dtype()](const Tensor& g) {
+                   [op, label, sa, sb, sy, compute, need_a, need_b, a_shape = a.shape(), b_shape = b.shape(),
+                    a_dtype = a.dtype(), b_dtype = b.dtype()](const Tensor& g) {
                      Tensor ta = sa.get(label.c_str()), tb = sb.get(label.c_str());
                      if (ta.defined() && ta.dtype() != compute) ta = ta.to(compute);
                      if (tb.defined() && tb.dtype() != compute) tb = tb.to(compute);
-                     std::vector<Tensor> r = binary_grads(op, g, ta, tb, sy.get(label.c_str()));
+                     std::vector<Tensor> r = binary_grads(op, g, ta, tb, sy.get(label.c_str()), need_a, need_b);
                      auto shape_to = [](Tensor t, const Shape& shape, Dtype dt) {
+                       if (!t.defined()) return t;
                        t = autograd::sum_to(t, shape);
                        return t.dtype() == dt ? t : t.to(dt);
                      };
