@@ -106,22 +106,32 @@ inline void take_max(C v, int64_t at, C& best, int64_t& best_at) {
 template <class T, bool kArgmax>
 bool pool_pair_plane(const T* src, T* o, int64_t* a, int64_t w, int64_t oh, int64_t ow) {
   using C = compute_t<T>;
-  bool nan = false;
+  int nan = 0;
   for (int64_t oy = 0; oy < oh; ++oy) {
     const T* r0 = src + 2 * oy * w;
     const T* r1 = r0 + w;
+    T* orow = o + oy * ow;
+    // Values and argmax in separate loops of one element width each, which vectorize.
     for (int64_t ox = 0; ox < ow; ++ox) {
       const C a0 = static_cast<C>(r0[2 * ox]), a1 = static_cast<C>(r0[2 * ox + 1]);
       const C b0 = static_cast<C>(r1[2 * ox]), b1 = static_cast<C>(r1[2 * ox + 1]);
       nan |= (a0 != a0) | (a1 != a1) | (b0 != b0) | (b1 != b1);
-      const bool right_top = a1 > a0, right_bottom = b1 > b0;
-      const C top = right_top ? a1 : a0, bottom = right_bottom ? b1 : b0;
-      const bool lower = bottom > top;
-      o[oy * ow + ox] = static_cast<T>(lower ? bottom : top);
-      if constexpr (kArgmax) a[oy * ow + ox] = 2 * oy * w + 2 * ox + (lower ? w + right_bottom : int64_t{right_top});
+      const C top = a1 > a0 ? a1 : a0, bottom = b1 > b0 ? b1 : b0;
+      orow[ox] = static_cast<T>(bottom > top ? bottom : top);
+    }
+    if constexpr (kArgmax) {
+      int64_t* arow = a + oy * ow;
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const C a0 = static_cast<C>(r0[2 * ox]), a1 = static_cast<C>(r0[2 * ox + 1]);
+        const C b0 = static_cast<C>(r1[2 * ox]), b1 = static_cast<C>(r1[2 * ox + 1]);
+        const int64_t right_top = a1 > a0, right_bottom = b1 > b0;
+        const C top = a1 > a0 ? a1 : a0, bottom = b1 > b0 ? b1 : b0;
+        const int64_t lower = bottom > top;
+        arow[ox] = 2 * oy * w + 2 * ox + lower * (w + right_bottom) + (1 - lower) * right_top;
+      }
     }
   }
-  return !nan;
+  return nan == 0;
 }
 
 template <class T>
