@@ -136,6 +136,24 @@ void* allocate(int64_t nbytes, Device device) {
       return p;
     }
   }
+  {
+    // A miss that would take reserved memory past twice the live peak means the sizes in
+    // demand changed (training batches, then evaluation batches): give the largest idle
+    // buffers back first, so reserved memory follows the live peak rather than the sum of
+    // every phase's sizes. A steady loop hits the cache and stays under the bound.
+    std::lock_guard<SpinLock> lock(c.mutex);
+    const int64_t bound = 2 * std::max(c.stats.peak_allocated_bytes, c.stats.allocated_bytes + bytes);
+    for (int i = kNumClasses - 1; i >= 0 && c.stats.reserved_bytes + bytes > bound; --i) {
+      auto& list = c.free_lists[i];
+      while (!list.empty() && c.stats.reserved_bytes + bytes > bound) {
+        LAMINA_UNPOISON(list.back(), static_cast<size_t>(class_bytes(i)));
+        std::free(list.back());
+        list.pop_back();
+        c.stats.cached_bytes -= class_bytes(i);
+        c.stats.reserved_bytes -= class_bytes(i);
+      }
+    }
+  }
   void* p = system_allocate(bytes);
   std::lock_guard<SpinLock> lock(c.mutex);
   if (p == nullptr && c.stats.cached_bytes > 0) {  // the cache may hold what the system lacks

@@ -86,6 +86,28 @@ TEST(Allocator, ManySmallOpsReserveNoNewMemory) {
   EXPECT_EQ(after.allocated_bytes, before.allocated_bytes);
 }
 
+TEST(Allocator, ReservedMemoryFollowsTheLivePeakWhenSizesChange) {
+  runtime::empty_cache(kCPU);
+  runtime::reset_peak_memory_stats(kCPU);
+  // Phase one: many buffers of one size, all freed (cached); phase two: other sizes. The
+  // cache gives phase one's idle buffers back rather than holding both phases at once.
+  auto phase = [](int64_t elements) {
+    std::vector<Tensor> live;
+    for (int i = 0; i < 16; ++i) live.push_back(empty({elements}));
+  };
+  phase(1 << 20);  // 16 x 4 MiB
+  const auto after_one = runtime::memory_stats(kCPU);
+  EXPECT_GE(after_one.cached_bytes, 16 * (int64_t{4} << 20));
+  phase(3 << 20);  // 16 x 12 MiB
+  phase(5 << 19);  // 16 x 10 MiB
+  const auto after = runtime::memory_stats(kCPU);
+  EXPECT_LE(after.reserved_bytes, 2 * after.peak_allocated_bytes);
+  // A repeated phase is served from the cache: no new system memory.
+  phase(5 << 19);
+  EXPECT_EQ(runtime::memory_stats(kCPU).num_system_allocs, after.num_system_allocs);
+  runtime::empty_cache(kCPU);
+}
+
 TEST(Allocator, ConcurrentAllocationsFromPoolThreads) {
   const int saved = num_threads();
   set_num_threads(4);
