@@ -46,6 +46,7 @@ def main():
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images (smoke runs)")
     p.add_argument("--workers", type=int, default=1, help="DataLoader worker threads (0: load on this thread)")
     p.add_argument("--augment", action="store_true", help="RandomCrop(28, padding=2) + RandomHorizontalFlip")
+    p.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to 0 over the epochs")
     args = p.parse_args()
     if not os.path.isdir(data.FASHION_MNIST_DIR):
         raise SystemExit(f"{data.FASHION_MNIST_DIR} not found: install Debian's dataset-fashion-mnist")
@@ -65,7 +66,8 @@ def main():
     model = make_model(args.model)
     optimizer = lamina.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
-    train.fit(model, loss_fn, optimizer, train_loader, args.epochs, callbacks=report_epoch)
+    scheduler = lamina.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs) if args.cosine else None
+    train.fit(model, loss_fn, optimizer, train_loader, args.epochs, callbacks=report_epoch, scheduler=scheduler)
 
     result = train.evaluate(model, loss_fn, test_loader, num_classes=10)
     print(f"test loss: {result['loss']:.4f}")
