@@ -242,8 +242,9 @@ def main():
     if args.child:
         child(args.child, args.task, args)
         return
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores; threads {args.threads}; "
-          f"{datetime.date.today().isoformat()}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores; threads {args.threads}; load average at start "
+          f"{load}; {datetime.datetime.now().isoformat(timespec='minutes')}")
     print(f"Command: {' '.join(shlex.quote(a) for a in sys.argv)}\n")
     print("| task | figure | lamina | torch | lamina/torch | lamina peak RSS | torch peak RSS | "
           "lamina acc / loss | torch acc / loss |")
