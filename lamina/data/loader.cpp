@@ -1,5 +1,7 @@
 #include "lamina/data/loader.h"
 
+#include "lamina/runtime/parallel.h"
+
 #include <limits>
 #include <utility>
 
@@ -133,6 +135,7 @@ bool EpochRunner::wait_for(int64_t batch) {
 }
 
 void EpochRunner::worker_loop() {
+  runtime::InlineParallelScope inline_ops;  // the pool stays with the training thread
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_cv_.wait(lock, [&] { return stop_ || (next_job_ < limit_ && next_job_ < end_); });

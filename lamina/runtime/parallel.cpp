@@ -203,6 +203,9 @@ void parallel_run(int64_t n, int parts, RangeFn fn) {
   ThreadPool::instance().run(n, parts, fn);
 }
 
+InlineParallelScope::InlineParallelScope() : previous_(t_in_parallel) { t_in_parallel = true; }
+InlineParallelScope::~InlineParallelScope() { t_in_parallel = previous_; }
+
 bool in_parallel_region() { return t_in_parallel; }
 
 void resize_thread_pool(int n) { ThreadPool::instance().resize(n - 1); }

@@ -52,6 +52,20 @@ inline void parallel_for(int64_t n, int64_t unit_cost, F&& fn) {
 /// True on a pool thread (nested parallel calls run inline).
 bool in_parallel_region();
 
+/// While alive, ops called on this thread run their loops inline instead of taking the pool:
+/// for threads that run beside the pool's users (DataLoader workers), so the training thread
+/// keeps every core.
+class InlineParallelScope {
+ public:
+  InlineParallelScope();
+  ~InlineParallelScope();
+  InlineParallelScope(const InlineParallelScope&) = delete;
+  InlineParallelScope& operator=(const InlineParallelScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// Resizes the pool to `n` threads in all (the caller counts as one); called by set_num_threads.
 void resize_thread_pool(int n);
 
