@@ -12,11 +12,14 @@ def blocks(lang):
     return re.findall(r"```" + lang + r"\n(.*?)```", text, re.S)
 
 
-def test_python_example_runs():
-    (code,) = blocks("python")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+def test_python_examples_run():
+    tour, training = blocks("python")
+    out = subprocess.run([sys.executable, "-c", tour], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "[add]" in out.stdout
+    out = subprocess.run([sys.executable, "-c", training], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.split()[-1]) > 0.6  # training accuracy after 2 epochs on 2000 images
 
 
 def test_cpp_example_is_the_built_one():
