@@ -96,17 +96,20 @@ void* system_allocate(int64_t bytes) {
   return p;
 }
 
+// Returns the newest cached buffer of size class i to the system; the caller holds the mutex.
+void release_one(CpuCache& c, int i) {
+  void* p = c.free_lists[i].back();
+  c.free_lists[i].pop_back();
+  LAMINA_UNPOISON(p, static_cast<size_t>(class_bytes(i)));
+  std::free(p);
+  c.stats.cached_bytes -= class_bytes(i);
+  c.stats.reserved_bytes -= class_bytes(i);
+}
+
 // Frees every cached buffer; the caller holds the mutex.
 void release_cached(CpuCache& c) {
-  for (int i = 0; i < kNumClasses; ++i) {
-    for (void* p : c.free_lists[i]) {
-      LAMINA_UNPOISON(p, static_cast<size_t>(class_bytes(i)));
-      std::free(p);
-    }
-    c.stats.reserved_bytes -= class_bytes(i) * static_cast<int64_t>(c.free_lists[i].size());
-    c.free_lists[i].clear();
-  }
-  c.stats.cached_bytes = 0;
+  for (int i = 0; i < kNumClasses; ++i)
+    while (!c.free_lists[i].empty()) release_one(c, i);
 }
 
 }  // namespace
@@ -144,14 +147,7 @@ void* allocate(int64_t nbytes, Device device) {
     std::lock_guard<SpinLock> lock(c.mutex);
     const int64_t bound = 2 * std::max(c.stats.peak_allocated_bytes, c.stats.allocated_bytes + bytes);
     for (int i = kNumClasses - 1; i >= 0 && c.stats.reserved_bytes + bytes > bound; --i) {
-      auto& list = c.free_lists[i];
-      while (!list.empty() && c.stats.reserved_bytes + bytes > bound) {
-        LAMINA_UNPOISON(list.back(), static_cast<size_t>(class_bytes(i)));
-        std::free(list.back());
-        list.pop_back();
-        c.stats.cached_bytes -= class_bytes(i);
-        c.stats.reserved_bytes -= class_bytes(i);
-      }
+      while (!c.free_lists[i].empty() && c.stats.reserved_bytes + bytes > bound) release_one(c, i);
     }
   }
   void* p = system_allocate(bytes);

@@ -8,6 +8,7 @@ import bisect
 import math
 
 from ... import _lamina
+from .sampler import _own_seed
 
 _data = _lamina._data
 
@@ -121,13 +122,8 @@ class ConcatDataset(Dataset):
 
 
 def _seed_of(generator, seed):
-    if seed is not None:
-        return int(seed) % 2**64
-    if generator is not None:
-        if not hasattr(generator, "initial_seed"):
-            raise TypeError("generator must have an initial_seed() method (or pass seed=)")
-        return int(generator.initial_seed()) % 2**64
-    return _data.seed_from_global_generator()
+    own = _own_seed(generator, seed)
+    return _data.seed_from_global_generator() if own is None else own
 
 
 def random_split(dataset, lengths, generator=None, *, seed=None):
