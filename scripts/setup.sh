@@ -13,6 +13,9 @@ APT_PACKAGES=(
   libbenchmark-dev                          # C++ benchmarks
   zlib1g-dev                                # gzip-compressed data files (IDX)
   libzip-dev                                # .npz archives (zip)
+  nlohmann-json3-dev                        # safetensors headers (JSON)
+  protobuf-compiler libprotobuf-dev         # TensorBoard event files (protobuf messages)
+  clang                                     # libFuzzer target for the safetensors parser
   dataset-fashion-mnist                     # the built-in data set (make demo)
   python3-venv                              # the .venv
   python3-torch                             # PyTorch reference for tests and benchmarks (own interpreter)
@@ -34,8 +37,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PY" -m venv .venv
 fi
-PIP_PACKAGES=("nanobind>=2.0" "scikit-build-core>=0.10" "numpy>=1.24" "pytest>=7" "tqdm>=4.60")
-if ! .venv/bin/python -c "import nanobind, scikit_build_core, numpy, pytest, tqdm" >/dev/null 2>&1; then
+PIP_PACKAGES=("nanobind>=2.0" "scikit-build-core>=0.10" "numpy>=1.24" "pytest>=7" "tqdm>=4.60"
+              "safetensors>=0.4" "tensorboard>=2.14" "onnx>=1.14" "onnxruntime>=1.16")
+if ! .venv/bin/python -c "import nanobind, scikit_build_core, numpy, pytest, tqdm, safetensors, tensorboard, onnx, onnxruntime" >/dev/null 2>&1; then
   echo "setup: pip install ${PIP_PACKAGES[*]}"
   .venv/bin/pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 fi

@@ -87,6 +87,12 @@ void init_conv(nb::module_& m);
 void init_data(nb::module_& m);
 void init_readers(nb::module_& m);
 void init_train(nb::module_& m);
+/// safetensors files and checkpoints (lamina.save_file / load_file, lamina._lamina._io).
+void init_io(nb::module_& m);
+/// TensorBoard event files, CSV logs and log levels (lamina._lamina._log).
+void init_log(nb::module_& m);
+/// The op profiler (lamina._lamina._profiler).
+void init_profiler(nb::module_& m);
 /// PyTorch's tensor repr, with requires_grad=True or grad_fn=<...> when in the graph.
 std::string tensor_repr_with_grad(const Tensor& t);
 void init_optim(nb::module_& m);

@@ -1,0 +1,1 @@
+# safetensors (nlohmann-json) and the safetensors parser's libFuzzer target.

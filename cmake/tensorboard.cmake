@@ -1,0 +1,1 @@
+# TensorBoard event files: protobuf messages compiled by protoc.

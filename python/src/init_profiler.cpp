@@ -1,0 +1,8 @@
+// Python bindings: see bind.h.
+#include "bind.h"
+
+namespace lamina::python {
+
+void init_profiler(nb::module_& m) { (void)m; }
+
+}  // namespace lamina::python
