@@ -245,6 +245,36 @@ def test_char_gpt(tmp_path, layers):
     assert {"MatMul", "Softmax", "Where", "LayerNormalization", "Gather", "Transpose"} <= _ops(proto)
 
 
+def test_char_gpt_multihead_attention(tmp_path):
+    char_gpt = _example("char_gpt")
+    lamina.manual_seed(11)
+    model = char_gpt.CharGPT(30, context=16, width=32, layers=2, heads=4, mha=True)
+    proto = check_export(model, lamina.randint(0, 30, (2, 12)), tmp_path, atol=1e-4,
+                         dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                         other_inputs=[(lamina.randint(0, 30, (3, 12)),)])
+    assert {"MatMul", "Softmax", "Where"} <= _ops(proto)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_multihead_attention_weights_and_padding(tmp_path, batch_first):
+    lamina.manual_seed(12)
+
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(16, 2, batch_first=batch_first)
+
+        def forward(self, q, kv, pad):
+            out, w = self.mha(q, kv, kv, key_padding_mask=pad)
+            return out, w
+
+    pad = lamina.zeros(3, 6, dtype=lamina.bool)
+    pad[:, 4:] = True
+    q, kv = (lamina.randn(3, 5, 16), lamina.randn(3, 6, 16)) if batch_first else \
+        (lamina.randn(5, 3, 16), lamina.randn(6, 3, 16))
+    check_export(Attn(), (q, kv, pad), tmp_path, atol=1e-4)
+
+
 def test_char_gpt_dynamic_batch(tmp_path):
     char_gpt = _example("char_gpt")
     lamina.manual_seed(8)

@@ -103,7 +103,9 @@ class _Graph:
 
     def value(self, v, dtype=None, hint="const"):
         """The value name of v (traced tensor, other tensor or Python number), cast to the lamina
-        dtype `dtype` when given."""
+        dtype `dtype` when given. A str is already a value name."""
+        if isinstance(v, str):
+            return v
         if isinstance(v, Tensor):
             if self.is_traced(v):
                 name = self.values[id(v)][1]

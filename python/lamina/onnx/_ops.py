@@ -898,3 +898,55 @@ def _m_identity(g, m, out, x, *args, **kwargs):
     if type(m).__name__ == "Dropout" and m.training:
         unsupported("Dropout in training mode")
     return g.value(x)
+
+
+@module("MultiheadAttention")
+def _m_mha(g, m, out, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+           average_attn_weights=True, is_causal=False):
+    """Attention as MatMul / Softmax / Where: per-head projections, scaled scores, masks, the
+    weighted sum and the output projection (torch.nn.MultiheadAttention's eval forward)."""
+    dt = out[0].dtype
+    e, h = int(m.embed_dim), int(m.num_heads)
+    d = e // h
+    w = g.array(m.in_proj_weight).astype(g.np_dtype(dt))
+    b = m.in_proj_bias
+    b = g.array(b).astype(g.np_dtype(dt)) if b is not None else None
+
+    def heads(x, i):
+        v = g.value(x, dt)
+        if not m.batch_first:
+            v = g.op("Transpose", [v], perm=[1, 0, 2])
+        y = g.op("MatMul", [v, g.const(w[i * e:(i + 1) * e].T, "in_proj_t")])
+        if b is not None:
+            y = g.op("Add", [y, g.const(b[i * e:(i + 1) * e], "in_proj_bias")])
+        y = g.op("Reshape", [y, g.ints([0, 0, h, d])])           # (B, L, H, D)
+        return g.op("Transpose", [y], perm=[0, 2, 1, 3])          # (B, H, L, D)
+
+    q, k, v = heads(query, 0), heads(key, 1), heads(value, 2)
+    scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]),
+                          g.value(1.0 / math.sqrt(d), dt)])     # (B, H, L, S)
+    neg_inf = g.value(float("-inf"), dt)
+    if attn_mask is not None:
+        if attn_mask.ndim == 3:
+            unsupported("MultiheadAttention with a 3-d attn_mask")
+        if attn_mask.dtype == _lamina.bool:
+            scores = g.op("Where", [g.value(attn_mask), neg_inf, scores])
+        else:
+            scores = g.op("Add", [scores, g.value(attn_mask, dt)])
+    if key_padding_mask is not None:
+        kpm = g.op("Unsqueeze", [g.value(key_padding_mask), g.ints([1, 2])])  # (B, 1, 1, S)
+        if key_padding_mask.dtype == _lamina.bool:
+            scores = g.op("Where", [kpm, neg_inf, scores])
+        else:
+            scores = g.op("Add", [scores, g.op("Cast", [kpm], to=g.onnx_dtype(dt))])
+    attn = g.op("Softmax", [scores], axis=-1)
+    y = g.op("MatMul", [attn, v])                                  # (B, H, L, D)
+    y = g.op("Reshape", [g.op("Transpose", [y], perm=[0, 2, 1, 3]), g.ints([0, 0, e])])
+    ow = m.out_proj.weight
+    y = linear(g, y, ow, m.out_proj.bias, dt)
+    if not m.batch_first:
+        y = g.op("Transpose", [y], perm=[1, 0, 2])
+    weights = None
+    if need_weights and out[1] is not None:
+        weights = _reduce(g, "ReduceMean", attn, [1], False) if average_attn_weights else attn
+    return [y, weights]
