@@ -40,6 +40,15 @@ def _run_ort(path, inputs):
     return sess.run(None, feeds)
 
 
+def _fresh_like(t):
+    if t.is_floating_point():
+        return lamina.randn(*t.shape, dtype=t.dtype)
+    if t.dtype == lamina.bool:
+        return lamina.rand(*t.shape) < 0.3
+    lo, hi = int(t.min().item()), int(t.max().item())
+    return lamina.randint(lo, hi + 1, tuple(t.shape), dtype=t.dtype)
+
+
 def check_export(model, example, tmp_path, rtol=1e-4, atol=1e-5, other_inputs=(), **kwargs):
     """Exports, checks the file with onnx.checker, and compares ONNX Runtime with lamina on the
     example and on each input tuple in other_inputs (other batch sizes with dynamic_axes)."""
@@ -48,7 +57,9 @@ def check_export(model, example, tmp_path, rtol=1e-4, atol=1e-5, other_inputs=()
     proto = lamina.onnx.export(model, example, str(path), **kwargs)
     assert isinstance(proto, onnx.ModelProto)
     onnx.checker.check_model(str(path), full_check=True)
-    for ins in (inputs,) + tuple(other_inputs):
+    # A fresh input of the same shape as well: a value that escaped tracing would have been
+    # exported as a constant and would match only on the example.
+    for ins in (inputs, tuple(_fresh_like(t) for t in inputs)) + tuple(other_inputs):
         want = _run_lamina(model, ins)
         got = _run_ort(path, ins)
         assert len(got) == len(want)
@@ -195,6 +206,35 @@ def test_elementwise_shape_reduction_ops(tmp_path):
     lamina.manual_seed(5)
     model = _Ops()
     check_export(model, (lamina.randn(3, 3, 4), lamina.randn(3, 5)), tmp_path, input_names=["x", "y"], atol=1e-4)
+
+
+class _MoreOps(nn.Module):
+    """Indexing, splitting, casts, in-place ops, index ops and arg reductions."""
+
+    def forward(self, x, idx):
+        a = x[:, ::-1] + x[:, [0, 2, 1, 3]] + x[:, -2::-2].narrow(1, 0, 1) + x[1, None, :, -1:]
+        b = x.T.mT.transpose(0, 1).swapaxes(1, 2).swapaxes(2, 1)  # (2, 4, 4)
+        p, q = b.split(2, dim=1)
+        c0, c1 = b.chunk(2, dim=-1)
+        h = a * 1.0
+        h += b
+        h.relu_()
+        h.mul_(0.5)
+        r = lamina.tril(h[0]) + h[1].triu(1) + h.select(0, -1)
+        g = x.gather(2, idx) + x.index_select(2, idx[0, :3, 0])
+        z = lamina.ones_like(x) * 2
+        m = x.movedim(0, -1).repeat(1, 2, 1)
+        lse = x.logsumexp(dim=-1) + x.argmax(dim=1).to(lamina.float32) + x.argmin().float()
+        i = (x * 10).long()
+        return (r, g + z[..., :3], m, lse, p.sum(1) + q.sum(1), c0 - c1, i, x.expand(2, *x.shape).sum(0),
+                x.unsqueeze(0).squeeze(0).flatten(), lamina.cat([x, x], -1)[..., 1:7:3], (x >= 0) | (x < -1))
+
+
+def test_more_ops(tmp_path):
+    lamina.manual_seed(13)
+    x = lamina.randn(2, 4, 4)
+    idx = lamina.randint(0, 4, (2, 4, 3))
+    check_export(_MoreOps(), (x, idx), tmp_path)
 
 
 def test_more_layers(tmp_path):
