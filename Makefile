@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build python demo test test-cpp test-python test-asan clean
+.PHONY: setup build python demo test test-cpp test-python test-asan test-fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -29,7 +29,12 @@ test-asan: setup
 	ninja -C build/asan -j$(JOBS) lamina_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/lamina_tests
 
-test: test-cpp test-python test-asan
+# libFuzzer on the safetensors parser (clang); longer runs: make test-fuzz FUZZ_SECONDS=3600. A crash fails it.
+FUZZ_SECONDS ?= 30
+test-fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash fuzz/run.sh
+
+test: test-cpp test-python test-asan test-fuzz
 	@echo "make test: all suites passed"
 
 clean:
