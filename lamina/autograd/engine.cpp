@@ -7,6 +7,7 @@
 #include "lamina/autograd/autograd.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina::autograd {
 namespace {
@@ -66,6 +67,8 @@ void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool 
   while (!ready.empty()) {
     Node* node = ready.top();
     ready.pop();
+    profiler::OpScope profile_scope;  // one event per node, named as the node ("MulBackward0")
+    if (profiler::enabled()) profile_scope.start_with(node->name(), profiler::EventKind::Backward, pending[node]);
     Tensor g = std::move(pending[node]);
     pending.erase(node);
     if (g.defined()) {
@@ -144,6 +147,7 @@ std::vector<Tensor> seeds_for(const std::vector<Tensor>& outputs, const std::vec
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
               bool create_graph) {
+  LAMINA_PROFILE_OP("backward", outputs);
   std::vector<Tensor> seeds = seeds_for(outputs, grad_outputs, "backward");
   std::vector<Edge> roots;
   for (const Tensor& out : outputs) roots.push_back(edge_of(out));

@@ -6,6 +6,7 @@
 #include "lamina/lamina.h"
 #include "lamina/nn/functional.h"
 #include "lamina/nn/init.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina::nn {
 
@@ -32,6 +33,7 @@ void MultiheadAttention::reset_parameters() {
 std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                                       const Tensor& key_padding_mask, bool need_weights,
                                                       const Tensor& attn_mask, bool average_attn_weights) {
+  LAMINA_PROFILE_OP("MultiheadAttention", query, key, value);
   const char* op = "MultiheadAttention";
   for (const Tensor* t : {&query, &key, &value}) {
     LAMINA_CHECK(t->defined() && t->dim() == 3 && t->shape()[2] == embed_dim, ShapeError, op,

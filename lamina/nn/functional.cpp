@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "lamina/lamina.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina::nn::functional {
 
@@ -99,6 +100,7 @@ void check_reduction(const std::string& reduction, const char* op, bool allow_ba
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  LAMINA_PROFILE_OP("linear", x, weight, bias);
   LAMINA_CHECK(x.defined() && weight.defined(), ValueError, "linear", "input and weight must be defined");
   LAMINA_CHECK(weight.dim() == 2, ShapeError, "linear", "weight must be 2-D, got ", shape_str(weight.shape()));
   LAMINA_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), ShapeError, "linear", "expected input with last dim ",
@@ -108,6 +110,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 Tensor dropout(const Tensor& x, double p, bool training) {
+  LAMINA_PROFILE_OP("dropout", x);
   LAMINA_CHECK(p >= 0.0 && p <= 1.0, ConfigError, "dropout", "dropout probability has to be between 0 and 1, but got ",
                p);
   if (!training || p == 0.0) return x;
@@ -118,6 +121,7 @@ Tensor dropout(const Tensor& x, double p, bool training) {
 
 Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
+  LAMINA_PROFILE_OP("layer_norm", x, weight, bias);
   std::vector<int64_t> dims = trailing_dims(x, normalized_shape, "layer_norm");
   check_affine(weight, normalized_shape, "layer_norm", "weight");
   check_affine(bias, normalized_shape, "layer_norm", "bias");
@@ -128,6 +132,7 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
 
 Tensor rms_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight,
                 std::optional<double> eps) {
+  LAMINA_PROFILE_OP("rms_norm", x, weight);
   std::vector<int64_t> dims = trailing_dims(x, normalized_shape, "rms_norm");
   check_affine(weight, normalized_shape, "rms_norm", "weight");
   double e = eps ? *eps : finfo_eps(x.dtype());
@@ -136,6 +141,7 @@ Tensor rms_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, c
 }
 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  LAMINA_PROFILE_OP("group_norm", x, weight, bias);
   LAMINA_CHECK(x.defined() && x.dim() >= 2, ShapeError, "group_norm", "expected input of shape (N, C, *), got ",
                x.defined() ? shape_str(x.shape()) : std::string("undefined"));
   int64_t channels = x.size(1);
@@ -159,6 +165,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
 }
 
 Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx) {
+  LAMINA_PROFILE_OP("embedding", indices, weight);
   LAMINA_CHECK(indices.defined() && weight.defined(), ValueError, "embedding", "indices and weight must be defined");
   LAMINA_CHECK(weight.dim() == 2, ShapeError, "embedding", "weight must be 2-D, got ", shape_str(weight.shape()));
   LAMINA_CHECK(!is_floating(indices.dtype()) && indices.dtype() != Dtype::Bool, DTypeError, "embedding",
@@ -183,6 +190,7 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                 const std::string& reduction) {
+  LAMINA_PROFILE_OP("nll_loss", input, target);
   check_reduction(reduction, "nll_loss");
   Picked p = nll_elements(input, target, weight, ignore_index, "nll_loss");
   if (reduction == "none") return p.loss;
@@ -192,6 +200,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      const std::string& reduction, double label_smoothing) {
+  LAMINA_PROFILE_OP("cross_entropy", input, target);
   check_reduction(reduction, "cross_entropy");
   LAMINA_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, ConfigError, "cross_entropy",
                "label_smoothing must be between 0.0 and 1.0, got ", label_smoothing);
@@ -240,16 +249,19 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  LAMINA_PROFILE_OP("mse_loss", input, target);
   check_reduction(reduction, "mse_loss");
   return reduce(square(input - target), reduction);
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  LAMINA_PROFILE_OP("l1_loss", input, target);
   check_reduction(reduction, "l1_loss");
   return reduce(abs(input - target), reduction);
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
+  LAMINA_PROFILE_OP("smooth_l1_loss", input, target);
   check_reduction(reduction, "smooth_l1_loss");
   LAMINA_CHECK(beta >= 0.0, ConfigError, "smooth_l1_loss", "beta must be non-negative, got ", beta);
   if (beta == 0.0) return l1_loss(input, target, reduction);
@@ -259,6 +271,7 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::stri
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                             const std::string& reduction) {
+  LAMINA_PROFILE_OP("binary_cross_entropy", input, target);
   check_reduction(reduction, "binary_cross_entropy");
   LAMINA_CHECK(input.defined() && target.defined(), ValueError, "binary_cross_entropy",
                "input and target must be defined");
@@ -279,6 +292,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
                                         const std::string& reduction, const Tensor& pos_weight) {
+  LAMINA_PROFILE_OP("binary_cross_entropy_with_logits", input, target);
   check_reduction(reduction, "binary_cross_entropy_with_logits");
   LAMINA_CHECK(input.defined() && target.defined(), ValueError, "binary_cross_entropy_with_logits",
                "input and target must be defined");
@@ -294,6 +308,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 }
 
 Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
+  LAMINA_PROFILE_OP("kl_div", input, target);
   check_reduction(reduction, "kl_div", true);
   Tensor loss;
   if (log_target) {

@@ -9,10 +9,12 @@
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/join.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina::nn::utils {
 
 Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type, bool error_if_nonfinite) {
+  LAMINA_PROFILE_OP("clip_grad_norm_", params);
   autograd::NoGradGuard no_grad;
   std::vector<Tensor> grads;
   for (const Tensor& p : params) {
@@ -41,6 +43,7 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
 }
 
 void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
+  LAMINA_PROFILE_OP("clip_grad_value_", params);
   autograd::NoGradGuard no_grad;
   for (const Tensor& p : params) {
     Tensor g = p.defined() ? autograd::grad(p) : Tensor();

@@ -19,6 +19,7 @@
 #include "lamina/ops/reduce.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/parallel.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
@@ -143,6 +144,7 @@ Tensor weight_grad_by_conv(const Tensor& x, const Tensor& grad, const Geometry& 
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
               int64_t groups) {
+  LAMINA_PROFILE_OP("conv2d", x, weight, bias);
   const char* op = "conv2d";
   ops::check_defined(weight, op, "weight");
   LAMINA_CHECK(weight.dim() == 4, ShapeError, op, "expects a 4-d weight (O, C/groups, kH, kW), got ", describe(weight));
@@ -219,6 +221,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation, int64_t groups) {
+  LAMINA_PROFILE_OP("conv1d", x, weight, bias);
   ops::check_defined(x, "conv1d");
   ops::check_defined(weight, "conv1d", "weight");
   LAMINA_CHECK(x.dim() == 3, ShapeError, "conv1d", "expects a 3-d input (N, C, L), got ", describe(x));
@@ -228,6 +231,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
                         Pair output_padding, int64_t groups, Pair dilation) {
+  LAMINA_PROFILE_OP("conv_transpose2d", x, weight, bias);
   const char* op = "conv_transpose2d";
   ops::check_defined(x, op);
   ops::check_defined(weight, op, "weight");
@@ -286,6 +290,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 }
 
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair dilation) {
+  LAMINA_PROFILE_OP("max_pool2d", x);
   const char* op = "max_pool2d";
   const Geometry g = plan(x, kernel[0], kernel[1], stride, padding, dilation, op);
   for (int i = 0; i < 2; ++i)
@@ -332,6 +337,7 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair 
 }
 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool count_include_pad) {
+  LAMINA_PROFILE_OP("avg_pool2d", x);
   const char* op = "avg_pool2d";
   const Geometry g = plan(x, kernel[0], kernel[1], stride, padding, {1, 1}, op);
   for (int i = 0; i < 2; ++i)
@@ -365,6 +371,7 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, bool 
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
+  LAMINA_PROFILE_OP("adaptive_avg_pool2d", x);
   const char* op = "adaptive_avg_pool2d";
   ops::check_defined(x, op);
   LAMINA_CHECK(x.dim() == 4, ShapeError, op, "expects a 4-d input (N, C, H, W), got ", describe(x));

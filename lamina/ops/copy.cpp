@@ -3,10 +3,12 @@
 #include "lamina/autograd/autograd.h"
 
 #include "lamina/ops/common.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 
 const Tensor& copy_(const Tensor& dst, const Tensor& src) {
+  LAMINA_PROFILE_OP("copy_", dst, src);
   ops::check_defined(dst, "copy_", "destination");
   ops::check_defined(src, "copy_", "source");
   ops::check_same_device("copy_", {&dst, &src});
@@ -37,6 +39,7 @@ const Tensor& copy_(const Tensor& dst, const Tensor& src) {
 }
 
 const Tensor& fill_(const Tensor& t, const Scalar& value) {
+  LAMINA_PROFILE_OP("fill_", t);
   ops::check_defined(t, "fill_");
   static const runtime::OpId op = runtime::op_id("fill");
   runtime::KernelParams params;
@@ -60,6 +63,7 @@ const Tensor& zero_(const Tensor& t) { return fill_(t, Scalar(0)); }
 Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 
 Tensor Tensor::clone() const {
+  LAMINA_PROFILE_OP("clone", *this);
   Tensor out = Tensor::empty(shape(), dtype(), device());
   {
     autograd::NoGradGuard no_grad;
@@ -72,6 +76,7 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::to(Dtype dt) const {
   if (dt == dtype()) return *this;
+  LAMINA_PROFILE_OP("to", *this);
   Tensor out = Tensor::empty(shape(), dt, device());
   {
     autograd::NoGradGuard no_grad;

@@ -6,6 +6,7 @@
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/runtime/generator.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 
@@ -18,12 +19,14 @@ Tensor zeros(const Shape& shape, TensorOptions options) { return full(shape, Sca
 Tensor ones(const Shape& shape, TensorOptions options) { return full(shape, Scalar(1), options); }
 
 Tensor full(const Shape& shape, const Scalar& value, TensorOptions options) {
+  LAMINA_PROFILE_OP("full");
   Tensor t = empty(shape, options);
   fill_(t, value);
   return t;
 }
 
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, TensorOptions options) {
+  LAMINA_PROFILE_OP("arange");
   const double s = start.to_double(), e = end.to_double(), st = step.to_double();
   LAMINA_CHECK(st != 0.0, ValueError, "arange", "step must be nonzero");
   LAMINA_CHECK(std::isfinite(s) && std::isfinite(e), ValueError, "arange", "start and end must be finite, got ", s,
@@ -57,6 +60,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step) {
 Tensor arange(const Scalar& end) { return arange(Scalar(int64_t{0}), end, Scalar(int64_t{1})); }
 
 Tensor linspace(double start, double end, int64_t steps, TensorOptions options) {
+  LAMINA_PROFILE_OP("linspace");
   LAMINA_CHECK(steps >= 0, ValueError, "linspace", "number of steps must be non-negative, got ", steps);
   Tensor out = empty({steps}, {Dtype::Float64, kCPU});
   double* p = out.data<double>();
@@ -69,6 +73,7 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options) 
 }
 
 Tensor eye(int64_t n, std::optional<int64_t> m, TensorOptions options) {
+  LAMINA_PROFILE_OP("eye");
   const int64_t cols = m.value_or(n);
   LAMINA_CHECK(n >= 0 && cols >= 0, ValueError, "eye", "sizes must be non-negative, got n=", n, ", m=", cols);
   Tensor out = zeros({n, cols}, options);
@@ -151,6 +156,7 @@ void check_float_options(const char* op, TensorOptions options) {
 }  // namespace
 
 Tensor rand(const Shape& shape, TensorOptions options) {
+  LAMINA_PROFILE_OP("rand");
   check_float_options("rand", options);
   Tensor t = empty(shape, options);
   run_random("uniform", t, 0.0, 1.0);
@@ -158,6 +164,7 @@ Tensor rand(const Shape& shape, TensorOptions options) {
 }
 
 Tensor randn(const Shape& shape, TensorOptions options) {
+  LAMINA_PROFILE_OP("randn");
   check_float_options("randn", options);
   Tensor t = empty(shape, options);
   run_random("normal", t, 0.0, 1.0);
@@ -165,6 +172,7 @@ Tensor randn(const Shape& shape, TensorOptions options) {
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, std::optional<Dtype> dtype) {
+  LAMINA_PROFILE_OP("randint");
   LAMINA_CHECK(low < high, ValueError, "randint", "low (", low, ") must be less than high (", high, ")");
   int64_t span;
   LAMINA_CHECK(!__builtin_sub_overflow(high, low, &span), ValueError, "randint", "the range [", low, ", ", high,
@@ -187,6 +195,7 @@ Tensor randn_like(const Tensor& t) {
 }
 
 Tensor randperm(int64_t n) {
+  LAMINA_PROFILE_OP("randperm");
   LAMINA_CHECK(n >= 0, ValueError, "randperm", "n must be non-negative, got ", n);
   Tensor out = arange(Scalar(n));
   int64_t* p = out.data<int64_t>();
@@ -202,6 +211,7 @@ Tensor randperm(int64_t n) {
 }
 
 const Tensor& uniform_(const Tensor& t, double low, double high) {
+  LAMINA_PROFILE_OP("uniform_", t);
   ops::check_defined(t, "uniform_");
   LAMINA_CHECK(low <= high, ValueError, "uniform_", "low (", low, ") must be <= high (", high, ")");
   check_float_options("uniform_", {t.dtype(), t.device()});
@@ -212,6 +222,7 @@ const Tensor& uniform_(const Tensor& t, double low, double high) {
 }
 
 const Tensor& normal_(const Tensor& t, double mean, double std) {
+  LAMINA_PROFILE_OP("normal_", t);
   ops::check_defined(t, "normal_");
   LAMINA_CHECK(std >= 0, ValueError, "normal_", "std must be >= 0, got ", std);
   check_float_options("normal_", {t.dtype(), t.device()});

@@ -9,6 +9,7 @@
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
@@ -231,6 +232,7 @@ BinaryPlan plan_binary(const char* name, Kind kind, OpId id, const Tensor& a, co
 }
 
 Tensor binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
+  LAMINA_PROFILE_OP(name, a, b);
   BinaryPlan plan = plan_binary(name, kind, id, a, b);
   Tensor out = Tensor::empty(plan.shape, plan.out, a.device());
   // Operands already of the compute dtype and shape are used as they are (no handle copies).
@@ -251,6 +253,7 @@ Tensor fused_backward(const char* name, const Tensor& g, const Tensor& x) {
 }
 
 const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
+  LAMINA_PROFILE_OP(name, a, b);
   BinaryPlan plan = plan_binary(name, kind, id, a, b);
   if (autograd::needs_grad({&a, &b}) && is_floating(plan.out)) {
     // In the graph: compute out of place from a copy of a (saved tensors stay valid), write
@@ -280,6 +283,7 @@ const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor&
 
 // Float-valued unary ops map integer inputs to float32; the others keep the dtype.
 Tensor unary(const char* name, OpId id, bool float_valued, const Tensor& x) {
+  LAMINA_PROFILE_OP(name, x);
   ops::check_defined(x, name);
   Dtype dt = float_valued ? to_floating(x.dtype()) : x.dtype();
   LAMINA_CHECK(runtime::has_kernel(id, x.device(), dt), DTypeError, name, "does not support ", describe(x));
@@ -291,6 +295,7 @@ Tensor unary(const char* name, OpId id, bool float_valued, const Tensor& x) {
 }
 
 const Tensor& unary_inplace(const char* name, OpId id, bool float_valued, const Tensor& x) {
+  LAMINA_PROFILE_OP(name, x);
   ops::check_defined(x, name);
   Dtype dt = float_valued ? to_floating(x.dtype()) : x.dtype();
   check_can_cast(dt, x, name);
@@ -458,6 +463,7 @@ namespace {
 
 Tensor where_impl(const Tensor& cond, const Tensor& a, const Tensor& b) {
   static const OpId id = op_id("where");
+  LAMINA_PROFILE_OP("where", cond, a, b);
   ops::check_defined(cond, "where", "condition");
   ops::check_defined(a, "where", "input");
   ops::check_defined(b, "where", "other");
@@ -515,6 +521,7 @@ Tensor open_bound(Dtype dt, bool low, Device device) {
 
 Tensor clamp_impl(const char* name, const Tensor& x, const Tensor& lo, const Tensor& hi, const Tensor* inplace) {
   static const OpId id = op_id("clamp");
+  LAMINA_PROFILE_OP(name, x);
   ops::check_defined(x, name);
   LAMINA_CHECK(lo.defined() || hi.defined(), ValueError, name, "at least one of 'min' or 'max' must be given");
   if (lo.defined()) ops::check_same_device(name, {&x, &lo});

@@ -14,6 +14,7 @@
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/runtime/index_loops.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
@@ -344,7 +345,10 @@ Tensor fit_values(const Tensor& values, const Shape& target, const char* op) {
 // ---------------------------------------------------------------------------------------------
 // Indexing and assignment
 
-Tensor index(const Tensor& x, const std::vector<TensorIndex>& indices) { return index_impl(x, indices, "index"); }
+Tensor index(const Tensor& x, const std::vector<TensorIndex>& indices) {
+  LAMINA_PROFILE_OP("index", x);
+  return index_impl(x, indices, "index");
+}
 
 namespace {
 
@@ -385,6 +389,7 @@ const Tensor& index_put_values(const Tensor& x, const std::vector<TensorIndex>& 
 
 const Tensor& index_put_(const Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values,
                          bool accumulate) {
+  LAMINA_PROFILE_OP("index_put_", x, values);
   ops::check_defined(x, "index_put_");
   ops::check_defined(values, "index_put_", "values");
   const bool record = is_floating(x.dtype()) && autograd::needs_grad({&x, &values});
@@ -410,11 +415,13 @@ const Tensor& index_put_(const Tensor& x, const std::vector<TensorIndex>& indice
 
 const Tensor& index_put_(const Tensor& x, const std::vector<TensorIndex>& indices, const Scalar& value,
                          bool accumulate) {
+  LAMINA_PROFILE_OP("index_put_", x);
   ops::check_defined(x, "index_put_");
   return index_put_(x, indices, ops::scalar_tensor(value, x.dtype(), x.device()), accumulate);
 }
 
 Tensor index_put(const Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values, bool accumulate) {
+  LAMINA_PROFILE_OP("index_put", x, values);
   ops::check_defined(x, "index_put");
   Tensor out = x.clone();
   index_put_(out, indices, values, accumulate);
@@ -422,6 +429,7 @@ Tensor index_put(const Tensor& x, const std::vector<TensorIndex>& indices, const
 }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& idx) {
+  LAMINA_PROFILE_OP("index_select", x, idx);
   const char* op = "index_select";
   ops::check_defined(x, op);
   ops::check_defined(idx, op, "index");
@@ -440,6 +448,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& idx) {
 }
 
 Tensor take(const Tensor& x, const Tensor& idx) {
+  LAMINA_PROFILE_OP("take", x, idx);
   const char* op = "take";
   ops::check_defined(x, op);
   ops::check_defined(idx, op, "index");
@@ -587,9 +596,13 @@ const Tensor& scatter_impl(const char* op, const Tensor& x, int64_t dim, const T
 
 }  // namespace
 
-Tensor gather(const Tensor& x, int64_t dim, const Tensor& idx) { return gather_impl(x, dim, idx, "gather"); }
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& idx) {
+  LAMINA_PROFILE_OP("gather", x, idx);
+  return gather_impl(x, dim, idx, "gather");
+}
 
 Tensor take_along_dim(const Tensor& x, const Tensor& indices, std::optional<int64_t> dim) {
+  LAMINA_PROFILE_OP("take_along_dim", x, indices);
   const char* op = "take_along_dim";
   ops::check_defined(x, op);
   ops::check_defined(indices, op, "indices");
@@ -610,29 +623,35 @@ Tensor take_along_dim(const Tensor& x, const Tensor& indices, std::optional<int6
 }
 
 const Tensor& scatter_(const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src, std::string_view reduce) {
+  LAMINA_PROFILE_OP("scatter_", x, idx, src);
   return scatter_impl("scatter_", x, dim, idx, src, scatter_mode(reduce, "scatter_"));
 }
 const Tensor& scatter_(const Tensor& x, int64_t dim, const Tensor& idx, const Scalar& value,
                        std::string_view reduce) {
+  LAMINA_PROFILE_OP("scatter_", x, idx);
   ops::check_defined(x, "scatter_");
   return scatter_impl("scatter_", x, dim, idx, ops::wrapped_scalar(value, x.device()), scatter_mode(reduce, "scatter_"));
 }
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src, std::string_view reduce) {
+  LAMINA_PROFILE_OP("scatter", x, idx, src);
   ops::check_defined(x, "scatter");
   Tensor out = x.clone();
   scatter_impl("scatter", out, dim, idx, src, scatter_mode(reduce, "scatter"));
   return out;
 }
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& idx, const Scalar& value, std::string_view reduce) {
+  LAMINA_PROFILE_OP("scatter", x, idx);
   ops::check_defined(x, "scatter");
   Tensor out = x.clone();
   scatter_impl("scatter", out, dim, idx, ops::wrapped_scalar(value, x.device()), scatter_mode(reduce, "scatter"));
   return out;
 }
 const Tensor& scatter_add_(const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src) {
+  LAMINA_PROFILE_OP("scatter_add_", x, idx, src);
   return scatter_impl("scatter_add_", x, dim, idx, src, kAdd);
 }
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src) {
+  LAMINA_PROFILE_OP("scatter_add", x, idx, src);
   ops::check_defined(x, "scatter_add");
   Tensor out = x.clone();
   scatter_impl("scatter_add", out, dim, idx, src, kAdd);
@@ -660,6 +679,7 @@ Scalar fill_value(const Tensor& value, const char* op) {
 }  // namespace
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value) {
+  LAMINA_PROFILE_OP("masked_fill", x, mask);
   const char* op = "masked_fill";
   check_mask(x, mask, op);
   Shape shape = broadcast_shapes(x.shape(), mask.shape(), op);
@@ -669,10 +689,12 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value) {
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
+  LAMINA_PROFILE_OP("masked_fill", x, mask, value);
   return masked_fill(x, mask, fill_value(value, "masked_fill"));
 }
 
 const Tensor& masked_fill_(const Tensor& x, const Tensor& mask, const Scalar& value) {
+  LAMINA_PROFILE_OP("masked_fill_", x, mask);
   Tensor filled = masked_fill(x, mask, value);
   ops::check_writable(x, "masked_fill_");
   copy_(x, filled);
@@ -680,10 +702,12 @@ const Tensor& masked_fill_(const Tensor& x, const Tensor& mask, const Scalar& va
 }
 
 const Tensor& masked_fill_(const Tensor& x, const Tensor& mask, const Tensor& value) {
+  LAMINA_PROFILE_OP("masked_fill_", x, mask, value);
   return masked_fill_(x, mask, fill_value(value, "masked_fill_"));
 }
 
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
+  LAMINA_PROFILE_OP("masked_select", x, mask);
   const char* op = "masked_select";
   check_mask(x, mask, op);
   Shape shape = broadcast_shapes(x.shape(), mask.shape(), op);
@@ -692,6 +716,7 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 }
 
 Tensor nonzero(const Tensor& x) {
+  LAMINA_PROFILE_OP("nonzero", x);
   static const OpId id = op_id("nonzero");
   ops::check_defined(x, "nonzero");
   Tensor b = x.to(Dtype::Bool);

@@ -9,6 +9,7 @@
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/index.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 
@@ -79,9 +80,13 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim, const char* op) {
 }
 }  // namespace
 
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) { return concat(tensors, dim, "cat"); }
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  LAMINA_PROFILE_OP("cat", tensors);
+  return concat(tensors, dim, "cat");
+}
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  LAMINA_PROFILE_OP("stack", tensors);
   LAMINA_CHECK(!tensors.empty(), ValueError, "stack", "expected a non-empty list of tensors");
   for (const Tensor& t : tensors) {
     ops::check_defined(t, "stack", "a tensor in the list");
@@ -95,6 +100,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
+  LAMINA_PROFILE_OP("split", x);
   ops::check_defined(x, "split");
   LAMINA_CHECK(x.dim() > 0, ShapeError, "split", "expects at least a 1-dimensional tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "split");
@@ -108,6 +114,7 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
+  LAMINA_PROFILE_OP("split", x);
   ops::check_defined(x, "split");
   LAMINA_CHECK(x.dim() > 0, ShapeError, "split", "expects at least a 1-dimensional tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "split");
@@ -128,6 +135,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
 }
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
+  LAMINA_PROFILE_OP("chunk", x);
   ops::check_defined(x, "chunk");
   LAMINA_CHECK(chunks > 0, ValueError, "chunk", "chunks must be positive, got ", chunks);
   LAMINA_CHECK(x.dim() > 0, ShapeError, "chunk", "expects at least a 1-dimensional tensor");
@@ -139,6 +147,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 }
 
 std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+  LAMINA_PROFILE_OP("unbind", x);
   ops::check_defined(x, "unbind");
   LAMINA_CHECK(x.dim() > 0, IndexError, "unbind", "cannot unbind a 0-d tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "unbind");
@@ -148,6 +157,7 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
 }
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value) {
+  LAMINA_PROFILE_OP("pad", x);
   ops::check_defined(x, "pad");
   LAMINA_CHECK(pads.size() % 2 == 0 && static_cast<int64_t>(pads.size()) <= 2 * x.dim(), ShapeError, "pad",
                "padding length ", pads.size(), " must be even and at most 2 * ndim for ", describe(x));
@@ -232,6 +242,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, const std::string&
 }
 
 Tensor one_hot(const Tensor& indices, int64_t num_classes) {
+  LAMINA_PROFILE_OP("one_hot", indices);
   ops::check_defined(indices, "one_hot");
   LAMINA_CHECK(indices.dtype() == Dtype::Int64, DTypeError, "one_hot", "indices must be an int64 tensor, got ",
                describe(indices));
@@ -276,12 +287,25 @@ const Tensor& triangle_(const Tensor& x, int64_t diagonal, bool lower, const cha
 }
 }  // namespace
 
-Tensor tril(const Tensor& x, int64_t diagonal) { return triangle(x, diagonal, true, "tril"); }
-Tensor triu(const Tensor& x, int64_t diagonal) { return triangle(x, diagonal, false, "triu"); }
-const Tensor& tril_(const Tensor& x, int64_t diagonal) { return triangle_(x, diagonal, true, "tril_"); }
-const Tensor& triu_(const Tensor& x, int64_t diagonal) { return triangle_(x, diagonal, false, "triu_"); }
+Tensor tril(const Tensor& x, int64_t diagonal) {
+  LAMINA_PROFILE_OP("tril", x);
+  return triangle(x, diagonal, true, "tril");
+}
+Tensor triu(const Tensor& x, int64_t diagonal) {
+  LAMINA_PROFILE_OP("triu", x);
+  return triangle(x, diagonal, false, "triu");
+}
+const Tensor& tril_(const Tensor& x, int64_t diagonal) {
+  LAMINA_PROFILE_OP("tril_", x);
+  return triangle_(x, diagonal, true, "tril_");
+}
+const Tensor& triu_(const Tensor& x, int64_t diagonal) {
+  LAMINA_PROFILE_OP("triu_", x);
+  return triangle_(x, diagonal, false, "triu_");
+}
 
 Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
+  LAMINA_PROFILE_OP("flip", x);
   ops::check_defined(x, "flip");
   Tensor v = x;
   std::vector<bool> seen(static_cast<size_t>(std::max<int64_t>(x.dim(), 1)), false);
@@ -295,6 +319,7 @@ Tensor flip(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims) {
+  LAMINA_PROFILE_OP("roll", x);
   ops::check_defined(x, "roll");
   if (dims.empty()) {
     LAMINA_CHECK(shifts.size() == 1, ShapeError, "roll", "without dims, shifts must have one entry, got ", shifts.size());
@@ -315,6 +340,7 @@ Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vect
 }
 
 Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats) {
+  LAMINA_PROFILE_OP("repeat", x);
   ops::check_defined(x, "repeat");
   const auto nd = static_cast<int64_t>(repeats.size());
   LAMINA_CHECK(nd >= x.dim(), ShapeError, "repeat", "needs at least one repeat count per dimension: got ", nd,
@@ -357,6 +383,7 @@ Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats) {
 }
 
 Tensor tile(const Tensor& x, const std::vector<int64_t>& dims) {
+  LAMINA_PROFILE_OP("tile", x);
   ops::check_defined(x, "tile");
   std::vector<int64_t> reps = dims;
   while (static_cast<int64_t>(reps.size()) < x.dim()) reps.insert(reps.begin(), 1);
@@ -364,6 +391,7 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 
 Tensor movedim(const Tensor& x, const std::vector<int64_t>& source, const std::vector<int64_t>& destination) {
+  LAMINA_PROFILE_OP("movedim", x);
   ops::check_defined(x, "movedim");
   LAMINA_CHECK(source.size() == destination.size(), ValueError, "movedim", "source (", source.size(),
                " dims) and destination (", destination.size(), " dims) must have the same length");
@@ -405,12 +433,19 @@ std::vector<Tensor> at_least(const std::vector<Tensor>& tensors, int64_t n, cons
 }  // namespace
 
 Tensor hstack(const std::vector<Tensor>& tensors) {
+  LAMINA_PROFILE_OP("hstack", tensors);
   std::vector<Tensor> ts = at_least(tensors, 1, "hstack");
   return concat(ts, ts[0].dim() == 1 ? 0 : 1, "hstack");
 }
 
-Tensor vstack(const std::vector<Tensor>& tensors) { return concat(at_least(tensors, 2, "vstack"), 0, "vstack"); }
+Tensor vstack(const std::vector<Tensor>& tensors) {
+  LAMINA_PROFILE_OP("vstack", tensors);
+  return concat(at_least(tensors, 2, "vstack"), 0, "vstack");
+}
 
-Tensor dstack(const std::vector<Tensor>& tensors) { return concat(at_least(tensors, 3, "dstack"), 2, "dstack"); }
+Tensor dstack(const std::vector<Tensor>& tensors) {
+  LAMINA_PROFILE_OP("dstack", tensors);
+  return concat(at_least(tensors, 3, "dstack"), 2, "dstack");
+}
 
 }  // namespace lamina

@@ -12,6 +12,7 @@
 #include "lamina/runtime/config.h"
 #include "lamina/runtime/gemm_loop.h"
 #include "lamina/runtime/parallel.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
@@ -228,6 +229,7 @@ void check_pair(const Tensor& a, const Tensor& b, const char* op) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  LAMINA_PROFILE_OP("matmul", a, b);
   check_pair(a, b, "matmul");
   LAMINA_CHECK(a.dim() > 0 && b.dim() > 0, ShapeError, "matmul", "both arguments need at least 1 dimension, got ",
                describe(a), " and ", describe(b), "; use mul (*) for a product with a 0-d tensor");
@@ -243,6 +245,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  LAMINA_PROFILE_OP("mm", a, b);
   check_pair(a, b, "mm");
   LAMINA_CHECK(a.dim() == 2 && b.dim() == 2, ShapeError, "mm", "expects two matrices, got ", describe(a), " and ",
                describe(b));
@@ -251,6 +254,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  LAMINA_PROFILE_OP("bmm", a, b);
   check_pair(a, b, "bmm");
   LAMINA_CHECK(a.dim() == 3 && b.dim() == 3 && a.shape()[0] == b.shape()[0], ShapeError, "bmm",
                "expects two 3-d tensors with the same batch size, got ", describe(a), " and ", describe(b));
@@ -259,6 +263,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mv(const Tensor& a, const Tensor& v) {
+  LAMINA_PROFILE_OP("mv", a, v);
   check_pair(a, v, "mv");
   LAMINA_CHECK(a.dim() == 2 && v.dim() == 1, ShapeError, "mv", "expects a matrix and a vector, got ", describe(a),
                " and ", describe(v));
@@ -268,6 +273,7 @@ Tensor mv(const Tensor& a, const Tensor& v) {
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {
+  LAMINA_PROFILE_OP("dot", a, b);
   check_pair(a, b, "dot");
   LAMINA_CHECK(a.dim() == 1 && b.dim() == 1 && a.shape()[0] == b.shape()[0], ShapeError, "dot",
                "expects two 1-d tensors of the same size, got ", describe(a), " and ", describe(b));
@@ -276,6 +282,7 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
+  LAMINA_PROFILE_OP("outer", a, b);
   check_pair(a, b, "outer");
   LAMINA_CHECK(a.dim() == 1 && b.dim() == 1, ShapeError, "outer", "expects two 1-d tensors, got ", describe(a), " and ",
                describe(b));
@@ -401,6 +408,7 @@ Labeled contract(const Labeled& x, const Labeled& y, const std::vector<int>& kee
 }  // namespace
 
 Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) {
+  LAMINA_PROFILE_OP("einsum", operands);
   LAMINA_CHECK(!operands.empty(), ValueError, "einsum", "expected at least one operand for '", equation, "'");
   for (const Tensor& t : operands) {
     ops::check_defined(t, "einsum", "operand");

@@ -11,11 +11,13 @@
 #include "lamina/kernels/cpu/layer_norm.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/parallel.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+  LAMINA_PROFILE_OP("batch_norm", x, weight, bias);
   const char* op = "batch_norm";
   ops::check_defined(x, op);
   LAMINA_CHECK(x.dim() >= 2, ShapeError, op, "expects an input of at least 2 dims (N, C, ...), got ", describe(x));
@@ -90,6 +92,7 @@ std::vector<Tensor> layer_norm_grads_composite(const Tensor& grad, const Tensor&
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {
+  LAMINA_PROFILE_OP("layer_norm", x, weight, bias);
   const char* op = "layer_norm";
   ops::check_defined(x, op);
   LAMINA_CHECK(is_floating(x.dtype()), DTypeError, op, "expects a floating-point input, got ", describe(x));

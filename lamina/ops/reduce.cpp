@@ -14,6 +14,7 @@
 #include "lamina/ops/elementwise.h"
 #include "lamina/runtime/parallel.h"
 #include "lamina/runtime/reduce_lines.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
@@ -354,6 +355,7 @@ Tensor with_reduce_grad(const char* name, const Tensor& x, const Tensor& out, F 
 }  // namespace
 
 Tensor sum(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dtype) {
+  LAMINA_PROFILE_OP("sum", x);
   Tensor out = sum_like("sum", kSum, x, dims, keepdim, dtype);
   if (!autograd::needs_grad({&x})) return out;
   const Reduced r = reduced_dims(x, dims, keepdim, "sum");
@@ -361,6 +363,7 @@ Tensor sum(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dty
                           [r](const Tensor& g, const Tensor&, const Tensor&) { return expand_back(g, r); });
 }
 Tensor mean(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dtype) {
+  LAMINA_PROFILE_OP("mean", x);
   Tensor out = sum_like("mean", kMean, x, dims, keepdim, dtype);
   if (!autograd::needs_grad({&x})) return out;
   const Reduced r = reduced_dims(x, dims, keepdim, "mean");
@@ -369,6 +372,7 @@ Tensor mean(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dt
   });
 }
 Tensor prod(const Tensor& x, DimList dims, bool keepdim, std::optional<Dtype> dtype) {
+  LAMINA_PROFILE_OP("prod", x);
   Tensor out = sum_like("prod", kProd, x, dims, keepdim, dtype);
   if (!autograd::needs_grad({&x})) return out;
   const Reduced r = reduced_dims(x, dims, keepdim, "prod");
@@ -426,27 +430,40 @@ ValuesIndices extreme_along_with_grad(const char* name, int64_t mode, const Tens
 }  // namespace
 
 Tensor amax(const Tensor& x, DimList dims, bool keepdim) {
+  LAMINA_PROFILE_OP("amax", x);
   return extreme_with_grad("amax", "AmaxBackward0", 0, x, dims, keepdim);
 }
 Tensor amin(const Tensor& x, DimList dims, bool keepdim) {
+  LAMINA_PROFILE_OP("amin", x);
   return extreme_with_grad("amin", "AminBackward0", 1, x, dims, keepdim);
 }
-Tensor max(const Tensor& x) { return extreme_with_grad("max", "MaxBackward1", 0, x, std::nullopt, false); }
-Tensor min(const Tensor& x) { return extreme_with_grad("min", "MinBackward1", 1, x, std::nullopt, false); }
+Tensor max(const Tensor& x) {
+  LAMINA_PROFILE_OP("max", x);
+  return extreme_with_grad("max", "MaxBackward1", 0, x, std::nullopt, false);
+}
+Tensor min(const Tensor& x) {
+  LAMINA_PROFILE_OP("min", x);
+  return extreme_with_grad("min", "MinBackward1", 1, x, std::nullopt, false);
+}
 ValuesIndices max(const Tensor& x, int64_t dim, bool keepdim) {
+  LAMINA_PROFILE_OP("max", x);
   return extreme_along_with_grad("max", 0, x, dim, keepdim);
 }
 ValuesIndices min(const Tensor& x, int64_t dim, bool keepdim) {
+  LAMINA_PROFILE_OP("min", x);
   return extreme_along_with_grad("min", 1, x, dim, keepdim);
 }
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  LAMINA_PROFILE_OP("argmax", x);
   return arg_extreme("argmax", 0, x, dim, keepdim);
 }
 Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  LAMINA_PROFILE_OP("argmin", x);
   return arg_extreme("argmin", 1, x, dim, keepdim);
 }
 
 Tensor var(const Tensor& x, DimList dims, double correction, bool keepdim) {
+  LAMINA_PROFILE_OP("var", x);
   Tensor out = var_like("var", false, x, dims, correction, keepdim);
   if (!autograd::needs_grad({&x})) return out;
   const Reduced r = reduced_dims(x, dims, keepdim, "var");
@@ -456,6 +473,7 @@ Tensor var(const Tensor& x, DimList dims, double correction, bool keepdim) {
   });
 }
 Tensor std(const Tensor& x, DimList dims, double correction, bool keepdim) {
+  LAMINA_PROFILE_OP("std", x);
   Tensor out = var_like("std", true, x, dims, correction, keepdim);
   if (!autograd::needs_grad({&x})) return out;
   const Reduced r = reduced_dims(x, dims, keepdim, "std");
@@ -467,6 +485,7 @@ Tensor std(const Tensor& x, DimList dims, double correction, bool keepdim) {
 }
 
 Tensor logsumexp(const Tensor& x, DimList dims, bool keepdim) {
+  LAMINA_PROFILE_OP("logsumexp", x);
   static const OpId id = op_id("logsumexp");
   const ReducePlan plan = plan_reduce(x, dims, keepdim, "logsumexp");
   const Dtype dt = to_floating(x.dtype());
@@ -479,6 +498,7 @@ Tensor logsumexp(const Tensor& x, DimList dims, bool keepdim) {
 }
 
 Tensor norm(const Tensor& x, double p, DimList dims, bool keepdim) {
+  LAMINA_PROFILE_OP("norm", x);
   static const OpId id = op_id("norm");
   const ReducePlan plan = plan_reduce(x, dims, keepdim, "norm");
   LAMINA_CHECK(is_floating(x.dtype()), DTypeError, "norm", "expected a floating-point input, got ", describe(x),
@@ -504,12 +524,14 @@ Tensor norm(const Tensor& x, double p, DimList dims, bool keepdim) {
 }
 
 Tensor all(const Tensor& x, DimList dims, bool keepdim) {
+  LAMINA_PROFILE_OP("all", x);
   static const OpId id = op_id("all_any");
   const ReducePlan plan = plan_reduce(x, dims, keepdim, "all");
   return run_reduce(id, x, plan, Dtype::Bool, {});
 }
 
 Tensor any(const Tensor& x, DimList dims, bool keepdim) {
+  LAMINA_PROFILE_OP("any", x);
   static const OpId id = op_id("all_any");
   const ReducePlan plan = plan_reduce(x, dims, keepdim, "any");
   KernelParams params;
@@ -548,6 +570,7 @@ Tensor reverse_cumsum(const Tensor& t, int64_t d) { return flip(cumsum(flip(t, {
 }  // namespace
 
 Tensor cumsum(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
+  LAMINA_PROFILE_OP("cumsum", x);
   Tensor out = cumulative("cumsum", 0, x, dim, dtype);
   if (!is_floating(out.dtype()) || !is_floating(x.dtype()) || !autograd::needs_grad({&x})) return out;
   const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "cumsum");
@@ -557,6 +580,7 @@ Tensor cumsum(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
   return out;
 }
 Tensor cumprod(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
+  LAMINA_PROFILE_OP("cumprod", x);
   Tensor out = cumulative("cumprod", 1, x, dim, dtype);
   if (!is_floating(out.dtype()) || !is_floating(x.dtype()) || !autograd::needs_grad({&x})) return out;
   const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "cumprod");
@@ -570,6 +594,7 @@ Tensor cumprod(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
   return out;
 }
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
+  LAMINA_PROFILE_OP("softmax", x);
   Tensor out = softmax_like("softmax", 0, x, dim, dtype);
   if (!autograd::needs_grad({&x})) return out;
   const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "softmax");
@@ -580,6 +605,7 @@ Tensor softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
   });
 }
 Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
+  LAMINA_PROFILE_OP("log_softmax", x);
   Tensor out = softmax_like("log_softmax", 1, x, dim, dtype);
   if (!autograd::needs_grad({&x})) return out;
   const int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), "log_softmax");

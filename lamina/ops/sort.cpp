@@ -7,6 +7,7 @@
 #include "lamina/ops/creation.h"
 #include "lamina/ops/index.h"
 #include "lamina/runtime/reduce_lines.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
@@ -57,6 +58,7 @@ ValuesIndices run_sort_kernel(OpId id, const Tensor& x, int64_t d, int64_t k, in
 }  // namespace
 
 ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) {
+  LAMINA_PROFILE_OP("sort", x);
   static const OpId id = op_id("sort");
   ops::check_defined(x, "sort");
   const int64_t d = wrap_dim(dim, x.dim(), "sort");
@@ -64,12 +66,14 @@ ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) {
 }
 
 Tensor argsort(const Tensor& x, int64_t dim, bool descending) {
+  LAMINA_PROFILE_OP("argsort", x);
   ops::check_defined(x, "argsort");
   wrap_dim(dim, x.dim(), "argsort");
   return sort(x, dim, descending).indices;
 }
 
 ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
+  LAMINA_PROFILE_OP("topk", x);
   static const OpId id = op_id("topk");
   (void)sorted;  // the result is always sorted
   ops::check_defined(x, "topk");

@@ -11,6 +11,7 @@
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/loops.h"
 #include "lamina/runtime/parallel.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina::optim {
 
@@ -124,6 +125,8 @@ void Optimizer::add_param_group(const ParamGroup& group) {
 ParamState& Optimizer::state(const Tensor& p) { return state_[p.impl().get()]; }
 
 void Optimizer::step() {
+  profiler::OpScope profile_scope;  // "SGD.step", "Adam.step", ... (the name is built only when profiling)
+  if (profiler::enabled()) profile_scope.start_with(name_ + ".step", profiler::EventKind::Op);
   autograd::NoGradGuard no_grad;
   ++step_count_;
   for (ParamGroup& group : groups_) {
