@@ -230,6 +230,23 @@ class _MoreOps(nn.Module):
                 x.unsqueeze(0).squeeze(0).flatten(), lamina.cat([x, x], -1)[..., 1:7:3], (x >= 0) | (x < -1))
 
 
+@pytest.mark.parametrize("opset", [13, 18])
+def test_other_opsets(tmp_path, opset):
+    """Reductions take axes as an attribute before opset 18 and as an input from 18."""
+    lamina.manual_seed(14)
+    proto = check_export(_Ops(), (lamina.randn(3, 3, 4), lamina.randn(3, 5)), tmp_path, opset_version=opset,
+                         atol=1e-4)
+    assert proto.opset_import[0].version == opset
+
+
+def test_float64_model(tmp_path):
+    lamina.manual_seed(15)
+    model = nn.Sequential(nn.Linear(6, 8, dtype=lamina.float64), nn.GELU(approximate="tanh"),
+                          nn.LayerNorm(8, dtype=lamina.float64), nn.Linear(8, 2, dtype=lamina.float64))
+    proto = check_export(model, lamina.randn(3, 6, dtype=lamina.float64), tmp_path, rtol=1e-10, atol=1e-12)
+    assert proto.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+
+
 def test_more_ops(tmp_path):
     lamina.manual_seed(13)
     x = lamina.randn(2, 4, 4)
