@@ -94,6 +94,7 @@ uint64_t g_next_session = 0;
 struct Frame {
   std::string name;
   EventKind kind = EventKind::Op;
+  bool shapes = false;
   int64_t start_ns = 0;
   int64_t child_ns = 0;
   uint64_t session = 0;
@@ -179,15 +180,14 @@ bool OpScope::begin(std::string_view name, EventKind kind) {
   f.name.assign(name.data(), name.size());
   f.kind = kind;
   f.session = s;
-  shapes_ = g_record_shapes.load(std::memory_order_relaxed);
-  active_ = true;
+  f.shapes = g_record_shapes.load(std::memory_order_relaxed);
   f.start_ns = now_ns();  // last, so the bookkeeping above is not timed
   return true;
 }
 
 void OpScope::add_tensor(const Tensor& t) {
-  if (!shapes_) return;
   Frame& f = thread_state().stack.back();
+  if (!f.shapes) return;
   InputInfo& in = f.inputs.emplace_back();
   if (t.defined()) {
     in.shape.assign(t.shape().begin(), t.shape().end());
@@ -197,7 +197,6 @@ void OpScope::add_tensor(const Tensor& t) {
 
 void OpScope::finish() {
   const int64_t end = now_ns();
-  active_ = false;
   ThreadState& ts = thread_state();
   if (ts.stack.empty()) return;
   Frame f = std::move(ts.stack.back());

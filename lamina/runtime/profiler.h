@@ -96,17 +96,17 @@ class Profile {
 };
 
 /// Records one op while profiling is on: construct it at the op's entry; the event ends when
-/// it goes out of scope. Off, construction is one flag load and a branch.
+/// it goes out of scope. Off, construction is one flag load and a branch, and the only state is
+/// a bool the compiler keeps in a register (the recording functions never see `this`).
 class OpScope {
  public:
-  /// An inactive scope; start() may begin it later.
+  /// An inactive scope; start_with() may begin it later.
   OpScope() = default;
   /// Begins recording op `name` with `inputs` (Tensors or std::vector<Tensor>s; others are
   /// ignored) when profiling is on.
   template <class... Inputs>
-  explicit OpScope(const char* name, const Inputs&... inputs) {
-    if (enabled()) [[unlikely]] start_with(name, EventKind::Op, inputs...);
-  }
+  explicit OpScope(const char* name, const Inputs&... inputs)
+      : active_(enabled() && open(name, EventKind::Op, inputs...)) {}
   /// Ends the event if one was begun.
   ~OpScope() {
     if (active_) [[unlikely]] finish();
@@ -114,29 +114,32 @@ class OpScope {
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
 
-  /// Begins recording `name` of `kind` with `inputs` when profiling is on (for callers that
-  /// build the name only when needed, e.g. the autograd engine).
+  /// Begins recording `name` of `kind` with `inputs` when profiling is on and this scope has
+  /// not begun yet (for callers that build the name only when needed, e.g. the autograd engine).
   template <class... Inputs>
   void start_with(std::string_view name, EventKind kind, const Inputs&... inputs) {
-    if (!enabled() || active_) return;
-    if (!begin(name, kind)) return;
-    (add_input(inputs), ...);
+    if (!active_ && enabled()) active_ = open(name, kind, inputs...);
   }
 
  private:
-  bool begin(std::string_view name, EventKind kind);
-  void add_tensor(const Tensor& t);
+  template <class... Inputs>
+  [[gnu::cold, gnu::noinline]] static bool open(std::string_view name, EventKind kind, const Inputs&... inputs) {
+    if (!begin(name, kind)) return false;
+    (add_input(inputs), ...);
+    return true;
+  }
+  static bool begin(std::string_view name, EventKind kind);
+  static void add_tensor(const Tensor& t);
   template <class T>
-  void add_input(const T& x) {
+  static void add_input(const T& x) {
     if constexpr (std::is_same_v<T, Tensor>) {
       add_tensor(x);
     } else if constexpr (std::is_same_v<T, std::vector<Tensor>>) {
       for (const Tensor& t : x) add_tensor(t);
     }
   }
-  void finish();
+  static void finish();
   bool active_ = false;
-  bool shapes_ = false;
 };
 
 /// A user range (torch.profiler.record_function): records `name` from construction to
