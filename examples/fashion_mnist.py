@@ -47,6 +47,12 @@ def main():
     p.add_argument("--workers", type=int, default=1, help="DataLoader worker threads (0: load on this thread)")
     p.add_argument("--augment", action="store_true", help="RandomCrop(28, padding=2) + RandomHorizontalFlip")
     p.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to 0 over the epochs")
+    p.add_argument("--checkpoint-dir", default="", help="save checkpoints here (every --checkpoint-every steps, "
+                   "each epoch's end and the last step; the newest 3 are kept)")
+    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --checkpoint-dir")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps in all")
+    p.add_argument("--skip-test", action="store_true", help="no test-set evaluation at the end")
     args = p.parse_args()
     if not os.path.isdir(data.FASHION_MNIST_DIR):
         raise SystemExit(f"{data.FASHION_MNIST_DIR} not found: install Debian's dataset-fashion-mnist")
@@ -67,7 +73,21 @@ def main():
     optimizer = lamina.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     scheduler = lamina.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs) if args.cosine else None
-    train.fit(model, loss_fn, optimizer, train_loader, args.epochs, callbacks=report_epoch, scheduler=scheduler)
+    checkpointer = None
+    if args.checkpoint_dir:
+        config = {k: v for k, v in vars(args).items() if k not in ("resume", "checkpoint_dir")}
+        checkpointer = train.Checkpointer(args.checkpoint_dir, model=model, optimizer=optimizer, scheduler=scheduler,
+                                          loader=train_loader, config=config, every_steps=args.checkpoint_every)
+    elif args.resume:
+        raise SystemExit("--resume needs --checkpoint-dir")
+    history = train.fit(model, loss_fn, optimizer, train_loader, args.epochs, callbacks=report_epoch,
+                        scheduler=scheduler, checkpointer=checkpointer, resume=args.resume, max_steps=args.max_steps)
+    if history.resumed_from:
+        print(f"resumed from {history.resumed_from}")
+    if checkpointer is not None:
+        print(f"checkpoint: {checkpointer.latest()} (step {history.global_step})")
+    if args.skip_test:
+        return
 
     result = train.evaluate(model, loss_fn, test_loader, num_classes=10)
     print(f"test loss: {result['loss']:.4f}")

@@ -23,6 +23,7 @@ NB_MODULE(_lamina, m) {
   init_nn(m);
   init_train(m);
   init_io(m);
+  init_checkpoint(m);
   init_log(m);
   init_profiler(m);
 }

@@ -108,7 +108,8 @@ def _postfix(loss, accuracy, samples_per_second, val=None):
     return text
 
 
-def _run_epoch(model, loss_fn, optimizer, loader, epoch, callbacks, bar, batch_scheduler, clip_grad_norm):
+def _run_epoch(model, loss_fn, optimizer, loader, epoch, callbacks, bar, batch_scheduler, clip_grad_norm,
+               after_step=None):
     model.train()
     totals = Accumulator()
     classification = True
@@ -152,6 +153,8 @@ def _run_epoch(model, loss_fn, optimizer, loader, epoch, callbacks, bar, batch_s
                        "running_accuracy": running_accuracy, "samples": samples, "samples_per_second": rate, "lr": lr}
             for c in callbacks:
                 c.on_batch_end(metrics)
+        if after_step is not None and after_step():
+            break
     seconds = time.perf_counter() - start
     return {"epoch": epoch, "loss": totals.mean_loss, "accuracy": totals.accuracy if classification and step else None,
             "samples": samples, "seconds": seconds, "samples_per_second": samples / seconds if seconds > 0 else 0.0,
@@ -217,20 +220,49 @@ def evaluate(model, loss_fn, loader, *, num_classes=None, progress=False):
 
 
 def fit(model, loss_fn, optimizer, loader, epochs, callbacks=None, val_loader=None, scheduler=None, progress=True,
-        *, num_classes=None, scheduler_per_batch=False, clip_grad_norm=None):
+        *, num_classes=None, scheduler_per_batch=False, clip_grad_norm=None, checkpointer=None, resume=False,
+        max_steps=None):
     """Trains for ``epochs`` epochs with train_epoch, evaluating on ``val_loader`` after each one
     (its loss and accuracy end the epoch's progress line) and stepping ``scheduler`` once per
     epoch (or after every step with ``scheduler_per_batch``). ``callbacks``: Callback objects or
-    callables (used as on_epoch_end; returning True stops). Returns a History."""
+    callables (used as on_epoch_end; returning True stops).
+
+    ``checkpointer`` (a lamina.train.Checkpointer tracking this model, optimizer, scheduler and
+    loader) gets ``maybe_save(step, epochs_done)`` after every optimizer step and a final
+    ``save`` when training ends; with ``resume=True`` the newest checkpoint is loaded first and
+    training continues from its step, mid-epoch when it was saved there. ``max_steps`` stops
+    after that many optimizer steps in all (counting the resumed ones). Returns a History."""
     if epochs < 0:
         raise ValueError(f"[fit] epochs must be >= 0, got {epochs}")
+    if max_steps is not None and max_steps < 0:
+        raise ValueError(f"[fit] max_steps must be >= 0, got {max_steps}")
+    if resume and checkpointer is None:
+        raise ValueError("[fit] resume=True needs a checkpointer")
     callbacks = _callbacks(callbacks)
     history = History()
-    for epoch in range(1, epochs + 1):
+    history.resumed_from = None
+    state = {"step": 0, "done": 0}
+    if resume:
+        info = checkpointer.load_latest()
+        if info is not None:
+            state["step"], state["done"] = info["step"], info["epoch"]
+            history.resumed_from = info["path"]
+
+    def after_step():
+        state["step"] += 1
+        if checkpointer is not None:
+            checkpointer.maybe_save(state["step"], state["done"])
+        return max_steps is not None and state["step"] >= max_steps
+
+    for epoch in range(state["done"] + 1, epochs + 1):
+        if max_steps is not None and state["step"] >= max_steps:
+            break
         bar = _bar(progress, _len(loader), f"epoch {epoch}/{epochs}")
         try:
             entry = _run_epoch(model, loss_fn, optimizer, loader, epoch, callbacks, bar,
-                               scheduler if scheduler_per_batch else None, clip_grad_norm)
+                               scheduler if scheduler_per_batch else None, clip_grad_norm, after_step)
+            if max_steps is not None and state["step"] >= max_steps and _stopped_mid_epoch(loader):
+                break  # the epoch is unfinished: no validation, scheduler step or epoch callbacks
             if val_loader is not None:
                 val = evaluate(model, loss_fn, val_loader, num_classes=num_classes)
                 entry.update({"val_" + k: v for k, v in val.items()})
@@ -242,10 +274,26 @@ def fit(model, loss_fn, optimizer, loader, epochs, callbacks=None, val_loader=No
                 bar.close()
         if scheduler is not None and not scheduler_per_batch:
             scheduler.step()
+        state["done"] = epoch
+        entry["global_step"] = state["step"]
         history.append(entry)
         stop = False
         for c in callbacks:
             stop = bool(c.on_epoch_end(entry)) or stop
+        if checkpointer is not None:
+            checkpointer.maybe_save(state["step"], state["done"])
         if stop:
             break
+    if checkpointer is not None and checkpointer.latest() != checkpointer.path_for(state["step"]):
+        checkpointer.save(state["step"], state["done"])
+    history.global_step = state["step"]
     return history
+
+
+def _stopped_mid_epoch(loader):
+    """True when the loader has batches of its current epoch left (it was left early)."""
+    state_dict = getattr(loader, "state_dict", None)
+    if state_dict is None:
+        return True
+    s = state_dict()
+    return 0 < s["batches_consumed"] < _len(loader) if _len(loader) else s["batches_consumed"] > 0
