@@ -15,8 +15,11 @@ build: setup
 python: setup
 	$(PY) -m pip install -q --no-build-isolation --disable-pip-version-check .
 
+# The demo's TensorBoard logs, metrics.csv and checkpoints go to runs/fashion_mnist (emptied first).
 demo: python
-	LAMINA_FORCE_CPU=1 $(PY) examples/fashion_mnist.py --model cnn --epochs 3
+	rm -rf runs/fashion_mnist
+	LAMINA_FORCE_CPU=1 $(PY) examples/fashion_mnist.py --model cnn --epochs 3 \
+	  --log-dir runs/fashion_mnist --checkpoint-dir runs/fashion_mnist/checkpoints
 
 test-cpp: build
 	cd build/cpp && ctest --output-on-failure

@@ -6,6 +6,7 @@ A TensorDataset behind a DataLoader whose C++ worker threads prepare the batches
 a random crop and flip per sample), lamina.train.fit with a tqdm progress bar, then the test
 loss, accuracy and confusion matrix from lamina.train.evaluate / lamina.metrics."""
 import argparse
+import json
 import os
 
 import lamina
@@ -36,6 +37,46 @@ def report_epoch(e):
           f"{e['samples_per_second']:,.0f} samples/s", flush=True)
 
 
+class RunLogger(train.Callback):
+    """Writes the run to TensorBoard (<log_dir>) and to <log_dir>/metrics.csv, with a log line per
+    epoch: the step loss every `every` steps, epoch metrics and weight histograms per epoch."""
+
+    def __init__(self, log_dir, model, config, every=50):
+        from lamina.utils.tensorboard import SummaryWriter
+        self.writer = SummaryWriter(log_dir)
+        self.csv = train.CSVLogger(os.path.join(log_dir, "metrics.csv"), append=True,
+                                   fieldnames=["epoch", "loss", "accuracy", "lr", "samples_per_second",
+                                               "test_loss", "test_accuracy"])
+        self.model, self.every = model, every
+        self.writer.add_text("config", "```\n" + json.dumps(config, indent=2, sort_keys=True) + "\n```", 0)
+        self.step = 0
+
+    def on_batch_end(self, m):
+        self.step = m["global_step"]
+        if self.step % self.every == 0:
+            self.writer.add_scalar("train/step_loss", m["loss"], self.step)
+
+    def on_epoch_end(self, e):
+        for key in ("loss", "accuracy", "lr", "samples_per_second"):
+            self.writer.add_scalar(f"train/{key}", e[key], e["epoch"])
+        for name, p in self.model.named_parameters():
+            self.writer.add_histogram(f"weights/{name}", p, e["epoch"])
+        self.csv.log(e["global_step"], {k: e[k] for k in ("epoch", "loss", "accuracy", "lr", "samples_per_second")})
+        train.log.info("fashion_mnist", "epoch done", epoch=e["epoch"], loss=round(e["loss"], 5),
+                       accuracy=round(e["accuracy"], 5), step=e["global_step"])
+
+    def finish(self, config, result):
+        self.writer.add_scalar("test/loss", result["loss"], self.step)
+        self.writer.add_scalar("test/accuracy", result["accuracy"], self.step)
+        self.csv.log(self.step, {"test_loss": result["loss"], "test_accuracy": result["accuracy"]})
+        self.writer.add_hparams({k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))},
+                                {"hparam/test_accuracy": result["accuracy"], "hparam/test_loss": result["loss"]})
+
+    def close(self):
+        self.writer.close()
+        self.csv.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=["mlp", "cnn"], default="cnn")
@@ -53,6 +94,7 @@ def main():
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --checkpoint-dir")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps in all")
     p.add_argument("--skip-test", action="store_true", help="no test-set evaluation at the end")
+    p.add_argument("--log-dir", default="", help="write TensorBoard event files and metrics.csv here")
     args = p.parse_args()
     if not os.path.isdir(data.FASHION_MNIST_DIR):
         raise SystemExit(f"{data.FASHION_MNIST_DIR} not found: install Debian's dataset-fashion-mnist")
@@ -73,20 +115,27 @@ def main():
     optimizer = lamina.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     scheduler = lamina.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs) if args.cosine else None
+    config = {k: v for k, v in vars(args).items() if k not in ("resume", "checkpoint_dir", "log_dir")}
+    callbacks = [report_epoch]
+    logger = None
+    if args.log_dir:
+        logger = RunLogger(args.log_dir, model, config)
+        callbacks.append(logger)
     checkpointer = None
     if args.checkpoint_dir:
-        config = {k: v for k, v in vars(args).items() if k not in ("resume", "checkpoint_dir")}
         checkpointer = train.Checkpointer(args.checkpoint_dir, model=model, optimizer=optimizer, scheduler=scheduler,
                                           loader=train_loader, config=config, every_steps=args.checkpoint_every)
     elif args.resume:
         raise SystemExit("--resume needs --checkpoint-dir")
-    history = train.fit(model, loss_fn, optimizer, train_loader, args.epochs, callbacks=report_epoch,
+    history = train.fit(model, loss_fn, optimizer, train_loader, args.epochs, callbacks=callbacks,
                         scheduler=scheduler, checkpointer=checkpointer, resume=args.resume, max_steps=args.max_steps)
     if history.resumed_from:
         print(f"resumed from {history.resumed_from}")
     if checkpointer is not None:
         print(f"checkpoint: {checkpointer.latest()} (step {history.global_step})")
     if args.skip_test:
+        if logger is not None:
+            logger.close()
         return
 
     result = train.evaluate(model, loss_fn, test_loader, num_classes=10)
@@ -98,6 +147,11 @@ def main():
     with lamina.no_grad():
         scores = model(x_test[:1000])
     print(f"top-2 accuracy on the first 1000 test images: {metrics.top_k_accuracy(scores, y_test[:1000], 2):.4f}")
+    if logger is not None:
+        logger.finish(config, result)
+        logger.close()
+        print(f"TensorBoard logs: {args.log_dir} (view: tensorboard --logdir {args.log_dir}); "
+              f"CSV: {os.path.join(args.log_dir, 'metrics.csv')}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 #include "lamina/core/error.h"
 #include "lamina/runtime/blas.h"
 #include "lamina/runtime/dispatch.h"
+#include "lamina/train/log.h"
 
 namespace lamina {
 namespace {
@@ -21,22 +22,6 @@ const char* env(const char* name) {
   return (v && *v) ? v : nullptr;
 }
 
-LogLevel parse_log_level() {
-  const char* v = env("LAMINA_LOG_LEVEL");
-  if (!v) return LogLevel::Warn;
-  std::string s(v);
-  if (s == "debug") return LogLevel::Debug;
-  if (s == "info") return LogLevel::Info;
-  if (s == "warn" || s == "warning") return LogLevel::Warn;
-  if (s == "error") return LogLevel::Error;
-  std::fprintf(stderr, "[lamina warn] LAMINA_LOG_LEVEL='%s' is not debug|info|warn|error; using warn\n", v);
-  return LogLevel::Warn;
-}
-
-std::atomic<int>& level_storage() {
-  static std::atomic<int> level{static_cast<int>(parse_log_level())};
-  return level;
-}
 
 int hardware_threads() {
   unsigned n = std::thread::hardware_concurrency();
@@ -70,13 +55,13 @@ bool force_cpu() {
 
 }  // namespace
 
-LogLevel log_level() { return static_cast<LogLevel>(level_storage().load()); }
-void set_log_level(LogLevel level) { level_storage() = static_cast<int>(level); }
+// The runtime's messages go through the structured logger, so one LAMINA_LOG_LEVEL governs
+// every line lamina prints.
+LogLevel log_level() { return static_cast<LogLevel>(static_cast<int>(logging::level())); }
+void set_log_level(LogLevel level) { logging::set_level(static_cast<logging::Level>(static_cast<int>(level))); }
 
 void log(LogLevel level, const std::string& message) {
-  if (level < log_level()) return;
-  static const char* names[] = {"debug", "info", "warn", "error"};
-  std::fprintf(stderr, "[lamina %s] %s\n", names[static_cast<int>(level)], message.c_str());
+  logging::write(static_cast<logging::Level>(static_cast<int>(level)), "lamina", message);
 }
 
 int num_threads() { return threads_storage().load(); }

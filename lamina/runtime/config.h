@@ -7,14 +7,14 @@
 
 namespace lamina {
 
-/// Log levels for LAMINA_LOG_LEVEL.
-enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3 };
+/// Log levels for LAMINA_LOG_LEVEL (the same values as logging::Level in lamina/train/log.h).
+enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3, Off = 4 };
 
-/// Current log level (from LAMINA_LOG_LEVEL, default warn).
+/// Current log level (from LAMINA_LOG_LEVEL, default info; see lamina/train/log.h).
 LogLevel log_level();
 /// Sets the log level.
 void set_log_level(LogLevel level);
-/// Prints "[lamina <level>] message" to stderr when `level` is at or above the current level.
+/// Writes a structured log line (component "lamina") when `level` is at or above the threshold.
 void log(LogLevel level, const std::string& message);
 
 /// Threads the runtime uses (LAMINA_NUM_THREADS, else the number of cores).

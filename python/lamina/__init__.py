@@ -25,6 +25,7 @@ from . import utils  # noqa: E402,F401
 from . import nn  # noqa: E402,F401
 from . import metrics  # noqa: E402,F401
 from . import train  # noqa: E402,F401
+from . import onnx  # noqa: E402,F401
 
 __version__ = "0.1.0"
 

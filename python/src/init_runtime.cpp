@@ -1,6 +1,7 @@
 // Runtime settings and device discovery: devices(), default_device(), set_backend,
 // threads, log level, memory statistics, the lamina.device type.
 #include "bind.h"
+#include "lamina/train/log.h"
 
 namespace lamina::python {
 
@@ -61,13 +62,8 @@ void init_runtime(nb::module_& m) {
   m.def("get_backend", &runtime::backend_name, "The selected CPU kernel path.");
   m.def("set_num_threads", &set_num_threads, nb::arg("n"), "Threads the runtime (and BLAS) may use.");
   m.def("get_num_threads", &num_threads, "Threads the runtime uses.");
-  m.def("set_log_level", [](const std::string& level) {
-    if (level == "debug") set_log_level(LogLevel::Debug);
-    else if (level == "info") set_log_level(LogLevel::Info);
-    else if (level == "warn" || level == "warning") set_log_level(LogLevel::Warn);
-    else if (level == "error") set_log_level(LogLevel::Error);
-    else LAMINA_THROW(ConfigError, "set_log_level", "unknown level '", level, "'; expected debug|info|warn|error");
-  }, nb::arg("level"), "Sets the log level (debug|info|warn|error).");
+  m.def("set_log_level", [](const std::string& level) { logging::set_level(logging::parse_level(level)); },
+        nb::arg("level"), "Sets the log level (debug|info|warning|error|off), as LAMINA_LOG_LEVEL does.");
   m.def("memory_stats", [](const nb::object& device) {
     runtime::MemoryStats s = runtime::memory_stats(device.is_none() ? kCPU : to_device(device));
     nb::dict d;

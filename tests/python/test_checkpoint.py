@@ -238,3 +238,35 @@ def test_fit_resumes_and_stops_at_max_steps(tmp_path):
         train.fit(straight, nn.CrossEntropyLoss(), None, [], 1, resume=True)
     meta = json.loads(json.dumps(train.read_checkpoint(ck.latest())["run_info"]))
     assert set(meta) >= {"seed", "lamina_version", "git_revision", "device", "created", "host"}
+
+
+@pytest.mark.skipif(not os.path.isdir(data.FASHION_MNIST_DIR), reason="dataset-fashion-mnist is not installed")
+def test_example_writes_tensorboard_csv_and_checkpoint(tmp_path):
+    import csv
+    from tensorboard.backend.event_processing import event_accumulator
+    log_dir, ck_dir = str(tmp_path / "run"), str(tmp_path / "run" / "checkpoints")
+    env = dict(os.environ, LAMINA_FORCE_CPU="1")
+    out = subprocess.run([sys.executable, EXAMPLE, "--model", "mlp", "--epochs", "2", "--limit", "1000",
+                          "--log-dir", log_dir, "--checkpoint-dir", ck_dir], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"TensorBoard logs: {log_dir}" in out.stdout and "checkpoint: " in out.stdout
+    assert "INFO [fashion_mnist] epoch done epoch=2" in out.stderr
+
+    rows = list(csv.DictReader(open(os.path.join(log_dir, "metrics.csv"))))
+    assert [r["epoch"] for r in rows[:2]] == ["1", "2"] and rows[2]["test_accuracy"]
+    acc = event_accumulator.EventAccumulator(log_dir, size_guidance={event_accumulator.SCALARS: 0,
+                                                                     event_accumulator.HISTOGRAMS: 0,
+                                                                     event_accumulator.TENSORS: 0})
+    acc.Reload()
+    tags = acc.Tags()
+    losses = acc.Scalars("train/loss")
+    assert [e.step for e in losses] == [1, 2]
+    for e, r in zip(losses, rows):
+        assert e.value == np.float32(float(r["loss"]))
+    assert acc.Scalars("test/accuracy")[0].value == np.float32(float(rows[2]["test_accuracy"]))
+    assert "weights/1.weight" in tags["histograms"]
+    assert acc.Histograms("weights/1.weight")[0].histogram_value.num == 784 * 256
+    assert "config/text_summary" in tags["tensors"]
+    ck = train.read_checkpoint(train.Checkpointer(ck_dir, rng=False).latest())
+    assert ck["step"] == 16 and ck["epoch"] == 2 and ck["config"]["model"] == "mlp"

@@ -16,7 +16,8 @@ class Callback:
     is used as on_epoch_end."""
 
     def on_batch_end(self, metrics):
-        """After every optimizer step, with a dict: epoch, step, total_steps, batch_size, loss,
+        """After every optimizer step, with a dict: epoch, step (in the epoch), global_step (in
+        the run, counting resumed steps under fit), total_steps, batch_size, loss,
         accuracy, running_loss, running_accuracy, samples, samples_per_second, lr."""
 
     def on_epoch_end(self, metrics):
@@ -109,7 +110,7 @@ def _postfix(loss, accuracy, samples_per_second, val=None):
 
 
 def _run_epoch(model, loss_fn, optimizer, loader, epoch, callbacks, bar, batch_scheduler, clip_grad_norm,
-               after_step=None):
+               after_step=None, step_base=0):
     model.train()
     totals = Accumulator()
     classification = True
@@ -148,7 +149,8 @@ def _run_epoch(model, loss_fn, optimizer, loader, epoch, callbacks, bar, batch_s
             bar.set_postfix_str(_postfix(totals.mean_loss, running_accuracy, rate), refresh=False)
             bar.update(1)
         if callbacks:
-            metrics = {"epoch": epoch, "step": step, "total_steps": total_steps, "batch_size": n, "loss": loss_value,
+            metrics = {"epoch": epoch, "step": step, "global_step": step_base + step, "total_steps": total_steps,
+                       "batch_size": n, "loss": loss_value,
                        "accuracy": batch_accuracy, "running_loss": totals.mean_loss,
                        "running_accuracy": running_accuracy, "samples": samples, "samples_per_second": rate, "lr": lr}
             for c in callbacks:
@@ -260,7 +262,7 @@ def fit(model, loss_fn, optimizer, loader, epochs, callbacks=None, val_loader=No
         bar = _bar(progress, _len(loader), f"epoch {epoch}/{epochs}")
         try:
             entry = _run_epoch(model, loss_fn, optimizer, loader, epoch, callbacks, bar,
-                               scheduler if scheduler_per_batch else None, clip_grad_norm, after_step)
+                               scheduler if scheduler_per_batch else None, clip_grad_norm, after_step, state["step"])
             if max_steps is not None and state["step"] >= max_steps and _stopped_mid_epoch(loader):
                 break  # the epoch is unfinished: no validation, scheduler step or epoch callbacks
             if val_loader is not None:
