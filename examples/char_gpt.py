@@ -16,6 +16,7 @@ import time
 import lamina
 import lamina.nn as nn
 import lamina.nn.functional as F
+from lamina import train
 from lamina.utils import data
 
 DEFAULT_TEXT = "/usr/share/common-licenses/GPL-3"  # in base-files: on every Debian system
@@ -134,6 +135,7 @@ def main(argv=None):
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--prompt", default="The ")
     p.add_argument("--sample-len", type=int, default=200)
+    p.add_argument("--log-dir", default="", help="write TensorBoard event files and metrics.csv here")
     args = p.parse_args(argv)
 
     lamina.manual_seed(args.seed)
@@ -143,6 +145,12 @@ def main(argv=None):
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{args.text}: {ids.numel()} bytes, {len(symbols)} symbols; model {n_params:,} parameters")
     opt = lamina.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    writer = csv_log = None
+    if args.log_dir:
+        from lamina.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(args.log_dir)
+        csv_log = train.CSVLogger(os.path.join(args.log_dir, "metrics.csv"), fieldnames=["loss", "ms_per_step"])
+        writer.add_text("config", str(vars(args)), 0)
     times, losses = [], []
     for step in range(1, args.steps + 1):
         x, y = batch(ids, args.batch_size, context)
@@ -160,12 +168,25 @@ def main(argv=None):
             recent = times[-10:]
             print(f"step {step:5d}  loss {value:.4f}  {statistics.median(recent) * 1e3:.1f} ms/step")
             sys.stdout.flush()
+            if writer is not None:
+                writer.add_scalar("train/loss", value, step)
+                writer.add_scalar("train/ms_per_step", statistics.median(recent) * 1e3, step)
+                csv_log.log(step, {"loss": value, "ms_per_step": statistics.median(recent) * 1e3})
     if times:
         steady = times[1:] or times
         print(f"median step time {statistics.median(steady[-10:]) * 1e3:.1f} ms "
               f"(batch {args.batch_size} x context {context})")
+    text = sample(model, symbols, args.prompt, args.sample_len)
     print("--- sample ---")
-    print(sample(model, symbols, args.prompt, args.sample_len))
+    print(text)
+    if writer is not None:
+        writer.add_text("sample", text, args.steps)
+        writer.add_hparams({k: v for k, v in vars(args).items() if isinstance(v, (int, float, str))},
+                           {"hparam/final_loss": losses[-1] if losses else float("nan")})
+        writer.close()
+        csv_log.close()
+        train.log.info("char_gpt", "logs written", tensorboard=args.log_dir,
+                       csv=os.path.join(args.log_dir, "metrics.csv"))
     return losses
 
 

@@ -37,3 +37,25 @@ def test_trains_and_samples(tmp_path, capsys, char_gpt, attention):
 
 def test_default_text_exists(char_gpt):
     assert os.path.isfile(char_gpt.DEFAULT_TEXT)
+
+
+def test_logs_to_tensorboard_and_csv(tmp_path, capsys, char_gpt):
+    import csv
+
+    import numpy as np
+    from tensorboard.backend.event_processing import event_accumulator
+    text = tmp_path / "tiny.txt"
+    text.write_text("the cat sat on the mat. " * 30)
+    log_dir = tmp_path / "logs"
+    losses = char_gpt.main(["--text", str(text), "--steps", "6", "--batch-size", "4", "--context", "16", "--width",
+                            "16", "--layers", "1", "--heads", "2", "--log-every", "2", "--sample-len", "5",
+                            "--log-dir", str(log_dir)])
+    rows = list(csv.DictReader(open(log_dir / "metrics.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2, 4, 6]
+    acc = event_accumulator.EventAccumulator(str(log_dir), size_guidance={event_accumulator.SCALARS: 0})
+    acc.Reload()
+    scalars = acc.Scalars("train/loss")
+    assert [e.step for e in scalars] == [1, 2, 4, 6]
+    for e, step in zip(scalars, [1, 2, 4, 6]):
+        assert e.value == np.float32(losses[step - 1])
+    assert "sample/text_summary" in acc.Tags()["tensors"]
