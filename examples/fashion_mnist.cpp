@@ -19,7 +19,11 @@
 #include "lamina/lamina.h"
 #include "lamina/nn/nn.h"
 #include "lamina/optim/optimizer.h"
+#include "lamina/train/checkpoint.h"
+#include "lamina/train/csv_logger.h"
+#include "lamina/train/log.h"
 #include "lamina/train/seed.h"
+#include "lamina/train/summary_writer.h"
 #include "lamina/train/trainer.h"
 
 using namespace lamina;
@@ -36,12 +40,17 @@ struct Args {
   int workers = 1;
   bool augment = false;
   std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string log_dir;         // TensorBoard event files + metrics.csv
+  std::string checkpoint_dir;  // checkpoints every checkpoint_every steps, each epoch and the end
+  int64_t checkpoint_every = 200;
+  bool resume = false;
 };
 
 [[noreturn]] void usage(const char* prog, int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: %s [--model mlp|cnn] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--limit N]\n"
-               "          [--workers N] [--augment] [--data DIR]\n",
+               "          [--workers N] [--augment] [--data DIR] [--log-dir DIR] [--checkpoint-dir DIR]\n"
+               "          [--checkpoint-every N] [--resume]\n",
                prog);
   std::exit(code);
 }
@@ -51,6 +60,10 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") usage(argv[0], 0);
+    if (flag == "--resume") {
+      a.resume = true;
+      continue;
+    }
     if (flag == "--augment") {
       a.augment = true;
       continue;
@@ -65,9 +78,13 @@ Args parse(int argc, char** argv) {
     else if (flag == "--limit") a.limit = std::stoll(value);
     else if (flag == "--workers") a.workers = std::stoi(value);
     else if (flag == "--data") a.data = value;
+    else if (flag == "--log-dir") a.log_dir = value;
+    else if (flag == "--checkpoint-dir") a.checkpoint_dir = value;
+    else if (flag == "--checkpoint-every") a.checkpoint_every = std::stoll(value);
     else usage(argv[0], 2);
   }
   if (a.model != "mlp" && a.model != "cnn") usage(argv[0], 2);
+  if (a.resume && a.checkpoint_dir.empty()) usage(argv[0], 2);
   return a;
 }
 
@@ -141,19 +158,76 @@ int main(int argc, char** argv) {
     optim::Adam optimizer(model->parameters(), adam);
     nn::CrossEntropyLoss loss_fn;
 
+    std::unique_ptr<train::SummaryWriter> writer;
+    std::unique_ptr<train::CSVLogger> csv;
+    if (!args.log_dir.empty()) {
+      writer = std::make_unique<train::SummaryWriter>(args.log_dir);
+      csv = std::make_unique<train::CSVLogger>(
+          args.log_dir + "/metrics.csv", true,
+          std::vector<std::string>{"epoch", "loss", "accuracy", "lr", "samples_per_second", "test_loss",
+                                   "test_accuracy"});
+    }
+    int64_t global_step = 0;
     train::FitOptions fit;
-    fit.callbacks.on_epoch_end = [](const train::EpochMetrics& e) {
+    fit.callbacks.on_batch_end = [&](const train::BatchMetrics& m) {
+      global_step = m.global_step;
+      if (writer && m.global_step % 50 == 0) writer->add_scalar("train/step_loss", m.loss, m.global_step);
+    };
+    fit.callbacks.on_epoch_end = [&](const train::EpochMetrics& e) {
       std::printf("epoch %lld: loss %.4f, accuracy %.4f, %.1f s, %.0f samples/s\n", static_cast<long long>(e.epoch),
                   e.loss, e.accuracy.value_or(0.0), e.seconds, e.samples_per_second);
+      if (writer) {
+        const std::map<std::string, double> values{{"epoch", static_cast<double>(e.epoch)},
+                                                   {"loss", e.loss},
+                                                   {"accuracy", e.accuracy.value_or(0.0)},
+                                                   {"lr", e.lr},
+                                                   {"samples_per_second", e.samples_per_second}};
+        for (const auto& [key, v] : values)
+          if (key != "epoch") writer->add_scalar("train/" + key, v, e.epoch);
+        for (const auto& [name, p] : model->named_parameters()) writer->add_histogram("weights/" + name, p, e.epoch);
+        csv->log(global_step, values);
+        logging::info("fashion_mnist", "epoch done", {{"epoch", e.epoch}, {"loss", e.loss}, {"step", global_step}});
+      }
       return false;
     };
+    std::unique_ptr<train::Checkpointer> checkpointer;
+    if (!args.checkpoint_dir.empty()) {
+      train::CheckpointerOptions co;
+      co.every_steps = args.checkpoint_every;
+      checkpointer = std::make_unique<train::Checkpointer>(args.checkpoint_dir, co);
+      checkpointer->track_model(*model);
+      checkpointer->track_optimizer(optimizer);
+      checkpointer->track_loader(train_loader);
+      char config[256];
+      std::snprintf(config, sizeof config,
+                    R"({"model": "%s", "epochs": %lld, "batch_size": %lld, "lr": %g, "seed": %llu, "limit": %lld})",
+                    args.model.c_str(), static_cast<long long>(args.epochs), static_cast<long long>(args.batch_size),
+                    args.lr, static_cast<unsigned long long>(args.seed), static_cast<long long>(args.limit));
+      checkpointer->set_config(config);
+      fit.checkpointer = checkpointer.get();
+      if (args.resume) {
+        if (auto info = train::resume(fit))
+          std::printf("resumed from %s (step %lld)\n", info->path.c_str(), static_cast<long long>(info->step));
+      }
+    }
     train::fit(*model, loss_fn, optimizer, train_loader, args.epochs, fit);
+    if (checkpointer) std::printf("checkpoint: %s\n", checkpointer->latest().value_or("").c_str());
 
     train::EvalOptions eval;
     eval.num_classes = 10;
     const train::EvalResult test = train::evaluate(*model, loss_fn, test_loader, eval);
     std::printf("test loss: %.4f\ntest accuracy: %.4f\n", test.loss, test.accuracy.value_or(0.0));
     print_confusion(test.confusion);
+    if (writer) {
+      writer->add_scalar("test/loss", test.loss, global_step);
+      writer->add_scalar("test/accuracy", test.accuracy.value_or(0.0), global_step);
+      csv->log(global_step, {{"test_loss", test.loss}, {"test_accuracy", test.accuracy.value_or(0.0)}});
+      writer->add_hparams({{"model", args.model}, {"lr", args.lr}, {"batch_size", static_cast<double>(args.batch_size)}},
+                          {{"hparam/test_accuracy", test.accuracy.value_or(0.0)}});
+      writer->close();
+      csv->close();
+      std::printf("TensorBoard logs: %s; CSV: %s/metrics.csv\n", args.log_dir.c_str(), args.log_dir.c_str());
+    }
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

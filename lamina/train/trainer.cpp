@@ -98,6 +98,7 @@ EpochMetrics run_epoch(nn::Module& model, const LossFn& loss_fn, optim::Optimize
       m.accuracy = m.running_accuracy = std::nullopt;
     }
     ++m.step;
+    m.global_step = m.step;
     m.loss = loss_value;
     m.running_loss = totals.mean_loss();
     m.samples += m.batch_size;
@@ -179,18 +180,39 @@ EvalResult evaluate(nn::Module& model, const LossFn& loss_fn, const BatchSource&
   return r;
 }
 
+std::optional<CheckpointInfo> resume(FitOptions& options) {
+  LAMINA_CHECK(options.checkpointer != nullptr, ValueError, "fit", "resume needs options.checkpointer");
+  std::optional<CheckpointInfo> info = options.checkpointer->load_latest();
+  if (info) {
+    options.start_epoch = info->epoch;
+    options.start_step = info->step;
+  }
+  return info;
+}
+
 std::vector<EpochMetrics> fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& optimizer,
                               const BatchSource& train_loader, int64_t epochs, const FitOptions& options) {
   LAMINA_CHECK(epochs >= 0, ValueError, "fit", "epochs must be >= 0, got ", epochs);
+  LAMINA_CHECK(options.start_epoch >= 0 && options.start_step >= 0, ValueError, "fit",
+               "start_epoch and start_step must be >= 0, got ", options.start_epoch, " and ", options.start_step);
   std::vector<EpochMetrics> history;
+  int64_t step = options.start_step, done = options.start_epoch;
   EpochOptions epoch_options;
   epoch_options.epochs = epochs;
-  epoch_options.on_batch_end = options.callbacks.on_batch_end;
+  epoch_options.on_batch_end = [&](const BatchMetrics& m) {
+    ++step;
+    if (options.callbacks.on_batch_end) {
+      BatchMetrics in_run = m;
+      in_run.global_step = step;
+      options.callbacks.on_batch_end(in_run);
+    }
+    if (options.checkpointer) options.checkpointer->maybe_save(step, done);
+  };
   epoch_options.clip_grad_norm = options.clip_grad_norm;
   if (options.scheduler_per_batch) epoch_options.batch_scheduler = options.scheduler;
   EvalOptions eval_options;
   eval_options.num_classes = options.num_classes;
-  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
+  for (int64_t epoch = options.start_epoch + 1; epoch <= epochs; ++epoch) {
     epoch_options.epoch = epoch;
     std::unique_ptr<ProgressBar> bar;
     if (options.progress)
@@ -199,9 +221,14 @@ std::vector<EpochMetrics> fit(nn::Module& model, const LossFn& loss_fn, optim::O
     if (options.val_loader) e.val = evaluate(model, loss_fn, *options.val_loader, eval_options);
     if (bar) bar->close(e.val ? format_eval(*e.val) : "");
     if (options.scheduler && !options.scheduler_per_batch) options.scheduler->step();
+    done = epoch;
     history.push_back(e);
-    if (options.callbacks.on_epoch_end && options.callbacks.on_epoch_end(history.back())) break;
+    const bool stop = options.callbacks.on_epoch_end && options.callbacks.on_epoch_end(history.back());
+    if (options.checkpointer) options.checkpointer->maybe_save(step, done);
+    if (stop) break;
   }
+  if (options.checkpointer && options.checkpointer->latest() != options.checkpointer->path_for(step))
+    options.checkpointer->save(step, done);
   return history;
 }
 

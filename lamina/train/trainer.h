@@ -15,6 +15,7 @@
 #include "lamina/nn/module.h"
 #include "lamina/optim/lr_scheduler.h"
 #include "lamina/optim/optimizer.h"
+#include "lamina/train/checkpoint.h"
 #include "lamina/train/progress.h"
 
 namespace lamina::train {
@@ -82,6 +83,8 @@ struct BatchMetrics {
   int64_t epoch = 1;
   /// Steps done in this epoch, from 1.
   int64_t step = 0;
+  /// Steps done in the run (under fit: counting a resumed run's earlier steps).
+  int64_t global_step = 0;
   /// Steps per epoch, 0 when unknown.
   int64_t total_steps = 0;
   /// Samples in this batch.
@@ -188,7 +191,19 @@ struct FitOptions {
   int64_t num_classes = 0;
   /// Clip the gradients' total 2-norm to this before each step.
   std::optional<double> clip_grad_norm;
+  /// Gets maybe_save(step, epochs done) after every optimizer step and each epoch, and a final
+  /// save (not owned; it should track this model, optimizer, scheduler and loader).
+  Checkpointer* checkpointer = nullptr;
+  /// Epochs already completed: a resumed run starts at the next one (its loader resumes
+  /// mid-epoch when the checkpoint was saved there). See resume().
+  int64_t start_epoch = 0;
+  /// Optimizer steps already taken by a resumed run.
+  int64_t start_step = 0;
 };
+
+/// Loads the newest checkpoint of options.checkpointer (when there is one) and sets
+/// start_epoch / start_step from it; returns the loaded file's info.
+std::optional<CheckpointInfo> resume(FitOptions& options);
 
 /// One pass of training: for each batch {inputs, targets}: zero_grad, forward, loss, backward,
 /// step. Puts the model in training mode. The loss should be a per-batch mean (it is weighted
@@ -202,8 +217,8 @@ EpochMetrics train_epoch(nn::Module& model, const LossFn& loss_fn, optim::Optimi
 EvalResult evaluate(nn::Module& model, const LossFn& loss_fn, const BatchSource& loader,
                     const EvalOptions& options = {});
 
-/// Trains for `epochs` epochs (ValueError if negative), validating after each when a
-/// val_loader is given; returns one EpochMetrics per epoch run.
+/// Trains for `epochs` epochs (ValueError if negative; epochs after options.start_epoch), validating
+/// after each when a val_loader is given; returns one EpochMetrics per epoch run.
 std::vector<EpochMetrics> fit(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& optimizer,
                               const BatchSource& train_loader, int64_t epochs, const FitOptions& options = {});
 

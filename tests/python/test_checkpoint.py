@@ -270,3 +270,25 @@ def test_example_writes_tensorboard_csv_and_checkpoint(tmp_path):
     assert "config/text_summary" in tags["tensors"]
     ck = train.read_checkpoint(train.Checkpointer(ck_dir, rng=False).latest())
     assert ck["step"] == 16 and ck["epoch"] == 2 and ck["config"]["model"] == "mlp"
+
+
+CPP_EXAMPLE = os.environ.get("LAMINA_CPP_EXAMPLE", os.path.join(REPO, "build", "cpp", "lamina_fashion_mnist"))
+
+
+@pytest.mark.skipif(not os.path.isdir(data.FASHION_MNIST_DIR), reason="dataset-fashion-mnist is not installed")
+@pytest.mark.skipif(not os.path.exists(CPP_EXAMPLE), reason="the C++ examples are not built (make build builds them)")
+def test_python_resumes_a_cpp_checkpoint_bit_exactly(tmp_path):
+    common = ["--model", "mlp", "--limit", "640", "--batch-size", "64", "--seed", "3"]
+    straight, mixed = str(tmp_path / "straight"), str(tmp_path / "mixed")
+    _run_example(*common, "--epochs", "2", "--checkpoint-dir", straight)
+    env = dict(os.environ, LAMINA_FORCE_CPU="1")
+    out = subprocess.run([CPP_EXAMPLE, *common, "--epochs", "1", "--checkpoint-dir", mixed], capture_output=True,
+                         text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert train.read_checkpoint(os.path.join(mixed, "checkpoint-0000000010.safetensors"))["epoch"] == 1
+    _run_example(*common, "--epochs", "2", "--checkpoint-dir", mixed, "--resume")
+    a = _tensors(os.path.join(straight, "checkpoint-0000000020.safetensors"))
+    b = _tensors(os.path.join(mixed, "checkpoint-0000000020.safetensors"))
+    assert sorted(a) == sorted(b)
+    for k in a:
+        assert a[k] == b[k], f"{k} differs after a C++ -> Python resume"
