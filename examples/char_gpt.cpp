@@ -17,6 +17,9 @@
 #include "lamina/lamina.h"
 #include "lamina/nn/nn.h"
 #include "lamina/optim/optimizer.h"
+#include "lamina/train/csv_logger.h"
+#include "lamina/train/log.h"
+#include "lamina/train/summary_writer.h"
 
 using namespace lamina;
 namespace F = lamina::nn::functional;
@@ -30,6 +33,7 @@ struct Args {
   double lr = 3e-3;
   uint64_t seed = 0;
   std::string prompt = "The ";
+  std::string log_dir;  // TensorBoard event files + metrics.csv
 };
 
 Args parse(int argc, char** argv) {
@@ -40,7 +44,7 @@ Args parse(int argc, char** argv) {
     if (key == "--help" || key == "-h" || i + 1 >= argc || key.rfind("--", 0) != 0) {
       std::cout << "usage: " << argv[0]
                 << " [--text PATH] [--steps N] [--batch-size N] [--context N] [--width N] [--layers N] [--heads N]"
-                   " [--lr X] [--seed N] [--log-every N] [--prompt TEXT] [--sample-len N]\n";
+                   " [--lr X] [--seed N] [--log-every N] [--prompt TEXT] [--sample-len N] [--log-dir DIR]\n";
       std::exit(key == "--help" || key == "-h" ? 0 : 2);
     }
     kv[key.substr(2)] = argv[++i];
@@ -58,6 +62,7 @@ Args parse(int argc, char** argv) {
     else if (k == "lr") a.lr = std::stod(v);
     else if (k == "seed") a.seed = std::stoull(v);
     else if (k == "prompt") a.prompt = v;
+    else if (k == "log-dir") a.log_dir = v;
     else {
       std::cerr << "unknown option --" << k << "\n";
       std::exit(2);
@@ -157,7 +162,15 @@ int main(int argc, char** argv) {
     opt_options.weight_decay = 0.01;
     optim::AdamW opt(model->parameters(), opt_options);
     const Tensor offsets = arange(Scalar(a.context + 1));
+    std::unique_ptr<train::SummaryWriter> writer;
+    std::unique_ptr<train::CSVLogger> csv;
+    if (!args.log_dir.empty()) {
+      writer = std::make_unique<train::SummaryWriter>(args.log_dir);
+      csv = std::make_unique<train::CSVLogger>(args.log_dir + "/metrics.csv", false,
+                                               std::vector<std::string>{"loss", "ms_per_step"});
+    }
     std::vector<double> times;
+    double last_loss = 0;
     for (int64_t step = 1; step <= args.steps; ++step) {
       const Tensor starts = randint(0, ids.numel() - a.context, {args.batch_size, 1}, Dtype::Int64);
       const Tensor windows = index(ids, {starts + offsets});
@@ -177,7 +190,13 @@ int main(int argc, char** argv) {
         std::nth_element(recent.begin(), recent.begin() + recent.size() / 2, recent.end());
         std::cout << "step " << std::setw(5) << step << "  loss " << std::fixed << std::setprecision(4) << value
                   << "  " << std::setprecision(1) << recent[recent.size() / 2] * 1e3 << " ms/step" << std::endl;
+        if (writer) {
+          writer->add_scalar("train/loss", value, step);
+          writer->add_scalar("train/ms_per_step", recent[recent.size() / 2] * 1e3, step);
+          csv->log(step, {{"loss", value}, {"ms_per_step", recent[recent.size() / 2] * 1e3}});
+        }
       }
+      last_loss = value;
     }
     if (times.size() > 1) {
       std::vector<double> last(times.end() - std::min<size_t>(times.size() - 1, 10), times.end());
@@ -204,6 +223,15 @@ int main(int argc, char** argv) {
     std::string text;
     for (int64_t id : out) text += static_cast<char>(symbols[static_cast<size_t>(id)]);
     std::cout << text << "\n";
+    if (writer) {
+      writer->add_text("sample", text, args.steps);
+      writer->add_hparams({{"lr", args.lr}, {"layers", static_cast<double>(args.layers)},
+                           {"width", static_cast<double>(args.width)}},
+                          {{"hparam/final_loss", last_loss}});
+      writer->close();
+      csv->close();
+      logging::info("char_gpt", "logs written", {{"tensorboard", args.log_dir}, {"csv", csv->path()}});
+    }
   } catch (const Error& e) {
     std::cerr << e.what() << "\n";
     return 1;
