@@ -12,6 +12,8 @@
 #include "lamina/runtime/allocator.h"
 #include "lamina/runtime/config.h"
 #include "lamina/runtime/dispatch.h"
+#include "lamina/runtime/profiler.h"
+#include "lamina/io/safetensors.h"
 #include "lamina/core/print.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/ops/sort.h"

@@ -125,6 +125,9 @@ class ThreadPool {
   void worker_loop() {
     t_in_parallel = true;
     uint64_t seen = generation_.load(std::memory_order_acquire);
+    // A job published before this worker read `seen` would otherwise look already handled:
+    // join it now (the ticket hands out only its unclaimed parts, if any).
+    work();
     for (;;) {
       for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i)
         LAMINA_CPU_RELAX();

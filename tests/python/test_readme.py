@@ -13,13 +13,19 @@ def blocks(lang):
 
 
 def test_python_examples_run():
-    tour, training = blocks("python")
+    tour, training, tools = blocks("python")
     out = subprocess.run([sys.executable, "-c", tour], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "[add]" in out.stdout
     out = subprocess.run([sys.executable, "-c", training], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.split()[-1]) > 0.6  # training accuracy after 2 epochs on 2000 images
+    out = subprocess.run([sys.executable, "-c", tools], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "addmm" in out.stdout or "linear" in out.stdout  # the profiler table lists the layers' ops
+    assert lines[-2].strip() == "30"
+    assert lines[-1] == "['0.bias', '0.weight', '2.bias', '2.weight']"
 
 
 def test_cpp_example_is_the_built_one():
