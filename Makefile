@@ -27,8 +27,9 @@ test-cpp: build
 test-python: python
 	LAMINA_FORCE_CPU=1 $(PY) -m pytest -q tests/python
 
+# The sanitized build is also the build without CUDA (the stubs' path); the others use LAMINA_CUDA=AUTO.
 test-asan: setup
-	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAMINA_SANITIZE=ON >/dev/null
+	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAMINA_SANITIZE=ON -DLAMINA_CUDA=OFF >/dev/null
 	ninja -C build/asan -j$(JOBS) lamina_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/lamina_tests
 

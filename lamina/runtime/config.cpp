@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "lamina/core/error.h"
+#include "lamina/cuda/device.h"
 #include "lamina/runtime/blas.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/train/log.h"
@@ -75,8 +76,17 @@ void set_num_threads(int n) {
 
 int cuda_device_count() {
   if (force_cpu()) return 0;
-  return 0;  // this build has no CUDA backend
+  return cuda::raw_device_count();
 }
+
+namespace {
+// Why a CUDA device cannot be used, for messages.
+const char* no_cuda_reason() {
+  if (force_cpu()) return "LAMINA_FORCE_CPU is set";
+  if (!cuda::built()) return "this build of lamina has no CUDA backend";
+  return "no such CUDA device on this machine";
+}
+}  // namespace
 
 Device default_device() {
   if (int n = cuda_device_count(); n > 0) {
@@ -87,9 +97,10 @@ Device default_device() {
   static std::once_flag warned;
   std::call_once(warned, [] {
     if (!force_cpu())
-      log(LogLevel::Warn,
-          "no usable CUDA GPU (this build has no CUDA backend); running on CPU. Set LAMINA_FORCE_CPU=1 to "
-          "choose the CPU explicitly and silence this warning.");
+      log(LogLevel::Warn, std::string("no usable CUDA GPU (") +
+                              (cuda::built() ? "none found" : "this build has no CUDA backend") +
+                              "); running on CPU. Set LAMINA_FORCE_CPU=1 to choose the CPU explicitly and silence "
+                              "this warning.");
   });
   return kCPU;
 }
@@ -116,7 +127,7 @@ void check_device_available(const Device& device, const char* op) {
   if (device.is_cpu()) return;
   int n = cuda_device_count();
   LAMINA_CHECK(device.index < n, DeviceNotAvailableError, op, "device ", device.str(),
-               " is not available: ", force_cpu() ? "LAMINA_FORCE_CPU is set" : "this build of lamina has no CUDA backend",
+               " is not available: ", no_cuda_reason(),
                " (", n, " CUDA device(s) usable); use device='cpu'");
 }
 
@@ -144,7 +155,10 @@ DeviceReport devices() {
   r.cores = hardware_threads();
   r.threads = num_threads();
   r.blas = runtime::blas_vendor();
-  r.cuda_built = false;
+  r.cuda_built = cuda::built();
+  for (int i = 0; i < cuda_device_count(); ++i)
+    r.gpus.push_back(GpuInfo{i, cuda::device_name(i), cuda::device_total_memory(i), cuda::device_capability(i) / 10,
+                             cuda::device_capability(i) % 10});
   r.backend = runtime::backend_name();
   r.simd_target = runtime::simd_target_name();
   return r;

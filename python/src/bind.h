@@ -93,6 +93,8 @@ void init_io(nb::module_& m);
 void init_log(nb::module_& m);
 /// Training checkpoints (lamina._lamina._checkpoint).
 void init_checkpoint(nb::module_& m);
+/// CUDA devices (lamina._lamina._cuda).
+void init_cuda(nb::module_& m);
 /// The op profiler (lamina._lamina._profiler).
 void init_profiler(nb::module_& m);
 /// PyTorch's tensor repr, with requires_grad=True or grad_fn=<...> when in the graph.

@@ -6,6 +6,7 @@ NB_MODULE(_lamina, m) {
   m.doc() = "lamina: a C++ deep-learning core with PyTorch's names";
   init_errors(m);
   init_runtime(m);
+  init_cuda(m);
   TensorClass cls = init_tensor_class(m);
   init_tensor(m, cls);
   init_creation(m, cls);

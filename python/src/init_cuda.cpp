@@ -1,0 +1,60 @@
+// The CUDA device API (lamina._lamina._cuda; python/lamina/cuda.py gives torch.cuda's names). In a
+// build without CUDA the same functions report no devices (lamina/cuda/device_stub.cpp).
+#include <cstdlib>
+
+#include "bind.h"
+#include "lamina/cuda/device.h"
+
+namespace lamina::python {
+
+namespace {
+// torch.cuda's device arguments: None (the default CUDA device), an int, "cuda:N" or a device.
+int device_index(const nb::object& device) {
+  if (device.is_none()) return 0;
+  if (nb::isinstance<nb::int_>(device)) return nb::cast<int>(device);
+  // A device object, or a string parsed without the availability check: the op itself reports a
+  // missing device, under its own name.
+  Device d;
+  if (nb::isinstance<Device>(device)) {
+    d = nb::cast<Device>(device);
+  } else {
+    const std::string spec = nb::cast<std::string>(nb::str(device));
+    LAMINA_CHECK(spec == "cpu" || spec == "cuda" || spec.rfind("cuda:", 0) == 0, ValueError, "cuda",
+                 "invalid device '", spec, "'; expected an index, 'cuda' or 'cuda:N'");
+    d.type = spec == "cpu" ? DeviceType::CPU : DeviceType::CUDA;
+    if (spec.size() > 5) {
+      char* end = nullptr;
+      const long idx = std::strtol(spec.c_str() + 5, &end, 10);
+      LAMINA_CHECK(end && *end == '\0' && idx >= 0, ValueError, "cuda", "invalid device '", spec, "'");
+      d.index = static_cast<int>(idx);
+    }
+  }
+  LAMINA_CHECK(d.is_cuda(), ValueError, "cuda", "expected a CUDA device, got ", d.str());
+  return d.index;
+}
+}  // namespace
+
+void init_cuda(nb::module_& m) {
+  nb::module_ sub = m.def_submodule("_cuda", "CUDA devices (see lamina.cuda).");
+  sub.def("is_built", &cuda::built, "True when this build includes the CUDA backend.");
+  sub.def("device_count", &cuda_device_count, "Usable CUDA devices (0 with LAMINA_FORCE_CPU=1).");
+  sub.def(
+      "get_device_name", [](const nb::object& device) { return cuda::device_name(device_index(device)); },
+      nb::arg("device") = nb::none(), "The device's name.");
+  sub.def(
+      "get_device_capability",
+      [](const nb::object& device) {
+        const int cc = cuda::device_capability(device_index(device));
+        return nb::make_tuple(cc / 10, cc % 10);
+      },
+      nb::arg("device") = nb::none(), "The device's compute capability (major, minor).");
+  sub.def(
+      "total_memory", [](const nb::object& device) { return cuda::device_total_memory(device_index(device)); },
+      nb::arg("device") = nb::none(), "The device's memory in bytes.");
+  sub.def(
+      "synchronize", [](const nb::object& device) { cuda::synchronize(device_index(device)); },
+      nb::arg("device") = nb::none(), "Waits for all work queued on the device.");
+  sub.def("runtime_version", &cuda::runtime_version, "The CUDA runtime version of this build, or ''.");
+}
+
+}  // namespace lamina::python
