@@ -6,7 +6,8 @@ from . import _lamina
 _c = _lamina._cuda
 
 __all__ = ["is_available", "is_built", "device_count", "get_device_name", "get_device_capability",
-           "get_device_properties", "synchronize", "runtime_version"]
+           "get_device_properties", "synchronize", "runtime_version", "memory_stats", "memory_allocated",
+           "memory_reserved", "max_memory_allocated", "empty_cache"]
 
 
 def is_built():
@@ -57,3 +58,30 @@ def synchronize(device=None):
 def runtime_version():
     """The CUDA runtime version this build uses ("13.0"), or "" without the CUDA backend."""
     return _c.runtime_version()
+
+
+def memory_stats(device=None):
+    """The caching allocator's counters for `device`: allocated_bytes, reserved_bytes,
+    peak_allocated_bytes, peak_reserved_bytes, allocations, frees, cache_hits, segments,
+    out_of_memory."""
+    return _c.memory_stats(device)
+
+
+def memory_allocated(device=None):
+    """Bytes in tensors' blocks on `device`."""
+    return _c.memory_stats(device)["allocated_bytes"]
+
+
+def memory_reserved(device=None):
+    """Bytes the allocator holds from the driver on `device` (allocated plus cached)."""
+    return _c.memory_stats(device)["reserved_bytes"]
+
+
+def max_memory_allocated(device=None):
+    """The peak of memory_allocated(device)."""
+    return _c.memory_stats(device)["peak_allocated_bytes"]
+
+
+def empty_cache(device=None):
+    """Returns cached, unused memory on `device` to the driver (other processes can use it)."""
+    _c.empty_cache(device)

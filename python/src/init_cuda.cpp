@@ -4,6 +4,7 @@
 
 #include "bind.h"
 #include "lamina/cuda/device.h"
+#include "lamina/cuda/memory.h"
 
 namespace lamina::python {
 
@@ -55,6 +56,26 @@ void init_cuda(nb::module_& m) {
       "synchronize", [](const nb::object& device) { cuda::synchronize(device_index(device)); },
       nb::arg("device") = nb::none(), "Waits for all work queued on the device.");
   sub.def("runtime_version", &cuda::runtime_version, "The CUDA runtime version of this build, or ''.");
+  sub.def(
+      "memory_stats",
+      [](const nb::object& device) {
+        const runtime::DeviceMemoryStats s = cuda::memory_stats(device_index(device));
+        nb::dict d;
+        d["allocated_bytes"] = s.allocated;
+        d["reserved_bytes"] = s.reserved;
+        d["peak_allocated_bytes"] = s.peak_allocated;
+        d["peak_reserved_bytes"] = s.peak_reserved;
+        d["allocations"] = s.allocations;
+        d["frees"] = s.frees;
+        d["cache_hits"] = s.cache_hits;
+        d["segments"] = s.segments;
+        d["out_of_memory"] = s.out_of_memory;
+        return d;
+      },
+      nb::arg("device") = nb::none(), "The device allocator's counters.");
+  sub.def(
+      "empty_cache", [](const nb::object& device) { cuda::empty_cache(device_index(device)); },
+      nb::arg("device") = nb::none(), "Returns cached, unused device memory to the driver.");
 }
 
 }  // namespace lamina::python

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "lamina/cuda/device.h"
+#include "lamina/cuda/memory.h"
 #include "lamina/lamina.h"
 
 using namespace lamina;
@@ -27,6 +28,9 @@ TEST(CudaDevice, MissingDevicesRaiseNamingTheOp) {
   EXPECT_THROW(cuda::synchronize(n), DeviceNotAvailableError);
   EXPECT_THROW(cuda::device_capability(-1), DeviceNotAvailableError);
   EXPECT_THROW(cuda::device_total_memory(n), DeviceNotAvailableError);
+  EXPECT_THROW(cuda::memory_stats(n), DeviceNotAvailableError);
+  EXPECT_THROW(cuda::empty_cache(n), DeviceNotAvailableError);
+  EXPECT_THROW(cuda::allocator(-1), DeviceNotAvailableError);
 }
 
 TEST(CudaDevice, GpuQueries) {
@@ -36,5 +40,12 @@ TEST(CudaDevice, GpuQueries) {
     EXPECT_GE(cuda::device_capability(i), 80);
     EXPECT_GT(cuda::device_total_memory(i), int64_t{1} << 30);
     cuda::synchronize(i);
+    runtime::CachingDeviceAllocator& a = cuda::allocator(i);
+    void* p = a.allocate(3 << 20);
+    EXPECT_NE(p, nullptr);
+    EXPECT_GE(cuda::memory_stats(i).allocated, size_t{3} << 20);
+    a.free(p);
+    cuda::empty_cache(i);
+    EXPECT_EQ(cuda::memory_stats(i).reserved, 0u);
   }
 }
