@@ -20,11 +20,13 @@ set(LAMINA_CUDA_ARCHITECTURES "80;90")
 if(LAMINA_CUDA_ENABLED)
   message(STATUS "lamina: CUDA backend ON (CUDA ${CUDAToolkit_VERSION})")
   target_sources(lamina PRIVATE ${PROJECT_SOURCE_DIR}/lamina/cuda/device_cuda.cpp
-                                ${PROJECT_SOURCE_DIR}/lamina/cuda/memory_cuda.cpp)
+                                ${PROJECT_SOURCE_DIR}/lamina/cuda/memory_cuda.cpp
+                                ${PROJECT_SOURCE_DIR}/lamina/cuda/copy_cuda.cpp)
   # The static runtime: the library needs no libcudart at run time, only the driver where a GPU is.
   target_link_libraries(lamina PRIVATE CUDA::cudart_static)
 else()
   message(STATUS "lamina: CUDA backend OFF (stubs)")
   target_sources(lamina PRIVATE ${PROJECT_SOURCE_DIR}/lamina/cuda/device_stub.cpp
-                                ${PROJECT_SOURCE_DIR}/lamina/cuda/memory_stub.cpp)
+                                ${PROJECT_SOURCE_DIR}/lamina/cuda/memory_stub.cpp
+                                ${PROJECT_SOURCE_DIR}/lamina/cuda/copy_stub.cpp)
 endif()

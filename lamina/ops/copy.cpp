@@ -1,6 +1,7 @@
 #include "lamina/ops/copy.h"
 
 #include "lamina/autograd/autograd.h"
+#include "lamina/cuda/copy.h"
 
 #include "lamina/ops/common.h"
 #include "lamina/runtime/profiler.h"
@@ -92,7 +93,14 @@ Tensor Tensor::to(Dtype dt) const {
 Tensor Tensor::to(Device dev) const {
   check_device_available(dev, "to");
   if (dev == device()) return *this;
-  LAMINA_THROW(DeviceNotAvailableError, "to", "no copy path from ", device().str(), " to ", dev.str());
+  const Tensor src = contiguous();
+  Tensor out = Tensor::empty(shape(), dtype(), dev);
+  cuda::copy_bytes(out.data_ptr(), dev, src.data_ptr(), device(), static_cast<size_t>(numel() * itemsize(dtype())));
+  if (autograd::needs_grad({this})) {
+    autograd::record("ToCopyBackward0", out, {this},
+                     [from = device()](const Tensor& g) { return std::vector<Tensor>{g.to(from)}; });
+  }
+  return out;
 }
 
 }  // namespace lamina

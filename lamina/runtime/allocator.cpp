@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "lamina/core/error.h"
+#include "lamina/cuda/memory.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -118,6 +119,8 @@ int64_t size_class_bytes(int64_t nbytes) { return class_bytes(class_index(std::m
 
 void* allocate(int64_t nbytes, Device device) {
   check_device_available(device, "allocate");
+  if (device.is_cuda())  // zero bytes get a real block too, so every tensor has a unique pointer
+    return cuda::allocator(device.index).allocate(static_cast<size_t>(std::max<int64_t>(nbytes, 1)));
   LAMINA_CHECK(nbytes >= 0 && nbytes <= (int64_t{1} << kMaxLog2), OutOfMemoryError, "allocate", "cannot allocate ", nbytes,
                " bytes on cpu");
   // Zero-byte tensors still get a unique, aligned, non-null pointer.
@@ -169,8 +172,12 @@ void* allocate(int64_t nbytes, Device device) {
   return p;
 }
 
-void deallocate(void* ptr, int64_t nbytes, Device) {
+void deallocate(void* ptr, int64_t nbytes, Device device) {
   if (ptr == nullptr) return;
+  if (device.is_cuda()) {
+    cuda::allocator(device.index).free(ptr);
+    return;
+  }
   const int index = class_index(std::max<int64_t>(nbytes, 1));
   const int64_t bytes = class_bytes(index);
   auto& c = cpu_cache();
@@ -188,21 +195,39 @@ void deallocate(void* ptr, int64_t nbytes, Device) {
 }
 
 MemoryStats memory_stats(Device device) {
-  if (!device.is_cpu()) return {};
+  if (device.is_cuda()) {
+    const DeviceMemoryStats d = cuda::memory_stats(device.index);
+    MemoryStats s;
+    s.allocated_bytes = static_cast<int64_t>(d.allocated);
+    s.peak_allocated_bytes = static_cast<int64_t>(d.peak_allocated);
+    s.reserved_bytes = static_cast<int64_t>(d.reserved);
+    s.cached_bytes = static_cast<int64_t>(d.reserved - d.allocated);
+    s.num_allocs = static_cast<int64_t>(d.allocations);
+    s.num_frees = static_cast<int64_t>(d.frees);
+    s.num_cache_hits = static_cast<int64_t>(d.cache_hits);
+    s.num_system_allocs = static_cast<int64_t>(d.allocations - d.cache_hits);
+    return s;
+  }
   auto& c = cpu_cache();
   std::lock_guard<SpinLock> lock(c.mutex);
   return c.stats;
 }
 
 void empty_cache(Device device) {
-  if (!device.is_cpu()) return;
+  if (device.is_cuda()) {
+    cuda::empty_cache(device.index);
+    return;
+  }
   auto& c = cpu_cache();
   std::lock_guard<SpinLock> lock(c.mutex);
   release_cached(c);
 }
 
 void reset_peak_memory_stats(Device device) {
-  if (!device.is_cpu()) return;
+  if (device.is_cuda()) {
+    cuda::allocator(device.index).reset_peak_stats();
+    return;
+  }
   auto& c = cpu_cache();
   std::lock_guard<SpinLock> lock(c.mutex);
   c.stats.peak_allocated_bytes = c.stats.allocated_bytes;

@@ -61,3 +61,27 @@ def test_gpu_properties_and_synchronize():
         lamina.cuda.empty_cache(i)
     with pytest.raises(lamina.DeviceNotAvailableError):
         lamina.cuda.get_device_name(lamina.cuda.device_count())
+
+
+@gpu
+def test_copies_round_trip_through_the_caching_allocator():
+    import numpy as np
+    x = lamina.randn(3, 5)[:, 1:4]  # a strided view
+    before = lamina.cuda.memory_allocated()
+    y = x.cuda()
+    assert str(y.device) == "cuda:0" and y.shape == x.shape
+    assert lamina.cuda.memory_allocated() > before
+    np.testing.assert_array_equal(y.cpu().numpy(), x.numpy())
+    z = lamina.empty(0, device="cuda")
+    assert z.numel() == 0 and z.cpu().numel() == 0
+    del y, z
+    assert lamina.cuda.memory_allocated() == before
+    lamina.cuda.empty_cache()
+
+
+@gpu
+def test_out_of_memory_is_reported_and_the_process_goes_on():
+    with pytest.raises(lamina.OutOfMemoryError, match=r"cuda:0 is out of memory: tried to allocate .* reserved"):
+        lamina.empty(1 << 46, dtype=lamina.uint8, device="cuda")
+    assert lamina.cuda.memory_stats()["out_of_memory"] >= 1
+    assert lamina.ones(4).cuda().cpu().tolist() == [1.0, 1.0, 1.0, 1.0]
