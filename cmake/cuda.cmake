@@ -30,3 +30,14 @@ else()
                                 ${PROJECT_SOURCE_DIR}/lamina/cuda/memory_stub.cpp
                                 ${PROJECT_SOURCE_DIR}/lamina/cuda/copy_stub.cpp)
 endif()
+
+# The kernel lab (dev/cuda/*.cu: naive and tuned kernels, CPU reference, GB/s) runs only on a GPU
+# (dev/cuda/run.sh); here CTest keeps every program compiling.
+if(LAMINA_CUDA_ENABLED AND LAMINA_BUILD_TESTS AND NOT LAMINA_BUILD_PYTHON AND CUDAToolkit_NVCC_EXECUTABLE)
+  file(GLOB LAMINA_LAB_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/dev/cuda/*.cu)
+  foreach(src ${LAMINA_LAB_SOURCES})
+    get_filename_component(name ${src} NAME_WE)
+    add_test(NAME cuda_lab_${name}_compiles
+             COMMAND ${CUDAToolkit_NVCC_EXECUTABLE} -O3 -std=c++17 -arch=sm_90 ${src} -o ${PROJECT_BINARY_DIR}/lab_${name})
+  endforeach()
+endif()
