@@ -18,8 +18,8 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   cudaSetDevice(previous);
   if (status != cudaSuccess) {
     cudaGetLastError();
-    LAMINA_THROW(KernelError, "to", "copy from ", src_device.str(), " to ", dst_device.str(), " failed: ",
-                 cudaGetErrorName(status), " (", cudaGetErrorString(status), ")");
+    LAMINA_THROW(KernelError, "to", "copy from ", src_device.str(), " to ", dst_device.str(),
+                 " failed: ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ")");
   }
 }
 

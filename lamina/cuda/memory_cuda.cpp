@@ -59,8 +59,8 @@ constexpr int kMaxDevices = 64;
 
 runtime::CachingDeviceAllocator& allocator(int index) {
   const int n = raw_device_count();
-  LAMINA_CHECK(index >= 0 && index < n && index < kMaxDevices, DeviceNotAvailableError, "cuda.allocator", "cuda:",
-               index, " is not available (", n, " CUDA device(s) found)");
+  LAMINA_CHECK(index >= 0 && index < n && index < kMaxDevices, DeviceNotAvailableError, "cuda.allocator",
+               "cuda:", index, " is not available (", n, " CUDA device(s) found)");
   // Never destroyed: tensors freed during static destruction still return their blocks.
   static auto* allocators = new std::array<std::unique_ptr<runtime::CachingDeviceAllocator>, kMaxDevices>();
   static std::mutex mutex;

@@ -6,7 +6,8 @@ namespace lamina::cuda {
 
 namespace {
 [[noreturn]] void unavailable(const char* op, int index) {
-  LAMINA_THROW(DeviceNotAvailableError, op, "cuda:", index, " is not available: this build of lamina has no CUDA backend");
+  LAMINA_THROW(DeviceNotAvailableError, op, "cuda:", index,
+               " is not available: this build of lamina has no CUDA backend");
 }
 }  // namespace
 

@@ -71,8 +71,8 @@ CachingDeviceAllocator::Block* CachingDeviceAllocator::find_free(FreeSet& pool, 
   return b;
 }
 
-CachingDeviceAllocator::Block* CachingDeviceAllocator::new_segment(size_t segment_size, size_t request,
-                                                                    StreamId stream, bool small) {
+CachingDeviceAllocator::Block* CachingDeviceAllocator::new_segment(size_t segment_size, size_t request, StreamId stream,
+                                                                   bool small) {
   void* raw = source_->allocate(segment_size);
   if (!raw) {
     // Cached segments nobody uses may be what the device is missing: give them back, retry once.
@@ -83,10 +83,9 @@ CachingDeviceAllocator::Block* CachingDeviceAllocator::new_segment(size_t segmen
     ++stats_.out_of_memory;
     const auto [free_bytes, total_bytes] = source_->memory_info();
     LAMINA_THROW(OutOfMemoryError, "allocate", device_, " is out of memory: tried to allocate ", human(request),
-                 " (a segment of ", human(segment_size), "); lamina holds ", human(stats_.allocated),
-                 " allocated in ", human(stats_.reserved), " reserved; the device has ", human(free_bytes),
-                 " free of ", human(total_bytes),
-                 ". Free tensors or call lamina.cuda.empty_cache(), or use a smaller batch.");
+                 " (a segment of ", human(segment_size), "); lamina holds ", human(stats_.allocated), " allocated in ",
+                 human(stats_.reserved), " reserved; the device has ", human(free_bytes), " free of ",
+                 human(total_bytes), ". Free tensors or call lamina.cuda.empty_cache(), or use a smaller batch.");
   }
   auto* head = new Block;
   head->ptr = static_cast<char*>(raw);
@@ -200,8 +199,7 @@ void CachingDeviceAllocator::reset_peak_stats() {
 size_t CachingDeviceAllocator::block_size(const void* ptr) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = active_.find(ptr);
-  LAMINA_CHECK(it != active_.end(), ValueError, "block_size", device_,
-               ": pointer was not allocated by this allocator");
+  LAMINA_CHECK(it != active_.end(), ValueError, "block_size", device_, ": pointer was not allocated by this allocator");
   return it->second->size;
 }
 

@@ -296,7 +296,9 @@ CheckpointData read_checkpoint(const std::string& path, bool mmap) {
 // ---- Checkpointer ----
 
 Checkpointer::Checkpointer(std::string directory, CheckpointerOptions options)
-    : directory_(std::move(directory)), options_(std::move(options)), last_save_time_(std::chrono::steady_clock::now()) {
+    : directory_(std::move(directory)),
+      options_(std::move(options)),
+      last_save_time_(std::chrono::steady_clock::now()) {
   LAMINA_CHECK(options_.every_steps >= 0, ConfigError, kOp, "every_steps must be >= 0, got ", options_.every_steps);
   LAMINA_CHECK(options_.every_seconds >= 0, ConfigError, kOp, "every_seconds must be >= 0, got ",
                options_.every_seconds);
@@ -331,8 +333,7 @@ void Checkpointer::track_optimizer(optim::Optimizer& optimizer) { optimizer_ = &
 void Checkpointer::track_scheduler(optim::LRScheduler& scheduler) { scheduler_ = &scheduler; }
 
 void Checkpointer::track_loader(data::EpochRunner& loader) {
-  track_loader([&loader] { return loader.state(); },
-               [&loader](const data::LoaderState& s) { loader.load_state(s); });
+  track_loader([&loader] { return loader.state(); }, [&loader](const data::LoaderState& s) { loader.load_state(s); });
 }
 
 void Checkpointer::track_loader(std::function<data::LoaderState()> get,
@@ -347,8 +348,8 @@ void Checkpointer::track_extra(std::function<io::Metadata()> get, std::function<
 }
 
 void Checkpointer::set_config(const std::string& text) {
-  LAMINA_CHECK(!json::parse(text, nullptr, false).is_discarded(), ValueError, kOp, "the config is not valid JSON: ",
-               text.substr(0, 80));
+  LAMINA_CHECK(!json::parse(text, nullptr, false).is_discarded(), ValueError, kOp,
+               "the config is not valid JSON: ", text.substr(0, 80));
   config_ = text;
 }
 

@@ -16,9 +16,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 double first_lr(const optim::Optimizer& optimizer) {
   const auto& groups = optimizer.param_groups();
@@ -63,8 +61,8 @@ std::string format_eval(const EvalResult& r) {
 }
 
 // One training pass drawing into `bar` (may be null); the caller closes the bar.
-EpochMetrics run_epoch(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& optimizer,
-                       const BatchSource& loader, const EpochOptions& options, ProgressBar* bar) {
+EpochMetrics run_epoch(nn::Module& model, const LossFn& loss_fn, optim::Optimizer& optimizer, const BatchSource& loader,
+                       const EpochOptions& options, ProgressBar* bar) {
   const char* op = "train_epoch";
   model.train();
   metrics::Accumulator totals;
@@ -137,8 +135,8 @@ EpochMetrics train_epoch(nn::Module& model, const LossFn& loss_fn, optim::Optimi
                          const BatchSource& loader, const EpochOptions& options) {
   std::unique_ptr<ProgressBar> bar;
   if (options.progress)
-    bar = std::make_unique<ProgressBar>(describe(options.epoch, options.epochs), loader.size(),
-                                        options.progress_options);
+    bar =
+        std::make_unique<ProgressBar>(describe(options.epoch, options.epochs), loader.size(), options.progress_options);
   EpochMetrics e = run_epoch(model, loss_fn, optimizer, loader, options, bar.get());
   if (bar) bar->close();
   return e;
@@ -167,8 +165,7 @@ EvalResult evaluate(nn::Module& model, const LossFn& loss_fn, const BatchSource&
     samples += n;
     ++steps;
     if (bar)
-      bar->update(steps, samples, totals.mean_loss(),
-                  classification ? std::optional(totals.accuracy()) : std::nullopt);
+      bar->update(steps, samples, totals.mean_loss(), classification ? std::optional(totals.accuracy()) : std::nullopt);
   });
   if (bar) bar->close();
   LAMINA_CHECK(samples > 0, ValueError, op, "the loader gave no batches");

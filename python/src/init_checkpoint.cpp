@@ -45,7 +45,8 @@ void init_checkpoint(nb::module_& m) {
           "__init__",
           [](Checkpointer* self, const std::string& directory, int64_t every_steps, double every_seconds, int keep_last,
              const std::string& prefix) {
-            new (self) Checkpointer(directory, train::CheckpointerOptions{every_steps, every_seconds, keep_last, prefix});
+            new (self)
+                Checkpointer(directory, train::CheckpointerOptions{every_steps, every_seconds, keep_last, prefix});
           },
           nb::arg("directory"), nb::arg("every_steps") = 0, nb::arg("every_seconds") = 0.0, nb::arg("keep_last") = 3,
           nb::arg("prefix") = "checkpoint")
@@ -68,8 +69,7 @@ void init_checkpoint(nb::module_& m) {
       .def(
           "track_extra",
           [](Checkpointer& c, nb::object get, nb::object set) {
-            c.track_extra([get] { return nb::cast<io::Metadata>(get()); },
-                          [set](const io::Metadata& m) { set(m); });
+            c.track_extra([get] { return nb::cast<io::Metadata>(get()); }, [set](const io::Metadata& m) { set(m); });
           },
           nb::arg("get"), nb::arg("set"), "get() -> {str: str}; set(dict) restores it.")
       .def("set_config", &Checkpointer::set_config, nb::arg("json"))
@@ -80,7 +80,8 @@ void init_checkpoint(nb::module_& m) {
       .def("latest", &Checkpointer::latest)
       .def("path_for", &Checkpointer::path_for, nb::arg("step"))
       .def_prop_ro("directory", &Checkpointer::directory)
-      .def("load", [](Checkpointer& c, const std::string& path) { return info_dict(c.load(path)); }, nb::arg("path"))
+      .def(
+          "load", [](Checkpointer& c, const std::string& path) { return info_dict(c.load(path)); }, nb::arg("path"))
       .def("load_latest", [](Checkpointer& c) -> nb::object {
         auto info = c.load_latest();
         if (!info) return nb::none();

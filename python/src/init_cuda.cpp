@@ -20,8 +20,8 @@ int device_index(const nb::object& device) {
     d = nb::cast<Device>(device);
   } else {
     const std::string spec = nb::cast<std::string>(nb::str(device));
-    LAMINA_CHECK(spec == "cpu" || spec == "cuda" || spec.rfind("cuda:", 0) == 0, ValueError, "cuda",
-                 "invalid device '", spec, "'; expected an index, 'cuda' or 'cuda:N'");
+    LAMINA_CHECK(spec == "cpu" || spec == "cuda" || spec.rfind("cuda:", 0) == 0, ValueError, "cuda", "invalid device '",
+                 spec, "'; expected an index, 'cuda' or 'cuda:N'");
     d.type = spec == "cpu" ? DeviceType::CPU : DeviceType::CUDA;
     if (spec.size() > 5) {
       char* end = nullptr;

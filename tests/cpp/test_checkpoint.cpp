@@ -60,10 +60,9 @@ TrainRun make_run(bool cnn, std::optional<uint64_t> init_seed = std::nullopt) {
   if (init_seed) manual_seed(*init_seed);
   if (cnn) {
     r.model = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
-        std::make_shared<nn::Conv2d>(1, 4, Pair{3, 3}, Pair{1, 1}, Pair{1, 1}),
-        std::make_shared<nn::BatchNorm2d>(4), std::make_shared<nn::ReLU>(),
-        std::make_shared<nn::MaxPool2d>(Pair{2, 2}, Pair{2, 2}), std::make_shared<nn::Flatten>(),
-        std::make_shared<nn::Dropout>(0.2), std::make_shared<nn::Linear>(64, 3)});
+        std::make_shared<nn::Conv2d>(1, 4, Pair{3, 3}, Pair{1, 1}, Pair{1, 1}), std::make_shared<nn::BatchNorm2d>(4),
+        std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(Pair{2, 2}, Pair{2, 2}),
+        std::make_shared<nn::Flatten>(), std::make_shared<nn::Dropout>(0.2), std::make_shared<nn::Linear>(64, 3)});
   } else {
     r.model = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
         std::make_shared<nn::Linear>(12, 16), std::make_shared<nn::ReLU>(), std::make_shared<nn::Dropout>(0.3),
