@@ -35,6 +35,11 @@ Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Shape& shape, c
 
 int64_t Tensor::size(int64_t dim) const { return impl_->shape[wrap_dim(dim, this->dim(), "size")]; }
 
+void Tensor::host_access_error() const {
+  LAMINA_THROW(DeviceMismatchError, "data", "host code cannot read ", describe(*this),
+               " (its memory is on the device); copy it with .cpu() first");
+}
+
 int64_t Tensor::stride(int64_t dim) const { return impl_->strides[wrap_dim(dim, this->dim(), "stride")]; }
 
 bool Tensor::is_contiguous() const {

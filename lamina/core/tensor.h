@@ -72,7 +72,10 @@ class Tensor {
   }
   /// Typed address of element 0 (no dtype check; the caller knows the dtype).
   template <class T>
-  T* data() const { return static_cast<T*>(data_ptr()); }
+  T* data() const {
+    if (!impl_->storage->device().is_cpu()) host_access_error();
+    return static_cast<T*>(data_ptr());
+  }
   /// The shared storage.
   const std::shared_ptr<Storage>& storage() const { return impl_->storage; }
   /// The impl (for the runtime and bindings).
@@ -132,6 +135,9 @@ class Tensor {
   std::string str() const;
 
  private:
+  /// Throws DeviceMismatchError: host code asked for a device tensor's memory.
+  [[noreturn]] void host_access_error() const;
+
   std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -49,3 +49,23 @@ TEST(CudaDevice, GpuQueries) {
     EXPECT_EQ(cuda::memory_stats(i).reserved, 0u);
   }
 }
+
+// A tensor whose storage says cuda:0 (host memory posing as device memory, so no GPU is needed):
+// host-side reads refuse it with a typed error instead of touching the memory.
+TEST(CudaDevice, HostCodeNeverReadsDeviceTensors) {
+  float host[4] = {1, 2, 3, 4};
+  auto storage = std::make_shared<Storage>(host, sizeof host, Device{DeviceType::CUDA, 0}, [] {});
+  const Tensor t = Tensor::make_view(storage, Shape{4}, Strides{1}, 0, Dtype::Float32);
+  EXPECT_TRUE(t.device().is_cuda());
+  try {
+    t.data<float>();
+    FAIL() << "expected DeviceMismatchError";
+  } catch (const DeviceMismatchError& e) {
+    EXPECT_NE(std::string(e.what()).find(".cpu()"), std::string::npos) << e.what();
+  }
+  // item() and printing go through the device copy path, which fails cleanly without a GPU.
+  if (cuda::raw_device_count() == 0) {
+    EXPECT_THROW(t.select(0, 1).item(), Error);
+    EXPECT_THROW(t.str(), Error);
+  }
+}
