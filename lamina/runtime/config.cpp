@@ -105,10 +105,10 @@ Device default_device() {
   return kCPU;
 }
 
-Device parse_device(const std::string& spec) {
-  Device d;
+Device parse_device_spec(const std::string& spec) {
   if (spec == "cpu") return kCPU;
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
+    Device d;
     d.type = DeviceType::CUDA;
     if (spec.size() > 5) {
       char* end = nullptr;
@@ -117,10 +117,15 @@ Device parse_device(const std::string& spec) {
                    "'; expected 'cpu', 'cuda' or 'cuda:N'");
       d.index = static_cast<int>(idx);
     }
-    check_device_available(d, "device");
     return d;
   }
   LAMINA_THROW(ValueError, "device", "invalid device string '", spec, "'; expected 'cpu', 'cuda' or 'cuda:N'");
+}
+
+Device parse_device(const std::string& spec) {
+  const Device d = parse_device_spec(spec);
+  check_device_available(d, "device");
+  return d;
 }
 
 void check_device_available(const Device& device, const char* op) {

@@ -1,7 +1,5 @@
 // The CUDA device API (lamina._lamina._cuda; python/lamina/cuda.py gives torch.cuda's names). In a
 // build without CUDA the same functions report no devices (lamina/cuda/device_stub.cpp).
-#include <cstdlib>
-
 #include "bind.h"
 #include "lamina/cuda/device.h"
 #include "lamina/cuda/memory.h"
@@ -13,23 +11,9 @@ namespace {
 int device_index(const nb::object& device) {
   if (device.is_none()) return 0;
   if (nb::isinstance<nb::int_>(device)) return nb::cast<int>(device);
-  // A device object, or a string parsed without the availability check: the op itself reports a
-  // missing device, under its own name.
-  Device d;
-  if (nb::isinstance<Device>(device)) {
-    d = nb::cast<Device>(device);
-  } else {
-    const std::string spec = nb::cast<std::string>(nb::str(device));
-    LAMINA_CHECK(spec == "cpu" || spec == "cuda" || spec.rfind("cuda:", 0) == 0, ValueError, "cuda", "invalid device '",
-                 spec, "'; expected an index, 'cuda' or 'cuda:N'");
-    d.type = spec == "cpu" ? DeviceType::CPU : DeviceType::CUDA;
-    if (spec.size() > 5) {
-      char* end = nullptr;
-      const long idx = std::strtol(spec.c_str() + 5, &end, 10);
-      LAMINA_CHECK(end && *end == '\0' && idx >= 0, ValueError, "cuda", "invalid device '", spec, "'");
-      d.index = static_cast<int>(idx);
-    }
-  }
+  // Parsed without the availability check: the op itself reports a missing device, by name.
+  const Device d = nb::isinstance<Device>(device) ? nb::cast<Device>(device)
+                                                  : parse_device_spec(nb::cast<std::string>(nb::str(device)));
   LAMINA_CHECK(d.is_cuda(), ValueError, "cuda", "expected a CUDA device, got ", d.str());
   return d.index;
 }
