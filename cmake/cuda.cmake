@@ -1,6 +1,7 @@
 # The CUDA backend. LAMINA_CUDA=AUTO builds it when the CUDA toolkit is found, ON requires it,
-# OFF leaves it out. Either way lamina/cuda/device.h has one implementation: device_cuda.cpp
-# (CUDA runtime) or device_stub.cpp (no devices, DeviceNotAvailableError) — no #ifdefs elsewhere.
+# OFF leaves it out. Either way each lamina/cuda/ header has one implementation: *_cuda.cpp (CUDA
+# runtime, CUDA libraries) plus the device code of lamina/kernels/cuda/, or *_stub.cpp (no devices,
+# DeviceNotAvailableError, no CUDA kernels) — no #ifdefs elsewhere.
 set(LAMINA_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO (when the toolkit is found), ON or OFF")
 set_property(CACHE LAMINA_CUDA PROPERTY STRINGS AUTO ON OFF)
 set(LAMINA_CUDA_ENABLED OFF)
@@ -15,20 +16,40 @@ if(NOT LAMINA_CUDA STREQUAL "OFF")
     message(FATAL_ERROR "LAMINA_CUDA=ON but the CUDA toolkit was not found (set CUDAToolkit_ROOT)")
   endif()
 endif()
-# Device code (.cu, lamina/kernels/cuda/) will target sm_80 and sm_90.
-set(LAMINA_CUDA_ARCHITECTURES "80;90")
+# Device code (lamina/kernels/cuda/*.cu) targets sm_80 (A100) and sm_90 (H100/H200), with PTX for
+# newer GPUs to JIT from.
+set(LAMINA_CUDA_ARCHITECTURES "80-real;90")
 if(LAMINA_CUDA_ENABLED)
   message(STATUS "lamina: CUDA backend ON (CUDA ${CUDAToolkit_VERSION})")
-  target_sources(lamina PRIVATE ${PROJECT_SOURCE_DIR}/lamina/cuda/device_cuda.cpp
-                                ${PROJECT_SOURCE_DIR}/lamina/cuda/memory_cuda.cpp
-                                ${PROJECT_SOURCE_DIR}/lamina/cuda/copy_cuda.cpp)
+  if(NOT DEFINED CMAKE_CUDA_COMPILER)
+    set(CMAKE_CUDA_COMPILER ${CUDAToolkit_NVCC_EXECUTABLE})
+  endif()
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES ${LAMINA_CUDA_ARCHITECTURES})
+  endif()
+  enable_language(CUDA)
+  # CMake 3.25 does not know nvcc 13's C++20 flag; the host code's standard applies to device code too.
+  if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  endif()
+  if(CCACHE_PROGRAM)
+    set(CMAKE_CUDA_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+  endif()
+  # Host code of lamina/cuda/ (*_cuda.cpp: CUDA runtime, cuBLASLt, cuDNN calls) and the device code.
+  file(GLOB LAMINA_CUDA_HOST_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lamina/cuda/*_cuda.cpp)
+  file(GLOB LAMINA_CUDA_DEVICE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lamina/kernels/cuda/*.cu)
+  target_sources(lamina PRIVATE ${LAMINA_CUDA_HOST_SOURCES} ${LAMINA_CUDA_DEVICE_SOURCES})
+  # std::numeric_limits and other constexpr host functions are used in device code.
+  target_compile_options(lamina PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr>)
+  set_target_properties(lamina PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}" CUDA_RUNTIME_LIBRARY Static)
+  target_include_directories(lamina PRIVATE ${CUDAToolkit_INCLUDE_DIRS})
   # The static runtime: the library needs no libcudart at run time, only the driver where a GPU is.
   target_link_libraries(lamina PRIVATE CUDA::cudart_static)
 else()
   message(STATUS "lamina: CUDA backend OFF (stubs)")
-  target_sources(lamina PRIVATE ${PROJECT_SOURCE_DIR}/lamina/cuda/device_stub.cpp
-                                ${PROJECT_SOURCE_DIR}/lamina/cuda/memory_stub.cpp
-                                ${PROJECT_SOURCE_DIR}/lamina/cuda/copy_stub.cpp)
+  file(GLOB LAMINA_CUDA_STUB_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lamina/cuda/*_stub.cpp)
+  target_sources(lamina PRIVATE ${LAMINA_CUDA_STUB_SOURCES})
 endif()
 
 # The kernel lab (dev/cuda/*.cu: naive and tuned kernels, CPU reference, GB/s) runs only on a GPU

@@ -1,5 +1,6 @@
 #include "lamina/ops/common.h"
 
+#include "lamina/cuda/stream.h"
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/ops/copy.h"
 #include "lamina/runtime/parallel.h"
@@ -83,6 +84,11 @@ void run_elementwise(runtime::OpId op, Dtype kernel_dtype, std::initializer_list
   auto kernel = runtime::find_kernel<kernels::cpu::ElementwiseKernel>(op, out.device(), kernel_dtype);
   if (out.numel() == 0) return;
   const runtime::StridedLoop loop = runtime::make_strided_loop(operands);
+  if (out.device().is_cuda()) {  // one launch on the device's stream; the GPU does the splitting
+    cuda::DeviceGuard guard(out.device().index);
+    kernel(loop, params);
+    return;
+  }
   if (loop.numel < 2 * runtime::kParallelGrain || loop.ndim == 0) {
     kernel(loop, params);
     return;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "lamina/autograd/autograd.h"
+#include "lamina/cuda/stream.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/elementwise.h"
@@ -194,7 +195,8 @@ Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dty
   // BLAS's own threads cannot split a small product well, and the two pools must not both
   // hold the cores. Large products are left to BLAS's threads.
   const int64_t product = g.m * g.n * g.k;
-  const int parts = g.batch > 1 && product <= kSmallGemm ? runtime::parallel_parts(g.batch, product) : 1;
+  const int parts =
+      g.batch > 1 && product <= kSmallGemm && !a.device().is_cuda() ? runtime::parallel_parts(g.batch, product) : 1;
   if (parts > 1) {
     const int64_t c_bytes = g.m * g.n * itemsize(compute);
     const bool uses_blas = blas;
@@ -214,6 +216,11 @@ Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dty
       throw;
     }
     if (uses_blas) runtime::blas_set_num_threads(num_threads());
+    return out;
+  }
+  if (a.device().is_cuda()) {
+    cuda::DeviceGuard guard(a.device().index);
+    kernel(g, {});
     return out;
   }
   kernel(g, {});

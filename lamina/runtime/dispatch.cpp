@@ -8,6 +8,7 @@
 
 #include "lamina/core/error.h"
 #include "lamina/kernels/cpu/register.h"
+#include "lamina/kernels/cuda/register.h"
 #include "lamina/runtime/config.h"
 
 namespace lamina::runtime {
@@ -42,6 +43,7 @@ void ensure_registered() {
   std::call_once(once, [] {
     (void)num_threads();
     kernels::cpu::register_all();
+    kernels::cuda::register_all();
     g_registered.store(true, std::memory_order_release);
   });
 }

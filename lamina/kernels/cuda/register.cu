@@ -1,0 +1,24 @@
+#include "lamina/kernels/cuda/register.h"
+
+namespace lamina::kernels::cuda {
+
+void register_all() {
+  register_copy_kernels();
+  register_unary_kernels();
+  register_binary_kernels();
+  register_ternary_kernels();
+  register_reduce_kernels();
+  register_softmax_kernels();
+  register_layer_norm_kernels();
+  register_loss_kernels();
+  register_index_kernels();
+  register_sort_kernels();
+  register_random_kernels();
+  register_optim_kernels();
+  register_window_kernels();
+  register_gemm_kernels();
+  register_conv_kernels();
+  register_attention_kernels();
+}
+
+}  // namespace lamina::kernels::cuda

@@ -1,0 +1,28 @@
+#pragma once
+// Explicit registration of every CUDA kernel family under Backend::Cuda (no static initializers).
+// A build without CUDA links lamina/cuda/kernels_stub.cpp: no CUDA kernels, so ops on a CUDA
+// tensor raise NotImplementedError naming the op (and creating one raises DeviceNotAvailableError).
+
+namespace lamina::kernels::cuda {
+
+/// Registers all CUDA kernels; called once by the dispatcher.
+void register_all();
+
+void register_copy_kernels();        // copy.cu: strided copy with dtype conversion, fill
+void register_unary_kernels();       // unary.cu
+void register_binary_kernels();      // binary.cu: arithmetic, comparisons, bitwise, logical
+void register_ternary_kernels();     // ternary.cu: where, clamp
+void register_reduce_kernels();      // reduce.cu: sum/mean/max/min/arg*/all/any/norm/var/logsumexp, cumulative
+void register_softmax_kernels();     // softmax.cu: softmax / log_softmax forward and backward
+void register_layer_norm_kernels();  // layer_norm.cu: layer norm and RMS norm forward and backward
+void register_loss_kernels();        // loss.cu: fused cross-entropy forward and backward
+void register_index_kernels();       // index.cu: gather, scatter, index_select, masked ops, embedding
+void register_sort_kernels();        // sort.cu: sort, topk
+void register_random_kernels();      // random.cu: uniform, normal, randint (Philox, as on the CPU)
+void register_optim_kernels();       // optim.cu: fused SGD / Adam(W) / RMSprop / Adagrad steps
+void register_window_kernels();      // window.cu: im2col, col2im, max pooling
+void register_gemm_kernels();        // lamina/cuda/gemm_cuda.cpp: GEMM through cuBLASLt
+void register_conv_kernels();        // lamina/cuda/conv_cuda.cpp: convolution through cuDNN
+void register_attention_kernels();   // attention.cu: fused scaled-dot-product attention
+
+}  // namespace lamina::kernels::cuda
