@@ -97,6 +97,8 @@ void init_checkpoint(nb::module_& m);
 void init_cuda(nb::module_& m);
 /// The op profiler (lamina._lamina._profiler).
 void init_profiler(nb::module_& m);
+/// lamina._lamina._amp: autocast state (init_amp.cpp).
+void init_amp(nb::module_& m);
 /// PyTorch's tensor repr, with requires_grad=True or grad_fn=<...> when in the graph.
 std::string tensor_repr_with_grad(const Tensor& t);
 void init_optim(nb::module_& m);

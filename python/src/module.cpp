@@ -27,4 +27,5 @@ NB_MODULE(_lamina, m) {
   init_checkpoint(m);
   init_log(m);
   init_profiler(m);
+  init_amp(m);
 }
