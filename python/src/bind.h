@@ -99,6 +99,8 @@ void init_cuda(nb::module_& m);
 void init_profiler(nb::module_& m);
 /// lamina._lamina._amp: autocast state (init_amp.cpp).
 void init_amp(nb::module_& m);
+/// lamina._lamina._backends: backend flags such as TF32 matmul (init_backends.cpp).
+void init_backends(nb::module_& m);
 /// PyTorch's tensor repr, with requires_grad=True or grad_fn=<...> when in the graph.
 std::string tensor_repr_with_grad(const Tensor& t);
 void init_optim(nb::module_& m);

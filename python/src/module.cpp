@@ -28,4 +28,5 @@ NB_MODULE(_lamina, m) {
   init_log(m);
   init_profiler(m);
   init_amp(m);
+  init_backends(m);
 }
