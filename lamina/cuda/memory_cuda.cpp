@@ -48,6 +48,31 @@ class CudaMemorySource : public runtime::DeviceMemorySource {
       return std::pair<size_t, size_t>{free_bytes, total_bytes};
     });
   }
+  void* record_event(uintptr_t stream) override {
+    return on_device(index_, [&]() -> void* {
+      cudaEvent_t e = nullptr;
+      cudaError_t status = cudaEventCreateWithFlags(&e, cudaEventDisableTiming);
+      if (status == cudaSuccess) status = cudaEventRecord(e, reinterpret_cast<cudaStream_t>(stream));
+      if (status != cudaSuccess) {
+        cudaGetLastError();
+        if (e) cudaEventDestroy(e);
+        LAMINA_THROW(KernelError, "record_stream", "cannot record a CUDA event on cuda:", index_, ": ",
+                     cudaGetErrorString(status));
+      }
+      return e;
+    });
+  }
+  bool event_done(void* event) override {
+    const cudaError_t status = cudaEventQuery(static_cast<cudaEvent_t>(event));
+    if (status == cudaSuccess) return true;
+    cudaGetLastError();
+    // An error other than "not ready" means the device faulted: the work will never use the block.
+    return status != cudaErrorNotReady;
+  }
+  void wait_event(void* event) override {
+    if (cudaEventSynchronize(static_cast<cudaEvent_t>(event)) != cudaSuccess) cudaGetLastError();
+  }
+  void destroy_event(void* event) override { cudaEventDestroy(static_cast<cudaEvent_t>(event)); }
 
  private:
   int index_;

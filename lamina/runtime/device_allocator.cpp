@@ -1,5 +1,6 @@
 #include "lamina/runtime/device_allocator.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "lamina/core/error.h"
@@ -12,6 +13,8 @@ struct CachingDeviceAllocator::Block {
   StreamId stream = 0;
   bool allocated = false;
   bool small = false;
+  int pending_events = 0;         // events a freed block still waits on
+  std::vector<StreamId> uses;     // other streams the block was used on (record_stream)
   Block* prev = nullptr;  // neighbours within the segment (address order)
   Block* next = nullptr;
 };
@@ -43,6 +46,7 @@ CachingDeviceAllocator::CachingDeviceAllocator(std::unique_ptr<DeviceMemorySourc
     : source_(std::move(source)), device_(std::move(device)) {}
 
 CachingDeviceAllocator::~CachingDeviceAllocator() {
+  for (auto& [event, block] : pending_) source_->destroy_event(event);
   for (Block* head : segments_) {
     char* base = head->ptr;
     size_t total = 0;
@@ -76,6 +80,8 @@ CachingDeviceAllocator::Block* CachingDeviceAllocator::new_segment(size_t segmen
   void* raw = source_->allocate(segment_size);
   if (!raw) {
     // Cached segments nobody uses may be what the device is missing: give them back, retry once.
+    // Blocks waiting on other streams' work count too, so wait for that work first.
+    if (!pending_.empty()) process_events(true);
     release_free_segments();
     raw = source_->allocate(segment_size);
   }
@@ -104,6 +110,7 @@ void* CachingDeviceAllocator::allocate(size_t bytes, StreamId stream) {
   const size_t size = round_up(bytes, kAlignment);
   const bool small = size <= kSmallSize;
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!pending_.empty()) process_events(false);
   FreeSet& pool = small ? small_free_ : large_free_;
   Block* block = find_free(pool, size, stream);
   if (block) {
@@ -142,8 +149,23 @@ void CachingDeviceAllocator::free(void* ptr) {
   LAMINA_CHECK(it != active_.end(), ValueError, "free", device_, ": pointer was not allocated by this allocator");
   Block* block = it->second;
   active_.erase(it);
-  block->allocated = false;
   ++stats_.frees;
+  if (block->uses.empty()) {
+    free_block(block);
+    return;
+  }
+  // Work queued on the other streams may still read or write the block: it becomes reusable
+  // only once an event recorded on each of them now has completed.
+  for (StreamId s : block->uses) {
+    pending_.emplace_back(source_->record_event(s), block);
+    ++block->pending_events;
+  }
+  block->uses.clear();
+  ++stats_.pending_frees;
+}
+
+void CachingDeviceAllocator::free_block(Block* block) {
+  block->allocated = false;
   stats_.allocated -= block->size;
   FreeSet& pool = pool_of(block);
   if (Block* next = block->next; next && !next->allocated) {
@@ -164,6 +186,46 @@ void CachingDeviceAllocator::free(void* ptr) {
   pool.insert(block);
 }
 
+void CachingDeviceAllocator::process_events(bool wait) {
+  size_t kept = 0;
+  for (auto& [event, block] : pending_) {
+    if (wait) source_->wait_event(event);
+    if (!wait && !source_->event_done(event)) {
+      pending_[kept++] = {event, block};
+      continue;
+    }
+    source_->destroy_event(event);
+    if (--block->pending_events == 0) {
+      --stats_.pending_frees;
+      free_block(block);
+    }
+  }
+  pending_.resize(kept);
+}
+
+void CachingDeviceAllocator::record_stream(void* ptr, StreamId stream) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = active_.find(ptr);
+  LAMINA_CHECK(it != active_.end(), ValueError, "record_stream", device_,
+               ": pointer was not allocated by this allocator");
+  Block* block = it->second;
+  if (stream == block->stream) return;
+  if (std::find(block->uses.begin(), block->uses.end(), stream) == block->uses.end()) block->uses.push_back(stream);
+}
+
+StreamId CachingDeviceAllocator::block_stream(const void* ptr) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = active_.find(ptr);
+  LAMINA_CHECK(it != active_.end(), ValueError, "block_stream", device_,
+               ": pointer was not allocated by this allocator");
+  return it->second->stream;
+}
+
+bool CachingDeviceAllocator::owns(const void* ptr) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return active_.count(ptr) != 0;
+}
+
 void CachingDeviceAllocator::release_free_segments() {
   for (auto it = segments_.begin(); it != segments_.end();) {
     Block* head = *it;
@@ -182,6 +244,7 @@ void CachingDeviceAllocator::release_free_segments() {
 
 void CachingDeviceAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!pending_.empty()) process_events(true);
   release_free_segments();
 }
 

@@ -3,7 +3,10 @@
 // device-independent and tested on the CPU with a fake memory source). Memory comes from the
 // device in segments (cudaMalloc); allocations are blocks carved out of segments, split when
 // the rest is worth keeping and merged with free neighbours when freed. A freed block is reused
-// only by allocations on the stream it was used on, so no synchronization is needed. On
+// only by allocations on the stream it was used on, so no synchronization is needed. A block
+// also used on other streams (record_stream) is held back when freed: an event is recorded on
+// each of those streams and the block returns to the cache once all of them have completed
+// (polled at the next allocation). On
 // out-of-memory the cached free segments go back to the device and the request is retried once;
 // if it still fails, OutOfMemoryError states requested / allocated / reserved / free bytes and
 // the allocator stays usable.
@@ -16,6 +19,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace lamina::runtime {
 
@@ -29,6 +33,14 @@ class DeviceMemorySource {
   virtual void release(void* ptr, size_t bytes) = 0;
   /// The device's free and total bytes.
   virtual std::pair<size_t, size_t> memory_info() = 0;
+  /// An event recorded now on `stream` (a cudaEvent_t): done once the stream's queued work is.
+  virtual void* record_event(uintptr_t stream) = 0;
+  /// True once the work before `event` has completed (never blocks).
+  virtual bool event_done(void* event) = 0;
+  /// Blocks until the work before `event` has completed.
+  virtual void wait_event(void* event) = 0;
+  /// Destroys an event from record_event().
+  virtual void destroy_event(void* event) = 0;
 };
 
 /// A stream's identity (cudaStream_t's value; 0 is the default stream).
@@ -54,6 +66,8 @@ struct DeviceMemoryStats {
   uint64_t segments = 0;
   /// Requests the device could not satisfy even after emptying the cache.
   uint64_t out_of_memory = 0;
+  /// Freed blocks waiting for work on other streams (record_stream) before they can be reused.
+  uint64_t pending_frees = 0;
 };
 
 /// The caching allocator of one device (thread-safe).
@@ -78,9 +92,18 @@ class CachingDeviceAllocator {
   /// A block of at least `bytes` (aligned to kAlignment) for use on `stream`; nullptr for 0
   /// bytes. OutOfMemoryError when the device cannot provide it.
   void* allocate(size_t bytes, StreamId stream = 0);
-  /// Returns a block to the cache of its stream (ValueError for a pointer it did not give out).
+  /// Returns a block to the cache of its stream (ValueError for a pointer it did not give out);
+  /// a block used on other streams waits for their work first.
   void free(void* ptr);
-  /// Returns cached segments with no block in use to the device.
+  /// Marks the block at `ptr` as used by work queued on `stream` (besides its own), so free()
+  /// keeps it from reuse until that work completes; ValueError for a pointer it did not give out.
+  void record_stream(void* ptr, StreamId stream);
+  /// The stream the block at `ptr` was allocated for.
+  StreamId block_stream(const void* ptr) const;
+  /// True when `ptr` is a block this allocator gave out and has not freed.
+  bool owns(const void* ptr) const;
+  /// Waits for the work pending frees wait on, then returns cached segments with no block in use
+  /// to the device.
   void empty_cache();
   /// The counters.
   DeviceMemoryStats stats() const;
@@ -100,6 +123,8 @@ class CachingDeviceAllocator {
   Block* new_segment(size_t segment_size, size_t request, StreamId stream, bool small);
   void release_free_segments();
   FreeSet& pool_of(const Block* b);
+  void free_block(Block* block);
+  void process_events(bool wait);
 
   std::unique_ptr<DeviceMemorySource> source_;
   std::string device_;
@@ -107,6 +132,7 @@ class CachingDeviceAllocator {
   FreeSet small_free_, large_free_;
   std::unordered_map<const void*, Block*> active_;
   std::set<Block*> segments_;  // the first block of each segment
+  std::vector<std::pair<void*, Block*>> pending_;  // events a freed block waits on
   DeviceMemoryStats stats_;
 };
 

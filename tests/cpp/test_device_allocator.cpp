@@ -1,12 +1,15 @@
-// The caching device allocator's logic on a fake device (host memory with a capacity): reuse per
-// stream, splitting and merging, empty_cache, the out-of-memory path and its message, and a
-// random alloc/free run checked for overlaps and consistent counters.
+// The caching device allocator's logic on a fake device (host memory with a capacity, events the
+// test completes by hand): reuse per stream, blocks used on other streams held back until their
+// events complete, splitting and merging, empty_cache, the out-of-memory path and its message,
+// and a random alloc/free run checked for overlaps and consistent counters.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <random>
+#include <vector>
 
 #include "lamina/core/error.h"
 #include "lamina/runtime/device_allocator.h"
@@ -30,10 +33,34 @@ class FakeDevice : public runtime::DeviceMemorySource {
     std::free(ptr);
   }
   std::pair<size_t, size_t> memory_info() override { return {capacity_ - *in_use_, capacity_}; }
+  // An event is the stream it was recorded on plus a completion flag the test sets.
+  void* record_event(uintptr_t stream) override {
+    events_.push_back(std::make_unique<FakeEvent>(FakeEvent{stream, false}));
+    ++recorded_;
+    return events_.back().get();
+  }
+  bool event_done(void* event) override { return static_cast<FakeEvent*>(event)->done; }
+  void wait_event(void* event) override { static_cast<FakeEvent*>(event)->done = true; }
+  void destroy_event(void* event) override {
+    std::erase_if(events_, [&](const auto& e) { return e.get() == event; });
+  }
+  // Completes the work queued so far on `stream`.
+  void finish(uintptr_t stream) {
+    for (auto& e : events_)
+      if (e->stream == stream) e->done = true;
+  }
+  size_t live_events() const { return events_.size(); }
+  int recorded() const { return recorded_; }
 
  private:
+  struct FakeEvent {
+    uintptr_t stream;
+    bool done;
+  };
   size_t capacity_;
   size_t* in_use_;
+  std::vector<std::unique_ptr<FakeEvent>> events_;
+  int recorded_ = 0;
 };
 
 constexpr size_t MiB = 1 << 20;
@@ -166,6 +193,77 @@ TEST(DeviceAllocator, RandomRunKeepsBlocksDisjointAndCountersExact) {
     EXPECT_EQ(a.stats().allocated, 0u);
     a.empty_cache();
     EXPECT_EQ(a.stats().reserved, 0u);
+  }
+  EXPECT_EQ(in_use, 0u);
+}
+
+TEST(DeviceAllocator, BlocksUsedOnOtherStreamsWaitForTheirEvents) {
+  size_t in_use = 0;
+  auto device = std::make_unique<FakeDevice>(64 * MiB, &in_use);
+  FakeDevice* fake = device.get();
+  CachingDeviceAllocator a(std::move(device), "fake:0");
+  void* p = a.allocate(4096, 1);
+  EXPECT_EQ(a.block_stream(p), 1u);
+  EXPECT_TRUE(a.owns(p));
+  a.record_stream(p, 1);  // its own stream: nothing to wait for
+  a.record_stream(p, 2);
+  a.record_stream(p, 3);
+  a.record_stream(p, 2);  // recorded once per stream
+  a.free(p);
+  EXPECT_FALSE(a.owns(p));
+  EXPECT_EQ(fake->recorded(), 2);
+  EXPECT_EQ(a.stats().pending_frees, 1u);
+  EXPECT_EQ(a.stats().frees, 1u);
+  EXPECT_EQ(a.stats().allocated, 4096u);  // still in use by streams 2 and 3
+  void* q = a.allocate(4096, 1);
+  EXPECT_NE(q, p);  // not reused while stream 2's and 3's work may still touch it
+  fake->finish(2);
+  void* r = a.allocate(4096, 1);
+  EXPECT_NE(r, p);  // stream 3 is still running
+  fake->finish(3);
+  void* s = a.allocate(4096, 1);  // both events done: the block is back in stream 1's cache
+  EXPECT_EQ(s, p);
+  EXPECT_EQ(a.stats().pending_frees, 0u);
+  EXPECT_EQ(fake->live_events(), 0u);
+  for (void* x : {q, r, s}) a.free(x);
+  EXPECT_EQ(a.stats().allocated, 0u);
+  EXPECT_THROW(a.record_stream(p, 2), ValueError);
+  EXPECT_THROW(a.block_stream(p), ValueError);
+}
+
+TEST(DeviceAllocator, EmptyCacheAndOutOfMemoryWaitForPendingFrees) {
+  size_t in_use = 0;
+  auto device = std::make_unique<FakeDevice>(4 * MiB, &in_use);
+  FakeDevice* fake = device.get();
+  CachingDeviceAllocator a(std::move(device), "fake:0");
+  void* p = a.allocate(3 * MiB, 1);
+  a.record_stream(p, 2);
+  a.free(p);
+  // The device is full of a block stream 2 may still use: the allocator waits for that work,
+  // returns the segment and retries instead of failing.
+  void* q = a.allocate(3 * MiB, 5);
+  EXPECT_NE(q, nullptr);
+  EXPECT_EQ(a.stats().out_of_memory, 0u);
+  EXPECT_EQ(a.stats().pending_frees, 0u);
+  a.record_stream(q, 7);
+  a.free(q);
+  EXPECT_EQ(a.stats().pending_frees, 1u);
+  a.empty_cache();  // waits for stream 7, then gives the segment back
+  EXPECT_EQ(a.stats().pending_frees, 0u);
+  EXPECT_EQ(a.stats().reserved, 0u);
+  EXPECT_EQ(in_use, 0u);
+  EXPECT_EQ(fake->live_events(), 0u);
+}
+
+TEST(DeviceAllocator, PendingEventsAreDestroyedWithTheAllocator) {
+  size_t in_use = 0;
+  auto device = std::make_unique<FakeDevice>(64 * MiB, &in_use);
+  {
+    CachingDeviceAllocator a(std::move(device), "fake:0");
+    void* p = a.allocate(100, 0);
+    a.record_stream(p, 9);
+    a.free(p);
+    EXPECT_EQ(a.stats().pending_frees, 1u);
   }
   EXPECT_EQ(in_use, 0u);
 }
