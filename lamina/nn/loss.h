@@ -7,6 +7,13 @@
 
 namespace lamina::nn {
 
+/// functional::cross_entropy's value and gradients. CUDA logits of shape (N, C) or (C) with
+/// class-index targets (and a class weight that needs no gradient) run one fused kernel each way
+/// that never stores log_softmax; every other call is functional::cross_entropy.
+Tensor fused_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
+                           int64_t ignore_index = -100, const std::string& reduction = "mean",
+                           double label_smoothing = 0.0);
+
 /// Base of the losses: holds the reduction and forwards two tensors.
 class Loss : public Module {
  public:

@@ -4,8 +4,10 @@
 #include "lamina/ops/norm.h"
 
 #include "lamina/autograd/autograd.h"
+#include "lamina/cuda/stream.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/kernels/cpu/layer_norm.h"
@@ -126,7 +128,12 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
     void* py = y.data_ptr();
     void* pm = mu.data_ptr();
     void* pr = rstd.data_ptr();
-    runtime::parallel_for(rows, 3 * d, [&](int64_t b, int64_t e) { kernel(args, px, pw, pb, py, pm, pr, b, e); });
+    if (x.device().is_cuda()) {
+      cuda::DeviceGuard guard(x.device().index);
+      kernel(args, px, pw, pb, py, pm, pr, 0, rows);
+    } else {
+      runtime::parallel_for(rows, 3 * d, [&](int64_t b, int64_t e) { kernel(args, px, pw, pb, py, pm, pr, b, e); });
+    }
   }
   if (autograd::needs_grad({&x, &weight, &bias})) {
     autograd::SavedTensor sx(xc), sw(weight), smu(mu), srstd(rstd);
@@ -153,15 +160,115 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
                          void* pdx = dx.data_ptr();
                          void* pdw = dw_parts.data_ptr();
                          void* pdb = db_parts.data_ptr();
-                         runtime::parallel_for(chunks, kc::kLayerNormChunk * 4 * args.d, [&](int64_t b, int64_t e) {
-                           kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, b, e);
-                         });
+                         if (xs.device().is_cuda()) {
+                           cuda::DeviceGuard guard(xs.device().index);
+                           kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, 0, chunks);
+                         } else {
+                           runtime::parallel_for(chunks, kc::kLayerNormChunk * 4 * args.d, [&](int64_t b, int64_t e) {
+                             kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, b, e);
+                           });
+                         }
                        }
                        std::vector<Tensor> r(3);
                        r[0] = dx;
                        const Shape pshape(xs.shape().end() - normalized_dims, xs.shape().end());
                        if (args.has_weight) r[1] = sum(dw_parts, std::vector<int64_t>{0}).to(xs.dtype()).reshape(pshape);
                        if (args.has_bias) r[2] = sum(db_parts, std::vector<int64_t>{0}).to(xs.dtype()).reshape(pshape);
+                       return r;
+                     });
+  }
+  return y;
+}
+
+}  // namespace lamina
+
+namespace lamina {
+
+namespace {
+
+// RMS norm's gradients from differentiable ops (CPU, and create_graph on CUDA).
+std::vector<Tensor> rms_norm_grads_composite(const Tensor& grad, const Tensor& x, const Tensor& weight,
+                                             int64_t normalized_dims, double eps) {
+  std::vector<int64_t> dims;
+  for (int64_t i = x.dim() - normalized_dims; i < x.dim(); ++i) dims.push_back(i);
+  const Tensor rstd = rsqrt(add(mean(square(x), dims, true), Scalar(eps)));
+  const Tensor wdy = weight.defined() ? mul(grad, weight) : grad;
+  const Tensor c = mean(mul(wdy, x), dims, true);
+  std::vector<Tensor> r(2);
+  r[0] = mul(rstd, sub(wdy, mul(mul(x, square(rstd)), c)));
+  if (weight.defined()) r[1] = autograd::sum_to(mul(grad, mul(x, rstd)), weight.shape());
+  return r;
+}
+
+}  // namespace
+
+// x / sqrt(mean(x^2 over the last normalized_dims dims) + eps) * weight (weight may be
+// undefined), as torch.nn.functional.rms_norm; one fused kernel each way on CUDA, composed of
+// differentiable ops on the CPU. (Declared in norm.h once that header lists it.)
+Tensor rms_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, double eps) {
+  LAMINA_PROFILE_OP("rms_norm", x, weight);
+  const char* op = "rms_norm";
+  ops::check_defined(x, op);
+  LAMINA_CHECK(is_floating(x.dtype()), DTypeError, op, "expects a floating-point input, got ", describe(x));
+  LAMINA_CHECK(normalized_dims >= 1 && normalized_dims <= x.dim(), ShapeError, op, "cannot normalize the last ",
+               normalized_dims, " dims of ", describe(x));
+  const Shape norm_shape(x.shape().end() - normalized_dims, x.shape().end());
+  if (weight.defined()) {
+    LAMINA_CHECK(weight.shape() == norm_shape, ShapeError, op, "weight must have shape ", norm_shape, ", got ",
+                 describe(weight));
+    LAMINA_CHECK(weight.dtype() == x.dtype(), DTypeError, op, "weight must have the input's dtype ",
+                 dtype_name(x.dtype()), ", got ", describe(weight));
+  }
+  if (!x.device().is_cuda()) {
+    std::vector<int64_t> dims;
+    for (int64_t i = x.dim() - normalized_dims; i < x.dim(); ++i) dims.push_back(i);
+    const Tensor y = mul(x, rsqrt(add(mean(square(x), dims, true), Scalar(eps))));
+    return weight.defined() ? mul(y, weight) : y;
+  }
+  const int64_t d = shape_numel(norm_shape), rows = d == 0 ? 0 : x.numel() / d;
+  const Dtype stat = x.dtype() == Dtype::Float64 ? Dtype::Float64 : Dtype::Float32;
+  const Tensor xc = x.contiguous(), wc = weight.defined() ? weight.contiguous() : weight;
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor rstd = Tensor::empty({rows}, stat, x.device());
+  kc::LayerNormArgs args;
+  args.d = d;
+  args.eps = eps;
+  args.has_weight = weight.defined();
+  if (rows > 0) {
+    static const runtime::OpId id = runtime::op_id("rms_norm");
+    auto kernel = runtime::find_kernel<kc::LayerNormKernel>(id, x.device(), x.dtype());
+    cuda::DeviceGuard guard(x.device().index);
+    kernel(args, xc.data_ptr(), wc.defined() ? wc.data_ptr() : nullptr, nullptr, y.data_ptr(), nullptr,
+           rstd.data_ptr(), 0, rows);
+  }
+  if (autograd::needs_grad({&x, &weight})) {
+    autograd::SavedTensor sx(xc), sw(wc), srstd(rstd);
+    autograd::record("RmsNormBackward0", y, {&x, &weight},
+                     [sx, sw, srstd, args, rows, normalized_dims, eps, stat](const Tensor& grad) {
+                       const char* node = "RmsNormBackward0";
+                       const Tensor xs = sx.get(node), ws = sw.get(node);
+                       if (autograd::grad_mode_enabled())
+                         return rms_norm_grads_composite(grad, xs, ws, normalized_dims, eps);
+                       const Tensor dy = grad.contiguous();
+                       Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
+                       const int64_t chunks = (rows + kc::kLayerNormChunk - 1) / kc::kLayerNormChunk;
+                       Tensor dw_parts;
+                       if (args.has_weight) dw_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
+                       if (rows > 0) {
+                         static const runtime::OpId bid = runtime::op_id("rms_norm_backward");
+                         auto kernel = runtime::find_kernel<kc::LayerNormBackwardKernel>(bid, xs.device(), xs.dtype());
+                         cuda::DeviceGuard guard(xs.device().index);
+                         kernel(args, rows, dy.data_ptr(), xs.data_ptr(), ws.defined() ? ws.data_ptr() : nullptr,
+                                nullptr, srstd.get(node).data_ptr(), dx.data_ptr(),
+                                args.has_weight ? dw_parts.data_ptr() : nullptr, nullptr, 0, chunks);
+                       }
+                       std::vector<Tensor> r(2);
+                       r[0] = dx;
+                       if (args.has_weight) {
+                         const Shape pshape(xs.shape().end() - normalized_dims, xs.shape().end());
+                         r[1] = rows > 0 ? sum(dw_parts, std::vector<int64_t>{0}).to(xs.dtype()).reshape(pshape)
+                                         : zeros(pshape, {xs.dtype(), xs.device()});
+                       }
                        return r;
                      });
   }

@@ -7,6 +7,7 @@
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/softmax.h"
 #include "lamina/autograd/autograd.h"
+#include "lamina/cuda/stream.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/index.h"
@@ -77,6 +78,12 @@ void check_nonempty(const Tensor& x, const ReducePlan& plan, const char* op) {
 void launch_reduce(kernels::cpu::ReduceKernel kernel, const Tensor& view, const bool* mask, const Tensor& out_view,
                    const Tensor* index_view, const KernelParams& params) {
   const runtime::ReduceLoop loop = runtime::make_reduce_loop(out_view, index_view, view, mask);
+  if (view.device().is_cuda()) {
+    // A CUDA kernel spreads the outputs over the GPU itself: one launch.
+    cuda::DeviceGuard guard(view.device().index);
+    kernel(loop, params);
+    return;
+  }
   if (loop.outer_ndim == 0) {
     kernel(loop, params);
     return;
@@ -249,7 +256,13 @@ Tensor run_lines(OpId id, const Tensor& in, int64_t d, Dtype out_dtype, const Ke
   auto kernel = runtime::find_kernel<runtime::LineKernel>(id, in.device(), in.dtype());
   Tensor out = Tensor::empty(in.shape(), out_dtype, in.device());
   if (out.numel() == 0) return out;
-  launch_lines(kernel, runtime::make_line_loop(in, d, out, nullptr), params);
+  const runtime::LineLoop loop = runtime::make_line_loop(in, d, out, nullptr);
+  if (in.device().is_cuda()) {
+    cuda::DeviceGuard guard(in.device().index);
+    kernel(loop, params);
+    return out;
+  }
+  launch_lines(kernel, loop, params);
   return out;
 }
 
@@ -293,6 +306,11 @@ Tensor softmax_backward_lines(const Tensor& g, const Tensor& y, int64_t dim, boo
   const void* pg = gc.data_ptr();
   const void* py = y.data_ptr();
   void* po = out.data_ptr();
+  if (y.device().is_cuda()) {
+    cuda::DeviceGuard guard(y.device().index);
+    kernel(pg, py, po, n, log_form, 0, lines);
+    return out;
+  }
   runtime::parallel_for(lines, 3 * n, [&](int64_t b, int64_t e) { kernel(pg, py, po, n, log_form, b, e); });
   return out;
 }
@@ -541,8 +559,11 @@ Tensor any(const Tensor& x, DimList dims, bool keepdim) {
 
 namespace {
 
-// d cumprod / d x by definition, O(n^2) per line: for slices that contain zeros.
+// d cumprod / d x by definition, O(n^2) per line: for slices that contain zeros. Computed on
+// the host; device tensors go there and back.
 Tensor cumprod_grad_exact(const Tensor& g, const Tensor& x, int64_t d) {
+  if (!x.device().is_cpu() || !g.device().is_cpu())
+    return cumprod_grad_exact(g.to(kCPU), x.to(kCPU), d).to(x.device());
   const Tensor gl = g.transpose(d, -1).to(Dtype::Float64).contiguous();
   const Tensor xl = x.transpose(d, -1).to(Dtype::Float64).contiguous();
   Tensor out = empty(gl.shape(), {Dtype::Float64, x.device()});
