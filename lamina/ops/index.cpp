@@ -5,9 +5,11 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/autograd/autograd.h"
+#include "lamina/cuda/stream.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
@@ -23,7 +25,7 @@ using kernels::cpu::ElementwiseKernel;
 using runtime::KernelParams;
 using runtime::OpId;
 using runtime::op_id;
-using MaskKernel = void (*)(const runtime::MaskLoop&, const KernelParams&);
+using runtime::MaskKernel;
 
 // Modes of the put kernel (params.j).
 constexpr int64_t kAssign = 0, kAdd = 1, kMultiply = 2;
@@ -35,12 +37,41 @@ bool is_index_dtype(Dtype dt) {
   return dt == Dtype::Int64 || dt == Dtype::Int32 || dt == Dtype::Int8 || dt == Dtype::UInt8 || dt == Dtype::Bool;
 }
 
+// Makes a CUDA tensor's device current for a scope; nothing for CPU tensors (which must not
+// touch the CUDA runtime).
+class OnDevice {
+ public:
+  explicit OnDevice(Device device) {
+    if (device.is_cuda()) guard_.emplace(device.index);
+  }
+
+ private:
+  std::optional<cuda::DeviceGuard> guard_;
+};
+
+// The smallest and largest value of an integer index tensor. On a CUDA device one kernel
+// reduces the index and the two values come back in one 16-byte copy (a stream
+// synchronization per indexing op with tensor indices: the price of raising IndexError before
+// anything is written, as on the CPU).
+std::pair<int64_t, int64_t> index_min_max(const Tensor& idx) {
+  static const OpId id = op_id("index_range");
+  if (!idx.device().is_cuda()) return {amin(idx).item().to_int(), amax(idx).item().to_int()};
+  auto kernel = runtime::find_kernel<runtime::IndexRangeKernel>(id, idx.device(), idx.dtype());
+  Tensor min_max = Tensor::empty({2}, Dtype::Int64, idx.device());
+  {
+    OnDevice on(idx.device());
+    kernel(runtime::make_strided_loop({&idx}), static_cast<int64_t*>(min_max.data_ptr()));
+  }
+  const Tensor host = min_max.to(kCPU);
+  return {host.data<int64_t>()[0], host.data<int64_t>()[1]};
+}
+
 // Throws IndexError unless every value of the integer tensor `idx` lies in [-size, size)
 // (or [0, size) when negative indices are not allowed).
 // Returns whether any index is negative.
 bool check_index_range(const Tensor& idx, int64_t size, int64_t dim, bool allow_negative, const char* op) {
   if (idx.numel() == 0) return false;
-  const int64_t lo = amin(idx).item().to_int(), hi = amax(idx).item().to_int();
+  const auto [lo, hi] = index_min_max(idx);
   const int64_t min_ok = allow_negative ? -size : 0;
   LAMINA_CHECK(lo >= min_ok && hi < size, IndexError, op, "index ", lo < min_ok ? lo : hi,
                " is out of bounds for dimension ", dim, " with size ", size);
@@ -58,7 +89,7 @@ runtime::MaskLoop make_mask_loop(const Tensor& mask, const Tensor& out) {
   loop.ndim = static_cast<int>(mask.dim());
   loop.numel = mask.numel();
   loop.mask = static_cast<const char*>(mask.data_ptr());
-  loop.out = out.data<int64_t>();
+  loop.out = static_cast<int64_t*>(out.data_ptr());
   loop.count = out.numel();
   for (int64_t d = 0; d < mask.dim(); ++d) {
     loop.shape[d] = mask.shape()[d];
@@ -73,8 +104,11 @@ int64_t count_true(const Tensor& mask) {
   if (mask.numel() == 0) return 0;
   auto kernel = runtime::find_kernel<MaskKernel>(id, mask.device(), Dtype::Bool);
   Tensor out = Tensor::empty({1}, Dtype::Int64, mask.device());
-  kernel(make_mask_loop(mask, out), {});
-  return out.item().to_int();
+  {
+    OnDevice on(mask.device());
+    kernel(make_mask_loop(mask, out), {});
+  }
+  return out.item().to_int();  // on a CUDA device: one 8-byte copy to size the output
 }
 
 // Byte offsets into `view` of the true elements of a bool mask covering view dims
@@ -86,6 +120,7 @@ Tensor mask_offsets(const Tensor& mask, const Tensor& view, int64_t first) {
   if (out.numel() == 0) return out;
   runtime::MaskLoop loop = make_mask_loop(mask, out);
   for (int64_t d = 0; d < mask.dim(); ++d) loop.weights[d] = view.strides()[first + d] * view.element_size();
+  OnDevice on(mask.device());
   kernel(loop, {});
   return out;
 }
@@ -379,7 +414,8 @@ const Tensor& index_put_values(const Tensor& x, const std::vector<TensorIndex>& 
     KernelParams params;
     params.i = p.scale;
     params.j = accumulate ? kAdd : kAssign;
-    kernel(loop, params);  // serial: repeated indices must resolve in order
+    OnDevice on(x.device());
+    kernel(loop, params);  // serial on the CPU: repeated indices resolve in order (CUDA: index.cu)
   }
   x.bump_version();
   return x;
@@ -551,7 +587,8 @@ const Tensor& scatter_values(const char* op, const Tensor& x, int64_t dim, const
     KernelParams params;
     params.i = sx.strides()[d] * sx.element_size();
     params.j = mode;
-    kernel(loop, params);  // serial: repeated indices must resolve in order
+    OnDevice on(x.device());
+    kernel(loop, params);  // serial on the CPU: repeated indices resolve in order (CUDA: index.cu)
   }
   x.bump_version();
   return x;
@@ -722,7 +759,10 @@ Tensor nonzero(const Tensor& x) {
   Tensor b = x.to(Dtype::Bool);
   auto kernel = runtime::find_kernel<MaskKernel>(id, x.device(), Dtype::Bool);
   Tensor out = Tensor::empty({count_true(b), x.dim()}, Dtype::Int64, x.device());
-  if (out.numel() > 0) kernel(make_mask_loop(b, out), {});
+  if (out.numel() > 0) {
+    OnDevice on(x.device());
+    kernel(make_mask_loop(b, out), {});
+  }
   return out;
 }
 

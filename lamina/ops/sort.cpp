@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "lamina/autograd/autograd.h"
+#include "lamina/cuda/stream.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/index.h"
@@ -38,7 +39,13 @@ ValuesIndices run_sort_kernel(OpId id, const Tensor& x, int64_t d, int64_t k, in
   if (r.values.numel() > 0) {
     KernelParams params;
     params.i = mode;
-    runtime::launch_lines(kernel, runtime::make_line_loop(x, d, r.values, &r.indices), params);
+    const runtime::LineLoop loop = runtime::make_line_loop(x, d, r.values, &r.indices);
+    if (x.device().is_cuda()) {  // one launch sorts every line on the device's stream
+      cuda::DeviceGuard guard(x.device().index);
+      kernel(loop, params);
+    } else {
+      runtime::launch_lines(kernel, loop, params);
+    }
   }
   ValuesIndices out{r.values.contiguous(), r.indices.contiguous()};
   if (is_floating(x.dtype()) && autograd::needs_grad({&x})) {

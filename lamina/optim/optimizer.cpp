@@ -5,6 +5,7 @@
 
 #include "lamina/autograd/autograd.h"
 #include "lamina/core/error.h"
+#include "lamina/cuda/stream.h"
 #include "lamina/kernels/cpu/optim.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
@@ -66,6 +67,11 @@ void run_fused(runtime::OpId id, const char* name, std::initializer_list<const T
   args.base0 = static_cast<const char*>(param.data_ptr());
   args.extra[0] = extra0 ? static_cast<char*>(extra0->data_ptr()) : nullptr;
   args.extra[1] = extra1 ? static_cast<char*>(extra1->data_ptr()) : nullptr;
+  if (param.device().is_cuda()) {  // one launch on the device's stream
+    cuda::DeviceGuard guard(param.device().index);
+    kernel(loop, args);
+    return;
+  }
   if (loop.numel < 2 * runtime::kParallelGrain || loop.ndim == 0) {
     kernel(loop, args);
     return;

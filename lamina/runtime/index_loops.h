@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "lamina/core/shape.h"
+#include "lamina/runtime/loops.h"
 
 namespace lamina::runtime {
 
@@ -21,5 +22,13 @@ struct MaskLoop {
   int64_t strides[kMaxDims];  // bytes, of the mask
   int64_t weights[kMaxDims];  // bytes per step along each dim (mask offsets only)
 };
+
+/// Signature of the mask-walking kernels ("mask_count", "mask_offsets", "nonzero").
+using MaskKernel = void (*)(const MaskLoop&, const KernelParams&);
+
+/// Signature of the device-side index range check ("index_range", CUDA only): writes the
+/// smallest and the largest value of the one-operand loop's integer index to min_max[0] and
+/// min_max[1] (device memory; the loop is not empty).
+using IndexRangeKernel = void (*)(const StridedLoop& index, int64_t* min_max);
 
 }  // namespace lamina::runtime
