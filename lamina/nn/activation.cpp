@@ -1,6 +1,7 @@
 #include "lamina/nn/activation.h"
 
 #include "lamina/lamina.h"
+#include "lamina/runtime/autocast.h"
 
 namespace lamina::nn {
 
@@ -18,11 +19,17 @@ Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
 Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 
 Softmax::Softmax(int64_t d) : Module("Softmax"), dim(d) {}
-Tensor Softmax::forward(const Tensor& x) { return softmax(x, dim); }
+Tensor Softmax::forward(const Tensor& x) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, forward, x);
+  return softmax(x, dim);
+}
 std::string Softmax::extra_repr() const { return "dim=" + std::to_string(dim); }
 
 LogSoftmax::LogSoftmax(int64_t d) : Module("LogSoftmax"), dim(d) {}
-Tensor LogSoftmax::forward(const Tensor& x) { return log_softmax(x, dim); }
+Tensor LogSoftmax::forward(const Tensor& x) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, forward, x);
+  return log_softmax(x, dim);
+}
 std::string LogSoftmax::extra_repr() const { return "dim=" + std::to_string(dim); }
 
 Flatten::Flatten(int64_t start, int64_t end) : Module("Flatten"), start_dim(start), end_dim(end) {}

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "lamina/lamina.h"
+#include "lamina/runtime/autocast.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina::nn::functional {
@@ -100,6 +101,7 @@ void check_reduction(const std::string& reduction, const char* op, bool allow_ba
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, linear, x, weight, bias);
   LAMINA_PROFILE_OP("linear", x, weight, bias);
   LAMINA_CHECK(x.defined() && weight.defined(), ValueError, "linear", "input and weight must be defined");
   LAMINA_CHECK(weight.dim() == 2, ShapeError, "linear", "weight must be 2-D, got ", shape_str(weight.shape()));
@@ -121,6 +123,7 @@ Tensor dropout(const Tensor& x, double p, bool training) {
 
 Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, layer_norm, x, normalized_shape, weight, bias, eps);
   LAMINA_PROFILE_OP("layer_norm", x, weight, bias);
   std::vector<int64_t> dims = trailing_dims(x, normalized_shape, "layer_norm");
   check_affine(weight, normalized_shape, "layer_norm", "weight");
@@ -132,6 +135,7 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
 
 Tensor rms_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight,
                 std::optional<double> eps) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, rms_norm, x, normalized_shape, weight, eps);
   LAMINA_PROFILE_OP("rms_norm", x, weight);
   std::vector<int64_t> dims = trailing_dims(x, normalized_shape, "rms_norm");
   check_affine(weight, normalized_shape, "rms_norm", "weight");
@@ -141,6 +145,7 @@ Tensor rms_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, c
 }
 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, group_norm, x, num_groups, weight, bias, eps);
   LAMINA_PROFILE_OP("group_norm", x, weight, bias);
   LAMINA_CHECK(x.defined() && x.dim() >= 2, ShapeError, "group_norm", "expected input of shape (N, C, *), got ",
                x.defined() ? shape_str(x.shape()) : std::string("undefined"));
@@ -190,6 +195,7 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                 const std::string& reduction) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, nll_loss, input, target, weight, ignore_index, reduction);
   LAMINA_PROFILE_OP("nll_loss", input, target);
   check_reduction(reduction, "nll_loss");
   Picked p = nll_elements(input, target, weight, ignore_index, "nll_loss");
@@ -200,6 +206,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      const std::string& reduction, double label_smoothing) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, cross_entropy, input, target, weight, ignore_index, reduction,
+                  label_smoothing);
   LAMINA_PROFILE_OP("cross_entropy", input, target);
   check_reduction(reduction, "cross_entropy");
   LAMINA_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, ConfigError, "cross_entropy",
@@ -249,18 +257,21 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, mse_loss, input, target, reduction);
   LAMINA_PROFILE_OP("mse_loss", input, target);
   check_reduction(reduction, "mse_loss");
   return reduce(square(input - target), reduction);
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, l1_loss, input, target, reduction);
   LAMINA_PROFILE_OP("l1_loss", input, target);
   check_reduction(reduction, "l1_loss");
   return reduce(abs(input - target), reduction);
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, smooth_l1_loss, input, target, reduction, beta);
   LAMINA_PROFILE_OP("smooth_l1_loss", input, target);
   check_reduction(reduction, "smooth_l1_loss");
   LAMINA_CHECK(beta >= 0.0, ConfigError, "smooth_l1_loss", "beta must be non-negative, got ", beta);
@@ -271,6 +282,7 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::stri
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                             const std::string& reduction) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, binary_cross_entropy, input, target, weight, reduction);
   LAMINA_PROFILE_OP("binary_cross_entropy", input, target);
   check_reduction(reduction, "binary_cross_entropy");
   LAMINA_CHECK(input.defined() && target.defined(), ValueError, "binary_cross_entropy",
@@ -292,6 +304,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
                                         const std::string& reduction, const Tensor& pos_weight) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, binary_cross_entropy_with_logits, input, target, weight, reduction,
+                  pos_weight);
   LAMINA_PROFILE_OP("binary_cross_entropy_with_logits", input, target);
   check_reduction(reduction, "binary_cross_entropy_with_logits");
   LAMINA_CHECK(input.defined() && target.defined(), ValueError, "binary_cross_entropy_with_logits",
@@ -308,6 +322,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 }
 
 Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, kl_div, input, target, reduction, log_target);
   LAMINA_PROFILE_OP("kl_div", input, target);
   check_reduction(reduction, "kl_div", true);
   Tensor loss;
