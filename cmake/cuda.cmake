@@ -45,7 +45,8 @@ if(LAMINA_CUDA_ENABLED)
   set_target_properties(lamina PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}" CUDA_RUNTIME_LIBRARY Static)
   target_include_directories(lamina PRIVATE ${CUDAToolkit_INCLUDE_DIRS})
   # The static runtime: the library needs no libcudart at run time, only the driver where a GPU is.
-  target_link_libraries(lamina PRIVATE CUDA::cudart_static)
+  # cuBLASLt and cuDNN are opened with dlopen at first use (lamina/cuda/library_cuda.cpp), not linked.
+  target_link_libraries(lamina PRIVATE CUDA::cudart_static ${CMAKE_DL_LIBS})
 else()
   message(STATUS "lamina: CUDA backend OFF (stubs)")
   file(GLOB LAMINA_CUDA_STUB_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lamina/cuda/*_stub.cpp)

@@ -1,12 +1,27 @@
 #pragma once
 // Multi-head attention (torch.nn.MultiheadAttention) from lamina ops, so it is differentiable.
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "lamina/nn/layers.h"
 #include "lamina/nn/module.h"
 
 namespace lamina::nn {
+
+namespace functional {
+
+/// torch.nn.functional.scaled_dot_product_attention: softmax(query @ key^T * scale + mask) @ value
+/// for query (..., L, E), key (..., S, E), value (..., S, Ev) with broadcasting batch dims.
+/// attn_mask broadcasts to (..., L, S): bool (True = the key takes part) or float (added);
+/// is_causal hides key j from query i when j > i (not with attn_mask); dropout_p drops
+/// attention weights; scale defaults to 1/sqrt(E). On CUDA, float32/float16/bfloat16 inputs
+/// without a mask or dropout and head dims up to 128 run the fused (flash) kernels.
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& attn_mask = Tensor(), double dropout_p = 0.0, bool is_causal = false,
+                                    std::optional<double> scale = std::nullopt);
+
+}  // namespace functional
 
 /// Scaled dot-product attention over num_heads heads with packed input projections
 /// (in_proj_weight (3E, E), in_proj_bias (3E)) and out_proj, PyTorch's parameter names and init.

@@ -8,6 +8,8 @@
 #include <limits>
 
 #include "lamina/autograd/autograd.h"
+#include "lamina/cuda/conv_api.h"
+#include "lamina/cuda/stream.h"
 #include "lamina/kernels/cpu/window.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
@@ -84,6 +86,18 @@ Tensor windows_backward(const Tensor& gw, const Geometry& g) {
   return gxp.narrow(2, g.padding[0], g.h).narrow(3, g.padding[1], g.w);
 }
 
+// Runs fn(begin, end) over the `planes` (n, c) planes: split over the pool threads on the CPU,
+// one call (one kernel launch) on a CUDA device.
+template <class Fn>
+void for_planes(const Device& device, int64_t planes, int64_t cost, Fn&& fn) {
+  if (device.is_cuda()) {
+    cuda::DeviceGuard guard(device.index);
+    fn(int64_t{0}, planes);
+    return;
+  }
+  runtime::parallel_for(planes, cost, fn);
+}
+
 kernels::cpu::WindowGeometry kernel_geometry(const Geometry& g) {
   return {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride[0], g.stride[1], g.padding[0], g.padding[1],
           g.dilation[0], g.dilation[1], g.oh, g.ow};
@@ -98,7 +112,7 @@ Tensor im2col(const Tensor& x, const Geometry& g) {
   const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
   const void* src = xc.data_ptr();
   void* dst = cols.data_ptr();
-  runtime::parallel_for(g.n * g.c, g.kh * g.kw * g.oh * g.ow, [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
+  for_planes(x.device(), g.n * g.c, g.kh * g.kw * g.oh * g.ow, [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
   return cols;
 }
 
@@ -111,7 +125,7 @@ Tensor col2im(const Tensor& cols, const Geometry& g) {
   const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
   const void* src = cc.data_ptr();
   void* dst = gx.data_ptr();
-  runtime::parallel_for(g.n * g.c, g.kh * g.kw * g.oh * g.ow, [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
+  for_planes(cols.device(), g.n * g.c, g.kh * g.kw * g.oh * g.ow, [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
   return gx;
 }
 
@@ -140,6 +154,82 @@ Tensor weight_grad_by_conv(const Tensor& x, const Tensor& grad, const Geometry& 
   return groups == 1 ? parts[0] : cat(parts, 0);
 }
 
+// conv2d through cuDNN on a CUDA device (dtypes with a registered kernel); false when cuDNN is
+// missing there, and the caller takes the im2col path. The backward uses cuDNN's data and filter
+// passes, or differentiable convolutions under create_graph.
+bool conv2d_cudnn(const Tensor& x, const Tensor& weight, const Tensor& bias, const Geometry& g, int64_t groups,
+                  Tensor& result) {
+  static const runtime::OpId fwd_id = runtime::op_id("cudnn_conv2d");
+  static const runtime::OpId data_id = runtime::op_id("cudnn_conv2d_backward_input");
+  static const runtime::OpId filter_id = runtime::op_id("cudnn_conv2d_backward_weight");
+  if (!runtime::has_kernel(fwd_id, x.device(), x.dtype())) return false;
+  LAMINA_CHECK(weight.device() == x.device() && (!bias.defined() || bias.device() == x.device()),
+               DeviceMismatchError, "conv2d", "input ", describe(x), ", weight ", describe(weight),
+               bias.defined() ? " and bias " + describe(bias) : std::string(), " must be on one device");
+  const int64_t out_channels = weight.shape()[0];
+  cuda::ConvShape s;
+  s.n = g.n;
+  s.c = g.c;
+  s.h = g.h;
+  s.w = g.w;
+  s.o = out_channels;
+  s.kh = g.kh;
+  s.kw = g.kw;
+  s.oh = g.oh;
+  s.ow = g.ow;
+  s.sh = g.stride[0];
+  s.sw = g.stride[1];
+  s.ph = g.padding[0];
+  s.pw = g.padding[1];
+  s.dh = g.dilation[0];
+  s.dw = g.dilation[1];
+  s.groups = groups;
+  Tensor out;
+  {
+    ag::NoGradGuard no_grad;
+    const Tensor xc = x.contiguous(), wc = weight.contiguous();
+    out = Tensor::empty({g.n, out_channels, g.oh, g.ow}, x.dtype(), x.device());
+    const auto kernel = runtime::find_kernel<cuda::ConvForwardKernel>(fwd_id, x.device(), x.dtype());
+    cuda::DeviceGuard guard(x.device().index);
+    if (!kernel(s, xc.data_ptr(), wc.data_ptr(), out.data_ptr())) return false;
+    if (bias.defined()) add_(out, bias.reshape({out_channels, 1, 1}));
+  }
+  if (ag::needs_grad({&x, &weight, &bias})) {
+    ag::SavedTensor sx(x), sw(weight);
+    const bool need_x = ag::needs_grad({&x}), need_w = ag::needs_grad({&weight});
+    ag::record("ConvolutionBackward0", out, {&x, &weight, &bias},
+               [sx, sw, s, g, groups, need_x, need_w, has_bias = bias.defined()](const Tensor& grad) {
+                 const Tensor xs = sx.get("ConvolutionBackward0"), ws = sw.get("ConvolutionBackward0");
+                 std::vector<Tensor> r(3);
+                 if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
+                 if (ag::grad_mode_enabled()) {
+                   r[1] = weight_grad_by_conv(xs, grad, g, groups);
+                   r[0] = input_grad_by_conv_transpose(grad, ws, g, groups);
+                   return r;
+                 }
+                 const Tensor gc = grad.contiguous();
+                 const Device dev = grad.device();
+                 if (need_w) {
+                   const Tensor xc = xs.contiguous();
+                   r[1] = Tensor::empty(ws.shape(), ws.dtype(), dev);
+                   const auto k = runtime::find_kernel<cuda::ConvBackwardFilterKernel>(filter_id, dev, ws.dtype());
+                   cuda::DeviceGuard guard(dev.index);
+                   k(s, xc.data_ptr(), gc.data_ptr(), r[1].data_ptr());
+                 }
+                 if (need_x) {
+                   const Tensor wc = ws.contiguous();
+                   r[0] = Tensor::empty(xs.shape(), xs.dtype(), dev);
+                   const auto k = runtime::find_kernel<cuda::ConvBackwardDataKernel>(data_id, dev, xs.dtype());
+                   cuda::DeviceGuard guard(dev.index);
+                   k(s, wc.data_ptr(), gc.data_ptr(), r[0].data_ptr());
+                 }
+                 return r;
+               });
+  }
+  result = out;
+  return true;
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
@@ -162,6 +252,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
                  out_channels, "), got ", describe(bias));
     LAMINA_CHECK(bias.dtype() == x.dtype(), DTypeError, op, "bias ", describe(bias), " must have dtype ",
                  dtype_name(x.dtype()));
+  }
+  if (x.device().is_cuda()) {
+    Tensor fused;
+    if (conv2d_cudnn(x, weight, bias, g, groups, fused)) return fused;
   }
   const int64_t p = g.oh * g.ow, k = cg * g.kh * g.kw, og = out_channels / groups;
   Tensor cols, out;
@@ -306,9 +400,9 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair 
     const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
     const void* src = xc.data_ptr();
     void* dst = out.data_ptr();
-    int64_t* at = record ? arg.data<int64_t>() : nullptr;
-    runtime::parallel_for(g.n * g.c, g.oh * g.ow * g.kh * g.kw,
-                          [&](int64_t b, int64_t e) { kernel(kg, src, dst, at, b, e); });
+    int64_t* at = record ? static_cast<int64_t*>(arg.data_ptr()) : nullptr;
+    for_planes(x.device(), g.n * g.c, g.oh * g.ow * g.kh * g.kw,
+               [&](int64_t b, int64_t e) { kernel(kg, src, dst, at, b, e); });
   }
   if (record) {
     ag::SavedTensor sa(arg);
@@ -326,10 +420,10 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair 
       auto kernel = runtime::find_kernel<kernels::cpu::MaxPoolBackwardKernel>(bid, grad.device(), grad.dtype());
       const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
       const void* src = gc.data_ptr();
-      const int64_t* at = a.data<int64_t>();
+      const int64_t* at = static_cast<const int64_t*>(a.data_ptr());
       void* dst = gx.data_ptr();
-      runtime::parallel_for(g.n * g.c, g.h * g.w + g.oh * g.ow,
-                            [&](int64_t b, int64_t e) { kernel(kg, src, at, dst, b, e); });
+      for_planes(grad.device(), g.n * g.c, g.h * g.w + g.oh * g.ow,
+                 [&](int64_t b, int64_t e) { kernel(kg, src, at, dst, b, e); });
       return std::vector<Tensor>{gx};
     });
   }

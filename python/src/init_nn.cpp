@@ -235,6 +235,13 @@ void bind_functional(nb::module_& sub) {
     return F::binary_cross_entropy_with_logits(x, t, opt(w), red, opt(pw));
   });
   sub.def("kl_div", &F::kl_div);
+  sub.def(
+      "scaled_dot_product_attention",
+      [](const Tensor& q, const Tensor& k, const Tensor& v, OT mask, double p, bool causal, std::optional<double> scale) {
+        return F::scaled_dot_product_attention(q, k, v, opt(mask), p, causal, scale);
+      },
+      nb::arg("query"), nb::arg("key"), nb::arg("value"), nb::arg("attn_mask") = nb::none(),
+      nb::arg("dropout_p") = 0.0, nb::arg("is_causal") = false, nb::arg("scale") = nb::none());
 }
 
 void bind_init(nb::module_& sub) {

@@ -1,0 +1,23 @@
+#pragma once
+// The signatures of the cuDNN convolution kernels (lamina/cuda/conv_cuda.cpp), registered under
+// Backend::Cuda and called by lamina/ops/conv.cpp. No CUDA headers: every build includes this.
+#include <cstdint>
+
+namespace lamina::cuda {
+
+/// A 2-d convolution of contiguous NCHW x (n, c, h, w) with weight (o, c / groups, kh, kw)
+/// into y (n, o, oh, ow).
+struct ConvShape {
+  int64_t n = 0, c = 0, h = 0, w = 0, o = 0, kh = 0, kw = 0, oh = 0, ow = 0;
+  int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
+};
+
+/// y = conv(x, weight) on device pointers; false when cuDNN cannot be loaded (the caller takes
+/// its im2col path), KernelError when cuDNN fails.
+using ConvForwardKernel = bool (*)(const ConvShape&, const void* x, const void* weight, void* y);
+/// dx = the input gradient from weight and dy (overwrites dx).
+using ConvBackwardDataKernel = void (*)(const ConvShape&, const void* weight, const void* dy, void* dx);
+/// dweight = the weight gradient from x and dy (overwrites dweight).
+using ConvBackwardFilterKernel = void (*)(const ConvShape&, const void* x, const void* dy, void* dweight);
+
+}  // namespace lamina::cuda
