@@ -3,16 +3,21 @@
 // (count, offsets, nonzero) and the device-side index range check.
 //
 // Repeated put targets: the CPU visits elements in row-major order, so the last assignment
-// wins and accumulations add in a fixed order. Here elements run concurrently: with repeated
-// indices an assignment keeps one of the values (which one is unspecified, as in PyTorch), and
-// add / multiply combine atomically, so integer results equal the CPU's while float sums may
-// differ in the last bits from run to run (float addition is not associative). Embedding and
-// gather backward accumulate this way.
+// wins and accumulations combine in a fixed order. Here elements run concurrently. Assignment
+// writes directly: with repeated indices one of the values is kept (which one is unspecified,
+// as in PyTorch). Integer and bool add / multiply combine atomically (exact, so any order gives
+// the CPU's result). Float add / multiply (scatter_add, index_put_ with accumulate, hence the
+// backward of indexing, gather and embedding) take a deterministic path instead of float
+// atomics, whose order and so whose rounding would change from run to run: the elements are
+// radix-sorted by target address (stable, so each target's elements stay in row-major order)
+// and one thread combines each run of equal targets in that order, giving the CPU's bits. It
+// costs a sort of 16 bytes per element; a target hit by many elements is summed serially.
 //
 // Mask walks: the k-th true element's output slot is its rank, an exclusive prefix sum over the
 // mask (cub::DeviceScan), so offsets and nonzero coordinates come out in the CPU's row-major
 // order. The op layer sizes the output with one small device-to-host copy of the count.
 #include <cstring>
+#include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
 #include <type_traits>
 
@@ -40,15 +45,15 @@ __device__ inline To bit_cast_to(From v) {
   return out;
 }
 
-// *dst = combine(*dst, v, mode) atomically: native atomicAdd where the hardware has one, else a
-// compare-and-swap loop on the element (8 and 4 bytes) or on the aligned 4-byte word holding it
-// (1 and 2 bytes; allocations are 512-byte aligned, so the word lies inside the allocation).
+// *dst = combine(*dst, v, mode) atomically, for the integer and bool puts (float puts that
+// combine take ordered_put): native atomicAdd for int32 / int64 sums, else a compare-and-swap
+// loop on the element (8 and 4 bytes) or on the aligned 4-byte word holding it (1 and 2 bytes;
+// allocations are 512-byte aligned, so the word lies inside the allocation).
 struct AtomicCombine {
   template <class T>
   __device__ void operator()(T* dst, T v, int64_t mode) const {
     if (mode == im::kAdd) {
-      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, __half> ||
-                    std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, int32_t>) {
+      if constexpr (std::is_same_v<T, int32_t>) {
         atomicAdd(dst, v);
         return;
       } else if constexpr (std::is_same_v<T, int64_t>) {
@@ -115,11 +120,71 @@ struct TakeKernel {
   }
 };
 
+void check_cuda(cudaError_t err, const char* op) {
+  LAMINA_CHECK(err == cudaSuccess, KernelError, op, "CUDA error: ", cudaGetErrorString(err));
+}
+
+template <class T>
+__global__ void put_keys_kernel(StridedLoop loop, int64_t scale, uint64_t* keys, int64_t* order) {
+  LAMINA_GRID_STRIDE(e, loop.numel) {
+    keys[e] = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(im::put_target<T>(loop, e, scale)));
+    order[e] = e;
+  }
+}
+
+// The first sorted position of each run of equal targets combines the whole run.
+template <class T>
+__global__ void put_runs_kernel(StridedLoop loop, int64_t scale, int64_t mode, const uint64_t* keys,
+                                const int64_t* order) {
+  const int64_t n = loop.numel;
+  LAMINA_GRID_STRIDE(i, n) {
+    if (i > 0 && keys[i] == keys[i - 1]) continue;
+    int64_t end = i + 1;
+    while (end < n && keys[end] == keys[i]) ++end;
+    im::put_run<T>(loop, order, i, end, scale, mode);
+  }
+}
+
+// Rounds up to a multiple of 256 bytes (alignment of each scratch region).
+int64_t aligned(int64_t bytes) { return (bytes + 255) / 256 * 256; }
+
+template <class T>
+void ordered_put(const StridedLoop& loop, int64_t scale, int64_t mode) {
+  const char* op = "scatter";
+  const cudaStream_t stream = launch_stream();
+  const int64_t n = loop.numel;
+  size_t temp_bytes = 0;
+  check_cuda(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, static_cast<const uint64_t*>(nullptr),
+                                             static_cast<uint64_t*>(nullptr), static_cast<const int64_t*>(nullptr),
+                                             static_cast<int64_t*>(nullptr), n, 0, 64, stream),
+             op);
+  const int64_t region = aligned(n * 8);
+  Tensor scratch = device_scratch(4 * region + static_cast<int64_t>(temp_bytes));
+  char* base = static_cast<char*>(scratch.data_ptr());
+  auto* keys_in = reinterpret_cast<uint64_t*>(base);
+  auto* keys_out = reinterpret_cast<uint64_t*>(base + region);
+  auto* order_in = reinterpret_cast<int64_t*>(base + 2 * region);
+  auto* order_out = reinterpret_cast<int64_t*>(base + 3 * region);
+  put_keys_kernel<T><<<grid_blocks(n), kBlockThreads, 0, stream>>>(loop, scale, keys_in, order_in);
+  lamina::cuda::check_kernel_launch(op);
+  check_cuda(cub::DeviceRadixSort::SortPairs(base + 4 * region, temp_bytes, keys_in, keys_out, order_in, order_out, n,
+                                             0, 64, stream),
+             op);
+  put_runs_kernel<T><<<grid_blocks(n), kBlockThreads, 0, stream>>>(loop, scale, mode, keys_out, order_out);
+  lamina::cuda::check_kernel_launch(op);
+}
+
 // Operands: base, int64 index, values. params.i: bytes per unit of index; params.j: the mode.
 template <class T>
 struct PutKernel {
   static void run(const StridedLoop& loop, const KernelParams& params) {
     if (loop.numel == 0) return;
+    if constexpr (!std::is_integral_v<T>) {
+      if (params.j != im::kAssign) {
+        ordered_put<T>(loop, params.i, params.j);
+        return;
+      }
+    }
     put_kernel<T><<<grid_blocks(loop.numel), kBlockThreads, 0, launch_stream()>>>(loop, params.i, params.j);
     lamina::cuda::check_kernel_launch("scatter");
   }
@@ -206,10 +271,6 @@ __global__ void mask_write_kernel(MaskLoop loop, const int64_t* rank) {
     else
       im::write_mask_offset(loop, e, rank[e]);
   }
-}
-
-void check_cuda(cudaError_t err, const char* op) {
-  LAMINA_CHECK(err == cudaSuccess, KernelError, op, "CUDA error: ", cudaGetErrorString(err));
 }
 
 // Writes every true element's rank to its output slot: flags, their exclusive prefix sum, then

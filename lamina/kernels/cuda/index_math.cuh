@@ -56,6 +56,31 @@ LAMINA_HD inline void put_element(const StridedLoop& loop, int64_t e, int64_t sc
     apply(dst, v, mode);
 }
 
+/// The element that element e of a put loop (operands: base, int64 index, values) writes to.
+template <class T>
+LAMINA_HD inline T* put_target(const StridedLoop& loop, int64_t e, int64_t scale) {
+  int64_t off[3];
+  strided_offsets<3>(loop, e, off);
+  const int64_t j = *reinterpret_cast<const int64_t*>(loop.data[1] + off[1]);
+  return reinterpret_cast<T*>(loop.data[0] + off[0] + j * scale);
+}
+
+/// Applies the puts of elements order[begin], ..., order[end - 1], which share one target, in
+/// that order (ascending element order: the CPU's), so the result is the CPU's bit for bit.
+template <class T>
+LAMINA_HD inline void put_run(const StridedLoop& loop, const int64_t* order, int64_t begin, int64_t end, int64_t scale,
+                              int64_t mode) {
+  T* dst = put_target<T>(loop, order[begin], scale);
+  T acc = *dst;
+  for (int64_t r = begin; r < end; ++r) {
+    int64_t off[3];
+    strided_offsets<3>(loop, order[r], off);
+    const T v = *reinterpret_cast<const T*>(loop.data[2] + off[2]);
+    acc = mode == kAssign ? v : combine(acc, v, mode);
+  }
+  *dst = acc;
+}
+
 /// out (+)= wrap(index) * stride for element e (operands: int64 out, index of type I); negative
 /// indices gain `size` when size > 0.
 template <class I>

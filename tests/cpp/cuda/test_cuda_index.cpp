@@ -133,6 +133,25 @@ TEST(CudaIndexMath, PutMatchesCpuScatterInEveryMode) {
       });
       EXPECT_TRUE(same_bits(x_cpu, x_dev))
           << dtype_name(dt) << " mode " << mode << "\ncpu " << x_cpu << "\ndevice " << x_dev;
+      // The ordered path of float puts: elements stably sorted by target address, each run of
+      // equal targets combined in element order.
+      Tensor x_ord = x0.clone();
+      const Tensor dst_ord = along_dim(x_ord, 0, idx.shape());
+      const runtime::StridedLoop ord = runtime::make_strided_loop({&dst_ord, &idx, &values});
+      with_storage(dt, [&](auto s) {
+        using T = decltype(s);
+        std::vector<int64_t> order(static_cast<size_t>(ord.numel));
+        std::iota(order.begin(), order.end(), 0);
+        auto key = [&](int64_t e) { return reinterpret_cast<uintptr_t>(im::put_target<T>(ord, e, params.i)); };
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key(a) < key(b); });
+        for (int64_t i = 0; i < ord.numel;) {
+          int64_t end = i + 1;
+          while (end < ord.numel && key(order[end]) == key(order[i])) ++end;
+          im::put_run<T>(ord, order.data(), i, end, params.i, mode);
+          i = end;
+        }
+      });
+      EXPECT_TRUE(same_bits(x_cpu, x_ord)) << "ordered " << dtype_name(dt) << " mode " << mode;
     }
   }
 }
