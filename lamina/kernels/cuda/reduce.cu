@@ -9,7 +9,8 @@
 //  - warp per output (L = 32, eight outputs per block) for medium ones,
 //  - "columns": 32 neighbouring outputs per block with 8 threads each, the outputs' threads
 //    adjacent, for reductions whose neighbouring outputs are adjacent in memory (x.sum(0)) and for
-//    very short reductions, so that a warp's loads are coalesced.
+//    very short reductions, so that a warp's loads are coalesced (few outputs over many elements
+//    take a block each instead).
 // 16-bit floats accumulate in float, float32 in float, float64 in double; var accumulates a
 // Welford triple in double; integer sums and products wrap in 64 bits like the CPU kernels.
 #include "lamina/kernels/cuda/reduce_block.cuh"
@@ -38,7 +39,9 @@ Layout choose_layout(const ReduceLoop& loop, int64_t itemsize) {
   const int last = loop.outer_ndim - 1;
   const bool neighbours_adjacent = last >= 0 && loop.in_outer_strides[last] == itemsize;
   const bool inner_contiguous = loop.reduce_ndim == 0 || loop.in_reduce_strides[loop.reduce_ndim - 1] == itemsize;
-  if ((neighbours_adjacent && !inner_contiguous) || loop.reduce_numel <= 16) return Layout::Columns;
+  // Few outputs over many elements want every thread of a block on one output, coalesced or not.
+  const bool few_long = loop.outer_numel < 256 && loop.reduce_numel >= 4096;
+  if (loop.reduce_numel <= 16 || (neighbours_adjacent && !inner_contiguous && !few_long)) return Layout::Columns;
   if (loop.reduce_numel >= 4096 || loop.outer_numel < 64) return Layout::Block;
   return Layout::Warp;
 }
