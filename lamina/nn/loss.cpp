@@ -12,22 +12,21 @@ namespace lamina::nn {
 
 namespace F = functional;
 
-namespace {
-
 namespace kcu = kernels::cuda;
 
-// The cases the fused kernels take: CUDA logits (N, C) or (C) with class-index targets of the
-// matching shape on the same device, and a class weight that needs no gradient. Everything else
-// (including every malformed call, whose errors functional::cross_entropy raises) is composite.
-bool fusable(const Tensor& input, const Tensor& target, const Tensor& weight) {
+// Malformed calls are never fusable, so functional::cross_entropy raises their errors.
+bool cross_entropy_fusable(const Tensor& input, const Tensor& target, const Tensor& weight) {
   if (!input.defined() || !target.defined() || !input.device().is_cuda() || !is_floating(input.dtype())) return false;
   if (input.dim() != 1 && input.dim() != 2) return false;
-  if (is_floating(target.dtype()) || target.dtype() == Dtype::Bool || !(target.device() == input.device())) return false;
+  if (is_floating(target.dtype()) || target.dtype() == Dtype::Bool || !(target.device() == input.device()))
+    return false;
   if (target.dim() != input.dim() - 1 || (input.dim() == 2 && target.size(0) != input.size(0))) return false;
   if (!weight.defined()) return true;
   return weight.dim() == 1 && weight.size(0) == input.size(-1) && weight.device() == input.device() &&
          !autograd::requires_grad(weight);
 }
+
+namespace {
 
 // The gradient of the fused loss from differentiable ops (create_graph): rows of
 // (1 - eps) w_t (softmax - onehot) + eps / C (sum_w softmax - w), 0 where ignored, times gs.
@@ -52,7 +51,7 @@ Tensor cross_entropy_grad_composite(const Tensor& x, const Tensor& t, const Tens
 
 Tensor fused_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                            const std::string& reduction, double label_smoothing) {
-  if (!fusable(input, target, weight))
+  if (!cross_entropy_fusable(input, target, weight))
     return F::cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing);
   const char* op = "cross_entropy";
   F::check_reduction(reduction, op);
@@ -103,29 +102,28 @@ Tensor fused_cross_entropy(const Tensor& input, const Tensor& target, const Tens
   }
   if (!autograd::needs_grad({&input})) return out;
   autograd::SavedTensor sx(x);
-  autograd::record("CrossEntropyLossBackward0", out, {&input},
-                   [sx, t, w, sum_w, lse, w_target, total_w, args, reduction, stat, shape = input.shape()](
-                       const Tensor& g) {
-                     const char* node = "CrossEntropyLossBackward0";
-                     const Tensor xs = sx.get(node);
-                     Tensor gs = g.to(stat);
-                     if (reduction == "mean") gs = div(gs, total_w);
-                     gs = gs.reshape({gs.numel()}).contiguous();
-                     const int64_t gstride = reduction == "none" ? 1 : 0;
-                     if (autograd::grad_mode_enabled())
-                       return std::vector<Tensor>{
-                           cross_entropy_grad_composite(xs, t, w, sum_w, w_target, gs, args).reshape(shape)};
-                     Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
-                     if (xs.numel() > 0) {
-                       static const runtime::OpId bid = runtime::op_id("cross_entropy_backward");
-                       auto kernel = runtime::find_kernel<kcu::CrossEntropyBackwardKernel>(bid, xs.device(), xs.dtype());
-                       cuda::DeviceGuard guard(xs.device().index);
-                       kernel(args, xs.data_ptr(), static_cast<const int64_t*>(t.data_ptr()), w.defined() ? w.data_ptr() : nullptr,
-                              sum_w.defined() ? sum_w.data_ptr() : nullptr, lse.data_ptr(), w_target.data_ptr(),
-                              gs.data_ptr(), gstride, dx.data_ptr());
-                     }
-                     return std::vector<Tensor>{dx.reshape(shape)};
-                   });
+  autograd::record(
+      "CrossEntropyLossBackward0", out, {&input},
+      [sx, t, w, sum_w, lse, w_target, total_w, args, reduction, stat, shape = input.shape()](const Tensor& g) {
+        const char* node = "CrossEntropyLossBackward0";
+        const Tensor xs = sx.get(node);
+        Tensor gs = g.to(stat);
+        if (reduction == "mean") gs = div(gs, total_w);
+        gs = gs.reshape({gs.numel()}).contiguous();
+        const int64_t gstride = reduction == "none" ? 1 : 0;
+        if (autograd::grad_mode_enabled())
+          return std::vector<Tensor>{cross_entropy_grad_composite(xs, t, w, sum_w, w_target, gs, args).reshape(shape)};
+        Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
+        if (xs.numel() > 0) {
+          static const runtime::OpId bid = runtime::op_id("cross_entropy_backward");
+          auto kernel = runtime::find_kernel<kcu::CrossEntropyBackwardKernel>(bid, xs.device(), xs.dtype());
+          cuda::DeviceGuard guard(xs.device().index);
+          kernel(args, xs.data_ptr(), static_cast<const int64_t*>(t.data_ptr()), w.defined() ? w.data_ptr() : nullptr,
+                 sum_w.defined() ? sum_w.data_ptr() : nullptr, lse.data_ptr(), w_target.data_ptr(), gs.data_ptr(),
+                 gstride, dx.data_ptr());
+        }
+        return std::vector<Tensor>{dx.reshape(shape)};
+      });
   return out;
 }
 
@@ -141,8 +139,8 @@ void optional_buffer(Module& m, const char* name, const Tensor& t) { m.register_
 
 CrossEntropyLoss::CrossEntropyLoss(const Tensor& weight, int64_t ignore, const std::string& red, double ls)
     : Loss("CrossEntropyLoss", red), ignore_index(ignore), label_smoothing(ls) {
-  LAMINA_CHECK(ls >= 0.0 && ls <= 1.0, ConfigError, "CrossEntropyLoss", "label_smoothing must be between 0.0 and 1.0, got ",
-               ls);
+  LAMINA_CHECK(ls >= 0.0 && ls <= 1.0, ConfigError, "CrossEntropyLoss",
+               "label_smoothing must be between 0.0 and 1.0, got ", ls);
   optional_buffer(*this, "weight", weight);
 }
 Tensor CrossEntropyLoss::forward(const Tensor& input, const Tensor& target) {

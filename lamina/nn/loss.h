@@ -7,6 +7,11 @@
 
 namespace lamina::nn {
 
+/// True when fused_cross_entropy runs the fused kernels for these arguments: CUDA logits (N, C)
+/// or (C), class-index targets of the matching shape on the same device, and a class weight that
+/// is undefined or needs no gradient.
+bool cross_entropy_fusable(const Tensor& input, const Tensor& target, const Tensor& weight);
+
 /// functional::cross_entropy's value and gradients. CUDA logits of shape (N, C) or (C) with
 /// class-index targets (and a class weight that needs no gradient) run one fused kernel each way
 /// that never stores log_softmax; every other call is functional::cross_entropy.
