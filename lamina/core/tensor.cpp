@@ -1,8 +1,12 @@
 #include "lamina/core/tensor.h"
 
+#include <cstring>
 #include <sstream>
 
 #include "lamina/core/object_pool.h"
+#include "lamina/cuda/memory.h"
+#include "lamina/cuda/pinned.h"
+#include "lamina/cuda/stream.h"
 
 namespace lamina {
 
@@ -51,6 +55,31 @@ bool Tensor::is_contiguous() const {
     expected *= s;
   }
   return true;
+}
+
+Tensor Tensor::pin_memory() const {
+  LAMINA_CHECK(device().is_cpu(), DeviceMismatchError, "pin_memory", "cannot pin ", describe(*this),
+               ": only CPU tensors can be pinned");
+  if (is_pinned()) return *this;
+  const Tensor src = contiguous();
+  const int64_t nbytes = numel() * element_size();
+  void* p = cuda::pinned_allocate(static_cast<size_t>(std::max<int64_t>(nbytes, 1)));
+  auto storage = std::make_shared<Storage>(p, nbytes, kCPU, [p] { cuda::pinned_free(p); });
+  if (nbytes > 0) std::memcpy(p, src.data_ptr(), static_cast<size_t>(nbytes));
+  return make_view(std::move(storage), shape(), contiguous_strides(shape()), 0, dtype());
+}
+
+bool Tensor::is_pinned() const { return device().is_cpu() && cuda::is_pinned(impl_->storage->data()); }
+
+void Tensor::record_stream(const cuda::Stream& stream) const {
+  LAMINA_CHECK(device().is_cuda(), DeviceMismatchError, "record_stream", "record_stream needs a CUDA tensor, got ",
+               describe(*this));
+  LAMINA_CHECK(stream.device() == device().index, DeviceMismatchError, "record_stream", "the stream is on cuda:",
+               stream.device(), " but the tensor is ", describe(*this));
+  // Memory lamina did not allocate (imported through DLPack) is its producer's to keep alive.
+  void* p = impl_->storage->data();
+  auto& allocator = cuda::allocator(device().index);
+  if (allocator.owns(p)) allocator.record_stream(p, reinterpret_cast<runtime::StreamId>(stream.handle()));
 }
 
 std::string describe(const Tensor& t) {

@@ -14,6 +14,10 @@
 
 namespace lamina {
 
+namespace cuda {
+class Stream;  // lamina/cuda/stream.h
+}
+
 namespace autograd {
 struct AutogradMeta;  // gradient bookkeeping, attached when a tensor takes part in autograd
 }
@@ -124,8 +128,19 @@ class Tensor {
   Tensor clone() const;
   /// Converted to `dtype` (this tensor itself when already of that dtype).
   Tensor to(Dtype dtype) const;
-  /// Moved to `device` (this tensor itself when already there).
-  Tensor to(Device device) const;
+  /// Moved to `device` (this tensor itself when already there); with `non_blocking`, a copy from
+  /// pinned host memory or from a CUDA device to the host is queued on the current stream
+  /// without waiting (the CPU result is then pinned; synchronize before reading it), any other
+  /// copy is synchronous.
+  Tensor to(Device device, bool non_blocking = false) const;
+  /// A copy in pinned (page-locked) host memory, or this tensor when already pinned;
+  /// DeviceNotAvailableError without a CUDA device, DeviceMismatchError for a device tensor.
+  Tensor pin_memory() const;
+  /// True when this is a CPU tensor in pinned host memory.
+  bool is_pinned() const;
+  /// Marks this CUDA tensor's memory as used by work queued on `stream`, so the caching
+  /// allocator does not reuse it before that work completes.
+  void record_stream(const cuda::Stream& stream) const;
   /// The single element as a Scalar; throws ShapeError unless numel() == 1.
   Scalar item() const;
   /// The single element as T.

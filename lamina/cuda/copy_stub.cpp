@@ -4,9 +4,19 @@
 
 namespace lamina::cuda {
 
-void copy_bytes(void*, Device dst_device, const void*, Device src_device, size_t, bool) {
+namespace {
+[[noreturn]] void unavailable(Device dst_device, Device src_device) {
   LAMINA_THROW(DeviceNotAvailableError, "to", "no copy from ", src_device.str(), " to ", dst_device.str(),
                ": this build of lamina has no CUDA backend");
+}
+}  // namespace
+
+void copy_bytes(void*, Device dst_device, const void*, Device src_device, size_t, bool) {
+  unavailable(dst_device, src_device);
+}
+
+void hold_until_copied(std::shared_ptr<const void>, Device dst_device, Device src_device) {
+  unavailable(dst_device, src_device);
 }
 
 }  // namespace lamina::cuda

@@ -7,6 +7,7 @@
 
 #include "lamina/core/error.h"
 #include "lamina/data/sample_rng.h"
+#include "lamina/runtime/config.h"
 #include "lamina/runtime/generator.h"
 
 namespace lamina::data {
@@ -198,6 +199,14 @@ DataLoaderOptions checked(DataLoaderOptions o, bool iterable) {
   return o;
 }
 
+// Whether batches are pinned: as in PyTorch, pin_memory without a GPU only warns.
+bool pin_batches(bool requested) {
+  if (!requested) return false;
+  if (cuda_device_count() > 0) return true;
+  log(LogLevel::Warn, "DataLoader: pin_memory is set but no CUDA device is usable; batches stay in pageable memory");
+  return false;
+}
+
 }  // namespace
 
 DataLoader::DataLoader(std::shared_ptr<Dataset> dataset, DataLoaderOptions options)
@@ -206,6 +215,7 @@ DataLoader::DataLoader(std::shared_ptr<Dataset> dataset, DataLoaderOptions optio
       options_(std::move(options)) {
   LAMINA_CHECK(dataset_ != nullptr, ValueError, "DataLoader", "the dataset is null");
   options_.seed = seed();
+  pin_ = pin_batches(options_.pin_memory);
   if (options_.batch_sampler) {
     batch_sampler_ = options_.batch_sampler;
   } else {
@@ -223,6 +233,7 @@ DataLoader::DataLoader(std::shared_ptr<IterableDataset> dataset, DataLoaderOptio
       options_(std::move(options)) {
   LAMINA_CHECK(iterable_ != nullptr, ValueError, "DataLoader", "the dataset is null");
   options_.seed = seed();
+  pin_ = pin_batches(options_.pin_memory);
   slots_.resize(static_cast<size_t>(slot_count()));
 }
 
@@ -263,6 +274,7 @@ bool DataLoader::load_batch(int64_t batch, int slot) {
   if (!options_.collate) {
     SampleRngScope scope(seed(), key);  // Dataset::get_batch derives sample k's key as key + k
     out = dataset_->get_batch(indices);
+    pin(out);
     return true;
   }
   std::vector<Example> examples;
@@ -272,6 +284,7 @@ bool DataLoader::load_batch(int64_t batch, int slot) {
     examples.push_back(dataset_->get(indices[k]));
   }
   out = options_.collate(examples);
+  pin(out);
   return true;
 }
 
@@ -292,7 +305,14 @@ bool DataLoader::load_stream_batch(int64_t batch, int slot) {
   ++stream_batch_;
   if (examples.empty() || (options_.drop_last && static_cast<int64_t>(examples.size()) < size)) return false;
   slots_[static_cast<size_t>(slot)] = options_.collate ? options_.collate(examples) : default_collate(examples);
+  pin(slots_[static_cast<size_t>(slot)]);
   return true;
+}
+
+void DataLoader::pin(Batch& batch) const {
+  if (!pin_) return;
+  for (Tensor& t : batch)
+    if (t.defined() && t.device().is_cpu()) t = t.pin_memory();
 }
 
 void DataLoader::clear_slot(int slot) { slots_[static_cast<size_t>(slot)].clear(); }

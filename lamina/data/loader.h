@@ -128,6 +128,9 @@ struct DataLoaderOptions {
   std::shared_ptr<BatchSampler> batch_sampler;
   /// Replaces default_collate; examples are then fetched one by one with get().
   std::function<Batch(const std::vector<Example>&)> collate;
+  /// Workers copy each batch into pinned host memory (fast, asynchronous copies to a GPU); off,
+  /// with a warning, when no CUDA device is usable.
+  bool pin_memory = false;
 };
 
 /// Batches of a dataset: `for (const Batch& b : loader)`; each new iteration is a new epoch.
@@ -185,6 +188,7 @@ class DataLoader : public EpochRunner {
 
  private:
   bool load_stream_batch(int64_t batch, int slot);
+  void pin(Batch& batch) const;
 
   std::shared_ptr<Dataset> dataset_;
   std::shared_ptr<IterableDataset> iterable_;
@@ -196,6 +200,7 @@ class DataLoader : public EpochRunner {
   std::vector<int64_t> first_position_;
   std::unique_ptr<ExampleStream> stream_;
   int64_t stream_batch_ = 0;
+  bool pin_ = false;  // options_.pin_memory where a CUDA device is usable
 };
 
 /// A seed from the global generator (reproducible after manual_seed), never 0.

@@ -2,6 +2,7 @@
 
 #include "lamina/autograd/autograd.h"
 #include "lamina/cuda/copy.h"
+#include "lamina/cuda/pinned.h"
 
 #include "lamina/ops/common.h"
 #include "lamina/runtime/profiler.h"
@@ -90,12 +91,30 @@ Tensor Tensor::to(Dtype dt) const {
   return out;
 }
 
-Tensor Tensor::to(Device dev) const {
+Tensor Tensor::to(Device dev, bool non_blocking) const {
   check_device_available(dev, "to");
   if (dev == device()) return *this;
   const Tensor src = contiguous();
-  Tensor out = Tensor::empty(shape(), dtype(), dev);
-  cuda::copy_bytes(out.data_ptr(), dev, src.data_ptr(), device(), static_cast<size_t>(numel() * itemsize(dtype())));
+  // As in PyTorch, only pinned host memory copies asynchronously, and a non-blocking copy to the
+  // host lands in pinned memory; a copy from pageable memory is synchronous whatever was asked.
+  const bool to_host = dev.is_cpu();
+  const bool async = non_blocking && (to_host || src.is_pinned());
+  const int64_t nbytes = numel() * itemsize(dtype());
+  Tensor out;
+  if (async && to_host) {
+    void* p = cuda::pinned_allocate(static_cast<size_t>(nbytes));
+    auto storage = std::make_shared<Storage>(p, nbytes, kCPU, [p] { cuda::pinned_free(p); });
+    out = Tensor::make_view(std::move(storage), shape(), contiguous_strides(shape()), 0, dtype());
+  } else {
+    out = Tensor::empty(shape(), dtype(), dev);
+  }
+  cuda::copy_bytes(out.data_ptr(), dev, src.data_ptr(), device(), static_cast<size_t>(nbytes), async);
+  if (async && nbytes > 0) {
+    // The queued copy still reads the source and writes the destination: both storages stay
+    // alive (and a pinned block out of reuse) until it completes, whatever the caller drops.
+    cuda::hold_until_copied(src.storage(), dev, device());
+    cuda::hold_until_copied(out.storage(), dev, device());
+  }
   if (autograd::needs_grad({this})) {
     autograd::record("ToCopyBackward0", out, {this},
                      [from = device()](const Tensor& g) { return std::vector<Tensor>{g.to(from)}; });

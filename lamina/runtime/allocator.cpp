@@ -11,6 +11,7 @@
 
 #include "lamina/core/error.h"
 #include "lamina/cuda/memory.h"
+#include "lamina/cuda/stream.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -120,7 +121,11 @@ int64_t size_class_bytes(int64_t nbytes) { return class_bytes(class_index(std::m
 void* allocate(int64_t nbytes, Device device) {
   check_device_available(device, "allocate");
   if (device.is_cuda())  // zero bytes get a real block too, so every tensor has a unique pointer
-    return cuda::allocator(device.index).allocate(static_cast<size_t>(std::max<int64_t>(nbytes, 1)));
+    // The block belongs to the stream that allocates it, so it can be reused on that stream
+    // without synchronizing (stream order keeps its last use ahead of the next).
+    return cuda::allocator(device.index)
+        .allocate(static_cast<size_t>(std::max<int64_t>(nbytes, 1)),
+                  reinterpret_cast<StreamId>(cuda::current_stream(device.index)));
   LAMINA_CHECK(nbytes >= 0 && nbytes <= (int64_t{1} << kMaxLog2), OutOfMemoryError, "allocate", "cannot allocate ", nbytes,
                " bytes on cpu");
   // Zero-byte tensors still get a unique, aligned, non-null pointer.

@@ -11,6 +11,7 @@
 
 #include "lamina/core/error.h"
 #include "lamina/cuda/device.h"
+#include "lamina/cuda/stream.h"
 #include "lamina/runtime/blas.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/train/log.h"
@@ -90,8 +91,17 @@ const char* no_cuda_reason() {
 
 Device default_device() {
   if (int n = cuda_device_count(); n > 0) {
-    int idx = 0;
-    if (const char* v = env("LAMINA_CUDA_DEVICE")) idx = std::atoi(v);
+    // LAMINA_CUDA_DEVICE picks the GPU; without it, the calling thread's current device
+    // (lamina.cuda.set_device) does, as "cuda" means the current device in PyTorch.
+    int idx = cuda::current_device();
+    if (const char* v = env("LAMINA_CUDA_DEVICE")) {
+      char* end = nullptr;
+      const long parsed = std::strtol(v, &end, 10);
+      LAMINA_CHECK(end != v && *end == '\0' && parsed >= 0 && parsed < n, ConfigError, "default_device",
+                   "LAMINA_CUDA_DEVICE='", v, "' is not a CUDA device index: expected 0..", n - 1, " (", n,
+                   " CUDA device(s) usable)");
+      idx = static_cast<int>(parsed);
+    }
     return Device{DeviceType::CUDA, idx < n ? idx : 0};
   }
   static std::once_flag warned;

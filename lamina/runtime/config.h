@@ -24,7 +24,8 @@ void set_num_threads(int n);
 
 /// Number of usable CUDA devices (0 without a CUDA build or GPU, or with LAMINA_FORCE_CPU=1).
 int cuda_device_count();
-/// cuda:N when a GPU is usable (N from LAMINA_CUDA_DEVICE), else cpu with a one-time warning.
+/// cuda:N when a GPU is usable (N from LAMINA_CUDA_DEVICE, else the current device; ConfigError for
+/// a LAMINA_CUDA_DEVICE that is not a usable index), else cpu with a one-time warning.
 Device default_device();
 
 /// One GPU's description.
