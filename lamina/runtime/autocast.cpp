@@ -132,8 +132,10 @@ Tensor cast(const CastPlan& plan, const Tensor& t) {
   auto it = s.cache.find(t.impl().get());
   if (it != s.cache.end()) {
     const CachedCast& c = it->second;
+    // A backward without retain_graph releases the cast's node; a later graph needs a fresh one.
+    const auto node = autograd::grad_fn(c.cast);
     if (c.source.lock() == t.impl() && c.version == t.version() && c.cast.dtype() == plan.target &&
-        (c.with_grad || !grad_on))
+        (c.with_grad || !grad_on) && !(node && node->released))
       return c.cast;
   }
   Tensor out = t.to(plan.target);

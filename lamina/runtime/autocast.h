@@ -12,6 +12,7 @@
 // for that device type while the op runs, so the ops it calls are not cast again.
 #include <cstddef>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -91,6 +92,15 @@ struct CastPlan {
   CastPolicy policy;  ///< the op's policy
   Dtype target;       ///< the dtype eligible operands are cast to
 };
+
+/// True for the elementwise ops torch's autocast runs in float32 (exp, log, pow, ...); constant
+/// for a literal, so a macro-generated op tests its own name with `if constexpr`.
+constexpr bool is_fp32_op(std::string_view name) {
+  for (std::string_view op : {"acos", "asin", "cosh", "exp", "expm1", "log", "log10", "log2", "log1p", "reciprocal",
+                              "rsqrt", "sinh", "tan", "pow", "softplus"})
+    if (op == name) return true;
+  return false;
+}
 
 /// True when `t` takes part in autocast for `type`: defined, floating, not float64, on `type`.
 bool is_eligible(const Tensor& t, DeviceType type);

@@ -28,6 +28,7 @@ from . import train  # noqa: E402,F401
 from . import onnx  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
 from . import cuda  # noqa: E402,F401
+from .amp import autocast, is_autocast_enabled, get_autocast_dtype  # noqa: E402,F401
 from . import backends  # noqa: E402,F401
 from .profiler import profile  # noqa: E402,F401  (SPEC's `with lamina.profile()`)
 

@@ -257,3 +257,24 @@ TEST(Autocast, FunctionalFp32OpsAndModules) {
   // Ops outside the lists keep their input dtype.
   EXPECT_EQ(relu(xb).dtype(), Dtype::BFloat16);
 }
+
+TEST(Autocast, CachedCastSurvivesABackwardInsideTheRegion) {
+  Tensor w = f32({3, 4}, 0.5, true);
+  const Tensor x = f32({2, 4});
+  AutocastGuard g(DeviceType::CPU);
+  ag::backward({sum(F::linear(x, w)).to(Dtype::Float32)});
+  const std::vector<float> first = [&] {
+    Tensor c = ag::grad(w).contiguous();
+    return std::vector<float>(c.data<float>(), c.data<float>() + c.numel());
+  }();
+  // A second micro-batch in the same region: the released cast node is not reused.
+  ag::backward({sum(F::linear(x, w)).to(Dtype::Float32)});
+  Tensor c = ag::grad(w).contiguous();
+  for (int64_t i = 0; i < c.numel(); ++i) EXPECT_FLOAT_EQ(c.data<float>()[i], 2 * first[static_cast<size_t>(i)]);
+}
+
+TEST(Autocast, Fp32ElementwiseListIsAConstant) {
+  static_assert(autocast::is_fp32_op("exp") && autocast::is_fp32_op("pow") && autocast::is_fp32_op("log1p"));
+  static_assert(!autocast::is_fp32_op("relu") && !autocast::is_fp32_op("add") && !autocast::is_fp32_op("ex"));
+  SUCCEED();
+}
