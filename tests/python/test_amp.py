@@ -140,13 +140,6 @@ def test_state_is_per_thread():
 
 # ---------------------------------------------------------------- cast lists
 
-LOWER = [
-    ("linear", lambda x, w, b: F.linear(x, w, b)),
-    ("Linear", None),
-    ("MultiheadAttention", None),
-]
-
-
 def test_lower_precision_ops_that_are_hooked():
     x, w, b = randn(4, 8), randn(3, 8, seed=1), randn(3, seed=2)
     lin = nn.Linear(8, 3)
