@@ -1,9 +1,13 @@
 // Zero-copy interop: NumPy (from_numpy, .numpy(), __array__) and DLPack (__dlpack__,
-// __dlpack_device__, from_dlpack). Memory is shared; the producer is kept alive by the consumer.
+// __dlpack_device__, from_dlpack), on the CPU and on CUDA devices. Memory is shared; the producer
+// is kept alive by the consumer. On a GPU the exchange follows the array API's stream protocol:
+// the consumer names its stream and the producer makes that stream wait for its pending work.
 #include <dlpack.h>
 #include <nanobind/ndarray.h>
 
 #include "bind.h"
+#include "lamina/cuda/event.h"
+#include "lamina/cuda/stream.h"
 
 namespace lamina::python {
 namespace {
@@ -42,7 +46,8 @@ DLDataType to_dl_dtype(Dtype dt) {
 }
 
 // Builds a tensor over external memory given element strides (possibly negative).
-Tensor wrap_external(char* data, Dtype dt, const Shape& shape, const Strides& strides, std::function<void()> release) {
+Tensor wrap_external(char* data, Dtype dt, const Shape& shape, const Strides& strides, std::function<void()> release,
+                     Device device = kCPU) {
   int64_t lo = 0, hi = 0;
   bool empty = shape_numel(shape) == 0;
   for (int64_t d = 0; d < shape.size(); ++d) {
@@ -53,7 +58,7 @@ Tensor wrap_external(char* data, Dtype dt, const Shape& shape, const Strides& st
   const int64_t isz = itemsize(dt);
   char* base = data + lo * isz;
   int64_t nbytes = empty ? 0 : (hi - lo + 1) * isz;
-  auto storage = std::make_shared<Storage>(base, nbytes, kCPU, std::move(release));
+  auto storage = std::make_shared<Storage>(base, nbytes, device, std::move(release));
   return Tensor::make_view(storage, shape, strides, -lo, dt);
 }
 
@@ -98,17 +103,70 @@ Tensor from_dlpack_capsule(nb::handle cap) {
                "expected an unconsumed 'dltensor' capsule (a DLPack capsule can be consumed once)");
   auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap.ptr(), "dltensor"));
   const DLTensor& dl = m->dl_tensor;
-  LAMINA_CHECK(dl.device.device_type == kDLCPU || dl.device.device_type == kDLCUDAHost, DeviceNotAvailableError,
-               "from_dlpack", "DLPack device type ", int(dl.device.device_type),
-               " is not available in this build (CPU only)");
+  Device device = kCPU;
+  if (dl.device.device_type == kDLCUDA) {
+    device = Device{DeviceType::CUDA, static_cast<int>(dl.device.device_id)};
+    check_device_available(device, "from_dlpack");
+  } else {
+    // Pinned host memory (kDLCUDAHost) is host memory: a CPU tensor.
+    LAMINA_CHECK(dl.device.device_type == kDLCPU || dl.device.device_type == kDLCUDAHost, DeviceNotAvailableError,
+                 "from_dlpack", "DLPack device type ", int(dl.device.device_type),
+                 " is not supported (lamina takes CPU, CUDA and CUDA host memory)");
+  }
   Dtype dt = from_dl_dtype(dl.dtype.code, dl.dtype.bits, dl.dtype.lanes, "from_dlpack");
   Shape shape(dl.shape, dl.shape + dl.ndim);
   Strides strides = dl.strides ? Strides(dl.strides, dl.strides + dl.ndim) : contiguous_strides(shape);
   PyCapsule_SetName(cap.ptr(), "used_dltensor");
   char* data = static_cast<char*>(dl.data) + dl.byte_offset;
-  return wrap_external(data, dt, shape, strides, [m] {
-    if (m->deleter) m->deleter(m);
-  });
+  return wrap_external(
+      data, dt, shape, strides,
+      [m] {
+        if (m->deleter) m->deleter(m);
+      },
+      device);
+}
+
+// The stream argument a consumer passes to __dlpack__ for its current stream on `index`:
+// the cudaStream_t, or 1 (the legacy default stream) for the default stream, as the array API
+// reserves 0.
+uintptr_t consumer_stream(int index) {
+  const auto s = reinterpret_cast<uintptr_t>(cuda::current_stream(index));
+  return s == 0 ? 1 : s;
+}
+
+// Makes the consumer's stream (the array API's __dlpack__ stream argument) wait for the work
+// queued so far on this thread's current stream of `index`, where the tensor was produced.
+void sync_for_consumer(int index, const nb::object& stream) {
+  uintptr_t consumer = 1;  // None: the consumer uses the legacy default stream
+  if (!stream.is_none()) {
+    const int64_t s = nb::cast<int64_t>(stream);
+    if (s == -1) return;  // the consumer synchronizes itself
+    LAMINA_CHECK(s != 0, ValueError, "__dlpack__",
+                 "stream=0 is ambiguous for CUDA; pass 1 (legacy default stream), 2 (per-thread default stream), "
+                 "a cudaStream_t, -1 (no synchronization) or None");
+    consumer = static_cast<uintptr_t>(s);
+  }
+  const cuda::Stream producer = cuda::Stream::current(index);
+  const auto p = reinterpret_cast<uintptr_t>(producer.handle());
+  if (p == consumer || (p == 0 && consumer == 1)) return;  // the same stream: already ordered
+  cuda::Event event;
+  event.record(producer);
+  cuda::Stream::external(index, reinterpret_cast<void*>(consumer)).wait_event(event);
+}
+
+// from_dlpack on an object: asks __dlpack__ for a capsule that is safe to use on this thread's
+// current stream of the producer's device.
+Tensor from_dlpack_object(nb::handle obj) {
+  if (nb::hasattr(obj, "__dlpack_device__")) {
+    nb::tuple dev = nb::cast<nb::tuple>(obj.attr("__dlpack_device__")());
+    if (nb::cast<int>(dev[0]) == kDLCUDA) {
+      const int index = nb::cast<int>(dev[1]);
+      check_device_available(Device{DeviceType::CUDA, index}, "from_dlpack");
+      return from_dlpack_capsule(obj.attr("__dlpack__")(nb::arg("stream") = consumer_stream(index)));
+    }
+  }
+  nb::object cap = obj.attr("__dlpack__")();
+  return from_dlpack_capsule(cap);
 }
 
 nb::object to_numpy(const Tensor& t) {
@@ -159,8 +217,7 @@ void init_interop(nb::module_& m, TensorClass& cls) {
     LAMINA_CHECK(nb::hasattr(obj, "__dlpack__"), DTypeError, "from_dlpack",
                  "expected an object with __dlpack__ or a DLPack capsule, got ",
                  nb::cast<std::string>(nb::type_name(obj.type())));
-    nb::object cap = obj.attr("__dlpack__")();
-    return from_dlpack_capsule(cap);
+    return from_dlpack_object(obj);
   }, nb::arg("ext_tensor"), "A tensor sharing memory with any DLPack producer (NumPy, PyTorch, JAX, CuPy).");
   m.def("asarray", [](nb::handle obj, nb::object dtype) {
     Tensor t = nb::isinstance<Tensor>(obj) ? nb::cast<Tensor>(obj)
@@ -179,12 +236,27 @@ void init_interop(nb::module_& m, TensorClass& cls) {
       }, nb::arg("dtype") = nb::none(), nb::arg("copy") = nb::none())
       .def("__dlpack__", [](const Tensor& t, nb::object stream, nb::object max_version, nb::object dl_device,
                             nb::object copy) {
-        (void)stream;
         (void)max_version;
-        (void)dl_device;
-        return to_dlpack_capsule(!copy.is_none() && nb::cast<bool>(copy) ? t.clone() : t);
+        const bool force_copy = !copy.is_none() && nb::cast<bool>(copy);
+        if (!dl_device.is_none()) {
+          nb::tuple want = nb::cast<nb::tuple>(dl_device);
+          const bool want_cpu = nb::cast<int>(want[0]) == kDLCPU;
+          const Device target = want_cpu ? kCPU : Device{DeviceType::CUDA, nb::cast<int>(want[1])};
+          if (target != t.device()) {
+            if (!copy.is_none() && !force_copy) {
+              PyErr_SetString(PyExc_BufferError, "__dlpack__: exporting to another device needs a copy (copy=False)");
+              throw nb::python_error();
+            }
+            return to_dlpack_capsule(t.to(target));  // a synchronous copy: nothing left to order
+          }
+        }
+        const Tensor out = force_copy ? t.clone() : t;
+        if (out.device().is_cuda()) sync_for_consumer(out.device().index, stream);
+        return to_dlpack_capsule(out);
       }, nb::kw_only(), nb::arg("stream") = nb::none(), nb::arg("max_version") = nb::none(),
-         nb::arg("dl_device") = nb::none(), nb::arg("copy") = nb::none(), "Exports a DLPack capsule (zero-copy).")
+         nb::arg("dl_device") = nb::none(), nb::arg("copy") = nb::none(),
+         "Exports a DLPack capsule (zero-copy); on a GPU, `stream` (the consumer's) is made to wait for the "
+         "work queued on the current stream.")
       .def("__dlpack_device__", [](const Tensor& t) {
         return nb::make_tuple(t.device().is_cpu() ? int(kDLCPU) : int(kDLCUDA), t.device().index);
       });

@@ -1,5 +1,6 @@
 // The Tensor class: geometry properties, views, conversions, repr, dtype objects.
 #include "bind.h"
+#include "lamina/cuda/stream.h"
 
 namespace lamina::python {
 namespace {
@@ -192,18 +193,29 @@ void init_tensor(nb::module_& m, TensorClass& cls) {
         };
         return rec(t);
       }, "Nested Python lists.")
-      .def("to", [](const Tensor& t, nb::object a, nb::object b, nb::object dtype, nb::object device) {
-        Tensor r = t;
+      .def("to", [](const Tensor& t, nb::object a, nb::object b, nb::object dtype, nb::object device,
+                    bool non_blocking, bool copy) {
+        // torch's forms: to(dtype, non_blocking), to(device, dtype, non_blocking), to(tensor, non_blocking).
+        std::optional<Dtype> dt;
+        std::optional<Device> dev;
         for (nb::handle h : {a, b, dtype, device}) {
           if (!h.is_valid() || h.is_none()) continue;
-          if (nb::isinstance<DtypeObject>(h)) r = r.to(to_dtype(h));
-          else if (nb::isinstance<Device>(h) || nb::isinstance<nb::str>(h)) r = r.to(to_device(nb::borrow(h)));
-          else if (nb::isinstance<Tensor>(h)) r = r.to(nb::cast<Tensor>(h).dtype()).to(nb::cast<Tensor>(h).device());
-          else LAMINA_THROW(ValueError, "to", "expected a dtype, a device or a tensor, got ", nb::cast<std::string>(nb::repr(h)));
+          if (PyBool_Check(h.ptr())) non_blocking = nb::cast<bool>(h);
+          else if (nb::isinstance<DtypeObject>(h)) dt = to_dtype(h);
+          else if (nb::isinstance<Device>(h) || nb::isinstance<nb::str>(h)) dev = to_device(nb::borrow(h));
+          else if (nb::isinstance<Tensor>(h)) {
+            dt = nb::cast<Tensor>(h).dtype();
+            dev = nb::cast<Tensor>(h).device();
+          } else LAMINA_THROW(ValueError, "to", "expected a dtype, a device or a tensor, got ", nb::cast<std::string>(nb::repr(h)));
         }
-        return r;
+        Tensor r = t;
+        if (dt) r = r.to(*dt);
+        if (dev) r = r.to(*dev, non_blocking);
+        return copy && r.is_same(t) ? t.clone() : r;
       }, nb::arg("a") = nb::none(), nb::arg("b") = nb::none(), nb::arg("dtype") = nb::none(),
-         nb::arg("device") = nb::none(), "Converted to a dtype and/or moved to a device.")
+         nb::arg("device") = nb::none(), nb::arg("non_blocking") = false, nb::arg("copy") = false,
+         "Converted to a dtype and/or moved to a device; non_blocking copies from pinned memory (or "
+         "from a GPU into pinned memory) without waiting.")
       .def("type", [](const Tensor& t, nb::object dtype) -> nb::object {
         if (dtype.is_none()) return nb::str(("lamina." + std::string(dtype_name(t.dtype())) + " tensor").c_str());
         return nb::cast(t.to(to_dtype(dtype)));
@@ -218,7 +230,21 @@ void init_tensor(nb::module_& m, TensorClass& cls) {
       .def("byte", [](const Tensor& t) { return t.to(Dtype::UInt8); })
       .def("char", [](const Tensor& t) { return t.to(Dtype::Int8); })
       .def("cpu", [](const Tensor& t) { return t.to(kCPU); })
-      .def("cuda", [](const Tensor& t) { return t.to(parse_device("cuda")); })
+      .def("cuda", [](const Tensor& t, nb::object device, bool non_blocking) {
+        Device d{DeviceType::CUDA, cuda::current_device()};
+        if (nb::isinstance<nb::int_>(device)) d.index = nb::cast<int>(device);
+        else if (!device.is_none()) d = to_device(device);
+        LAMINA_CHECK(d.is_cuda(), ValueError, "cuda", "expected a CUDA device, got ", d.str());
+        return t.to(d, non_blocking);
+      }, nb::arg("device") = nb::none(), nb::arg("non_blocking") = false,
+         "A copy on a CUDA device (default: the current one); this tensor when already there.")
+      .def("pin_memory", &Tensor::pin_memory, "A copy in pinned host memory (this tensor when already pinned).")
+      .def("is_pinned", &Tensor::is_pinned, "True for a CPU tensor in pinned host memory.")
+      .def("record_stream", [](const Tensor& t, nb::handle stream) {
+        // lamina.cuda.Stream wraps the binding's stream object in `_s`.
+        nb::handle s = nb::isinstance<cuda::Stream>(stream) ? stream : nb::handle(stream.attr("_s"));
+        t.record_stream(nb::cast<const cuda::Stream&>(s));
+      }, nb::arg("stream"), "Marks the memory as used by work on `stream`, so it is not reused before that work ends.")
       .def("copy_", [](const Tensor& t, nb::handle src) { return copy_(t, to_tensor_operand(src)); },
            nb::arg("src"), "Copies src into this tensor (broadcast, converted); returns self.")
       .def("fill_", [](const Tensor& t, nb::handle v) { return fill_(t, to_scalar(v)); }, nb::arg("value"))

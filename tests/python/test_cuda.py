@@ -85,3 +85,176 @@ def test_out_of_memory_is_reported_and_the_process_goes_on():
         lamina.empty(1 << 46, dtype=lamina.uint8, device="cuda")
     assert lamina.cuda.memory_stats()["out_of_memory"] >= 1
     assert lamina.ones(4).cuda().cpu().tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+# Streams, events, pinned memory, non-blocking copies and device selection (issue 7).
+
+no_gpu = pytest.mark.skipif(lamina.cuda.is_available(), reason="a GPU is usable here")
+
+
+@no_gpu
+@pytest.mark.parametrize("call,op", [(lambda: lamina.cuda.Stream(), "cuda.Stream"),
+                                     (lambda: lamina.cuda.Stream(priority=-1), "cuda.Stream"),
+                                     (lambda: lamina.cuda.Event(enable_timing=True), "cuda.Event"),
+                                     (lambda: lamina.cuda.current_stream(), "cuda.current_stream"),
+                                     (lambda: lamina.cuda.default_stream(0), "cuda.default_stream"),
+                                     (lambda: lamina.cuda.ExternalStream(0x1234), "cuda.ExternalStream"),
+                                     (lambda: lamina.cuda.Stream.priority_range(), "cuda.Stream.priority_range"),
+                                     (lambda: lamina.cuda.set_device(0), "cuda.set_device"),
+                                     (lambda: lamina.cuda.device(1).__enter__(), "cuda.set_device"),
+                                     (lambda: lamina.ones(3).pin_memory(), "pin_memory"),
+                                     (lambda: lamina.ones(3).to("cuda", non_blocking=True), "to|device"),
+                                     (lambda: lamina.ones(3).cuda(non_blocking=True), "to|device"),
+                                     (lambda: lamina.ones(3).cuda(1), "to|device")])
+def test_without_a_gpu_stream_and_pinning_calls_raise_naming_the_op(call, op):
+    with pytest.raises(lamina.DeviceNotAvailableError, match=op):
+        call()
+
+
+@no_gpu
+def test_without_a_gpu_what_torch_answers_is_answered():
+    t = lamina.arange(6.0)
+    assert t.is_pinned() is False
+    assert lamina.cuda.current_device() == 0
+    assert t.to("cpu", non_blocking=True).data_ptr() == t.data_ptr()
+    assert t.to(lamina.float64, True).dtype == lamina.float64  # to(dtype, non_blocking)
+    assert t.to(lamina.float32, copy=True).data_ptr() != t.data_ptr()
+    with lamina.cuda.stream(None):  # None: no change, as in torch
+        pass
+    with lamina.cuda.device(None), lamina.cuda.device("cpu"), lamina.cuda.device(-1):
+        pass
+    stats = lamina.cuda.host_memory_stats()
+    assert stats["allocated_bytes"] == 0 and stats["allocations"] == 0
+    lamina.cuda.host_empty_cache()
+
+
+@no_gpu
+def test_data_loader_pin_memory_without_a_gpu_warns_and_loads():
+    from lamina.utils.data import DataLoader, TensorDataset
+    ds = TensorDataset(lamina.arange(10.0), lamina.arange(10))
+    with pytest.warns(UserWarning, match="pin_memory"):
+        loader = DataLoader(ds, batch_size=4, pin_memory=True)
+    batches = list(loader)
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+    assert not batches[0][0].is_pinned()
+
+
+@no_gpu
+def test_lamina_cuda_device_is_not_consulted_without_a_gpu():
+    code = "import lamina; print(lamina.default_device())"
+    env = dict(os.environ, LAMINA_CUDA_DEVICE="banana", LAMINA_FORCE_CPU="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["cpu"]
+
+
+@gpu
+def test_streams_are_current_in_their_context():
+    default = lamina.cuda.default_stream()
+    assert default.cuda_stream == 0 and lamina.cuda.current_stream() == default
+    greatest, least = lamina.cuda.Stream.priority_range()
+    s = lamina.cuda.Stream(priority=greatest)
+    assert s.priority == greatest and s.cuda_stream != 0 and s.device == lamina.device("cuda:0")
+    with s:
+        assert lamina.cuda.current_stream() == s
+        x = lamina.ones(1 << 20, device="cuda") * 3
+    assert lamina.cuda.current_stream() == default
+    with lamina.cuda.stream(s):
+        assert lamina.cuda.current_stream() == s
+    e = s.record_event()
+    default.wait_event(e)
+    default.wait_stream(s)
+    s.synchronize()
+    assert s.query() and e.query()
+    assert x.sum().item() == 3 * (1 << 20)
+    lamina.cuda.set_stream(s)
+    assert lamina.cuda.current_stream() == s
+    lamina.cuda.set_stream(default)
+    ext = lamina.cuda.ExternalStream(s.cuda_stream)
+    assert ext == s
+
+
+@gpu
+def test_events_time_the_work_between_them():
+    start, end = lamina.cuda.Event(enable_timing=True), lamina.cuda.Event(enable_timing=True)
+    assert start.query() and start.cuda_event == 0
+    start.record()
+    y = lamina.randn(512, 512, device="cuda")
+    for _ in range(5):
+        y = y @ y / 512
+    end.record()
+    end.synchronize()
+    assert end.query()
+    assert start.elapsed_time(end) >= 0
+    plain = lamina.cuda.Event()
+    plain.record()
+    plain.wait()
+    plain.synchronize()
+    with pytest.raises(lamina.ValueError, match="enable_timing"):
+        plain.elapsed_time(end)
+
+
+@gpu
+def test_pinned_memory_and_non_blocking_copies():
+    import numpy as np
+    x = lamina.randn(1000, 33)[:, 1:30]
+    assert not x.is_pinned()
+    p = x.pin_memory()
+    assert p.is_pinned() and p.pin_memory().data_ptr() == p.data_ptr()
+    np.testing.assert_array_equal(p.numpy(), x.numpy())
+    s = lamina.cuda.Stream()
+    with s:
+        d = p.to("cuda", non_blocking=True)
+        back = d.to("cpu", non_blocking=True)
+        again = p.cuda(non_blocking=True)
+    assert back.is_pinned()  # a non-blocking copy to the host lands in pinned memory
+    s.synchronize()
+    np.testing.assert_array_equal(back.numpy(), x.numpy())
+    np.testing.assert_array_equal(again.cpu().numpy(), x.numpy())
+    assert not x.cuda(non_blocking=True).cpu().is_pinned()  # pageable: synchronous
+    del p, back
+    stats = lamina.cuda.host_memory_stats()
+    assert stats["reserved_bytes"] >= stats["allocated_bytes"]
+    lamina.cuda.host_empty_cache()
+
+
+@gpu
+def test_record_stream_keeps_a_block_from_reuse_until_the_stream_is_done():
+    s = lamina.cuda.Stream()
+    t = lamina.empty(1 << 18, device="cuda")
+    ptr = t.data_ptr()
+    t.record_stream(s)
+    with pytest.raises(lamina.DeviceMismatchError):
+        lamina.ones(2).record_stream(s)
+    s.synchronize()
+    del t
+    lamina.cuda.synchronize()
+    assert lamina.empty(1 << 18, device="cuda").data_ptr() == ptr
+
+
+@gpu
+def test_device_selection():
+    assert lamina.cuda.current_device() == 0
+    with lamina.cuda.device(0):
+        assert lamina.cuda.current_device() == 0
+    lamina.cuda.set_device("cuda:0")
+    assert str(lamina.ones(2).device) == "cuda:0"  # CUDA-first default device
+    with pytest.raises(lamina.DeviceNotAvailableError):
+        lamina.cuda.set_device(lamina.cuda.device_count())
+    n = lamina.cuda.device_count()
+    for value in ("x", "-1", str(n)):
+        env = {k: v for k, v in os.environ.items() if k != "LAMINA_FORCE_CPU"}
+        env["LAMINA_CUDA_DEVICE"] = value
+        out = subprocess.run([sys.executable, "-c", "import lamina; lamina.ones(1)"], capture_output=True, text=True,
+                             env=env, timeout=120)
+        assert out.returncode != 0 and "LAMINA_CUDA_DEVICE" in out.stderr, out.stderr
+
+
+@gpu
+def test_data_loader_pins_batches():
+    from lamina.utils.data import DataLoader, TensorDataset
+    ds = TensorDataset(lamina.arange(10.0), lamina.arange(10))
+    for workers in (0, 2):
+        for x, y in DataLoader(ds, batch_size=4, pin_memory=True, num_workers=workers):
+            assert x.is_pinned() and y.is_pinned()
+            assert x.cuda(non_blocking=True).cpu().tolist() == x.tolist()

@@ -142,13 +142,52 @@ def _stop_workers():
             loader._loader.stop()
 
 
+def _pinning_available():
+    """pin_memory needs a CUDA device; without one PyTorch warns and leaves batches as they are."""
+    if _lm().cuda.is_available():
+        return True
+    import warnings
+    warnings.warn("'pin_memory' argument is set as true but no CUDA device is available, then device pinned memory "
+                  "won't be used.", stacklevel=3)
+    return False
+
+
+def _pin(data):
+    """`data` with every tensor copied into pinned memory (through lists, tuples, named tuples,
+    mappings and objects with a pin_memory method, as PyTorch's pin_memory)."""
+    lm = _lm()
+    if isinstance(data, lm.Tensor):
+        return data.pin_memory() if data.device.type == "cpu" else data
+    if isinstance(data, (str, bytes)):
+        return data
+    if isinstance(data, collections.abc.Mapping):
+        pinned = {k: _pin(v) for k, v in data.items()}
+        try:
+            return type(data)(pinned)
+        except TypeError:
+            return pinned
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(_pin(x) for x in data))
+    if isinstance(data, tuple):
+        return tuple(_pin(x) for x in data)
+    if isinstance(data, collections.abc.Sequence):
+        try:
+            return type(data)([_pin(x) for x in data])
+        except TypeError:
+            return [_pin(x) for x in data]
+    if hasattr(data, "pin_memory"):
+        return data.pin_memory()
+    return data
+
+
 class DataLoader:
     """Batches of `dataset` (PyTorch's DataLoader). `num_workers` C++ threads load up to
     `num_workers * prefetch_factor` batches ahead; `seed` (default: drawn from the global generator,
     so `lamina.manual_seed` makes it reproducible) fixes shuffling and sample transforms.
-    `pin_memory` and `persistent_workers` are accepted for compatibility (worker threads are cheap
-    to start each epoch; pinned buffers are the CUDA copy path's job). An IterableDataset is read on
-    the calling thread."""
+    `pin_memory=True` copies each batch's tensors into pinned host memory, so `.cuda(non_blocking=True)`
+    overlaps the copy with compute (without a CUDA device it warns and does nothing, as in PyTorch).
+    `persistent_workers` is accepted for compatibility (worker threads are cheap to start each
+    epoch). An IterableDataset is read on the calling thread."""
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
                  collate_fn=None, pin_memory=False, drop_last=False, generator=None, *, prefetch_factor=None,
@@ -165,6 +204,7 @@ class DataLoader:
         self.num_workers = num_workers
         self.prefetch_factor = prefetch_factor
         self.pin_memory = pin_memory
+        self._pin = bool(pin_memory) and _pinning_available()
         self.persistent_workers = persistent_workers
         self.generator = generator
         self._iterable = isinstance(dataset, IterableDataset)
@@ -216,6 +256,9 @@ class DataLoader:
             self._loader = _data.PyLoader(dataset, plan, collate, num_workers, prefetch_factor, self._seed)
         _live_loaders.add(self)
 
+    def _pinned(self, batch):
+        return _pin(batch) if self._pin else batch
+
     @property
     def seed(self):
         """The seed of shuffling and sample transforms."""
@@ -238,16 +281,16 @@ class DataLoader:
     def _iter_stream(self):
         if self.batch_size is None:
             for sample in self.dataset:
-                yield self.collate_fn(sample)
+                yield self._pinned(self.collate_fn(sample))
             return
         batch = []
         for sample in self.dataset:
             batch.append(sample)
             if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
+                yield self._pinned(self.collate_fn(batch))
                 batch = []
         if batch and not self.drop_last:
-            yield self.collate_fn(batch)
+            yield self._pinned(self.collate_fn(batch))
 
     def state_dict(self):
         """Where the loader stands: {"seed", "epoch", "batches_consumed"} (batches already delivered
@@ -296,4 +339,4 @@ class _LoaderIterator:
         if batch is None:
             self._done = True
             raise StopIteration
-        return batch
+        return self._owner._pinned(batch)
