@@ -34,7 +34,7 @@ if(LAMINA_CUDA_ENABLED)
     set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
   endif()
   if(CCACHE_PROGRAM)
-    set(CMAKE_CUDA_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+    set(CMAKE_CUDA_COMPILER_LAUNCHER ${LAMINA_COMPILER_LAUNCHER})
   endif()
   # Host code of lamina/cuda/ (*_cuda.cpp: CUDA runtime, cuBLASLt, cuDNN calls) and the device code.
   file(GLOB LAMINA_CUDA_HOST_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lamina/cuda/*_cuda.cpp)

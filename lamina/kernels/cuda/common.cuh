@@ -84,9 +84,15 @@ template <> struct DtypeOfStorage<__nv_bfloat16> { static constexpr Dtype value 
 template <class F>
 decltype(auto) visit_storage(Dtype dt, F&& f) {
   switch (dt) {
+    case Dtype::Bool: return f(bool{});
+    case Dtype::UInt8: return f(uint8_t{});
+    case Dtype::Int8: return f(int8_t{});
+    case Dtype::Int32: return f(int32_t{});
+    case Dtype::Int64: return f(int64_t{});
     case Dtype::Float16: return f(__half{});
     case Dtype::BFloat16: return f(__nv_bfloat16{});
-    default: return visit_dtype(dt, [&](auto t) { return f(t); });
+    case Dtype::Float32: return f(float{});
+    default: return f(double{});
   }
 }
 
