@@ -278,6 +278,19 @@ void Module::to(Dtype dtype) {
     if (c) c->to(dtype);
 }
 
+void Module::to(Device device) {
+  for (auto& s : params_) {
+    if (!s.tensor.defined() || s.tensor.device() == device) continue;
+    Tensor t = autograd::detach(s.tensor).to(device);
+    autograd::set_requires_grad(t, autograd::requires_grad(s.tensor));
+    s.tensor = t;
+  }
+  for (auto& s : buffers_)
+    if (s.tensor.defined() && s.tensor.device() != device) s.tensor = s.tensor.to(device);
+  for (auto& [n, c] : children_)
+    if (c) c->to(device);
+}
+
 void Module::zero_grad(bool set_to_none) {
   for (const Tensor& p : parameters()) {
     Tensor g = autograd::grad(p);

@@ -99,6 +99,8 @@ class Module {
   /// Converts floating parameters and buffers (recursively) to `dtype`; parameters stay leaves
   /// requiring grad (new tensors: build optimizers after to()).
   void to(Dtype dtype);
+  /// Moves parameters (as new leaves, keeping requires_grad) and buffers to `device`.
+  void to(Device device);
   /// Clears (set_to_none) or zeroes the gradients of all parameters.
   void zero_grad(bool set_to_none = true);
   /// Calls fn on every descendant, then on this module (PyTorch's order).

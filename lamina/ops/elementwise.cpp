@@ -9,6 +9,7 @@
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/runtime/autocast.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
@@ -331,6 +332,9 @@ bool is_rounding(const char* name) {
 
 #define LAMINA_DEFINE_UNARY(name)                                                              \
   Tensor name(const Tensor& x) {                                                               \
+    if constexpr (autocast::is_fp32_op(#name)) {                                               \
+      LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, name, x);                                    \
+    }                                                                                          \
     static const OpId id = op_id(#name);                                                       \
     if (is_rounding(#name) && x.defined() && !is_floating(x.dtype())) return x.clone();       \
     return unary(#name, id, is_float_valued(#name), x);                                        \
@@ -376,6 +380,9 @@ LAMINA_DEFINE_FLOAT_PREDICATE(isfinite, true)
 
 #define LAMINA_DEFINE_BINARY(name, kind)                                                  \
   Tensor name(const Tensor& a, const Tensor& b) {                                         \
+    if constexpr (autocast::is_fp32_op(#name)) {                                          \
+      LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, name, a, b);                            \
+    }                                                                                     \
     static const OpId id = op_id(#name);                                                  \
     return binary(#name, kind, id, a, b);                                                 \
   }                                                                                       \

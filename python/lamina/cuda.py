@@ -315,3 +315,20 @@ def host_memory_stats():
 def host_empty_cache():
     """Returns cached pinned host memory to the system (after the copies that use it complete)."""
     _c.host_empty_cache()
+
+
+class _CudaAmp:
+    """lamina.cuda.amp: torch.cuda.amp's names (autocast with device_type="cuda", GradScaler for cuda)."""
+
+    @property
+    def autocast(self):
+        from .amp import CudaAutocast
+        return CudaAutocast
+
+    @property
+    def GradScaler(self):  # noqa: N802 (torch's name)
+        from .amp import CudaGradScaler
+        return CudaGradScaler
+
+
+amp = _CudaAmp()

@@ -377,6 +377,12 @@ class Module:
         """to("cpu")."""
         return self.to("cpu")
 
+    def cuda(self, device=None):
+        """to(device), by default "cuda" (the current GPU)."""
+        if isinstance(device, int):
+            device = f"cuda:{device}"
+        return self.to(device if device is not None else "cuda")
+
     def apply(self, fn):
         """Calls fn on every submodule (children first), then on self; returns self."""
         for m in self.children():
