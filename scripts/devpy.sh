@@ -9,7 +9,7 @@ py=${PYTHON:-.venv/bin/python}
 if [ ! -f "$dir/build.ninja" ]; then
   cmake -S . -B "$dir" -G Ninja -DLAMINA_BUILD_PYTHON=ON -DPython_EXECUTABLE="$(cd "$(dirname "$py")" && pwd)/$(basename "$py")" >/dev/null
 fi
-ninja -C "$dir" >/dev/null
+ninja -C "$dir" ${JOBS:+-j"$JOBS"} >/dev/null
 mkdir -p "$dir/pkg/lamina"
 for f in python/lamina/*.py; do ln -sf "$(realpath "$f")" "$dir/pkg/lamina/"; done
 for sub in python/lamina/*/; do [ -d "$sub" ] && ln -sfn "$(realpath "$sub")" "$dir/pkg/lamina/$(basename "$sub")"; done

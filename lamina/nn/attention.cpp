@@ -9,6 +9,7 @@
 #include "lamina/lamina.h"
 #include "lamina/nn/functional.h"
 #include "lamina/nn/init.h"
+#include "lamina/runtime/autocast.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/profiler.h"
 
@@ -220,6 +221,8 @@ Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& val
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                     const Tensor& attn_mask, double dropout_p, bool is_causal,
                                     std::optional<double> scale) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, scaled_dot_product_attention, query, key, value, attn_mask,
+                  dropout_p, is_causal, scale);
   LAMINA_PROFILE_OP("scaled_dot_product_attention", query, key, value);
   const char* op = kSdpa;
   for (const Tensor* t : {&query, &key, &value})

@@ -19,6 +19,7 @@
 #include "lamina/ops/join.h"
 #include "lamina/ops/linalg.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/runtime/autocast.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/parallel.h"
 #include "lamina/runtime/profiler.h"
@@ -234,6 +235,7 @@ bool conv2d_cudnn(const Tensor& x, const Tensor& weight, const Tensor& bias, con
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
               int64_t groups) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, conv2d, x, weight, bias, stride, padding, dilation, groups);
   LAMINA_PROFILE_OP("conv2d", x, weight, bias);
   const char* op = "conv2d";
   ops::check_defined(weight, op, "weight");
@@ -315,6 +317,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation, int64_t groups) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, conv1d, x, weight, bias, stride, padding, dilation, groups);
   LAMINA_PROFILE_OP("conv1d", x, weight, bias);
   ops::check_defined(x, "conv1d");
   ops::check_defined(weight, "conv1d", "weight");
@@ -325,6 +328,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
                         Pair output_padding, int64_t groups, Pair dilation) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, conv_transpose2d, x, weight, bias, stride, padding, output_padding, groups, dilation);
   LAMINA_PROFILE_OP("conv_transpose2d", x, weight, bias);
   const char* op = "conv_transpose2d";
   ops::check_defined(x, op);

@@ -9,6 +9,7 @@
 #include "lamina/ops/copy.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/runtime/autocast.h"
 #include "lamina/runtime/blas.h"
 #include "lamina/runtime/config.h"
 #include "lamina/runtime/gemm_loop.h"
@@ -238,6 +239,7 @@ void check_pair(const Tensor& a, const Tensor& b, const char* op) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, matmul, a, b);
   LAMINA_PROFILE_OP("matmul", a, b);
   check_pair(a, b, "matmul");
   LAMINA_CHECK(a.dim() > 0 && b.dim() > 0, ShapeError, "matmul", "both arguments need at least 1 dimension, got ",
@@ -254,6 +256,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, mm, a, b);
   LAMINA_PROFILE_OP("mm", a, b);
   check_pair(a, b, "mm");
   LAMINA_CHECK(a.dim() == 2 && b.dim() == 2, ShapeError, "mm", "expects two matrices, got ", describe(a), " and ",
@@ -263,6 +266,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, bmm, a, b);
   LAMINA_PROFILE_OP("bmm", a, b);
   check_pair(a, b, "bmm");
   LAMINA_CHECK(a.dim() == 3 && b.dim() == 3 && a.shape()[0] == b.shape()[0], ShapeError, "bmm",

@@ -3,7 +3,7 @@ from .. import _lamina
 
 _F = _lamina._nn.functional
 
-__all__ = ["linear", "dropout", "layer_norm", "rms_norm", "group_norm", "embedding", "relu", "gelu", "silu",
+__all__ = ["linear", "scaled_dot_product_attention", "dropout", "layer_norm", "rms_norm", "group_norm", "embedding", "relu", "gelu", "silu",
            "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
            "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "conv1d",
            "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "pad",
@@ -189,3 +189,9 @@ def pad(input, pad, mode="constant", value=None):
 def one_hot(tensor, num_classes=-1):
     """int64 one-hot encoding (torch.nn.functional.one_hot)."""
     return _lamina.one_hot(tensor, num_classes)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """torch.nn.functional.scaled_dot_product_attention: softmax(q k^T * scale + mask) v; a fused kernel on
+    CUDA (no mask, no dropout, head dim <= 128), the composite computation elsewhere."""
+    return _F.scaled_dot_product_attention(query, key, value, attn_mask, float(dropout_p), bool(is_causal), scale)
