@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "lamina/lamina.h"
+#include "lamina/nn/loss.h"
 #include "lamina/runtime/autocast.h"
 #include "lamina/runtime/profiler.h"
 
@@ -140,6 +141,8 @@ Tensor rms_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, c
   std::vector<int64_t> dims = trailing_dims(x, normalized_shape, "rms_norm");
   check_affine(weight, normalized_shape, "rms_norm", "weight");
   double e = eps ? *eps : finfo_eps(x.dtype());
+  if (x.device().is_cuda())  // the fused kernels
+    return lamina::rms_norm(x, static_cast<int64_t>(dims.size()), weight.defined() ? weight.to(x.dtype()) : weight, e);
   Tensor y = x * rsqrt(mean(square(x), dims, true) + Scalar(e));
   return weight.defined() ? y * weight : y;
 }
@@ -214,6 +217,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
                "label_smoothing must be between 0.0 and 1.0, got ", label_smoothing);
   LAMINA_CHECK(input.defined() && target.defined(), ValueError, "cross_entropy", "input and target must be defined");
   LAMINA_CHECK(input.dim() >= 1, ShapeError, "cross_entropy", "input must have a class dim, got a 0-d tensor");
+  if (nn::cross_entropy_fusable(input, target, weight))  // CUDA logits: one fused kernel each way
+    return nn::fused_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing);
   int64_t cdim = input.dim() == 1 ? 0 : 1;
   int64_t classes = input.size(cdim);
   Tensor logp = log_softmax(input, cdim);

@@ -11,6 +11,7 @@
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/kernels/cpu/layer_norm.h"
+#include "lamina/runtime/autocast.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/parallel.h"
 #include "lamina/runtime/profiler.h"
@@ -94,6 +95,7 @@ std::vector<Tensor> layer_norm_grads_composite(const Tensor& grad, const Tensor&
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, layer_norm, x, normalized_dims, weight, bias, eps);
   LAMINA_PROFILE_OP("layer_norm", x, weight, bias);
   const char* op = "layer_norm";
   ops::check_defined(x, op);
@@ -202,9 +204,6 @@ std::vector<Tensor> rms_norm_grads_composite(const Tensor& grad, const Tensor& x
 
 }  // namespace
 
-// x / sqrt(mean(x^2 over the last normalized_dims dims) + eps) * weight (weight may be
-// undefined), as torch.nn.functional.rms_norm; one fused kernel each way on CUDA, composed of
-// differentiable ops on the CPU. (Declared in norm.h once that header lists it.)
 Tensor rms_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, double eps) {
   LAMINA_PROFILE_OP("rms_norm", x, weight);
   const char* op = "rms_norm";

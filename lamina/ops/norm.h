@@ -18,4 +18,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias,
                   double eps = 1e-5);
 
+/// x / sqrt(mean(x^2 over the last `normalized_dims` dims) + eps) * weight (weight may be
+/// undefined, else of those dims' shape and x's dtype), as torch.nn.functional.rms_norm: one fused
+/// kernel each way on CUDA, composed of differentiable ops on the CPU.
+Tensor rms_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, double eps = 1e-5);
+
 }  // namespace lamina

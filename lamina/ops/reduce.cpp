@@ -13,6 +13,7 @@
 #include "lamina/ops/index.h"
 #include "lamina/ops/join.h"
 #include "lamina/ops/elementwise.h"
+#include "lamina/runtime/autocast.h"
 #include "lamina/runtime/parallel.h"
 #include "lamina/runtime/reduce_lines.h"
 #include "lamina/runtime/profiler.h"
@@ -615,6 +616,7 @@ Tensor cumprod(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
   return out;
 }
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
+  if (!dtype) LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, softmax, x, dim, dtype);
   LAMINA_PROFILE_OP("softmax", x);
   Tensor out = softmax_like("softmax", 0, x, dim, dtype);
   if (!autograd::needs_grad({&x})) return out;
@@ -626,6 +628,7 @@ Tensor softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
   });
 }
 Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
+  if (!dtype) LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, log_softmax, x, dim, dtype);
   LAMINA_PROFILE_OP("log_softmax", x);
   Tensor out = softmax_like("log_softmax", 1, x, dim, dtype);
   if (!autograd::needs_grad({&x})) return out;

@@ -19,8 +19,10 @@
 
 #ifdef __CUDACC__
 #define LAMINA_HD __host__ __device__
+#define LAMINA_UNROLL _Pragma("unroll")
 #else
 #define LAMINA_HD
+#define LAMINA_UNROLL
 #endif
 
 namespace lamina::kernels::cuda {

@@ -69,7 +69,7 @@ LAMINA_HD inline Vec<T, VEC> load_vec(const char* base, bool scalar, int64_t fir
   Vec<T, VEC> out;
   if (scalar) {
     const T s = *reinterpret_cast<const T*>(base);
-#pragma unroll
+LAMINA_UNROLL
     for (int v = 0; v < VEC; ++v) out.v[v] = s;
   } else {
     out = *reinterpret_cast<const Vec<T, VEC>*>(base + first * static_cast<int64_t>(sizeof(T)));
@@ -81,10 +81,10 @@ template <class Op, int VEC, size_t... K>
 LAMINA_HD inline void vector_chunk(const Op& op, const FlatArgs& a, int64_t first, std::index_sequence<K...>) {
   using Out = typename Op::out_t;
   // One aligned load per input, then VEC applications; the loaded vectors live in registers.
-  auto loaded = [&](auto k) { return load_vec<input_t<decltype(k)::value, Op>, VEC>(a.data[k + 1], a.scalar[k + 1], first); };
+  [[maybe_unused]] auto loaded = [&](auto k) { return load_vec<input_t<decltype(k)::value, Op>, VEC>(a.data[k + 1], a.scalar[k + 1], first); };
   [[maybe_unused]] const auto inputs = std::make_tuple(loaded(std::integral_constant<size_t, K>{})...);
   Vec<Out, VEC> out;
-#pragma unroll
+LAMINA_UNROLL
   for (int v = 0; v < VEC; ++v) out.v[v] = op(std::get<K>(inputs).v[v]...);
   *reinterpret_cast<Vec<Out, VEC>*>(a.data[0] + first * static_cast<int64_t>(sizeof(Out))) = out;
 }
@@ -92,7 +92,7 @@ LAMINA_HD inline void vector_chunk(const Op& op, const FlatArgs& a, int64_t firs
 template <class Op, size_t... K>
 LAMINA_HD inline void flat_element(const Op& op, const FlatArgs& a, int64_t i, std::index_sequence<K...>) {
   using Out = typename Op::out_t;
-  auto at = [&](auto k) {
+  [[maybe_unused]] auto at = [&](auto k) {
     using In = input_t<decltype(k)::value, Op>;
     return *reinterpret_cast<const In*>(a.data[k + 1] + (a.scalar[k + 1] ? 0 : i * static_cast<int64_t>(sizeof(In))));
   };
@@ -140,7 +140,7 @@ template <class Op, size_t... K>
 LAMINA_HD inline void strided_element(const Op& op, const StridedArgs& a, uint32_t i, std::index_sequence<K...>) {
   int64_t off[runtime::kMaxOperands];
   a.calc.offsets(i, off);
-  auto at = [&](auto k) {
+  [[maybe_unused]] auto at = [&](auto k) {
     using In = input_t<decltype(k)::value, Op>;
     return *reinterpret_cast<const In*>(a.data[k + 1] + off[k + 1]);
   };
@@ -160,7 +160,7 @@ bool flat_operands_ok(const StridedLoop& loop, std::index_sequence<K...>) {
   constexpr int64_t vec_bytes_out = sizeof(typename Op::out_t) * vec_width_v<Op>;
   auto aligned = [](const char* p, int64_t bytes) { return reinterpret_cast<uintptr_t>(p) % static_cast<uintptr_t>(bytes) == 0; };
   bool ok = loop.strides[0][0] == static_cast<int64_t>(sizeof(typename Op::out_t)) && aligned(loop.data[0], vec_bytes_out);
-  auto input_ok = [&](auto k) {
+  [[maybe_unused]] auto input_ok = [&](auto k) {
     using In = input_t<decltype(k)::value, Op>;
     const int64_t s = loop.strides[k + 1][0];
     return s == 0 || (s == static_cast<int64_t>(sizeof(In)) && aligned(loop.data[k + 1], sizeof(In) * vec_width_v<Op>));

@@ -22,7 +22,14 @@ LAMINA_HD inline C sigmoid_of(C x) {
 template <class C>
 LAMINA_HD inline C abs_of(C x) {
   if constexpr (std::is_floating_point_v<C>) return std::fabs(x);
+  else if constexpr (std::is_unsigned_v<C>) return x;
   else return x < C(0) ? C(-x) : x;
+}
+
+template <class C>
+LAMINA_HD inline C sign_of(C x) {
+  if constexpr (std::is_unsigned_v<C>) return static_cast<C>(x > C(0));
+  else return static_cast<C>((x > C(0)) - (x < C(0)));
 }
 
 template <class C>
@@ -144,7 +151,7 @@ LAMINA_HD inline C gelu_tanh_slope(C x) {
 
 LAMINA_CUDA_UNARY_FN(NegFn, -x)
 LAMINA_CUDA_UNARY_FN(AbsFn, abs_of(x))
-LAMINA_CUDA_UNARY_FN(SignFn, (x > C(0)) - (x < C(0)))
+LAMINA_CUDA_UNARY_FN(SignFn, sign_of(x))
 LAMINA_CUDA_UNARY_FN(SquareFn, x* x)
 LAMINA_CUDA_UNARY_FN(ExpFn, std::exp(x))
 LAMINA_CUDA_UNARY_FN(Exp2Fn, std::exp2(x))
