@@ -4,7 +4,9 @@ loaded with ctypes, so it works the same for lamina's nanobind extension, NumPy 
 
 Usage (under valgrind --tool=callgrind --instr-atstart=no):
   python bench/callgrind_overhead.py LIB OP N MARKER_SO
-LIB: lamina | numpy | torch.  OP: add | relu | empty (the bare loop, subtracted as baseline).
+LIB: lamina | numpy | torch.  OP: add | relu | exp | empty (the bare loop, subtracted as baseline);
+exp_after_autocast: exp after an autocast region has been entered and left once (not NumPy), i.e.
+the op's full autocast check, which a program that never uses autocast skips.
 """
 import ctypes
 import os
@@ -47,11 +49,21 @@ def main():
             for _ in range(k):
                 maximum(x, 0)
 
+    exp = L.exp
+
+    def loop_exp(k):
+        for _ in range(k):
+            exp(x)
+
     def loop_empty(k):
         for _ in range(k):
             x
 
-    fn = {"add": loop_add, "relu": loop_relu, "empty": loop_empty}[op]
+    if op == "exp_after_autocast" and hasattr(L, "autocast"):
+        with L.autocast("cpu"):
+            pass
+    fn = {"add": loop_add, "relu": loop_relu, "exp": loop_exp, "exp_after_autocast": loop_exp,
+          "empty": loop_empty}[op]
     fn(max(n, 1000))  # warm-up: caches, allocator pools, lazy initialisation
     cg.lamina_cg_start()
     fn(n)

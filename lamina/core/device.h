@@ -27,10 +27,11 @@ struct Device {
 /// The CPU device.
 inline constexpr Device kCPU{DeviceType::CPU, 0};
 
-/// Parses "cpu", "cuda", "cuda:1"; throws ValueError on anything else, and
+/// Parses "cpu", "cuda" (the current CUDA device), "cuda:1"; throws ValueError on anything else, and
 /// DeviceNotAvailableError for a CUDA device this build or machine lacks.
 Device parse_device(const std::string& spec);
-/// Parses "cpu", "cuda", "cuda:1" without checking the device exists; ValueError on anything else.
+/// Parses "cpu", "cuda" (the current CUDA device), "cuda:1" without checking the device exists;
+/// ValueError on anything else.
 Device parse_device_spec(const std::string& spec);
 /// Throws DeviceNotAvailableError (naming `op`) unless `device` can be used here.
 void check_device_available(const Device& device, const char* op);

@@ -93,6 +93,20 @@ const Perf* first_usable(const Perf* perf, int count) {
   return nullptr;
 }
 
+// Takes cuDNN's first usable heuristic choice for a pass (Perf: its perf-result type) and sizes its
+// workspace; `find(n, &found, perf)` and `workspace(algo, &bytes)` call the pass's cuDNN functions.
+template <class Perf, class Find, class Workspace>
+void choose_algorithm(const Cudnn& dnn, Pass pass, Plan& plan, Find find, Workspace workspace) {
+  constexpr int kMaxAlgos = 16;
+  Perf perf[kMaxAlgos];
+  int found = 0;
+  check(dnn, find(kMaxAlgos, &found, perf), pass, "algorithm heuristic");
+  const Perf* best = first_usable(perf, found);
+  LAMINA_CHECK(best != nullptr, NotImplementedError, pass_name(pass), "cuDNN has no algorithm for this convolution");
+  plan.algo = static_cast<int>(best->algo);
+  check(dnn, workspace(best->algo, &plan.workspace), pass, "workspace size");
+}
+
 std::unique_ptr<Plan> make_plan(const Cudnn& dnn, cudnnHandle_t handle, const PlanKey& k) {
   auto plan = std::make_unique<Plan>();
   plan->dnn = &dnn;
@@ -129,47 +143,39 @@ std::unique_ptr<Plan> make_plan(const Cudnn& dnn, cudnnHandle_t handle, const Pl
         dnn.cudnnSetTensor4dDescriptor(plan->y, CUDNN_TENSOR_NCHW, type, as_int(k.n, pass), as_int(k.o, pass),
                                        as_int(out_h, pass), as_int(out_w, pass)),
         pass, "output descriptor");
-  constexpr int kMaxAlgos = 16;
-  int found = 0;
   if (pass == Pass::Forward) {
-    cudnnConvolutionFwdAlgoPerf_t perf[kMaxAlgos];
-    check(dnn,
-          dnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, plan->x, plan->w, plan->conv, plan->y, kMaxAlgos, &found,
-                                                     perf),
-          pass, "algorithm heuristic");
-    const auto* best = first_usable(perf, found);
-    LAMINA_CHECK(best != nullptr, NotImplementedError, pass_name(pass), "cuDNN has no algorithm for this convolution");
-    plan->algo = static_cast<int>(best->algo);
-    check(dnn,
-          dnn.cudnnGetConvolutionForwardWorkspaceSize(handle, plan->x, plan->w, plan->conv, plan->y, best->algo,
-                                                      &plan->workspace),
-          pass, "workspace size");
+    choose_algorithm<cudnnConvolutionFwdAlgoPerf_t>(
+        dnn, pass, *plan,
+        [&](int n, int* found, auto* perf) {
+          return dnn.cudnnGetConvolutionForwardAlgorithm_v7(handle, plan->x, plan->w, plan->conv, plan->y, n, found,
+                                                            perf);
+        },
+        [&](auto algo, size_t* bytes) {
+          return dnn.cudnnGetConvolutionForwardWorkspaceSize(handle, plan->x, plan->w, plan->conv, plan->y, algo,
+                                                             bytes);
+        });
   } else if (pass == Pass::BackwardData) {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[kMaxAlgos];
-    check(dnn,
-          dnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, plan->w, plan->y, plan->conv, plan->x, kMaxAlgos,
-                                                          &found, perf),
-          pass, "algorithm heuristic");
-    const auto* best = first_usable(perf, found);
-    LAMINA_CHECK(best != nullptr, NotImplementedError, pass_name(pass), "cuDNN has no algorithm for this convolution");
-    plan->algo = static_cast<int>(best->algo);
-    check(dnn,
-          dnn.cudnnGetConvolutionBackwardDataWorkspaceSize(handle, plan->w, plan->y, plan->conv, plan->x, best->algo,
-                                                           &plan->workspace),
-          pass, "workspace size");
+    choose_algorithm<cudnnConvolutionBwdDataAlgoPerf_t>(
+        dnn, pass, *plan,
+        [&](int n, int* found, auto* perf) {
+          return dnn.cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, plan->w, plan->y, plan->conv, plan->x, n,
+                                                                 found, perf);
+        },
+        [&](auto algo, size_t* bytes) {
+          return dnn.cudnnGetConvolutionBackwardDataWorkspaceSize(handle, plan->w, plan->y, plan->conv, plan->x, algo,
+                                                                  bytes);
+        });
   } else {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[kMaxAlgos];
-    check(dnn,
-          dnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, plan->x, plan->y, plan->conv, plan->w, kMaxAlgos,
-                                                            &found, perf),
-          pass, "algorithm heuristic");
-    const auto* best = first_usable(perf, found);
-    LAMINA_CHECK(best != nullptr, NotImplementedError, pass_name(pass), "cuDNN has no algorithm for this convolution");
-    plan->algo = static_cast<int>(best->algo);
-    check(dnn,
-          dnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, plan->x, plan->y, plan->conv, plan->w, best->algo,
-                                                             &plan->workspace),
-          pass, "workspace size");
+    choose_algorithm<cudnnConvolutionBwdFilterAlgoPerf_t>(
+        dnn, pass, *plan,
+        [&](int n, int* found, auto* perf) {
+          return dnn.cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, plan->x, plan->y, plan->conv, plan->w, n,
+                                                                   found, perf);
+        },
+        [&](auto algo, size_t* bytes) {
+          return dnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, plan->x, plan->y, plan->conv, plan->w, algo,
+                                                                    bytes);
+        });
   }
   return plan;
 }

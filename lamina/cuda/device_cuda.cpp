@@ -5,6 +5,7 @@
 
 #include "lamina/core/error.h"
 #include "lamina/cuda/device.h"
+#include "lamina/runtime/config.h"
 
 namespace lamina::cuda {
 
@@ -21,10 +22,11 @@ int count_devices() {
   return n;
 }
 
+// Counts usable devices: LAMINA_FORCE_CPU hides the GPUs from these queries as from tensors.
 void check_index(const char* op, int index) {
-  const int n = raw_device_count();
+  const int n = cuda_device_count();
   LAMINA_CHECK(index >= 0 && index < n, DeviceNotAvailableError, op, "cuda:", index, " is not available (", n,
-               " CUDA device(s) found)");
+               " CUDA device(s) usable)");
 }
 
 void check(cudaError_t status, const char* op, int index) {

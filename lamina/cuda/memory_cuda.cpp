@@ -9,6 +9,7 @@
 #include "lamina/core/error.h"
 #include "lamina/cuda/device.h"
 #include "lamina/cuda/memory.h"
+#include "lamina/runtime/config.h"
 
 namespace lamina::cuda {
 
@@ -97,8 +98,26 @@ runtime::CachingDeviceAllocator& allocator(int index) {
   return *slot;
 }
 
-runtime::DeviceMemoryStats memory_stats(int index) { return allocator(index).stats(); }
+namespace {
 
-void empty_cache(int index) { allocator(index).empty_cache(); }
+// The queries see the usable devices (LAMINA_FORCE_CPU hides the GPUs); allocator() itself does
+// not, so blocks allocated before the variable was set can still be freed.
+void check_usable(const char* op, int index) {
+  const int n = cuda_device_count();
+  LAMINA_CHECK(index >= 0 && index < n, DeviceNotAvailableError, op, "cuda:", index, " is not available (", n,
+               " CUDA device(s) usable)");
+}
+
+}  // namespace
+
+runtime::DeviceMemoryStats memory_stats(int index) {
+  check_usable("cuda.memory_stats", index);
+  return allocator(index).stats();
+}
+
+void empty_cache(int index) {
+  check_usable("cuda.empty_cache", index);
+  allocator(index).empty_cache();
+}
 
 }  // namespace lamina::cuda

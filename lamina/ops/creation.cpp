@@ -171,15 +171,16 @@ Tensor randn(const Shape& shape, TensorOptions options) {
   return t;
 }
 
-Tensor randint(int64_t low, int64_t high, const Shape& shape, std::optional<Dtype> dtype) {
+Tensor randint(int64_t low, int64_t high, const Shape& shape, std::optional<Dtype> dtype, Device device) {
   LAMINA_PROFILE_OP("randint");
   LAMINA_CHECK(low < high, ValueError, "randint", "low (", low, ") must be less than high (", high, ")");
   int64_t span;
   LAMINA_CHECK(!__builtin_sub_overflow(high, low, &span), ValueError, "randint", "the range [", low, ", ", high,
                ") is wider than int64 can count");
-  Tensor t = empty(shape, {dtype.value_or(Dtype::Int64), kCPU});
-  LAMINA_CHECK(t.dtype() != Dtype::Bool || (low >= 0 && high <= 2), ValueError, "randint",
-               "range [", low, ", ", high, ") does not fit bool");
+  const Dtype dt = dtype.value_or(Dtype::Int64);
+  LAMINA_CHECK(dt != Dtype::Bool || (low >= 0 && high <= 2), ValueError, "randint", "range [", low, ", ", high,
+               ") does not fit bool");
+  Tensor t = empty(shape, {dt, device});
   run_random("randint", t, 0.0, 0.0, low, high);
   return t;
 }
@@ -194,9 +195,10 @@ Tensor randn_like(const Tensor& t) {
   return randn(t.shape(), {t.dtype(), t.device()});
 }
 
-Tensor randperm(int64_t n) {
+Tensor randperm(int64_t n, Device device) {
   LAMINA_PROFILE_OP("randperm");
   LAMINA_CHECK(n >= 0, ValueError, "randperm", "n must be non-negative, got ", n);
+  check_device_available(device, "randperm");
   Tensor out = arange(Scalar(n));
   int64_t* p = out.data<int64_t>();
   auto& gen = runtime::default_generator();
@@ -207,7 +209,7 @@ Tensor randperm(int64_t n) {
     uint64_t bits = (static_cast<uint64_t>(r[0]) << 32) | r[1];
     std::swap(p[i], p[static_cast<int64_t>(bits % static_cast<uint64_t>(i + 1))]);
   }
-  return out;
+  return device.is_cpu() ? out : out.to(device);
 }
 
 const Tensor& uniform_(const Tensor& t, double low, double high) {

@@ -59,14 +59,15 @@ uint64_t initial_seed();
 Tensor rand(const Shape& shape, TensorOptions options = {});
 /// Standard normal.
 Tensor randn(const Shape& shape, TensorOptions options = {});
-/// Uniform integers in [low, high); dtype int64 unless given.
-Tensor randint(int64_t low, int64_t high, const Shape& shape, std::optional<Dtype> dtype = std::nullopt);
+/// Uniform integers in [low, high) on `device`; dtype int64 unless given.
+Tensor randint(int64_t low, int64_t high, const Shape& shape, std::optional<Dtype> dtype = std::nullopt,
+               Device device = kCPU);
 /// rand with t's shape/dtype/device.
 Tensor rand_like(const Tensor& t);
 /// randn with t's shape/dtype/device.
 Tensor randn_like(const Tensor& t);
-/// A random permutation of 0..n-1 (int64).
-Tensor randperm(int64_t n);
+/// A random permutation of 0..n-1 (int64) on `device` (drawn on the CPU: the same numbers on every device).
+Tensor randperm(int64_t n, Device device = kCPU);
 /// Fills t in place with U(low, high); returns t.
 const Tensor& uniform_(const Tensor& t, double low = 0.0, double high = 1.0);
 /// Fills t in place with N(mean, std); returns t.

@@ -57,6 +57,7 @@ void check_dtype(Dtype dtype) {
 bool is_enabled(DeviceType type) { return state().enabled[index_of(type)]; }
 
 void set_enabled(DeviceType type, bool enabled) {
+  if (enabled) detail::ever_enabled.store(true, std::memory_order_relaxed);
   State& s = state();
   s.enabled[index_of(type)] = enabled;
   s.refresh();
@@ -144,6 +145,8 @@ Tensor cast(const CastPlan& plan, const Tensor& t) {
 }
 
 namespace detail {
+
+std::atomic<bool> ever_enabled{false};
 
 bool any_active() { return state().active_mask != 0; }
 

@@ -10,6 +10,7 @@
 // again with the floating operands cast by the policy (through Tensor::to, so autograd records
 // ToCopyBackward0 and gradients reach float32 leaves in float32) and with autocast suspended
 // for that device type while the op runs, so the ops it calls are not cast again.
+#include <atomic>
 #include <cstddef>
 #include <optional>
 #include <string_view>
@@ -110,6 +111,8 @@ Tensor cast(const CastPlan& plan, const Tensor& t);
 
 namespace detail {
 
+/// True once any thread has turned autocast on (never reset): until then an op's hook is one load.
+extern std::atomic<bool> ever_enabled;
 /// True when autocast is on and not suspended for some device type on this thread.
 bool any_active();
 /// True when autocast is on and not suspended for `type` on this thread.
@@ -160,7 +163,7 @@ requires(!std::is_same_v<T, Tensor> && !std::is_same_v<T, std::vector<Tensor>> &
 /// (off or suspended for the device type of the first defined tensor operand, or no tensor).
 template <class... Args>
 std::optional<CastPlan> plan(CastPolicy policy, const Args&... args) {
-  if (!any_active()) return std::nullopt;
+  if (!ever_enabled.load(std::memory_order_relaxed) || !any_active()) return std::nullopt;
   std::optional<DeviceType> device;
   (first_device(device, args), ...);
   if (!device || !active(*device)) return std::nullopt;

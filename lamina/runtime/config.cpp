@@ -2,6 +2,7 @@
 #include "lamina/runtime/parallel.h"
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -118,16 +119,14 @@ Device default_device() {
 Device parse_device_spec(const std::string& spec) {
   if (spec == "cpu") return kCPU;
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
-    Device d;
-    d.type = DeviceType::CUDA;
-    if (spec.size() > 5) {
-      char* end = nullptr;
-      long idx = std::strtol(spec.c_str() + 5, &end, 10);
-      LAMINA_CHECK(end && *end == '\0' && idx >= 0, ValueError, "device", "invalid device string '", spec,
-                   "'; expected 'cpu', 'cuda' or 'cuda:N'");
-      d.index = static_cast<int>(idx);
-    }
-    return d;
+    // Like torch, a bare "cuda" names the calling thread's current device.
+    if (spec.size() == 4) return Device{DeviceType::CUDA, cuda_device_count() > 0 ? cuda::current_device() : 0};
+    const char* digits = spec.c_str() + 5;
+    char* end = nullptr;
+    const long idx = std::strtol(digits, &end, 10);
+    LAMINA_CHECK(end != digits && *end == '\0' && *digits >= '0' && *digits <= '9' && idx <= INT32_MAX, ValueError,
+                 "device", "invalid device string '", spec, "'; expected 'cpu', 'cuda' or 'cuda:N'");
+    return Device{DeviceType::CUDA, static_cast<int>(idx)};
   }
   LAMINA_THROW(ValueError, "device", "invalid device string '", spec, "'; expected 'cpu', 'cuda' or 'cuda:N'");
 }

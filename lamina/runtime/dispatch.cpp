@@ -68,6 +68,13 @@ const std::string& op_name(OpId op) {
   return t.names.at(static_cast<size_t>(op));
 }
 
+OpId op_count() {
+  ensure_registered();
+  auto& t = table();
+  std::lock_guard<std::mutex> lock(t.mutex);
+  return static_cast<OpId>(t.names.size());
+}
+
 void register_kernel(OpId op, Backend backend, Dtype dtype, void* fn) {
   auto& t = table();
   std::lock_guard<std::mutex> lock(t.mutex);

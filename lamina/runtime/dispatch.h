@@ -22,6 +22,8 @@ using OpId = int32_t;
 OpId op_id(std::string_view name);
 /// The name an id was interned under.
 const std::string& op_name(OpId op);
+/// How many op names are interned (ids are 0..op_count()-1), counting every registered kernel's op.
+OpId op_count();
 
 /// Stores `fn` as the kernel for (op, backend, dtype). Called from kernel registration functions.
 void register_kernel(OpId op, Backend backend, Dtype dtype, void* fn);

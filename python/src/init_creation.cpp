@@ -100,14 +100,12 @@ void init_creation(nb::module_& m, TensorClass& cls) {
       low = nb::cast<int64_t>(args[0]);
       high = nb::cast<int64_t>(args[1]);
     }
-    to_device(device);
-    return randint(low, high, to_shape(shape), to_optional_dtype(dtype));
+    return randint(low, high, to_shape(shape), to_optional_dtype(dtype), to_device(device));
   }, nb::arg("args"), nb::kw_only(), nb::arg("size") = nb::none(), nb::arg("dtype") = nb::none(),
      nb::arg("device") = nb::none(), "Uniform integers in [low, high).");
   m.def("randperm", [](int64_t n, nb::object dtype, nb::object device) {
-    to_device(device);
-    Tensor p = randperm(n);
     auto dt = to_optional_dtype(dtype);
+    Tensor p = randperm(n, to_device(device));
     return dt ? p.to(*dt) : p;
   }, nb::arg("n"), nb::kw_only(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none(),
      "A random permutation of 0..n-1.");

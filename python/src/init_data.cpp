@@ -237,7 +237,8 @@ void bind_loaders(nb::module_& sub) {
       .def("__init__",
            [](NativeLoader* self, std::shared_ptr<data::Dataset> dataset, int64_t batch_size, bool shuffle,
               bool drop_last, int num_workers, int prefetch_factor, uint64_t seed,
-              std::shared_ptr<data::Sampler> sampler, std::shared_ptr<data::BatchSampler> batch_sampler) {
+              std::shared_ptr<data::Sampler> sampler, std::shared_ptr<data::BatchSampler> batch_sampler,
+              bool pin_memory) {
              data::DataLoaderOptions o;
              o.batch_size = batch_size;
              o.shuffle = shuffle;
@@ -247,10 +248,12 @@ void bind_loaders(nb::module_& sub) {
              o.seed = seed;
              o.sampler = std::move(sampler);
              o.batch_sampler = std::move(batch_sampler);
+             o.pin_memory = pin_memory;
              new (self) NativeLoader(std::move(dataset), std::move(o));
            },
            nb::arg("dataset"), nb::arg("batch_size"), nb::arg("shuffle"), nb::arg("drop_last"), nb::arg("num_workers"),
-           nb::arg("prefetch_factor"), nb::arg("seed"), nb::arg("sampler").none(), nb::arg("batch_sampler").none())
+           nb::arg("prefetch_factor"), nb::arg("seed"), nb::arg("sampler").none(), nb::arg("batch_sampler").none(),
+           nb::arg("pin_memory") = false)
       .def("__len__", &NativeLoader::size)
       .def("start", [](NativeLoader& l) {
         bool ok;

@@ -2,8 +2,12 @@
 // DeviceNotAvailableError naming the op; the GPU checks run where a GPU is present.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "lamina/cuda/device.h"
 #include "lamina/cuda/memory.h"
+#include "lamina/cuda/stream.h"
 #include "lamina/lamina.h"
 
 using namespace lamina;
@@ -34,8 +38,8 @@ TEST(CudaDevice, MissingDevicesRaiseNamingTheOp) {
 }
 
 TEST(CudaDevice, GpuQueries) {
-  if (cuda::raw_device_count() == 0) GTEST_SKIP() << "no CUDA GPU";
-  for (int i = 0; i < cuda::raw_device_count(); ++i) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << "no usable CUDA GPU";
+  for (int i = 0; i < cuda_device_count(); ++i) {
     EXPECT_FALSE(cuda::device_name(i).empty());
     EXPECT_GE(cuda::device_capability(i), 80);
     EXPECT_GT(cuda::device_total_memory(i), int64_t{1} << 30);
@@ -48,6 +52,43 @@ TEST(CudaDevice, GpuQueries) {
     cuda::empty_cache(i);
     EXPECT_EQ(cuda::memory_stats(i).reserved, 0u);
   }
+}
+
+TEST(CudaDevice, DeviceStrings) {
+  EXPECT_EQ(parse_device_spec("cpu"), kCPU);
+  // A bare "cuda" is the current device (torch's meaning), 0 where there is none.
+  EXPECT_EQ(parse_device_spec("cuda"),
+            (Device{DeviceType::CUDA, cuda_device_count() > 0 ? cuda::current_device() : 0}));
+  EXPECT_EQ(parse_device_spec("cuda:3"), (Device{DeviceType::CUDA, 3}));
+  EXPECT_EQ(parse_device_spec("cuda:12").str(), "cuda:12");
+  for (const char* bad : {"cuda:", "cuda:x", "cuda:-1", "cuda: 1", "cuda:+1", "cuda:1x", "cuda:99999999999", "gpu",
+                          "CUDA", "", "cpu:0"}) {
+    try {
+      parse_device_spec(bad);
+      ADD_FAILURE() << "expected ValueError for '" << bad << "'";
+    } catch (const ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("invalid device string"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// LAMINA_FORCE_CPU hides the GPUs from every query, not only from tensor placement.
+TEST(CudaDevice, ForceCpuHidesTheGpusFromQueries) {
+  const char* old = std::getenv("LAMINA_FORCE_CPU");
+  const std::string saved = old ? old : "";
+  setenv("LAMINA_FORCE_CPU", "1", 1);
+  EXPECT_EQ(cuda_device_count(), 0);
+  EXPECT_THROW(cuda::device_name(0), DeviceNotAvailableError);
+  EXPECT_THROW(cuda::device_capability(0), DeviceNotAvailableError);
+  EXPECT_THROW(cuda::synchronize(0), DeviceNotAvailableError);
+  EXPECT_THROW(cuda::memory_stats(0), DeviceNotAvailableError);
+  EXPECT_THROW(cuda::empty_cache(0), DeviceNotAvailableError);
+  EXPECT_THROW(parse_device("cuda"), DeviceNotAvailableError);
+  EXPECT_EQ(parse_device_spec("cuda"), (Device{DeviceType::CUDA, 0}));
+  if (old)
+    setenv("LAMINA_FORCE_CPU", saved.c_str(), 1);
+  else
+    unsetenv("LAMINA_FORCE_CPU");
 }
 
 // A tensor whose storage says cuda:0 (host memory posing as device memory, so no GPU is needed):

@@ -643,3 +643,31 @@ TEST(DataLoader, EmptyDatasetHasNoBatches) {
   EXPECT_TRUE(loader.begin() == loader.end());
   EXPECT_EQ(loader.epoch(), 1);
 }
+
+// pin_memory: the workers copy each batch into pinned host memory where a CUDA device is usable;
+// elsewhere the loader warns once per loader (as PyTorch does) and delivers the same batches unpinned.
+TEST(DataLoader, PinMemoryPinsBatchesWhereAGpuIsUsableAndWarnsElsewhere) {
+  const auto dataset = std::make_shared<NoisyDataset>(23);
+  const bool gpu = cuda_device_count() > 0;
+  for (int workers : {0, 2}) {
+    data::DataLoaderOptions plain;
+    plain.batch_size = 5;
+    plain.num_workers = workers;
+    plain.seed = 11;
+    data::DataLoaderOptions pinned = plain;
+    pinned.pin_memory = true;
+    data::DataLoader reference(dataset, plain);
+    testing::internal::CaptureStderr();
+    data::DataLoader loader(dataset, pinned);
+    const std::string warning = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(warning.find("pin_memory is set but no CUDA device is usable") != std::string::npos, !gpu) << warning;
+    const std::vector<Batch> got = epoch(loader);
+    EXPECT_TRUE(same_epochs(got, epoch(reference)));
+    ASSERT_EQ(got.size(), 5u);
+    for (const Batch& b : got)
+      for (const Tensor& t : b) {
+        EXPECT_EQ(t.is_pinned(), gpu);
+        EXPECT_TRUE(t.device().is_cpu());
+      }
+  }
+}

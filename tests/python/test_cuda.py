@@ -36,11 +36,46 @@ def test_without_a_gpu_device_calls_raise_naming_the_op(call, op):
 
 
 def test_force_cpu_hides_gpus():
-    code = "import lamina; print(lamina.cuda.device_count(), lamina.cuda.is_available(), lamina.default_device())"
+    code = """import lamina
+hidden = []
+for call in (lambda: lamina.cuda.get_device_name(0), lambda: lamina.cuda.memory_stats(0),
+             lambda: lamina.cuda.synchronize(0), lambda: lamina.zeros(1, device="cuda")):
+    try:
+        call()
+    except lamina.DeviceNotAvailableError:
+        hidden.append(True)
+print(lamina.cuda.device_count(), lamina.cuda.is_available(), lamina.default_device(), len(hidden))"""
     env = dict(os.environ, LAMINA_FORCE_CPU="1")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["0", "False", "cpu"]
+    assert out.stdout.split() == ["0", "False", "cpu", "4"]
+
+
+@pytest.mark.skipif(lamina.cuda.is_available(), reason="a GPU is usable here")
+@pytest.mark.parametrize("make", [lambda: lamina.randint(0, 5, (3,), device="cuda"),
+                                  lambda: lamina.randperm(4, device="cuda"),
+                                  lambda: lamina.rand(3, device="cuda:0")])
+def test_random_tensors_on_a_missing_gpu_raise_and_leave_the_generator(make):
+    lamina.manual_seed(7)
+    with pytest.raises(lamina.DeviceNotAvailableError):
+        make()
+    after_error = lamina.rand(4).tolist()
+    lamina.manual_seed(7)
+    assert lamina.rand(4).tolist() == after_error
+
+
+def test_random_integer_tensors_take_a_device_and_a_dtype():
+    lamina.manual_seed(3)
+    a = lamina.randint(2, 9, (5, 4), device="cpu", dtype=lamina.int32)
+    assert a.device.type == "cpu" and a.dtype == lamina.int32 and a.shape == (5, 4)
+    p = lamina.randperm(6, device="cpu", dtype=lamina.float32)
+    assert p.dtype == lamina.float32 and sorted(p.tolist()) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+@pytest.mark.parametrize("bad", ["cuda:", "cuda:x", "cuda:-1", "cuda: 1", "gpu"])
+def test_bad_device_strings_raise_value_error(bad):
+    with pytest.raises(lamina.ValueError, match="invalid device string"):
+        lamina.zeros(1, device=bad)
 
 
 def test_a_cpu_device_is_rejected():
@@ -239,6 +274,7 @@ def test_device_selection():
         assert lamina.cuda.current_device() == 0
     lamina.cuda.set_device("cuda:0")
     assert str(lamina.ones(2).device) == "cuda:0"  # CUDA-first default device
+    assert lamina.zeros(1, device="cuda").device.index == lamina.cuda.current_device()
     with pytest.raises(lamina.DeviceNotAvailableError):
         lamina.cuda.set_device(lamina.cuda.device_count())
     n = lamina.cuda.device_count()

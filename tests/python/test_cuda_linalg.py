@@ -40,6 +40,19 @@ def test_matmul_matches_cpu(sa, sb, dtype, rng):
     check(out, host(ca) @ host(cb), dtype)
 
 
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "uint8"])
+@pytest.mark.parametrize("sa,sb", SHAPES)
+def test_integer_matmul_matches_cpu_bit_for_bit(sa, sb, dtype, rng):
+    hi = {"int64": 2 ** 40, "int32": 2 ** 20, "int8": 100, "uint8": 200}[dtype]
+    lo = 0 if dtype == "uint8" else -hi
+    ca = lamina.randint(lo, hi, sa, dtype=getattr(lamina, dtype), device="cpu")
+    cb = lamina.randint(lo, hi, sb, dtype=getattr(lamina, dtype), device="cpu")
+    want = (ca @ cb).numpy()
+    np.testing.assert_array_equal((ca.cuda() @ cb.cuda()).cpu().numpy(), want)
+    if ca.dim() == 2 and cb.dim() == 2:  # transposed operands
+        np.testing.assert_array_equal((ca.t().contiguous().cuda().t() @ cb.cuda()).cpu().numpy(), want)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_transposed_and_strided_operands(dtype, rng):
     a, b = rng.standard_normal((6, 40, 24)), rng.standard_normal((6, 40, 24))

@@ -83,7 +83,18 @@ def test_rand_like_and_dropout():
 
 @pytest.mark.parametrize("dtype", [lamina.int64, lamina.int32, lamina.int8, lamina.uint8, lamina.float32])
 def test_randint_bit_exact(dtype):
-    if lamina.randint(0, 2, (1,), device="cuda").device.type != "cuda":
-        pytest.skip("randint has no device argument in C++ yet (lamina/ops/creation.h)")
     c, g = both(lambda d: lamina.randint(0, 100, (3, 333), dtype=dtype, device=d))
     np.testing.assert_array_equal(g, c)
+    assert ((g >= 0) & (g < 100)).all()
+
+
+def test_randint_wide_range_and_negative_low_bit_exact():
+    c, g = both(lambda d: lamina.randint(-(2 ** 40), 2 ** 41, (1001,), device=d))
+    np.testing.assert_array_equal(g, c)
+
+
+@pytest.mark.parametrize("n", [0, 1, 17, 4099])
+def test_randperm_on_device_matches_cpu(n):
+    c, g = both(lambda d: lamina.randperm(n, device=d))
+    np.testing.assert_array_equal(g, c)
+    np.testing.assert_array_equal(np.sort(g), np.arange(n))

@@ -17,6 +17,7 @@ void register_all() {
   register_optim_kernels();
   register_window_kernels();
   register_gemm_kernels();
+  register_matmul_int_kernels();
   register_conv_kernels();
   register_attention_kernels();
 }

@@ -22,6 +22,7 @@ void register_random_kernels();      // random.cu: uniform, normal, randint (Phi
 void register_optim_kernels();       // optim.cu: fused SGD / Adam(W) / RMSprop / Adagrad steps
 void register_window_kernels();      // window.cu: im2col, col2im, max pooling
 void register_gemm_kernels();        // lamina/cuda/gemm_cuda.cpp: GEMM through cuBLASLt
+void register_matmul_int_kernels();  // matmul_int.cu: integer matmul (cuBLASLt has none)
 void register_conv_kernels();        // lamina/cuda/conv_cuda.cpp: convolution through cuDNN
 void register_attention_kernels();   // attention.cu: fused scaled-dot-product attention
 

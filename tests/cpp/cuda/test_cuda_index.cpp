@@ -24,39 +24,6 @@ using kernels::cpu::ElementwiseKernel;
 
 namespace {
 
-template <class F>
-void with_storage(Dtype dt, F&& f) {
-  switch (dt) {
-    case Dtype::Float16:
-      f(__half{});
-      break;
-    case Dtype::BFloat16:
-      f(__nv_bfloat16{});
-      break;
-    case Dtype::Float32:
-      f(float{});
-      break;
-    case Dtype::Float64:
-      f(double{});
-      break;
-    case Dtype::Int64:
-      f(int64_t{});
-      break;
-    case Dtype::Int32:
-      f(int32_t{});
-      break;
-    case Dtype::Int8:
-      f(int8_t{});
-      break;
-    case Dtype::UInt8:
-      f(uint8_t{});
-      break;
-    default:
-      f(bool{});
-      break;
-  }
-}
-
 const Dtype kAllDtypes[] = {Dtype::Float32, Dtype::Float64, Dtype::Float16, Dtype::BFloat16, Dtype::Int64,
                             Dtype::Int32,   Dtype::Int8,    Dtype::UInt8,   Dtype::Bool};
 
@@ -106,7 +73,7 @@ TEST(CudaIndexMath, TakeMatchesCpuGather) {
     params.i = x.strides()[1] * x.element_size();
     cpu_kernel("gather", dt)(runtime::make_strided_loop({&out_cpu, &idx, &src}), params);
     const runtime::StridedLoop loop = runtime::make_strided_loop({&out_dev, &idx, &src});
-    with_storage(dt, [&](auto s) {
+    kernels::cuda::visit_storage(dt, [&](auto s) {
       for (int64_t e = 0; e < loop.numel; ++e) im::take_element<decltype(s)>(loop, e, params.i);
     });
     EXPECT_TRUE(same_bits(out_cpu, out_dev)) << dtype_name(dt);
@@ -128,7 +95,7 @@ TEST(CudaIndexMath, PutMatchesCpuScatterInEveryMode) {
       const Tensor dst_cpu = along_dim(x_cpu, 0, idx.shape()), dst_dev = along_dim(x_dev, 0, idx.shape());
       cpu_kernel("scatter", dt)(runtime::make_strided_loop({&dst_cpu, &idx, &values}), params);
       const runtime::StridedLoop loop = runtime::make_strided_loop({&dst_dev, &idx, &values});
-      with_storage(dt, [&](auto s) {
+      kernels::cuda::visit_storage(dt, [&](auto s) {
         for (int64_t e = 0; e < loop.numel; ++e) im::put_element<decltype(s)>(loop, e, params.i, mode, SerialCombine{});
       });
       EXPECT_TRUE(same_bits(x_cpu, x_dev))
@@ -138,7 +105,7 @@ TEST(CudaIndexMath, PutMatchesCpuScatterInEveryMode) {
       Tensor x_ord = x0.clone();
       const Tensor dst_ord = along_dim(x_ord, 0, idx.shape());
       const runtime::StridedLoop ord = runtime::make_strided_loop({&dst_ord, &idx, &values});
-      with_storage(dt, [&](auto s) {
+      kernels::cuda::visit_storage(dt, [&](auto s) {
         using T = decltype(s);
         std::vector<int64_t> order(static_cast<size_t>(ord.numel));
         std::iota(order.begin(), order.end(), 0);
@@ -170,7 +137,7 @@ TEST(CudaIndexMath, IndexOffsetsMatchCpu) {
         params.lo = accumulate;
         cpu_kernel("index_offsets", dt)(runtime::make_strided_loop({&out_cpu, &idx}), params);
         const runtime::StridedLoop loop = runtime::make_strided_loop({&out_dev, &idx});
-        with_storage(dt, [&](auto s) {
+        kernels::cuda::visit_storage(dt, [&](auto s) {
           using I = decltype(s);
           if constexpr (std::is_integral_v<I> && !std::is_same_v<I, bool>)
             for (int64_t e = 0; e < loop.numel; ++e) im::index_offset_element<I>(loop, e, wrap, 24, accumulate == 1);
@@ -274,7 +241,7 @@ TEST(CudaSortMath, KeysOrderLikeCpuSort) {
       kernel(runtime::make_line_loop(line, 0, values, &order), params);
       std::vector<int64_t> pos(203);
       std::iota(pos.begin(), pos.end(), 0);
-      with_storage(dt, [&](auto s) {
+      kernels::cuda::visit_storage(dt, [&](auto s) {
         using T = decltype(s);
         const T* x = reinterpret_cast<const T*>(line.data_ptr());
         std::stable_sort(pos.begin(), pos.end(), [&](int64_t a, int64_t b) {

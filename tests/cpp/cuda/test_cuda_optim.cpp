@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lamina/kernels/cpu/optim.h"
@@ -20,25 +21,6 @@ namespace {
 
 constexpr int64_t kN = 257;
 constexpr int kSteps = 25;
-
-// The device storage type of a float dtype, for reading a CPU tensor's bytes as the device would.
-template <class F>
-void with_storage(Dtype dt, F&& f) {
-  switch (dt) {
-    case Dtype::Float16:
-      f(__half{});
-      break;
-    case Dtype::BFloat16:
-      f(__nv_bfloat16{});
-      break;
-    case Dtype::Float32:
-      f(float{});
-      break;
-    default:
-      f(double{});
-      break;
-  }
-}
 
 // Same bits element by element, except that any two NaNs are equal (the device's NaN payloads
 // need not be the CPU's; centered RMSprop on random state takes square roots of negatives).
@@ -119,9 +101,10 @@ void run_case(const Case& c, Dtype dt) {
     for (int x = 0; x < 2; ++x)
       if (c.extras & (1 << x)) ca.extra[x] = static_cast<char*>(cpu_t[2 + c.loop_state + x].data_ptr());
     kernel(loop, ca);
-    with_storage(dt, [&](auto s) {
+    kernels::cuda::visit_storage(dt, [&](auto s) {
       using T = decltype(s);
-      for (int64_t i = 0; i < kN; ++i) device_update<T>(c, a, dev_t, i);
+      if constexpr (std::is_floating_point_v<kernels::cuda::compute_t<T>>)  // the optimizers take float dtypes
+        for (int64_t i = 0; i < kN; ++i) device_update<T>(c, a, dev_t, i);
     });
     for (int j = 0; j < n_tensors; ++j) {
       if (j == 1) continue;

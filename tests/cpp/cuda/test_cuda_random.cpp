@@ -17,42 +17,12 @@ namespace rm = lamina::kernels::cuda::random_math;
 
 namespace {
 
-template <class F>
-void with_storage(Dtype dt, F&& f) {
-  switch (dt) {
-    case Dtype::Float16:
-      f(__half{});
-      break;
-    case Dtype::BFloat16:
-      f(__nv_bfloat16{});
-      break;
-    case Dtype::Float32:
-      f(float{});
-      break;
-    case Dtype::Float64:
-      f(double{});
-      break;
-    case Dtype::Int64:
-      f(int64_t{});
-      break;
-    case Dtype::Int32:
-      f(int32_t{});
-      break;
-    case Dtype::Int8:
-      f(int8_t{});
-      break;
-    default:
-      f(uint8_t{});
-      break;
-  }
-}
-
 // Expects that the CPU fill `t` (drawn with `seed` from counter `first`, row-major over t) holds
 // draw<T>(seed, first + k) at element k.
 template <class Draw>
 void expect_same(const Tensor& t, uint64_t seed, uint64_t first, Draw draw, const std::string& what) {
   const Tensor c = t.contiguous();
-  with_storage(t.dtype(), [&](auto s) {
+  kernels::cuda::visit_storage(t.dtype(), [&](auto s) {
     using T = decltype(s);
     const T* got = reinterpret_cast<const T*>(c.data_ptr());
     for (int64_t k = 0; k < c.numel(); ++k) {

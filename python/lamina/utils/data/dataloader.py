@@ -243,13 +243,16 @@ class DataLoader:
             default_collate if auto_batching else default_convert)
         self._generation = 0
         self._loader = None
+        self._loader_pins = False
         self._seed = _loader_seed(seed, generator)
         if self._iterable:
             return
         native = _native_of(dataset)
         if native is not None and collate_fn is None and batch_sampler is not None:
+            # The C++ workers pin native batches themselves, off the reading thread.
             self._loader = _data.NativeLoader(native, 1, False, False, num_workers, prefetch_factor, self._seed, None,
-                                              _native_plan(batch_sampler))
+                                              _native_plan(batch_sampler), pin_memory=self._pin)
+            self._loader_pins = self._pin
         else:
             plan = _native_plan(batch_sampler if batch_sampler is not None else _SingleIndexBatches(sampler))
             collate = self.collate_fn if batch_sampler is not None else _FirstSample(self.collate_fn)
@@ -257,7 +260,7 @@ class DataLoader:
         _live_loaders.add(self)
 
     def _pinned(self, batch):
-        return _pin(batch) if self._pin else batch
+        return _pin(batch) if self._pin and not self._loader_pins else batch
 
     @property
     def seed(self):
