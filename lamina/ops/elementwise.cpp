@@ -30,6 +30,8 @@ void check_can_cast(Dtype from, const Tensor& into, const char* op) {
 }
 
 bool contains_zero(const Tensor& t) {
+  // A device tensor is searched where it lives; the answer costs one synchronizing copy.
+  if (!t.device().is_cpu()) return any(eq(t, Scalar(int64_t{0}))).item<bool>();
   Tensor c = t.contiguous();
   return visit_dtype(c.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -141,7 +141,7 @@ void init_log(nb::module_& m) {
           "add_histogram_edges",
           [](train::SummaryWriter& w, const std::string& tag, nb::handle values, std::vector<double> edges,
              int64_t step, std::optional<double> wall_time) {
-            Tensor t = to_tensor_operand(values).to(Dtype::Float64).contiguous();
+            Tensor t = to_tensor_operand(values).to(kCPU).to(Dtype::Float64).contiguous();
             const double* p = t.data<double>();
             w.add_histogram_edges(tag, std::vector<double>(p, p + t.numel()), edges, step, wall_time);
           },

@@ -294,3 +294,20 @@ def test_data_loader_pins_batches():
         for x, y in DataLoader(ds, batch_size=4, pin_memory=True, num_workers=workers):
             assert x.is_pinned() and y.is_pinned()
             assert x.cuda(non_blocking=True).cpu().tolist() == x.tolist()
+
+
+@gpu
+def test_host_consumers_take_device_tensors(tmp_path):
+    """Everything that reads tensor values on the host copies device tensors there first."""
+    from lamina.utils.tensorboard import SummaryWriter
+    x = lamina.randn(300, device="cuda")
+    host = x.cpu()
+    with SummaryWriter(tmp_path) as w:
+        for bins in ("tensorflow", 10, "auto"):
+            w.add_histogram(f"h{bins}", x, bins=bins)
+    lamina.save_file({"x": x}, str(tmp_path / "x.safetensors"))
+    assert lamina.load_file(str(tmp_path / "x.safetensors"))["x"].tolist() == host.tolist()
+    assert x.tolist() == host.tolist() and x[3].item() == host[3].item()
+    assert repr(x[:3]).startswith("tensor(")
+    with pytest.raises(lamina.DeviceMismatchError, match="cpu"):
+        x.numpy()

@@ -64,8 +64,8 @@ def assert_same(gpu, cpu, what):
 def run_both(fn, inputs, what):
     try:
         cpu = fn(*inputs)
-    except lamina.Error:
-        with pytest.raises(lamina.Error):
+    except lamina.Error as e:  # the GPU raises the same error type
+        with pytest.raises(type(e)):
             fn(*[t.cuda() for t in inputs])
         return
     assert_same(fn(*[t.cuda() for t in inputs]), cpu, what)
@@ -85,6 +85,22 @@ def test_binary_ops_match_cpu(name):
     for dtype in BINARY[name]:
         for layout, inputs in layouts(dtype, 2, seed=hash(name) % 1000):
             run_both(fn, inputs, f"{name} {dtype} {layout}")
+
+
+@pytest.mark.parametrize("name", ["floor_divide", "remainder", "fmod"])
+@pytest.mark.parametrize("dtype", INT)
+def test_integer_division_by_zero_raises_and_writes_nothing(name, dtype):
+    a = random((40,), dtype, 1).cuda()
+    b = random((40,), dtype, 2)
+    b[7] = 0
+    before = a.cpu().numpy().copy()
+    with pytest.raises(lamina.ValueError, match=f"{name}.*integer division by zero"):
+        getattr(lamina, name)(a, b.cuda())
+    with pytest.raises(lamina.ValueError, match="integer division by zero"):
+        getattr(a, name + "_")(b.cuda())
+    np.testing.assert_array_equal(a.cpu().numpy(), before)
+    b[7] = 1
+    assert_same(getattr(lamina, name)(a, b.cuda()), getattr(lamina, name)(a.cpu(), b), f"{name} {dtype}")
 
 
 @pytest.mark.parametrize("dtype", NUMERIC)

@@ -67,8 +67,11 @@ def test_histograms_match_numpy(tmp_path, rng, bins):
     with SummaryWriter(tmp_path) as w:
         w.add_histogram("w", values, global_step=5, bins=bins)
         w.add_histogram("t", lamina.tensor(values.astype(np.float32)), global_step=6, bins=bins)
+        # bfloat16 (NumPy has none) in a strided view goes through the same path.
+        w.add_histogram("b", lamina.tensor(values).to(lamina.bfloat16)[::2], global_step=7, bins=bins)
     acc = _load(tmp_path)
-    for tag, vals in [("w", values), ("t", values.astype(np.float32).astype(np.float64))]:
+    bf16 = lamina.tensor(values).to(lamina.bfloat16)[::2].double().numpy()
+    for tag, vals in [("w", values), ("t", values.astype(np.float32).astype(np.float64)), ("b", bf16)]:
         (ev,) = acc.Histograms(tag)
         h = ev.histogram_value
         np_bins = _tf_bins() if bins == "tensorflow" else (np.histogram_bin_edges(vals, bins) if bins == "auto" else bins)

@@ -82,7 +82,7 @@ class SummaryWriter:
                 raise ValueError(f"add_histogram: bins must be >= 1, got {bins}")
             self._writer.add_histogram(str(tag), v, _step(global_step), int(bins), wt)
         else:
-            arr = v.numpy() if isinstance(v, Tensor) else v
+            arr = v.detach().cpu().double().numpy() if isinstance(v, Tensor) else v
             edges = np.histogram_bin_edges(np.asarray(arr, dtype=np.float64), bins=bins)
             self._writer.add_histogram_edges(str(tag), v, [float(e) for e in edges], _step(global_step), wt)
 
