@@ -433,3 +433,18 @@ def test_supported_lists():
     assert {"matmul", "softmax", "reshape", "__getitem__", "masked_fill", "linear", "layer_norm"} <= set(ops)
     assert {"Linear", "Conv2d", "BatchNorm2d", "LayerNorm", "Embedding", "GELU", "Dropout"} <= \
         set(lamina.onnx.supported_modules())
+
+
+@pytest.mark.skipif(not lamina.cuda.is_available(), reason="no usable CUDA GPU")
+def test_a_model_on_the_gpu_exports_like_on_the_cpu(tmp_path):
+    lamina.manual_seed(5)
+    model = _example("fashion_mnist").make_model("cnn")
+    _train_bn(model, (8, 1, 28, 28))
+    x = lamina.randn(3, 1, 28, 28)
+    cpu_proto = lamina.onnx.export(model, x, str(tmp_path / "cpu.onnx"))
+    model.cuda()
+    gpu_proto = lamina.onnx.export(model, x.cuda(), str(tmp_path / "gpu.onnx"))
+    assert [n.op_type for n in gpu_proto.graph.node] == [n.op_type for n in cpu_proto.graph.node]
+    for a, b in zip(cpu_proto.graph.initializer, gpu_proto.graph.initializer):
+        assert a.name == b.name and a.raw_data == b.raw_data
+    np.testing.assert_allclose(_run_ort(tmp_path / "gpu.onnx", (x,))[0], _run_ort(tmp_path / "cpu.onnx", (x,))[0])

@@ -99,7 +99,7 @@ class _Graph:
 
     def array(self, t):
         """A copy of an untraced tensor's values."""
-        return np.array(t.detach().contiguous().numpy(), copy=True)
+        return np.array(t.detach().cpu().contiguous().numpy(), copy=True)
 
     def value(self, v, dtype=None, hint="const"):
         """The value name of v (traced tensor, other tensor or Python number), cast to the lamina
