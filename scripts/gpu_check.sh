@@ -9,8 +9,8 @@
 #
 # Each stage writes its log under $OUT (or build/gpu-out without it). `build` configures with
 # LAMINA_CUDA=ON for sm_90 only (the GPU there) and builds the C++ tests and the Python extension
-# on every core; `test` runs lamina_tests and every tests/python/test_cuda*.py file with the GPU
-# visible; `bench` runs the kernel lab and bench/cuda_bench.py beside PyTorch.
+# on every core; `test` runs lamina_tests and every tests/python/test_cuda*.py file (and the ONNX
+# export tests, which have a GPU case) with the GPU visible, reporting every failure; `bench` runs the kernel lab and bench/cuda_bench.py beside PyTorch.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 stage=${1:?usage: gpu_check.sh prepare|build|test|bench}
@@ -61,10 +61,12 @@ test)
   export PYTHONPATH=$PWD/build/gpu-py LAMINA_FORCE_CPU=0 PYTHONUNBUFFERED=1
   build/gpu/lamina_tests >"$out/lamina_tests.log" 2>&1
   cpp=$?
-  python3 -m pytest -q -x --timeout=600 tests/python/test_cuda*.py >"$out/pytest_cuda.log" 2>&1
+  # No -x: device time is scarce, so one run reports every failure (each test capped at 120 s).
+  python3 -m pytest -q -rf --maxfail=200 --timeout=120 -p no:cacheprovider --junitxml="$out/pytest_cuda.xml" \
+    tests/python/test_cuda*.py tests/python/test_onnx.py >"$out/pytest_cuda.log" 2>&1
   py=$?
-  tail -5 "$out/lamina_tests.log"
-  tail -15 "$out/pytest_cuda.log"
+  grep -E "FAILED|PASSED|tests? from" "$out/lamina_tests.log" | tail -8
+  grep -E "^FAILED|passed|failed" "$out/pytest_cuda.log" | tail -40
   [ $cpp -eq 0 ] && [ $py -eq 0 ]
   ;;
 bench)
