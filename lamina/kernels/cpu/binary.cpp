@@ -5,6 +5,7 @@
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
+#include "lamina/kernels/elementwise_math.h"
 
 namespace lamina::kernels::cpu {
 namespace {
@@ -33,100 +34,6 @@ namespace {
     }                                          \
   };
 
-template <class C>
-C gelu_tanh_slope(C x) {
-  const C k = C(0.7978845608028654), t = std::tanh(k * (x + C(0.044715) * x * x * x));
-  return C(0.5) * (C(1) + t) + C(0.5) * x * (C(1) - t * t) * k * (C(1) + C(3 * 0.044715) * x * x);
-}
-
-// Integer division helpers: a zero divisor yields 0 (the op layer rejects it first) and
-// INT_MIN / -1 wraps instead of trapping.
-template <class C>
-C int_floor_div(C a, C b) {
-  if (b == 0) return 0;
-  if constexpr (std::is_signed_v<C>) {
-    if (b == -1) return static_cast<C>(0 - static_cast<std::make_unsigned_t<C>>(a));
-    C q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-    return q;
-  } else {
-    return a / b;
-  }
-}
-template <class C>
-C int_mod(C a, C b) {  // Python-style: result has the divisor's sign
-  if (b == 0 || (std::is_signed_v<C> && b == C(-1))) return 0;
-  C r = a % b;
-  if constexpr (std::is_signed_v<C>)
-    if (r != 0 && ((r < 0) != (b < 0))) r += b;
-  return r;
-}
-template <class C>
-C int_fmod(C a, C b) {  // C-style: result has the dividend's sign
-  if (b == 0 || (std::is_signed_v<C> && b == C(-1))) return 0;
-  return a % b;
-}
-template <class C>
-C int_pow(C base, C exp) {
-  if constexpr (std::is_signed_v<C>) {
-    if (exp < 0) return base == 1 ? 1 : base == -1 ? (exp % 2 ? -1 : 1) : 0;
-  }
-  using U = std::make_unsigned_t<C>;
-  U result = 1, b = static_cast<U>(base);  // unsigned arithmetic wraps like PyTorch's
-  for (C e = exp; e > 0; e >>= 1) {
-    if (e & 1) result *= b;
-    b *= b;
-  }
-  return static_cast<C>(result);
-}
-
-template <class C>
-C floor_div(C a, C b) {
-  if constexpr (std::is_integral_v<C>) {
-    return int_floor_div(a, b);
-  } else {
-    if (b == C(0)) return a / b;
-    C mod = std::fmod(a, b);
-    C div = (a - mod) / b;
-    if (mod != C(0) && ((b < C(0)) != (mod < C(0)))) div -= C(1);
-    C floordiv = std::floor(div);
-    if (div - floordiv > C(0.5)) floordiv += C(1);
-    return div == C(0) ? std::copysign(C(0), a / b) : floordiv;
-  }
-}
-template <class C>
-C py_mod(C a, C b) {
-  if constexpr (std::is_integral_v<C>) {
-    return int_mod(a, b);
-  } else {
-    C r = std::fmod(a, b);
-    if (r != C(0) && ((r < C(0)) != (b < C(0)))) r += b;
-    return r;
-  }
-}
-template <class C>
-C c_fmod(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return int_fmod(a, b);
-  else return std::fmod(a, b);
-}
-template <class C>
-C power(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return int_pow(a, b);
-  else return std::pow(a, b);
-}
-template <class C>
-C max_propagate_nan(C a, C b) {
-  if constexpr (std::is_floating_point_v<C>)
-    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<C>::quiet_NaN();
-  return a > b ? a : b;
-}
-template <class C>
-C min_propagate_nan(C a, C b) {
-  if constexpr (std::is_floating_point_v<C>)
-    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<C>::quiet_NaN();
-  return a < b ? a : b;
-}
-
 LAMINA_BINARY_FUNCTOR(AddOp, a + b)
 LAMINA_BINARY_FUNCTOR(SubOp, a - b)
 LAMINA_BINARY_FUNCTOR(MulOp, a* b)
@@ -135,8 +42,8 @@ LAMINA_BINARY_FUNCTOR(FloorDivOp, floor_div(a, b))
 LAMINA_BINARY_FUNCTOR(RemainderOp, py_mod(a, b))
 LAMINA_BINARY_FUNCTOR(FmodOp, c_fmod(a, b))
 LAMINA_BINARY_FUNCTOR(PowOp, power(a, b))
-LAMINA_BINARY_FUNCTOR(MaximumOp, max_propagate_nan(a, b))
-LAMINA_BINARY_FUNCTOR(MinimumOp, min_propagate_nan(a, b))
+LAMINA_BINARY_FUNCTOR(MaximumOp, max_nan(a, b))
+LAMINA_BINARY_FUNCTOR(MinimumOp, min_nan(a, b))
 LAMINA_BINARY_FUNCTOR(Atan2Op, std::atan2(a, b))
 LAMINA_BINARY_FUNCTOR(ReluBackwardOp, b > C(0) ? a : C(0))  // a: gradient, b: relu input
 // a: gradient, b: gelu input; d gelu / dx = Phi(x) + x phi(x).

@@ -5,6 +5,7 @@
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
+#include "lamina/kernels/elementwise_math.h"
 
 namespace lamina::kernels::cpu {
 namespace {
@@ -20,20 +21,7 @@ namespace {
     }                                                     \
   };
 
-template <class C>
-C sigmoid_of(C x) {
-  return x >= C(0) ? C(1) / (C(1) + std::exp(-x)) : std::exp(x) / (C(1) + std::exp(x));
-}
-
 LAMINA_UNARY_FUNCTOR(NegOp, -x)
-template <class C>
-C abs_of(C x) {
-  if constexpr (std::is_floating_point_v<C>)
-    return std::fabs(x);  // abs(-0.0) is +0.0, as in PyTorch and NumPy (and the cpu_simd kernel)
-  else
-    return x < C(0) ? C(-x) : x;
-}
-
 LAMINA_UNARY_FUNCTOR(AbsOp, abs_of(x))
 LAMINA_UNARY_FUNCTOR(SignOp, (x > C(0)) - (x < C(0)))
 LAMINA_UNARY_FUNCTOR(SquareOp, x* x)

@@ -14,16 +14,9 @@
 
 #include "lamina/core/dtype.h"
 #include "lamina/cuda/stream.h"
+#include "lamina/kernels/host_device.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/loops.h"
-
-#ifdef __CUDACC__
-#define LAMINA_HD __host__ __device__
-#define LAMINA_UNROLL _Pragma("unroll")
-#else
-#define LAMINA_HD
-#define LAMINA_UNROLL
-#endif
 
 namespace lamina::kernels::cuda {
 
