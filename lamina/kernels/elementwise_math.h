@@ -21,16 +21,21 @@ LAMINA_HD inline C sigmoid_of(C x) {
 /// |x|; abs(-0.0) is +0.0, as in PyTorch and NumPy.
 template <class C>
 LAMINA_HD inline C abs_of(C x) {
-  if constexpr (std::is_floating_point_v<C>) return std::fabs(x);
-  else if constexpr (std::is_unsigned_v<C>) return x;
-  else return x < C(0) ? C(-x) : x;
+  if constexpr (std::is_floating_point_v<C>)
+    return std::fabs(x);
+  else if constexpr (std::is_unsigned_v<C>)
+    return x;
+  else
+    return x < C(0) ? C(-x) : x;
 }
 
 /// -1, 0 or 1.
 template <class C>
 LAMINA_HD inline C sign_of(C x) {
-  if constexpr (std::is_unsigned_v<C>) return static_cast<C>(x > C(0));
-  else return static_cast<C>((x > C(0)) - (x < C(0)));
+  if constexpr (std::is_unsigned_v<C>)
+    return static_cast<C>(x > C(0));
+  else
+    return static_cast<C>((x > C(0)) - (x < C(0)));
 }
 
 /// Integer a // b rounded toward -inf; 0 for b == 0, INT_MIN // -1 wraps.
@@ -116,15 +121,19 @@ LAMINA_HD inline C py_mod(C a, C b) {
 /// a % b with the dividend's sign (torch.fmod).
 template <class C>
 LAMINA_HD inline C c_fmod(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return int_fmod(a, b);
-  else return std::fmod(a, b);
+  if constexpr (std::is_integral_v<C>)
+    return int_fmod(a, b);
+  else
+    return std::fmod(a, b);
 }
 
 /// a ** b.
 template <class C>
 LAMINA_HD inline C power(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return int_pow(a, b);
-  else return std::pow(a, b);
+  if constexpr (std::is_integral_v<C>)
+    return int_pow(a, b);
+  else
+    return std::pow(a, b);
 }
 
 /// The larger of a and b; NaN when either is NaN (torch.maximum).
