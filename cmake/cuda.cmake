@@ -38,7 +38,10 @@ if(LAMINA_CUDA_ENABLED)
   endif()
   # Host code of lamina/cuda/ (*_cuda.cpp: CUDA runtime, cuBLASLt, cuDNN calls) and the device code.
   file(GLOB LAMINA_CUDA_HOST_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lamina/cuda/*_cuda.cpp)
-  file(GLOB LAMINA_CUDA_DEVICE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lamina/kernels/cuda/*.cu)
+  # lamina/kernels/cuda/: device code (*.cu) and the host code of the kernels that call CUDA
+  # libraries (*.cpp: cuBLASLt GEMM, cuDNN convolution).
+  file(GLOB LAMINA_CUDA_DEVICE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lamina/kernels/cuda/*.cu
+       ${PROJECT_SOURCE_DIR}/lamina/kernels/cuda/*.cpp)
   target_sources(lamina PRIVATE ${LAMINA_CUDA_HOST_SOURCES} ${LAMINA_CUDA_DEVICE_SOURCES})
   # std::numeric_limits and other constexpr host functions are used in device code.
   target_compile_options(lamina PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr>)

@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "lamina/data/mmap.h"
+#include "lamina/data/tokens.h"
 #include "lamina/lamina.h"
 #include "lamina/nn/nn.h"
 #include "lamina/optim/optimizer.h"
+#include "lamina/runtime/log.h"
 #include "lamina/train/csv_logger.h"
-#include "lamina/train/log.h"
 #include "lamina/train/summary_writer.h"
 
 using namespace lamina;
@@ -50,19 +50,32 @@ Args parse(int argc, char** argv) {
     kv[key.substr(2)] = argv[++i];
   }
   for (const auto& [k, v] : kv) {
-    if (k == "text") a.text = v;
-    else if (k == "steps") a.steps = std::stoll(v);
-    else if (k == "batch-size") a.batch_size = std::stoll(v);
-    else if (k == "context") a.context = std::stoll(v);
-    else if (k == "width") a.width = std::stoll(v);
-    else if (k == "layers") a.layers = std::stoll(v);
-    else if (k == "heads") a.heads = std::stoll(v);
-    else if (k == "log-every") a.log_every = std::max<int64_t>(1, std::stoll(v));
-    else if (k == "sample-len") a.sample_len = std::stoll(v);
-    else if (k == "lr") a.lr = std::stod(v);
-    else if (k == "seed") a.seed = std::stoull(v);
-    else if (k == "prompt") a.prompt = v;
-    else if (k == "log-dir") a.log_dir = v;
+    if (k == "text")
+      a.text = v;
+    else if (k == "steps")
+      a.steps = std::stoll(v);
+    else if (k == "batch-size")
+      a.batch_size = std::stoll(v);
+    else if (k == "context")
+      a.context = std::stoll(v);
+    else if (k == "width")
+      a.width = std::stoll(v);
+    else if (k == "layers")
+      a.layers = std::stoll(v);
+    else if (k == "heads")
+      a.heads = std::stoll(v);
+    else if (k == "log-every")
+      a.log_every = std::max<int64_t>(1, std::stoll(v));
+    else if (k == "sample-len")
+      a.sample_len = std::stoll(v);
+    else if (k == "lr")
+      a.lr = std::stod(v);
+    else if (k == "seed")
+      a.seed = std::stoull(v);
+    else if (k == "prompt")
+      a.prompt = v;
+    else if (k == "log-dir")
+      a.log_dir = v;
     else {
       std::cerr << "unknown option --" << k << "\n";
       std::exit(2);
@@ -147,7 +160,9 @@ int main(int argc, char** argv) {
     const auto* bytes = raw.data<uint8_t>();
     for (int64_t i = 0; i < raw.numel(); ++i) table[bytes[i]] = 0;
     for (int s = 0; s < 256; ++s)
-      if (table[static_cast<size_t>(s)] == 0) table[static_cast<size_t>(s)] = static_cast<int64_t>(symbols.size()), symbols.push_back(static_cast<unsigned char>(s));
+      if (table[static_cast<size_t>(s)] == 0)
+        table[static_cast<size_t>(s)] = static_cast<int64_t>(symbols.size()),
+        symbols.push_back(static_cast<unsigned char>(s));
     const auto vocab = static_cast<int64_t>(symbols.size());
     const Tensor ids = index_select(tensor(table), 0, raw.to(Dtype::Int64));
     Args a = args;
@@ -188,8 +203,8 @@ int main(int argc, char** argv) {
       if (step % args.log_every == 0 || step == 1 || step == args.steps) {
         std::vector<double> recent(times.end() - std::min<size_t>(times.size(), 10), times.end());
         std::nth_element(recent.begin(), recent.begin() + recent.size() / 2, recent.end());
-        std::cout << "step " << std::setw(5) << step << "  loss " << std::fixed << std::setprecision(4) << value
-                  << "  " << std::setprecision(1) << recent[recent.size() / 2] * 1e3 << " ms/step" << std::endl;
+        std::cout << "step " << std::setw(5) << step << "  loss " << std::fixed << std::setprecision(4) << value << "  "
+                  << std::setprecision(1) << recent[recent.size() / 2] * 1e3 << " ms/step" << std::endl;
         if (writer) {
           writer->add_scalar("train/loss", value, step);
           writer->add_scalar("train/ms_per_step", recent[recent.size() / 2] * 1e3, step);
@@ -225,9 +240,9 @@ int main(int argc, char** argv) {
     std::cout << text << "\n";
     if (writer) {
       writer->add_text("sample", text, args.steps);
-      writer->add_hparams({{"lr", args.lr}, {"layers", static_cast<double>(args.layers)},
-                           {"width", static_cast<double>(args.width)}},
-                          {{"hparam/final_loss", last_loss}});
+      writer->add_hparams(
+          {{"lr", args.lr}, {"layers", static_cast<double>(args.layers)}, {"width", static_cast<double>(args.width)}},
+          {{"hparam/final_loss", last_loss}});
       writer->close();
       csv->close();
       logging::info("char_gpt", "logs written", {{"tensorboard", args.log_dir}, {"csv", csv->path()}});

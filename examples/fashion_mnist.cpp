@@ -19,9 +19,9 @@
 #include "lamina/lamina.h"
 #include "lamina/nn/nn.h"
 #include "lamina/optim/optimizer.h"
+#include "lamina/runtime/log.h"
 #include "lamina/train/checkpoint.h"
 #include "lamina/train/csv_logger.h"
-#include "lamina/train/log.h"
 #include "lamina/train/seed.h"
 #include "lamina/train/summary_writer.h"
 #include "lamina/train/trainer.h"
@@ -70,18 +70,30 @@ Args parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) usage(argv[0], 2);
     const std::string value = argv[++i];
-    if (flag == "--model") a.model = value;
-    else if (flag == "--epochs") a.epochs = std::stoll(value);
-    else if (flag == "--batch-size") a.batch_size = std::stoll(value);
-    else if (flag == "--lr") a.lr = std::stod(value);
-    else if (flag == "--seed") a.seed = std::stoull(value);
-    else if (flag == "--limit") a.limit = std::stoll(value);
-    else if (flag == "--workers") a.workers = std::stoi(value);
-    else if (flag == "--data") a.data = value;
-    else if (flag == "--log-dir") a.log_dir = value;
-    else if (flag == "--checkpoint-dir") a.checkpoint_dir = value;
-    else if (flag == "--checkpoint-every") a.checkpoint_every = std::stoll(value);
-    else usage(argv[0], 2);
+    if (flag == "--model")
+      a.model = value;
+    else if (flag == "--epochs")
+      a.epochs = std::stoll(value);
+    else if (flag == "--batch-size")
+      a.batch_size = std::stoll(value);
+    else if (flag == "--lr")
+      a.lr = std::stod(value);
+    else if (flag == "--seed")
+      a.seed = std::stoull(value);
+    else if (flag == "--limit")
+      a.limit = std::stoll(value);
+    else if (flag == "--workers")
+      a.workers = std::stoi(value);
+    else if (flag == "--data")
+      a.data = value;
+    else if (flag == "--log-dir")
+      a.log_dir = value;
+    else if (flag == "--checkpoint-dir")
+      a.checkpoint_dir = value;
+    else if (flag == "--checkpoint-every")
+      a.checkpoint_every = std::stoll(value);
+    else
+      usage(argv[0], 2);
   }
   if (a.model != "mlp" && a.model != "cnn") usage(argv[0], 2);
   if (a.resume && a.checkpoint_dir.empty()) usage(argv[0], 2);
@@ -103,13 +115,11 @@ std::shared_ptr<nn::Sequential> make_model(const std::string& kind) {
         std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(784, 256), std::make_shared<nn::ReLU>(),
         std::make_shared<nn::Linear>(256, 128), std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(128, 10)});
   return std::make_shared<nn::Sequential>(std::vector<M>{
-      std::make_shared<nn::Conv2d>(1, 32, Pair{3, 3}, Pair{1, 1}, Pair{1, 1}),
-      std::make_shared<nn::BatchNorm2d>(32), std::make_shared<nn::ReLU>(),
-      std::make_shared<nn::MaxPool2d>(Pair{2, 2}, Pair{2, 2}),
-      std::make_shared<nn::Conv2d>(32, 64, Pair{3, 3}, Pair{1, 1}, Pair{1, 1}),
-      std::make_shared<nn::BatchNorm2d>(64), std::make_shared<nn::ReLU>(),
-      std::make_shared<nn::MaxPool2d>(Pair{2, 2}, Pair{2, 2}), std::make_shared<nn::Flatten>(),
-      std::make_shared<nn::Linear>(64 * 7 * 7, 128), std::make_shared<nn::ReLU>(),
+      std::make_shared<nn::Conv2d>(1, 32, Pair{3, 3}, Pair{1, 1}, Pair{1, 1}), std::make_shared<nn::BatchNorm2d>(32),
+      std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(Pair{2, 2}, Pair{2, 2}),
+      std::make_shared<nn::Conv2d>(32, 64, Pair{3, 3}, Pair{1, 1}, Pair{1, 1}), std::make_shared<nn::BatchNorm2d>(64),
+      std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(Pair{2, 2}, Pair{2, 2}),
+      std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(64 * 7 * 7, 128), std::make_shared<nn::ReLU>(),
       std::make_shared<nn::Linear>(128, 10)});
 }
 
@@ -222,8 +232,9 @@ int main(int argc, char** argv) {
       writer->add_scalar("test/loss", test.loss, global_step);
       writer->add_scalar("test/accuracy", test.accuracy.value_or(0.0), global_step);
       csv->log(global_step, {{"test_loss", test.loss}, {"test_accuracy", test.accuracy.value_or(0.0)}});
-      writer->add_hparams({{"model", args.model}, {"lr", args.lr}, {"batch_size", static_cast<double>(args.batch_size)}},
-                          {{"hparam/test_accuracy", test.accuracy.value_or(0.0)}});
+      writer->add_hparams(
+          {{"model", args.model}, {"lr", args.lr}, {"batch_size", static_cast<double>(args.batch_size)}},
+          {{"hparam/test_accuracy", test.accuracy.value_or(0.0)}});
       writer->close();
       csv->close();
       std::printf("TensorBoard logs: %s; CSV: %s/metrics.csv\n", args.log_dir.c_str(), args.log_dir.c_str());

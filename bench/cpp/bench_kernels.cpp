@@ -47,10 +47,10 @@ void kernel_bench(benchmark::State& state, const char* op, int num_inputs) {
   runtime::set_backend(backend_of(state));
   const Tensor out = Tensor::empty({kElements});
   const Tensor a = bench_input(kElements, 1), b = bench_input(kElements, 2);
-  const runtime::StridedLoop loop =
+  const kernels::StridedLoop loop =
       num_inputs == 1 ? runtime::make_strided_loop({&out, &a}) : runtime::make_strided_loop({&out, &a, &b});
-  auto kernel = runtime::find_kernel<kernels::cpu::ElementwiseKernel>(runtime::op_id(op), kCPU, Dtype::Float32);
-  const runtime::KernelParams params;
+  auto kernel = runtime::find_kernel<kernels::ElementwiseKernel>(runtime::op_id(op), kCPU, Dtype::Float32);
+  const kernels::KernelParams params;
   kernel(loop, params);  // first touch of every page outside the timed loop
   for (auto _ : state) {
     kernel(loop, params);
@@ -145,9 +145,9 @@ void BM_matmul(benchmark::State& state) {
   const Tensor a = bench_input(n * n, 1).view({n, n}), b = bench_input(n * n, 2).view({n, n});
   benchmark::DoNotOptimize(matmul(a, b).data_ptr());
   for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b).data_ptr());
-  state.counters["FLOPS"] = benchmark::Counter(2.0 * static_cast<double>(n) * static_cast<double>(n) *
-                                                   static_cast<double>(n),
-                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPS"] =
+      benchmark::Counter(2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n),
+                         benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(runtime::simd_target_name());
 }
 
@@ -176,9 +176,9 @@ void BM_kernel_exp_transposed(benchmark::State& state) {
   constexpr int64_t kSide = 4000;
   const Tensor a = bench_input(kSide * kSide, 1).view({kSide, kSide}).t();
   const Tensor out = Tensor::empty({kSide, kSide});
-  const runtime::StridedLoop loop = runtime::make_strided_loop({&out, &a});
-  auto kernel = runtime::find_kernel<kernels::cpu::ElementwiseKernel>(runtime::op_id("exp"), kCPU, Dtype::Float32);
-  const runtime::KernelParams params;
+  const kernels::StridedLoop loop = runtime::make_strided_loop({&out, &a});
+  auto kernel = runtime::find_kernel<kernels::ElementwiseKernel>(runtime::op_id("exp"), kCPU, Dtype::Float32);
+  const kernels::KernelParams params;
   kernel(loop, params);
   for (auto _ : state) {
     kernel(loop, params);

@@ -1,11 +1,20 @@
 #include "lamina/core/storage.h"
 
-#include "lamina/runtime/allocator.h"
+#include "lamina/core/error.h"
 
 namespace lamina {
 
-Storage::Storage(int64_t nbytes, Device device)
-    : data_(runtime::allocate(nbytes, device)), nbytes_(nbytes), device_(device) {}
+namespace {
+StorageAllocator g_allocator;
+}  // namespace
+
+void set_storage_allocator(StorageAllocator allocator) { g_allocator = allocator; }
+
+Storage::Storage(int64_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  LAMINA_CHECK(g_allocator.allocate != nullptr, ConfigError, "allocate",
+               "no storage allocator is installed (lamina's runtime is not linked)");
+  data_ = g_allocator.allocate(nbytes, device);
+}
 
 Storage::Storage(void* data, int64_t nbytes, Device device, std::function<void()> release)
     : data_(data), nbytes_(nbytes), device_(device), release_(std::move(release)) {}
@@ -14,7 +23,7 @@ Storage::~Storage() {
   if (release_) {
     release_();
   } else if (data_ != nullptr) {
-    runtime::deallocate(data_, nbytes_, device_);
+    g_allocator.deallocate(data_, nbytes_, device_);
   }
 }
 

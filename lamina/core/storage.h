@@ -8,10 +8,22 @@
 
 namespace lamina {
 
+/// How Storage gets and returns its bytes. The runtime installs its allocators while the library
+/// loads: core allocates nothing itself.
+struct StorageAllocator {
+  /// `nbytes` (>= 0) on `device`; a unique non-null pointer even for zero bytes.
+  void* (*allocate)(int64_t nbytes, Device device) = nullptr;
+  /// Returns what allocate gave.
+  void (*deallocate)(void* ptr, int64_t nbytes, Device device) = nullptr;
+};
+
+/// Makes every later Storage(nbytes, device) allocate through `allocator`.
+void set_storage_allocator(StorageAllocator allocator);
+
 /// Owns (or borrows, with a keep-alive) one buffer; views share it through shared_ptr.
 class Storage {
  public:
-  /// Allocates `nbytes` on `device` through the runtime's allocator.
+  /// Allocates `nbytes` on `device` through the installed StorageAllocator.
   Storage(int64_t nbytes, Device device);
   /// Wraps external memory; `release` runs when the last view goes away (zero-copy interop).
   Storage(void* data, int64_t nbytes, Device device, std::function<void()> release);

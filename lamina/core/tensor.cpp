@@ -4,15 +4,11 @@
 #include <sstream>
 
 #include "lamina/core/object_pool.h"
-#include "lamina/cuda/memory.h"
-#include "lamina/cuda/pinned.h"
-#include "lamina/cuda/stream.h"
 
 namespace lamina {
 
 Tensor Tensor::empty(const Shape& shape, Dtype dtype, Device device) {
-  for (int64_t s : shape)
-    LAMINA_CHECK(s >= 0, ValueError, "empty", "negative dimension ", s, " in shape ", shape);
+  for (int64_t s : shape) LAMINA_CHECK(s >= 0, ValueError, "empty", "negative dimension ", s, " in shape ", shape);
   int64_t nbytes = itemsize(dtype);
   for (int64_t s : shape) {
     LAMINA_CHECK(!__builtin_mul_overflow(nbytes, s, &nbytes), OutOfMemoryError, "empty", "a tensor of shape ", shape,
@@ -26,8 +22,8 @@ Tensor Tensor::empty(const Shape& shape, Dtype dtype, Device device) {
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Strides& strides,
-                         int64_t offset, Dtype dtype) {
+Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Strides& strides, int64_t offset,
+                         Dtype dtype) {
   auto impl = std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>());
   impl->storage = std::move(storage);
   impl->shape = shape;
@@ -55,31 +51,6 @@ bool Tensor::is_contiguous() const {
     expected *= s;
   }
   return true;
-}
-
-Tensor Tensor::pin_memory() const {
-  LAMINA_CHECK(device().is_cpu(), DeviceMismatchError, "pin_memory", "cannot pin ", describe(*this),
-               ": only CPU tensors can be pinned");
-  if (is_pinned()) return *this;
-  const Tensor src = contiguous();
-  const int64_t nbytes = numel() * element_size();
-  void* p = cuda::pinned_allocate(static_cast<size_t>(std::max<int64_t>(nbytes, 1)));
-  auto storage = std::make_shared<Storage>(p, nbytes, kCPU, [p] { cuda::pinned_free(p); });
-  if (nbytes > 0) std::memcpy(p, src.data_ptr(), static_cast<size_t>(nbytes));
-  return make_view(std::move(storage), shape(), contiguous_strides(shape()), 0, dtype());
-}
-
-bool Tensor::is_pinned() const { return device().is_cpu() && cuda::is_pinned(impl_->storage->data()); }
-
-void Tensor::record_stream(const cuda::Stream& stream) const {
-  LAMINA_CHECK(device().is_cuda(), DeviceMismatchError, "record_stream", "record_stream needs a CUDA tensor, got ",
-               describe(*this));
-  LAMINA_CHECK(stream.device() == device().index, DeviceMismatchError, "record_stream", "the stream is on cuda:",
-               stream.device(), " but the tensor is ", describe(*this));
-  // Memory lamina did not allocate (imported through DLPack) is its producer's to keep alive.
-  void* p = impl_->storage->data();
-  auto& allocator = cuda::allocator(device().index);
-  if (allocator.owns(p)) allocator.record_stream(p, reinterpret_cast<runtime::StreamId>(stream.handle()));
 }
 
 std::string describe(const Tensor& t) {

@@ -14,10 +14,6 @@
 
 namespace lamina {
 
-namespace cuda {
-class Stream;  // lamina/cuda/stream.h
-}
-
 namespace autograd {
 struct AutogradMeta;  // gradient bookkeeping, attached when a tensor takes part in autograd
 }
@@ -43,8 +39,8 @@ class Tensor {
   /// A new uninitialized contiguous tensor.
   static Tensor empty(const Shape& shape, Dtype dtype = kDefaultFloat, Device device = kCPU);
   /// A view of `storage` with the given geometry.
-  static Tensor make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Strides& strides,
-                          int64_t offset, Dtype dtype);
+  static Tensor make_view(std::shared_ptr<Storage> storage, const Shape& shape, const Strides& strides, int64_t offset,
+                          Dtype dtype);
 
   /// False for a default-constructed tensor.
   bool defined() const { return impl_ != nullptr; }
@@ -71,9 +67,7 @@ class Tensor {
   /// Bytes per element.
   int64_t element_size() const { return itemsize(impl_->dtype); }
   /// Address of element 0.
-  void* data_ptr() const {
-    return static_cast<char*>(impl_->storage->data()) + impl_->offset * itemsize(impl_->dtype);
-  }
+  void* data_ptr() const { return static_cast<char*>(impl_->storage->data()) + impl_->offset * itemsize(impl_->dtype); }
   /// Typed address of element 0 (no dtype check; the caller knows the dtype).
   template <class T>
   T* data() const {
@@ -138,14 +132,17 @@ class Tensor {
   Tensor pin_memory() const;
   /// True when this is a CPU tensor in pinned host memory.
   bool is_pinned() const;
-  /// Marks this CUDA tensor's memory as used by work queued on `stream`, so the caching
-  /// allocator does not reuse it before that work completes.
-  void record_stream(const cuda::Stream& stream) const;
+  /// Marks this device tensor's memory as used by work queued on `stream` (the backend's handle,
+  /// e.g. cuda::Stream::handle()) of device `stream_device`, so the caching allocator does not
+  /// reuse it before that work completes.
+  void record_stream(void* stream, int stream_device) const;
   /// The single element as a Scalar; throws ShapeError unless numel() == 1.
   Scalar item() const;
   /// The single element as T.
   template <class T>
-  T item() const { return item().to<T>(); }
+  T item() const {
+    return item().to<T>();
+  }
   /// PyTorch-style text, truncated for large tensors.
   std::string str() const;
 

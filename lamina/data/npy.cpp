@@ -10,8 +10,8 @@
 #include <memory>
 #include <string_view>
 
-#include "lamina/data/mmap.h"
 #include "lamina/ops/creation.h"
+#include "lamina/runtime/mapped_file.h"
 
 namespace lamina::data {
 namespace {
@@ -38,16 +38,26 @@ struct Header {
 void resolve_type(Header& h, const std::string& descr, const std::string& name) {
   const char k = h.kind;
   const int64_t n = h.item;
-  if (k == 'b' && n == 1) h.dtype = Dtype::Bool;
-  else if (k == 'u' && n == 1) h.dtype = Dtype::UInt8;
-  else if (k == 'i' && n == 1) h.dtype = Dtype::Int8;
-  else if ((k == 'i' || k == 'u') && n == 2) h.dtype = Dtype::Int32, h.widen = 2;
-  else if (k == 'i' && n == 4) h.dtype = Dtype::Int32;
-  else if (k == 'u' && n == 4) h.dtype = Dtype::Int64, h.widen = 4;
-  else if (k == 'i' && n == 8) h.dtype = Dtype::Int64;
-  else if (k == 'f' && n == 2) h.dtype = Dtype::Float16;
-  else if (k == 'f' && n == 4) h.dtype = Dtype::Float32;
-  else if (k == 'f' && n == 8) h.dtype = Dtype::Float64;
+  if (k == 'b' && n == 1)
+    h.dtype = Dtype::Bool;
+  else if (k == 'u' && n == 1)
+    h.dtype = Dtype::UInt8;
+  else if (k == 'i' && n == 1)
+    h.dtype = Dtype::Int8;
+  else if ((k == 'i' || k == 'u') && n == 2)
+    h.dtype = Dtype::Int32, h.widen = 2;
+  else if (k == 'i' && n == 4)
+    h.dtype = Dtype::Int32;
+  else if (k == 'u' && n == 4)
+    h.dtype = Dtype::Int64, h.widen = 4;
+  else if (k == 'i' && n == 8)
+    h.dtype = Dtype::Int64;
+  else if (k == 'f' && n == 2)
+    h.dtype = Dtype::Float16;
+  else if (k == 'f' && n == 4)
+    h.dtype = Dtype::Float32;
+  else if (k == 'f' && n == 8)
+    h.dtype = Dtype::Float64;
   else
     LAMINA_THROW(DTypeError, "load_npy", "'", name, "' holds NumPy dtype '", descr,
                  "', which has no lamina dtype; supported: bool, uint8, int8, int16, uint16, int32, uint32, "
@@ -73,7 +83,8 @@ class DictParser {
       ws();
       if (key == "descr") {
         if (peek() != '\'' && peek() != '"')
-          LAMINA_THROW(DTypeError, "load_npy", "'", name_, "' holds a structured NumPy dtype, which lamina does not read");
+          LAMINA_THROW(DTypeError, "load_npy", "'", name_,
+                       "' holds a structured NumPy dtype, which lamina does not read");
         descr(h, string());
         has_descr = true;
       } else if (key == "fortran_order") {
@@ -139,8 +150,10 @@ class DictParser {
       if (out.size() == kMaxDims) fail("more dims than lamina's limit of 16");
       out.push_back(v);
       ws();
-      if (peek() == ',') ++i_;
-      else if (peek() != ')') fail("no ',' or ')' in the shape");
+      if (peek() == ',')
+        ++i_;
+      else if (peek() != ')')
+        fail("no ',' or ')' in the shape");
     }
     ++i_;
     return out;
@@ -154,7 +167,8 @@ class DictParser {
     h.kind = d[1];
     int64_t n = 0;
     for (size_t k = 2; k < d.size(); ++k) {
-      if (d[k] < '0' || d[k] > '9' || n > 1000) LAMINA_THROW(DTypeError, "load_npy", "'", name_, "' holds NumPy dtype '", d, "', which lamina does not read");
+      if (d[k] < '0' || d[k] > '9' || n > 1000)
+        LAMINA_THROW(DTypeError, "load_npy", "'", name_, "' holds NumPy dtype '", d, "', which lamina does not read");
       n = n * 10 + (d[k] - '0');
     }
     h.item = n;
@@ -171,8 +185,8 @@ int64_t header_end(const unsigned char* p, int64_t n, const std::string& name) {
   LAMINA_CHECK(n >= 10 && std::memcmp(p, kMagic, 6) == 0, FormatError, "load_npy", "'", name,
                "' is not a .npy file: expected the magic string \\x93NUMPY and a version");
   const int major = p[6];
-  LAMINA_CHECK(major >= 1 && major <= 3, FormatError, "load_npy", "'", name, "' has .npy format version ", major,
-               ".", int{p[7]}, "; expected 1.0, 2.0 or 3.0");
+  LAMINA_CHECK(major >= 1 && major <= 3, FormatError, "load_npy", "'", name, "' has .npy format version ", major, ".",
+               int{p[7]}, "; expected 1.0, 2.0 or 3.0");
   if (major == 1) return 10 + (int64_t{p[8]} | int64_t{p[9]} << 8);
   LAMINA_CHECK(n >= 12, FormatError, "load_npy", "'", name, "' is truncated inside the .npy header length");
   const int64_t len = int64_t{p[8]} | int64_t{p[9]} << 8 | int64_t{p[10]} << 16 | int64_t{p[11]} << 24;
@@ -185,8 +199,8 @@ Header parse_header(const unsigned char* p, int64_t n, const std::string& name) 
                " bytes, the file has ", n);
   const int64_t start = p[6] == 1 ? 10 : 12;
   Header h = DictParser(std::string_view(reinterpret_cast<const char*>(p + start), end - start), name).parse();
-  LAMINA_CHECK(h.order != '|' || h.item == 1, FormatError, "load_npy", "'", name, "' gives multi-byte type ",
-               h.kind, h.item, " without a byte order");
+  LAMINA_CHECK(h.order != '|' || h.item == 1, FormatError, "load_npy", "'", name, "' gives multi-byte type ", h.kind,
+               h.item, " without a byte order");
   h.data_offset = end;
   return h;
 }
@@ -236,8 +250,8 @@ Tensor finish(const Header& h, Tensor t) {
 
 void check_body(const Header& h, int64_t available, const std::string& name) {
   const int64_t need = h.numel() * h.item;
-  LAMINA_CHECK(available >= need, FormatError, "load_npy", "'", name, "' is truncated: shape ", h.shape, " of ",
-               h.kind, h.item, " needs ", need, " bytes of data, found ", available);
+  LAMINA_CHECK(available >= need, FormatError, "load_npy", "'", name, "' is truncated: shape ", h.shape, " of ", h.kind,
+               h.item, " needs ", need, " bytes of data, found ", available);
 }
 
 struct File {
@@ -248,11 +262,11 @@ struct File {
 };
 
 Tensor load_mapped(const std::string& path) {
-  auto file = MappedFile::open(path, "load_npy");
+  auto file = runtime::MappedFile::open(path, "load_npy");
   const Header h = parse_header(file->data(), file->size(), path);
   check_body(h, file->size() - h.data_offset, path);
-  LAMINA_CHECK(!h.swap() && h.widen == 0, DTypeError, "load_npy", "'", path, "' cannot be memory-mapped: its ",
-               h.order, h.kind, h.item, " elements need conversion (big-endian or widened); load with mmap=false");
+  LAMINA_CHECK(!h.swap() && h.widen == 0, DTypeError, "load_npy", "'", path, "' cannot be memory-mapped: its ", h.order,
+               h.kind, h.item, " elements need conversion (big-endian or widened); load with mmap=false");
   LAMINA_CHECK(h.data_offset % h.item == 0, FormatError, "load_npy", "'", path, "' places its data at byte ",
                h.data_offset, ", not aligned to the item size ", h.item, "; load with mmap=false");
   const Shape shape = h.shape;
@@ -263,7 +277,7 @@ Tensor load_mapped(const std::string& path) {
     strides[d] = step;
     step *= shape[d];
   }
-  return view_mapped(file, h.data_offset, shape, strides, h.dtype);
+  return runtime::view_mapped(file, h.data_offset, shape, strides, h.dtype);
 }
 
 }  // namespace
@@ -292,8 +306,8 @@ Tensor load_npy(const std::string& path, bool mmap) {
                "' is not a regular file");
   const auto size = static_cast<int64_t>(st.st_size);
   std::vector<unsigned char> head(static_cast<size_t>(std::min<int64_t>(size, 12)));
-  LAMINA_CHECK(std::fread(head.data(), 1, head.size(), file.f) == head.size(), IOError, "load_npy",
-               "cannot read '", path, "'");
+  LAMINA_CHECK(std::fread(head.data(), 1, head.size(), file.f) == head.size(), IOError, "load_npy", "cannot read '",
+               path, "'");
   const int64_t end = header_end(head.data(), static_cast<int64_t>(head.size()), path);
   LAMINA_CHECK(end <= size, FormatError, "load_npy", "'", path, "' is truncated: the .npy header needs ", end,
                " bytes, the file has ", size);
@@ -312,8 +326,8 @@ Tensor load_npy(const std::string& path, bool mmap) {
     LAMINA_CHECK(std::fread(raw.data(), 1, nbytes, file.f) == nbytes, IOError, "load_npy", "cannot read '", path, "'");
     widen(h, raw.data(), out.data_ptr(), h.numel());
   } else {
-    LAMINA_CHECK(std::fread(out.data_ptr(), 1, nbytes, file.f) == nbytes, IOError, "load_npy", "cannot read '",
-                 path, "'");
+    LAMINA_CHECK(std::fread(out.data_ptr(), 1, nbytes, file.f) == nbytes, IOError, "load_npy", "cannot read '", path,
+                 "'");
     fix_in_place(h, static_cast<unsigned char*>(out.data_ptr()), h.numel());
   }
   return finish(h, out);
@@ -322,14 +336,30 @@ Tensor load_npy(const std::string& path, bool mmap) {
 std::vector<unsigned char> npy_to_bytes(const Tensor& t) {
   const char* descr = nullptr;
   switch (t.dtype()) {
-    case Dtype::Bool: descr = "|b1"; break;
-    case Dtype::UInt8: descr = "|u1"; break;
-    case Dtype::Int8: descr = "|i1"; break;
-    case Dtype::Int32: descr = "<i4"; break;
-    case Dtype::Int64: descr = "<i8"; break;
-    case Dtype::Float16: descr = "<f2"; break;
-    case Dtype::Float32: descr = "<f4"; break;
-    case Dtype::Float64: descr = "<f8"; break;
+    case Dtype::Bool:
+      descr = "|b1";
+      break;
+    case Dtype::UInt8:
+      descr = "|u1";
+      break;
+    case Dtype::Int8:
+      descr = "|i1";
+      break;
+    case Dtype::Int32:
+      descr = "<i4";
+      break;
+    case Dtype::Int64:
+      descr = "<i8";
+      break;
+    case Dtype::Float16:
+      descr = "<f2";
+      break;
+    case Dtype::Float32:
+      descr = "<f4";
+      break;
+    case Dtype::Float64:
+      descr = "<f8";
+      break;
     case Dtype::BFloat16:
       LAMINA_THROW(DTypeError, "save_npy", "NumPy has no bfloat16; convert with .to(float32) first");
   }

@@ -14,8 +14,8 @@
 #include <set>
 
 #include "lamina/core/error.h"
-#include "lamina/data/mmap.h"
 #include "lamina/io/safetensors_header.h"
+#include "lamina/runtime/mapped_file.h"
 
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
 
@@ -111,7 +111,7 @@ Tensor widen(const unsigned char* src, const Shape& shape, StDtype dt) {
 }
 
 // Builds the tensors of a parsed image [base, base + size); with `file` they view the mapping when aligned.
-LoadedFile build(const ParsedHeader& h, const unsigned char* base, const std::shared_ptr<data::MappedFile>& file,
+LoadedFile build(const ParsedHeader& h, const unsigned char* base, const std::shared_ptr<runtime::MappedFile>& file,
                  const std::string& name, const char* op) {
   LoadedFile out;
   out.metadata = h.metadata;
@@ -134,7 +134,7 @@ LoadedFile build(const ParsedHeader& h, const unsigned char* base, const std::sh
       if (*lam == Dtype::Bool)
         for (int64_t i = 0; i < nbytes && clean; ++i) clean = src[i] <= 1;
       if (file && clean && offset % itemsize(*lam) == 0) {
-        t = data::view_mapped(file, offset, shape, contiguous_strides(shape), *lam);
+        t = runtime::view_mapped(file, offset, shape, contiguous_strides(shape), *lam);
       } else {
         t = Tensor::empty(shape, *lam, kCPU);
         if (nbytes > 0) std::memcpy(t.data_ptr(), src, static_cast<size_t>(nbytes));
@@ -209,7 +209,7 @@ void save_file(const TensorMap& tensors, const std::string& path, const Metadata
 LoadedFile load_file(const std::string& path, bool mmap) {
   constexpr const char* op = "load_file";
   if (mmap) {
-    auto file = data::MappedFile::open(path, op);
+    auto file = runtime::MappedFile::open(path, op);
     const ParsedHeader h = parse_header(file->data(), file->size(), path);
     return build(h, file->data(), file, path, op);
   }

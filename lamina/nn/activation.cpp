@@ -1,7 +1,18 @@
 #include "lamina/nn/activation.h"
 
-#include "lamina/lamina.h"
-#include "lamina/runtime/autocast.h"
+#include "lamina/autograd/autograd.h"
+#include "lamina/core/print.h"
+#include "lamina/ops/autocast.h"
+#include "lamina/ops/conv.h"
+#include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
+#include "lamina/ops/index.h"
+#include "lamina/ops/join.h"
+#include "lamina/ops/linalg.h"
+#include "lamina/ops/norm.h"
+#include "lamina/ops/reduce.h"
+#include "lamina/ops/sort.h"
 
 namespace lamina::nn {
 

@@ -4,12 +4,22 @@
 #include <limits>
 
 #include "lamina/autograd/autograd.h"
-#include "lamina/cuda/stream.h"
-#include "lamina/kernels/cuda/attention_api.cuh"
-#include "lamina/lamina.h"
+#include "lamina/core/print.h"
+#include "lamina/kernels/attention.h"
 #include "lamina/nn/functional.h"
 #include "lamina/nn/init.h"
-#include "lamina/runtime/autocast.h"
+#include "lamina/ops/autocast.h"
+#include "lamina/ops/conv.h"
+#include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
+#include "lamina/ops/index.h"
+#include "lamina/ops/join.h"
+#include "lamina/ops/linalg.h"
+#include "lamina/ops/norm.h"
+#include "lamina/ops/reduce.h"
+#include "lamina/ops/sort.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/profiler.h"
 
@@ -42,7 +52,8 @@ std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const
   const char* op = "MultiheadAttention";
   for (const Tensor* t : {&query, &key, &value}) {
     LAMINA_CHECK(t->defined() && t->dim() == 3 && t->shape()[2] == embed_dim, ShapeError, op,
-                 "expected 3-d query/key/value with embed_dim ", embed_dim, ", got ", t->defined() ? describe(*t) : "undefined");
+                 "expected 3-d query/key/value with embed_dim ", embed_dim, ", got ",
+                 t->defined() ? describe(*t) : "undefined");
   }
   Tensor q = batch_first ? query.transpose(0, 1) : query;
   Tensor k = batch_first ? key.transpose(0, 1) : key;
@@ -69,7 +80,7 @@ std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const
                  ShapeError, op, "attn_mask must have shape (", l, ", ", s, ") or (", n * num_heads, ", ", l, ", ", s,
                  "), got ", describe(attn_mask));
     scores = attn_mask.dtype() == Dtype::Bool ? masked_fill(scores, attn_mask, Scalar(neg_inf))
-                                               : add(scores, attn_mask.to(scores.dtype()));
+                                              : add(scores, attn_mask.to(scores.dtype()));
   }
   if (key_padding_mask.defined()) {
     LAMINA_CHECK(key_padding_mask.dim() == 2 && key_padding_mask.shape() == Shape({n, s}), ShapeError, op,
@@ -96,14 +107,12 @@ namespace functional {
 namespace {
 
 namespace ag = lamina::autograd;
-using kernels::cuda::AttentionShape;
+using kernels::AttentionShape;
 
 const char* kSdpa = "scaled_dot_product_attention";
 
 // The (L, S) causal mask: true where key j is visible to query i (j <= i).
-Tensor causal_keep(int64_t l, int64_t s, Device device) {
-  return tril(ones({l, s}, {Dtype::Bool, device}));
-}
+Tensor causal_keep(int64_t l, int64_t s, Device device) { return tril(ones({l, s}, {Dtype::Bool, device})); }
 
 // softmax(q k^T * scale + bias) with the mask applied, from differentiable ops.
 Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_mask, bool is_causal, double scale) {
@@ -113,14 +122,14 @@ Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_ma
   if (is_causal) scores = masked_fill(scores, logical_not(causal_keep(l, s, q.device())), Scalar(neg_inf));
   if (attn_mask.defined()) {
     scores = attn_mask.dtype() == Dtype::Bool ? masked_fill(scores, logical_not(attn_mask), Scalar(neg_inf))
-                                               : add(scores, attn_mask.to(scores.dtype()));
+                                              : add(scores, attn_mask.to(scores.dtype()));
   }
   return softmax(scores, -1);
 }
 
 // The gradients of attention from the probabilities p, by differentiable ops (create_graph).
-std::vector<Tensor> attention_grads(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& p,
-                                    const Tensor& g, double scale) {
+std::vector<Tensor> attention_grads(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& p, const Tensor& g,
+                                    double scale) {
   const Tensor dv = matmul(p.transpose(-2, -1), g);
   const Tensor dp = matmul(g, v.transpose(-2, -1));
   const Tensor ds = mul(p, sub(dp, sum(mul(dp, p), std::vector<int64_t>{-1}, true), Scalar(1.0)));
@@ -175,8 +184,8 @@ Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& val
     v = value.reshape({batch, s, e}).contiguous();
     out = Tensor::empty({batch, l, e}, dt, device);
     lse = Tensor::empty({batch, l}, Dtype::Float32, device);
-    const auto kernel = runtime::find_kernel<kernels::cuda::AttentionForwardKernel>(forward_id(), device, dt);
-    cuda::DeviceGuard guard(device.index);
+    const auto kernel = runtime::find_kernel<kernels::AttentionForwardKernel>(forward_id(), device, dt);
+    runtime::DeviceGuard guard(device);
     kernel(sh, q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(), static_cast<float*>(lse.data_ptr()));
   }
   if (ag::needs_grad({&query, &key, &value})) {
@@ -202,8 +211,8 @@ Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& val
                    r = {Tensor::empty(q.shape(), dt, device), Tensor::empty(k.shape(), dt, device),
                         Tensor::empty(v.shape(), dt, device)};
                    const auto kernel =
-                       runtime::find_kernel<kernels::cuda::AttentionBackwardKernel>(backward_id(), device, dt);
-                   cuda::DeviceGuard guard(device.index);
+                       runtime::find_kernel<kernels::AttentionBackwardKernel>(backward_id(), device, dt);
+                   runtime::DeviceGuard guard(device);
                    kernel(sh, qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), o.data_ptr(), g.data_ptr(),
                           static_cast<const float*>(lse.data_ptr()), static_cast<float*>(delta.data_ptr()),
                           r[0].data_ptr(), r[1].data_ptr(), r[2].data_ptr());
@@ -235,8 +244,8 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                describe(value));
   LAMINA_CHECK(key.device() == query.device() && value.device() == query.device() &&
                    (!attn_mask.defined() || attn_mask.device() == query.device()),
-               DeviceMismatchError, op, "all inputs must be on one device, got ", describe(query), ", ",
-               describe(key), " and ", describe(value));
+               DeviceMismatchError, op, "all inputs must be on one device, got ", describe(query), ", ", describe(key),
+               " and ", describe(value));
   const int64_t e = query.shape()[query.dim() - 1];
   LAMINA_CHECK(key.shape()[key.dim() - 1] == e, ShapeError, op, "query ", describe(query), " and key ", describe(key),
                " must have the same embedding size");

@@ -3,8 +3,19 @@
 #include <cmath>
 #include <sstream>
 
-#include "lamina/lamina.h"
+#include "lamina/autograd/autograd.h"
+#include "lamina/core/print.h"
 #include "lamina/nn/init.h"
+#include "lamina/ops/conv.h"
+#include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
+#include "lamina/ops/index.h"
+#include "lamina/ops/join.h"
+#include "lamina/ops/linalg.h"
+#include "lamina/ops/norm.h"
+#include "lamina/ops/reduce.h"
+#include "lamina/ops/sort.h"
 
 namespace lamina::nn {
 namespace {
@@ -32,8 +43,8 @@ void check_conv(const char* name, int64_t in, int64_t out, Pair k, Pair s, Pair 
 
 void check_input(const char* name, const Tensor& x, int64_t rank, int64_t channels) {
   LAMINA_CHECK(x.defined(), ValueError, name, "input is undefined");
-  LAMINA_CHECK(x.dim() == rank && x.shape()[1] == channels, ShapeError, name, "expected a ", rank,
-               "-d input with ", channels, " channels, got ", describe(x));
+  LAMINA_CHECK(x.dim() == rank && x.shape()[1] == channels, ShapeError, name, "expected a ", rank, "-d input with ",
+               channels, " channels, got ", describe(x));
 }
 
 // PyTorch's default conv init: kaiming_uniform_(a=sqrt(5)) weight, bias U(+-1/sqrt(fan_in)).
@@ -48,7 +59,13 @@ void reset_conv(Module& m, int64_t fan_in) {
 }  // namespace
 
 Conv2d::Conv2d(int64_t in, int64_t out, Pair k, Pair s, Pair p, Pair d, int64_t g, bool bias, Dtype dtype)
-    : Module("Conv2d"), in_channels(in), out_channels(out), groups(g), kernel_size(k), stride(s), padding(p),
+    : Module("Conv2d"),
+      in_channels(in),
+      out_channels(out),
+      groups(g),
+      kernel_size(k),
+      stride(s),
+      padding(p),
       dilation(d) {
   check_conv("Conv2d", in, out, k, s, p, d, g);
   LAMINA_CHECK(is_floating(dtype), ConfigError, "Conv2d", "parameters need a floating dtype");
@@ -66,7 +83,8 @@ Tensor Conv2d::forward(const Tensor& x) {
 
 std::string Conv2d::extra_repr() const {
   std::ostringstream os;
-  os << in_channels << ", " << out_channels << ", kernel_size=" << pair_str(kernel_size) << ", stride=" << pair_str(stride);
+  os << in_channels << ", " << out_channels << ", kernel_size=" << pair_str(kernel_size)
+     << ", stride=" << pair_str(stride);
   if (padding != Pair{0, 0}) os << ", padding=" << pair_str(padding);
   if (dilation != Pair{1, 1}) os << ", dilation=" << pair_str(dilation);
   if (groups != 1) os << ", groups=" << groups;
@@ -75,7 +93,13 @@ std::string Conv2d::extra_repr() const {
 }
 
 Conv1d::Conv1d(int64_t in, int64_t out, int64_t k, int64_t s, int64_t p, int64_t d, int64_t g, bool bias, Dtype dtype)
-    : Module("Conv1d"), in_channels(in), out_channels(out), kernel_size(k), stride(s), padding(p), dilation(d),
+    : Module("Conv1d"),
+      in_channels(in),
+      out_channels(out),
+      kernel_size(k),
+      stride(s),
+      padding(p),
+      dilation(d),
       groups(g) {
   check_conv("Conv1d", in, out, {1, k}, {1, s}, {0, p}, {1, d}, g);
   LAMINA_CHECK(is_floating(dtype), ConfigError, "Conv1d", "parameters need a floating dtype");
@@ -101,8 +125,15 @@ std::string Conv1d::extra_repr() const {
 
 ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, Pair k, Pair s, Pair p, Pair op, int64_t g, bool bias, Pair d,
                                  Dtype dtype)
-    : Module("ConvTranspose2d"), in_channels(in), out_channels(out), groups(g), kernel_size(k), stride(s), padding(p),
-      output_padding(op), dilation(d) {
+    : Module("ConvTranspose2d"),
+      in_channels(in),
+      out_channels(out),
+      groups(g),
+      kernel_size(k),
+      stride(s),
+      padding(p),
+      output_padding(op),
+      dilation(d) {
   check_conv("ConvTranspose2d", in, out, k, s, p, d, g);
   for (int i = 0; i < 2; ++i)
     LAMINA_CHECK(op[i] >= 0 && (op[i] < s[i] || op[i] < d[i]), ConfigError, "ConvTranspose2d",
@@ -120,7 +151,8 @@ Tensor ConvTranspose2d::forward(const Tensor& x) {
 
 std::string ConvTranspose2d::extra_repr() const {
   std::ostringstream os;
-  os << in_channels << ", " << out_channels << ", kernel_size=" << pair_str(kernel_size) << ", stride=" << pair_str(stride);
+  os << in_channels << ", " << out_channels << ", kernel_size=" << pair_str(kernel_size)
+     << ", stride=" << pair_str(stride);
   if (padding != Pair{0, 0}) os << ", padding=" << pair_str(padding);
   if (dilation != Pair{1, 1}) os << ", dilation=" << pair_str(dilation);
   if (output_padding != Pair{0, 0}) os << ", output_padding=" << pair_str(output_padding);
@@ -169,7 +201,12 @@ std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + pair
 
 BatchNorm::BatchNorm(const char* name, std::vector<int64_t> dims, int64_t n, double e, double m, bool a, bool track,
                      Dtype dtype)
-    : Module(name), num_features(n), eps(e), momentum(m), affine(a), track_running_stats(track),
+    : Module(name),
+      num_features(n),
+      eps(e),
+      momentum(m),
+      affine(a),
+      track_running_stats(track),
       input_dims(std::move(dims)) {
   LAMINA_CHECK(n > 0, ConfigError, name, "num_features must be positive, got ", n);
   LAMINA_CHECK(e >= 0, ConfigError, name, "eps must be non-negative, got ", e);
@@ -196,8 +233,8 @@ Tensor BatchNorm::forward(const Tensor& x) {
   LAMINA_CHECK(x.defined(), ValueError, type_name().c_str(), "input is undefined");
   bool rank_ok = false;
   for (int64_t r : input_dims) rank_ok = rank_ok || x.dim() == r;
-  LAMINA_CHECK(rank_ok && x.shape()[1] == num_features, ShapeError, type_name().c_str(), "expected input with ", num_features,
-               " channels and ", input_dims.size() == 1 ? "4" : "2 or 3", " dims, got ", describe(x));
+  LAMINA_CHECK(rank_ok && x.shape()[1] == num_features, ShapeError, type_name().c_str(), "expected input with ",
+               num_features, " channels and ", input_dims.size() == 1 ? "4" : "2 or 3", " dims, got ", describe(x));
   const bool use_batch = is_training() || !track_running_stats;
   Tensor rm, rv;
   if (track_running_stats) {

@@ -2,9 +2,20 @@
 
 #include <cmath>
 
-#include "lamina/lamina.h"
+#include "lamina/autograd/autograd.h"
+#include "lamina/core/print.h"
 #include "lamina/nn/loss.h"
-#include "lamina/runtime/autocast.h"
+#include "lamina/ops/autocast.h"
+#include "lamina/ops/conv.h"
+#include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
+#include "lamina/ops/index.h"
+#include "lamina/ops/join.h"
+#include "lamina/ops/linalg.h"
+#include "lamina/ops/norm.h"
+#include "lamina/ops/reduce.h"
+#include "lamina/ops/sort.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina::nn::functional {
@@ -26,10 +37,14 @@ Tensor reduce(const Tensor& loss, const std::string& reduction) {
 // Machine epsilon of a floating dtype (torch.finfo(dtype).eps).
 double finfo_eps(Dtype dt) {
   switch (dt) {
-    case Dtype::Float16: return 0.0009765625;
-    case Dtype::BFloat16: return 0.0078125;
-    case Dtype::Float64: return 2.220446049250313e-16;
-    default: return 1.1920928955078125e-07;
+    case Dtype::Float16:
+      return 0.0009765625;
+    case Dtype::BFloat16:
+      return 0.0078125;
+    case Dtype::Float64:
+      return 2.220446049250313e-16;
+    default:
+      return 1.1920928955078125e-07;
   }
 }
 
@@ -95,10 +110,10 @@ Picked nll_elements(const Tensor& input, const Tensor& target, const Tensor& wei
 }  // namespace
 
 void check_reduction(const std::string& reduction, const char* op, bool allow_batchmean) {
-  LAMINA_CHECK(reduction == "none" || reduction == "mean" || reduction == "sum" ||
-                   (allow_batchmean && reduction == "batchmean"),
-               ConfigError, op, reduction, " is not a valid value for reduction (none, mean, sum",
-               allow_batchmean ? ", batchmean)" : ")");
+  LAMINA_CHECK(
+      reduction == "none" || reduction == "mean" || reduction == "sum" || (allow_batchmean && reduction == "batchmean"),
+      ConfigError, op, reduction, " is not a valid value for reduction (none, mean, sum",
+      allow_batchmean ? ", batchmean)" : ")");
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
@@ -165,8 +180,8 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
   bshape[1] = channels;
   for (const Tensor* p : {&weight, &bias})
     if (p->defined())
-      LAMINA_CHECK(p->dim() == 1 && p->size(0) == channels, ShapeError, "group_norm", "affine parameters must have shape [",
-                   channels, "], got ", shape_str(p->shape()));
+      LAMINA_CHECK(p->dim() == 1 && p->size(0) == channels, ShapeError, "group_norm",
+                   "affine parameters must have shape [", channels, "], got ", shape_str(p->shape()));
   if (weight.defined()) y = y * weight.reshape(bshape);
   if (bias.defined()) y = y + bias.reshape(bshape);
   return y;
@@ -181,8 +196,8 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int6
   Tensor flat = indices.to(Dtype::Int64).flatten();
   if (flat.numel() > 0) {
     int64_t lo = amin(flat).item<int64_t>(), hi = amax(flat).item<int64_t>();
-    LAMINA_CHECK(lo >= 0 && hi < weight.size(0), IndexError, "embedding", "index out of range: indices must lie in [0, ",
-                 weight.size(0), "), got min ", lo, " max ", hi);
+    LAMINA_CHECK(lo >= 0 && hi < weight.size(0), IndexError, "embedding",
+                 "index out of range: indices must lie in [0, ", weight.size(0), "), got min ", lo, " max ", hi);
   }
   Shape out_shape = indices.shape();
   out_shape.push_back(weight.size(1));

@@ -2,9 +2,20 @@
 
 #include <cmath>
 
-#include "lamina/lamina.h"
+#include "lamina/autograd/autograd.h"
+#include "lamina/core/print.h"
 #include "lamina/nn/functional.h"
 #include "lamina/nn/init.h"
+#include "lamina/ops/conv.h"
+#include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
+#include "lamina/ops/index.h"
+#include "lamina/ops/join.h"
+#include "lamina/ops/linalg.h"
+#include "lamina/ops/norm.h"
+#include "lamina/ops/reduce.h"
+#include "lamina/ops/sort.h"
 
 namespace lamina::nn {
 
@@ -22,13 +33,13 @@ void check_dtype(Dtype dtype, const char* op) {
 
 void check_normalized_shape(const std::vector<int64_t>& shape, const char* op) {
   LAMINA_CHECK(!shape.empty(), ConfigError, op, "normalized_shape must not be empty");
-  for (int64_t d : shape) LAMINA_CHECK(d > 0, ConfigError, op, "normalized_shape ", tuple_str(shape), " must be positive");
+  for (int64_t d : shape)
+    LAMINA_CHECK(d > 0, ConfigError, op, "normalized_shape ", tuple_str(shape), " must be positive");
 }
 
 }  // namespace
 
-Linear::Linear(int64_t in, int64_t out, bool bias, Dtype dtype)
-    : Module("Linear"), in_features(in), out_features(out) {
+Linear::Linear(int64_t in, int64_t out, bool bias, Dtype dtype) : Module("Linear"), in_features(in), out_features(out) {
   LAMINA_CHECK(in > 0, ConfigError, "Linear", "in_features must be positive, got ", in);
   LAMINA_CHECK(out > 0, ConfigError, "Linear", "out_features must be positive, got ", out);
   check_dtype(dtype, "Linear");
@@ -48,8 +59,8 @@ void Linear::reset_parameters() {
 Tensor Linear::forward(const Tensor& x) {
   LAMINA_CHECK(x.defined(), ValueError, "Linear", "input is undefined");
   LAMINA_CHECK(x.dim() >= 1 && x.size(-1) == in_features, ShapeError, "Linear",
-               "expected input with last dim in_features=", in_features, ", got ",
-               x.dim() >= 1 ? x.size(-1) : 0, " (input dims ", x.dim(), ")");
+               "expected input with last dim in_features=", in_features, ", got ", x.dim() >= 1 ? x.size(-1) : 0,
+               " (input dims ", x.dim(), ")");
   return functional::linear(x, weight(), bias());
 }
 
@@ -140,8 +151,8 @@ GroupNorm::GroupNorm(int64_t groups, int64_t channels, double eps_, bool affine_
 
 Tensor GroupNorm::forward(const Tensor& x) {
   LAMINA_CHECK(x.defined() && x.dim() >= 2 && x.size(1) == num_channels, ShapeError, "GroupNorm",
-               "expected input of shape (N, ", num_channels, ", *), got ",
-               x.defined() && x.dim() >= 2 ? x.size(1) : 0, " channels (input dims ", x.defined() ? x.dim() : 0, ")");
+               "expected input of shape (N, ", num_channels, ", *), got ", x.defined() && x.dim() >= 2 ? x.size(1) : 0,
+               " channels (input dims ", x.defined() ? x.dim() : 0, ")");
   return functional::group_norm(x, num_groups, affine ? param("weight") : Tensor(), affine ? param("bias") : Tensor(),
                                 eps);
 }

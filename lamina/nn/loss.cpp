@@ -2,17 +2,25 @@
 
 #include "lamina/autograd/autograd.h"
 #include "lamina/core/error.h"
-#include "lamina/cuda/stream.h"
-#include "lamina/kernels/cuda/loss_args.cuh"
-#include "lamina/lamina.h"
+#include "lamina/core/print.h"
+#include "lamina/kernels/cross_entropy.h"
 #include "lamina/nn/functional.h"
+#include "lamina/ops/conv.h"
+#include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
+#include "lamina/ops/index.h"
+#include "lamina/ops/join.h"
+#include "lamina/ops/linalg.h"
+#include "lamina/ops/norm.h"
+#include "lamina/ops/reduce.h"
+#include "lamina/ops/sort.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
 
 namespace lamina::nn {
 
 namespace F = functional;
-
-namespace kcu = kernels::cuda;
 
 // Malformed calls are never fusable, so functional::cross_entropy raises their errors.
 bool cross_entropy_fusable(const Tensor& input, const Tensor& target, const Tensor& weight) {
@@ -31,7 +39,7 @@ namespace {
 // The gradient of the fused loss from differentiable ops (create_graph): rows of
 // (1 - eps) w_t (softmax - onehot) + eps / C (sum_w softmax - w), 0 where ignored, times gs.
 Tensor cross_entropy_grad_composite(const Tensor& x, const Tensor& t, const Tensor& w, const Tensor& sum_w,
-                                    const Tensor& w_target, const Tensor& gs, const kcu::CrossEntropyArgs& a) {
+                                    const Tensor& w_target, const Tensor& gs, const kernels::CrossEntropyArgs& a) {
   const Tensor ignored = eq(t, Scalar(a.ignore_index)).unsqueeze(1);
   const Tensor safe = where(ignored, Scalar(int64_t{0}), t.unsqueeze(1));
   const Tensor p = softmax(x, 1);
@@ -68,7 +76,7 @@ Tensor fused_cross_entropy(const Tensor& input, const Tensor& target, const Tens
     LAMINA_CHECK(in_range, IndexError, op, "Target out of bounds: every target must lie in [0, ", classes,
                  ") or equal ignore_index ", ignore_index);
   }
-  kcu::CrossEntropyArgs args;
+  kernels::CrossEntropyArgs args;
   args.rows = rows;
   args.classes = classes;
   args.ignore_index = ignore_index;
@@ -81,8 +89,8 @@ Tensor fused_cross_entropy(const Tensor& input, const Tensor& target, const Tens
   const Tensor w_target = empty({rows}, stat_options);
   if (rows > 0 && classes > 0) {
     static const runtime::OpId id = runtime::op_id("cross_entropy");
-    auto kernel = runtime::find_kernel<kcu::CrossEntropyKernel>(id, input.device(), dt);
-    cuda::DeviceGuard guard(input.device().index);
+    auto kernel = runtime::find_kernel<kernels::CrossEntropyKernel>(id, input.device(), dt);
+    runtime::DeviceGuard guard(input.device());
     kernel(args, x.data_ptr(), static_cast<const int64_t*>(t.data_ptr()), w.defined() ? w.data_ptr() : nullptr,
            sum_w.defined() ? sum_w.data_ptr() : nullptr, loss_rows.data_ptr(), lse.data_ptr(), w_target.data_ptr());
   } else if (rows > 0) {
@@ -116,8 +124,8 @@ Tensor fused_cross_entropy(const Tensor& input, const Tensor& target, const Tens
         Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
         if (xs.numel() > 0) {
           static const runtime::OpId bid = runtime::op_id("cross_entropy_backward");
-          auto kernel = runtime::find_kernel<kcu::CrossEntropyBackwardKernel>(bid, xs.device(), xs.dtype());
-          cuda::DeviceGuard guard(xs.device().index);
+          auto kernel = runtime::find_kernel<kernels::CrossEntropyBackwardKernel>(bid, xs.device(), xs.dtype());
+          runtime::DeviceGuard guard(xs.device());
           kernel(args, xs.data_ptr(), static_cast<const int64_t*>(t.data_ptr()), w.defined() ? w.data_ptr() : nullptr,
                  sum_w.defined() ? sum_w.data_ptr() : nullptr, lse.data_ptr(), w_target.data_ptr(), gs.data_ptr(),
                  gstride, dx.data_ptr());

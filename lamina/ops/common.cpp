@@ -1,8 +1,8 @@
 #include "lamina/ops/common.h"
 
-#include "lamina/cuda/stream.h"
-#include "lamina/kernels/cpu/loops.h"
+#include "lamina/kernels/loops.h"
 #include "lamina/ops/copy.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/parallel.h"
 
 namespace lamina::ops {
@@ -26,9 +26,8 @@ void check_floating(const Tensor& t, const char* op) {
 
 void check_writable(const Tensor& out, const char* op) {
   for (int64_t d = 0; d < out.dim(); ++d) {
-    LAMINA_CHECK(!(out.strides()[d] == 0 && out.shape()[d] > 1), ValueError, op,
-                 "cannot write in place to ", describe(out),
-                 ": several elements share one memory location (an expanded view); call .clone() first");
+    LAMINA_CHECK(!(out.strides()[d] == 0 && out.shape()[d] > 1), ValueError, op, "cannot write in place to ",
+                 describe(out), ": several elements share one memory location (an expanded view); call .clone() first");
   }
 }
 
@@ -79,13 +78,13 @@ Tensor wrapped_scalar(const Scalar& s, Device device) {
 }
 
 void run_elementwise(runtime::OpId op, Dtype kernel_dtype, std::initializer_list<const Tensor*> operands,
-                     const runtime::KernelParams& params, Split split) {
+                     const kernels::KernelParams& params, Split split) {
   const Tensor& out = **operands.begin();
-  auto kernel = runtime::find_kernel<kernels::cpu::ElementwiseKernel>(op, out.device(), kernel_dtype);
+  auto kernel = runtime::find_kernel<kernels::ElementwiseKernel>(op, out.device(), kernel_dtype);
   if (out.numel() == 0) return;
-  const runtime::StridedLoop loop = runtime::make_strided_loop(operands);
+  const kernels::StridedLoop loop = runtime::make_strided_loop(operands);
   if (out.device().is_cuda()) {  // one launch on the device's stream; the GPU does the splitting
-    cuda::DeviceGuard guard(out.device().index);
+    runtime::DeviceGuard guard(out.device());
     kernel(loop, params);
     return;
   }
@@ -95,9 +94,9 @@ void run_elementwise(runtime::OpId op, Dtype kernel_dtype, std::initializer_list
   }
   const int64_t inner = loop.numel / loop.shape[0];
   runtime::parallel_for(loop.shape[0], inner, [&](int64_t begin, int64_t end) {
-    runtime::KernelParams part_params = params;
+    kernels::KernelParams part_params = params;
     if (split == Split::CounterParam) part_params.i += begin * inner;
-    kernel(runtime::slice_outer(loop, begin, end), part_params);
+    kernel(kernels::slice_outer(loop, begin, end), part_params);
   });
 }
 

@@ -36,7 +36,7 @@ enum class Split {
 /// Runs the elementwise kernel (op, dtype) over operands (output first), already broadcast;
 /// large loops are split along their outermost dim across the runtime's thread pool.
 void run_elementwise(runtime::OpId op, Dtype kernel_dtype, std::initializer_list<const Tensor*> operands,
-                     const runtime::KernelParams& params = {}, Split split = Split::Free);
+                     const kernels::KernelParams& params = {}, Split split = Split::Free);
 
 /// `input` unless it overlaps `out` without being the same view: then a private copy, so an
 /// in-place op never reads elements it has already written.

@@ -8,9 +8,9 @@
 #include <limits>
 
 #include "lamina/autograd/autograd.h"
-#include "lamina/cuda/conv_api.h"
-#include "lamina/cuda/stream.h"
-#include "lamina/kernels/cpu/window.h"
+#include "lamina/kernels/conv.h"
+#include "lamina/kernels/window.h"
+#include "lamina/ops/autocast.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
@@ -19,7 +19,7 @@
 #include "lamina/ops/join.h"
 #include "lamina/ops/linalg.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/autocast.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/parallel.h"
 #include "lamina/runtime/profiler.h"
@@ -30,10 +30,10 @@ namespace {
 namespace ag = lamina::autograd;
 
 struct Geometry {
-  int64_t n, c, h, w;    // input
-  int64_t kh, kw;        // kernel
+  int64_t n, c, h, w;  // input
+  int64_t kh, kw;      // kernel
   Pair stride, padding, dilation;
-  int64_t oh, ow;        // output
+  int64_t oh, ow;  // output
 };
 
 Geometry plan(const Tensor& x, int64_t kh, int64_t kw, Pair stride, Pair padding, Pair dilation, const char* op) {
@@ -49,9 +49,8 @@ Geometry plan(const Tensor& x, int64_t kh, int64_t kw, Pair stride, Pair padding
   Geometry g{x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3], kh, kw, stride, padding, dilation, 0, 0};
   const int64_t span_h = dilation[0] * (kh - 1) + 1, span_w = dilation[1] * (kw - 1) + 1;
   const int64_t hp = g.h + 2 * padding[0], wp = g.w + 2 * padding[1];
-  LAMINA_CHECK(hp >= span_h && wp >= span_w, ShapeError, op, "kernel (", kh, ", ", kw, ") with dilation (",
-               dilation[0], ", ", dilation[1], ") is larger than the padded input (", hp, ", ", wp, ") of ",
-               describe(x));
+  LAMINA_CHECK(hp >= span_h && wp >= span_w, ShapeError, op, "kernel (", kh, ", ", kw, ") with dilation (", dilation[0],
+               ", ", dilation[1], ") is larger than the padded input (", hp, ", ", wp, ") of ", describe(x));
   g.oh = (hp - span_h) / stride[0] + 1;
   g.ow = (wp - span_w) / stride[1] + 1;
   return g;
@@ -66,9 +65,10 @@ Tensor padded(const Tensor& x, const Geometry& g, double value) {
 // The kernel windows of padded xp as a view (N, C, oH, oW, kH, kW).
 Tensor windows(const Tensor& xp, const Geometry& g) {
   const Strides& s = xp.strides();
-  return Tensor::make_view(xp.storage(), {g.n, g.c, g.oh, g.ow, g.kh, g.kw},
-                           {s[0], s[1], s[2] * g.stride[0], s[3] * g.stride[1], s[2] * g.dilation[0], s[3] * g.dilation[1]},
-                           xp.storage_offset(), xp.dtype());
+  return Tensor::make_view(
+      xp.storage(), {g.n, g.c, g.oh, g.ow, g.kh, g.kw},
+      {s[0], s[1], s[2] * g.stride[0], s[3] * g.stride[1], s[2] * g.dilation[0], s[3] * g.dilation[1]},
+      xp.storage_offset(), xp.dtype());
 }
 
 // The gradient of padded x from window gradients gw (N, C, oH, oW, kH, kW): each kernel offset
@@ -92,16 +92,16 @@ Tensor windows_backward(const Tensor& gw, const Geometry& g) {
 template <class Fn>
 void for_planes(const Device& device, int64_t planes, int64_t cost, Fn&& fn) {
   if (device.is_cuda()) {
-    cuda::DeviceGuard guard(device.index);
+    runtime::DeviceGuard guard(device);
     fn(int64_t{0}, planes);
     return;
   }
   runtime::parallel_for(planes, cost, fn);
 }
 
-kernels::cpu::WindowGeometry kernel_geometry(const Geometry& g) {
-  return {g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride[0], g.stride[1], g.padding[0], g.padding[1],
-          g.dilation[0], g.dilation[1], g.oh, g.ow};
+kernels::WindowGeometry kernel_geometry(const Geometry& g) {
+  return {g.n,         g.c,          g.h,          g.w,           g.kh,          g.kw, g.stride[0],
+          g.stride[1], g.padding[0], g.padding[1], g.dilation[0], g.dilation[1], g.oh, g.ow};
 }
 
 // x's windows as contiguous (N, C*kH*kW, oH*oW) matrices, padding as zeros.
@@ -109,11 +109,12 @@ Tensor im2col(const Tensor& x, const Geometry& g) {
   static const runtime::OpId id = runtime::op_id("im2col");
   const Tensor xc = x.contiguous();
   Tensor cols = Tensor::empty({g.n, g.c * g.kh * g.kw, g.oh * g.ow}, x.dtype(), x.device());
-  auto kernel = runtime::find_kernel<kernels::cpu::Im2colKernel>(id, x.device(), x.dtype());
-  const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
+  auto kernel = runtime::find_kernel<kernels::Im2colKernel>(id, x.device(), x.dtype());
+  const kernels::WindowGeometry kg = kernel_geometry(g);
   const void* src = xc.data_ptr();
   void* dst = cols.data_ptr();
-  for_planes(x.device(), g.n * g.c, g.kh * g.kw * g.oh * g.ow, [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
+  for_planes(x.device(), g.n * g.c, g.kh * g.kw * g.oh * g.ow,
+             [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
   return cols;
 }
 
@@ -122,11 +123,12 @@ Tensor col2im(const Tensor& cols, const Geometry& g) {
   static const runtime::OpId id = runtime::op_id("col2im");
   const Tensor cc = cols.contiguous();
   Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, cols.dtype(), cols.device());
-  auto kernel = runtime::find_kernel<kernels::cpu::Col2imKernel>(id, cols.device(), cols.dtype());
-  const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
+  auto kernel = runtime::find_kernel<kernels::Col2imKernel>(id, cols.device(), cols.dtype());
+  const kernels::WindowGeometry kg = kernel_geometry(g);
   const void* src = cc.data_ptr();
   void* dst = gx.data_ptr();
-  for_planes(cols.device(), g.n * g.c, g.kh * g.kw * g.oh * g.ow, [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
+  for_planes(cols.device(), g.n * g.c, g.kh * g.kw * g.oh * g.ow,
+             [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
   return gx;
 }
 
@@ -147,8 +149,8 @@ Tensor weight_grad_by_conv(const Tensor& x, const Tensor& grad, const Geometry& 
   const int64_t cg = g.c / groups, og = grad.shape()[1] / groups;
   std::vector<Tensor> parts;
   for (int64_t gi = 0; gi < groups; ++gi) {
-    const Tensor xs = x.narrow(1, gi * cg, cg).transpose(0, 1);       // (Cg, N, H, W)
-    const Tensor gs = grad.narrow(1, gi * og, og).transpose(0, 1);    // (Og, N, oH, oW)
+    const Tensor xs = x.narrow(1, gi * cg, cg).transpose(0, 1);                        // (Cg, N, H, W)
+    const Tensor gs = grad.narrow(1, gi * og, og).transpose(0, 1);                     // (Og, N, oH, oW)
     const Tensor full = conv2d(xs, gs, Tensor(), g.dilation, g.padding, g.stride, 1);  // (Cg, Og, >=kH, >=kW)
     parts.push_back(full.narrow(2, 0, g.kh).narrow(3, 0, g.kw).transpose(0, 1));
   }
@@ -164,11 +166,11 @@ bool conv2d_cudnn(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   static const runtime::OpId data_id = runtime::op_id("cudnn_conv2d_backward_input");
   static const runtime::OpId filter_id = runtime::op_id("cudnn_conv2d_backward_weight");
   if (!runtime::has_kernel(fwd_id, x.device(), x.dtype())) return false;
-  LAMINA_CHECK(weight.device() == x.device() && (!bias.defined() || bias.device() == x.device()),
-               DeviceMismatchError, "conv2d", "input ", describe(x), ", weight ", describe(weight),
+  LAMINA_CHECK(weight.device() == x.device() && (!bias.defined() || bias.device() == x.device()), DeviceMismatchError,
+               "conv2d", "input ", describe(x), ", weight ", describe(weight),
                bias.defined() ? " and bias " + describe(bias) : std::string(), " must be on one device");
   const int64_t out_channels = weight.shape()[0];
-  cuda::ConvShape s;
+  kernels::ConvShape s;
   s.n = g.n;
   s.c = g.c;
   s.h = g.h;
@@ -190,8 +192,8 @@ bool conv2d_cudnn(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     ag::NoGradGuard no_grad;
     const Tensor xc = x.contiguous(), wc = weight.contiguous();
     out = Tensor::empty({g.n, out_channels, g.oh, g.ow}, x.dtype(), x.device());
-    const auto kernel = runtime::find_kernel<cuda::ConvForwardKernel>(fwd_id, x.device(), x.dtype());
-    cuda::DeviceGuard guard(x.device().index);
+    const auto kernel = runtime::find_kernel<kernels::ConvForwardKernel>(fwd_id, x.device(), x.dtype());
+    runtime::DeviceGuard guard(x.device());
     if (!kernel(s, xc.data_ptr(), wc.data_ptr(), out.data_ptr())) return false;
     if (bias.defined()) add_(out, bias.reshape({out_channels, 1, 1}));
   }
@@ -213,15 +215,15 @@ bool conv2d_cudnn(const Tensor& x, const Tensor& weight, const Tensor& bias, con
                  if (need_w) {
                    const Tensor xc = xs.contiguous();
                    r[1] = Tensor::empty(ws.shape(), ws.dtype(), dev);
-                   const auto k = runtime::find_kernel<cuda::ConvBackwardFilterKernel>(filter_id, dev, ws.dtype());
-                   cuda::DeviceGuard guard(dev.index);
+                   const auto k = runtime::find_kernel<kernels::ConvBackwardFilterKernel>(filter_id, dev, ws.dtype());
+                   runtime::DeviceGuard guard(dev);
                    k(s, xc.data_ptr(), gc.data_ptr(), r[1].data_ptr());
                  }
                  if (need_x) {
                    const Tensor wc = ws.contiguous();
                    r[0] = Tensor::empty(xs.shape(), xs.dtype(), dev);
-                   const auto k = runtime::find_kernel<cuda::ConvBackwardDataKernel>(data_id, dev, xs.dtype());
-                   cuda::DeviceGuard guard(dev.index);
+                   const auto k = runtime::find_kernel<kernels::ConvBackwardDataKernel>(data_id, dev, xs.dtype());
+                   runtime::DeviceGuard guard(dev);
                    k(s, wc.data_ptr(), gc.data_ptr(), r[0].data_ptr());
                  }
                  return r;
@@ -322,13 +324,15 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   ops::check_defined(x, "conv1d");
   ops::check_defined(weight, "conv1d", "weight");
   LAMINA_CHECK(x.dim() == 3, ShapeError, "conv1d", "expects a 3-d input (N, C, L), got ", describe(x));
-  LAMINA_CHECK(weight.dim() == 3, ShapeError, "conv1d", "expects a 3-d weight (O, C/groups, k), got ", describe(weight));
+  LAMINA_CHECK(weight.dim() == 3, ShapeError, "conv1d", "expects a 3-d weight (O, C/groups, k), got ",
+               describe(weight));
   return conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, {1, stride}, {0, padding}, {1, dilation}, groups).squeeze(2);
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
                         Pair output_padding, int64_t groups, Pair dilation) {
-  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, conv_transpose2d, x, weight, bias, stride, padding, output_padding, groups, dilation);
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, conv_transpose2d, x, weight, bias, stride, padding,
+                  output_padding, groups, dilation);
   LAMINA_PROFILE_OP("conv_transpose2d", x, weight, bias);
   const char* op = "conv_transpose2d";
   ops::check_defined(x, op);
@@ -353,7 +357,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   const int64_t cout = og * groups;
   const int64_t ho = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1;
   const int64_t wo = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1;
-  LAMINA_CHECK(ho > 0 && wo > 0, ShapeError, op, "the output size (", ho, ", ", wo, ") is not positive for ", describe(x));
+  LAMINA_CHECK(ho > 0 && wo > 0, ShapeError, op, "the output size (", ho, ", ", wo, ") is not positive for ",
+               describe(x));
   if (bias.defined())
     LAMINA_CHECK(bias.dim() == 1 && bias.shape()[0] == cout && bias.dtype() == x.dtype(), ShapeError, op,
                  "expected bias of shape (", cout, ") and dtype ", dtype_name(x.dtype()), ", got ", describe(bias));
@@ -371,18 +376,19 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   }
   if (ag::needs_grad({&x, &weight, &bias})) {
     ag::SavedTensor sx(x), sw(weight);
-    ag::record("ConvolutionBackward0", out, {&x, &weight, &bias},
-               [sx, sw, g, groups, cg, k, p, has_bias = bias.defined()](const Tensor& grad) {
-                 const Tensor xs = sx.get("ConvolutionBackward0"), ws = sw.get("ConvolutionBackward0");
-                 std::vector<Tensor> r(3);
-                 // dx is the conv2d of the output gradient; dW pairs x with its windows.
-                 const Tensor cols = windows(padded(grad, g, 0.0), g).permute({0, 1, 4, 5, 2, 3}).reshape({g.n, groups, k, p});
-                 r[0] = matmul(ws.reshape({1, groups, cg, k}), cols).reshape(xs.shape());
-                 r[1] = sum(matmul(xs.reshape({g.n, groups, cg, p}), cols.transpose(2, 3)), std::vector<int64_t>{0})
-                            .reshape(ws.shape());
-                 if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
-                 return r;
-               });
+    ag::record(
+        "ConvolutionBackward0", out, {&x, &weight, &bias},
+        [sx, sw, g, groups, cg, k, p, has_bias = bias.defined()](const Tensor& grad) {
+          const Tensor xs = sx.get("ConvolutionBackward0"), ws = sw.get("ConvolutionBackward0");
+          std::vector<Tensor> r(3);
+          // dx is the conv2d of the output gradient; dW pairs x with its windows.
+          const Tensor cols = windows(padded(grad, g, 0.0), g).permute({0, 1, 4, 5, 2, 3}).reshape({g.n, groups, k, p});
+          r[0] = matmul(ws.reshape({1, groups, cg, k}), cols).reshape(xs.shape());
+          r[1] = sum(matmul(xs.reshape({g.n, groups, cg, p}), cols.transpose(2, 3)), std::vector<int64_t>{0})
+                     .reshape(ws.shape());
+          if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
+          return r;
+        });
   }
   return out;
 }
@@ -400,8 +406,8 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair 
   const bool record = ag::needs_grad({&x});
   Tensor arg = record ? Tensor::empty({g.n, g.c, g.oh, g.ow}, Dtype::Int64, x.device()) : Tensor();
   {
-    auto kernel = runtime::find_kernel<kernels::cpu::MaxPoolKernel>(id, x.device(), x.dtype());
-    const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
+    auto kernel = runtime::find_kernel<kernels::MaxPoolKernel>(id, x.device(), x.dtype());
+    const kernels::WindowGeometry kg = kernel_geometry(g);
     const void* src = xc.data_ptr();
     void* dst = out.data_ptr();
     int64_t* at = record ? static_cast<int64_t*>(arg.data_ptr()) : nullptr;
@@ -414,15 +420,15 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair 
       const Tensor a = sa.get("MaxPool2DWithIndicesBackward0");
       if (ag::grad_mode_enabled()) {  // create_graph: a differentiable scatter
         const Tensor gx = zeros({g.n, g.c, g.h * g.w}, {grad.dtype(), grad.device()});
-        return std::vector<Tensor>{scatter_add(gx, 2, a.reshape({g.n, g.c, g.oh * g.ow}),
-                                               grad.reshape({g.n, g.c, g.oh * g.ow}))
-                                       .reshape({g.n, g.c, g.h, g.w})};
+        return std::vector<Tensor>{
+            scatter_add(gx, 2, a.reshape({g.n, g.c, g.oh * g.ow}), grad.reshape({g.n, g.c, g.oh * g.ow}))
+                .reshape({g.n, g.c, g.h, g.w})};
       }
       static const runtime::OpId bid = runtime::op_id("max_pool2d_backward");
       const Tensor gc = grad.contiguous();
       Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, grad.dtype(), grad.device());
-      auto kernel = runtime::find_kernel<kernels::cpu::MaxPoolBackwardKernel>(bid, grad.device(), grad.dtype());
-      const kernels::cpu::WindowGeometry kg = kernel_geometry(g);
+      auto kernel = runtime::find_kernel<kernels::MaxPoolBackwardKernel>(bid, grad.device(), grad.dtype());
+      const kernels::WindowGeometry kg = kernel_geometry(g);
       const void* src = gc.data_ptr();
       const int64_t* at = static_cast<const int64_t*>(a.data_ptr());
       void* dst = gx.data_ptr();

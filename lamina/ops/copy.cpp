@@ -1,10 +1,11 @@
 #include "lamina/ops/copy.h"
 
-#include "lamina/autograd/autograd.h"
-#include "lamina/cuda/copy.h"
-#include "lamina/cuda/pinned.h"
+#include <algorithm>
+#include <cstring>
 
+#include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
@@ -24,7 +25,7 @@ const Tensor& copy_(const Tensor& dst, const Tensor& src) {
   {
     autograd::NoGradGuard no_grad;
     Tensor s = ops::unaliased_input(src, dst).expand(dst.shape());
-    runtime::KernelParams params;
+    kernels::KernelParams params;
     params.i = static_cast<int64_t>(src.dtype());
     ops::run_elementwise(op, dst.dtype(), {&dst, &s}, params);
   }
@@ -32,10 +33,11 @@ const Tensor& copy_(const Tensor& dst, const Tensor& src) {
   if (record) {
     // dst's old values are gone (no gradient); src's gradient is the incoming one, summed over
     // the dims copy_ broadcast.
-    autograd::record("CopyBackwards", dst, {&dst, &src}, [src_shape = src.shape(), src_dtype = src.dtype()](const Tensor& g) {
-      Tensor gs = autograd::sum_to(g, src_shape);
-      return std::vector<Tensor>{Tensor(), is_floating(src_dtype) ? gs.to(src_dtype) : Tensor()};
-    });
+    autograd::record("CopyBackwards", dst, {&dst, &src},
+                     [src_shape = src.shape(), src_dtype = src.dtype()](const Tensor& g) {
+                       Tensor gs = autograd::sum_to(g, src_shape);
+                       return std::vector<Tensor>{Tensor(), is_floating(src_dtype) ? gs.to(src_dtype) : Tensor()};
+                     });
   }
   return dst;
 }
@@ -44,14 +46,17 @@ const Tensor& fill_(const Tensor& t, const Scalar& value) {
   LAMINA_PROFILE_OP("fill_", t);
   ops::check_defined(t, "fill_");
   static const runtime::OpId op = runtime::op_id("fill");
-  runtime::KernelParams params;
-  if (is_floating(t.dtype())) params.a = value.to_double();
-  else if (t.dtype() == Dtype::Bool) params.i = value.to<bool>();
+  kernels::KernelParams params;
+  if (is_floating(t.dtype()))
+    params.a = value.to_double();
+  else if (t.dtype() == Dtype::Bool)
+    params.i = value.to<bool>();
   else if (value.is_floating()) {
     // Through the same saturating conversion as casts, so NaN/inf never hit UB.
     Tensor tmp = ops::scalar_tensor(value, Dtype::Float64).to(t.dtype());
     params.i = tmp.item().to_int();
-  } else params.i = value.to_int();
+  } else
+    params.i = value.to_int();
   ops::check_writable(t, "fill_");
   const bool record = autograd::check_inplace(t, "fill_");
   ops::run_elementwise(op, t.dtype(), {&t}, params);
@@ -100,26 +105,53 @@ Tensor Tensor::to(Device dev, bool non_blocking) const {
   const bool to_host = dev.is_cpu();
   const bool async = non_blocking && (to_host || src.is_pinned());
   const int64_t nbytes = numel() * itemsize(dtype());
+  const runtime::DeviceBackend& backend = runtime::require_device_backend(to_host ? device() : dev, "to");
   Tensor out;
   if (async && to_host) {
-    void* p = cuda::pinned_allocate(static_cast<size_t>(nbytes));
-    auto storage = std::make_shared<Storage>(p, nbytes, kCPU, [p] { cuda::pinned_free(p); });
+    void* p = backend.pinned_allocate(static_cast<size_t>(nbytes));
+    auto storage = std::make_shared<Storage>(p, nbytes, kCPU, [p, &backend] { backend.pinned_free(p); });
     out = Tensor::make_view(std::move(storage), shape(), contiguous_strides(shape()), 0, dtype());
   } else {
     out = Tensor::empty(shape(), dtype(), dev);
   }
-  cuda::copy_bytes(out.data_ptr(), dev, src.data_ptr(), device(), static_cast<size_t>(nbytes), async);
+  backend.copy_bytes(out.data_ptr(), dev, src.data_ptr(), device(), static_cast<size_t>(nbytes), async);
   if (async && nbytes > 0) {
     // The queued copy still reads the source and writes the destination: both storages stay
     // alive (and a pinned block out of reuse) until it completes, whatever the caller drops.
-    cuda::hold_until_copied(src.storage(), dev, device());
-    cuda::hold_until_copied(out.storage(), dev, device());
+    backend.hold_until_copied(src.storage(), dev, device());
+    backend.hold_until_copied(out.storage(), dev, device());
   }
   if (autograd::needs_grad({this})) {
     autograd::record("ToCopyBackward0", out, {this},
                      [from = device()](const Tensor& g) { return std::vector<Tensor>{g.to(from)}; });
   }
   return out;
+}
+
+Tensor Tensor::pin_memory() const {
+  LAMINA_CHECK(device().is_cpu(), DeviceMismatchError, "pin_memory", "cannot pin ", describe(*this),
+               ": only CPU tensors can be pinned");
+  if (is_pinned()) return *this;
+  const runtime::DeviceBackend& backend = runtime::require_device_backend(Device{DeviceType::CUDA, 0}, "pin_memory");
+  const Tensor src = contiguous();
+  const int64_t nbytes = numel() * element_size();
+  void* p = backend.pinned_allocate(static_cast<size_t>(std::max<int64_t>(nbytes, 1)));
+  auto storage = std::make_shared<Storage>(p, nbytes, kCPU, [p, &backend] { backend.pinned_free(p); });
+  if (nbytes > 0) std::memcpy(p, src.data_ptr(), static_cast<size_t>(nbytes));
+  return make_view(std::move(storage), shape(), contiguous_strides(shape()), 0, dtype());
+}
+
+bool Tensor::is_pinned() const {
+  const runtime::DeviceBackend* backend = runtime::device_backend(DeviceType::CUDA);
+  return device().is_cpu() && backend != nullptr && backend->is_pinned(storage()->data());
+}
+
+void Tensor::record_stream(void* stream, int stream_device) const {
+  LAMINA_CHECK(!device().is_cpu(), DeviceMismatchError, "record_stream", "record_stream needs a CUDA tensor, got ",
+               describe(*this));
+  LAMINA_CHECK(stream_device == device().index, DeviceMismatchError, "record_stream",
+               "the stream is on cuda:", stream_device, " but the tensor is ", describe(*this));
+  runtime::require_device_backend(device(), "record_stream").record_stream(storage()->data(), device().index, stream);
 }
 
 }  // namespace lamina

@@ -31,11 +31,11 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
   LAMINA_CHECK(st != 0.0, ValueError, "arange", "step must be nonzero");
   LAMINA_CHECK(std::isfinite(s) && std::isfinite(e), ValueError, "arange", "start and end must be finite, got ", s,
                " and ", e);
-  LAMINA_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), ValueError, "arange", "upper bound and step sign are inconsistent (start ",
-               s, ", end ", e, ", step ", st, ")");
+  LAMINA_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), ValueError, "arange",
+               "upper bound and step sign are inconsistent (start ", s, ", end ", e, ", step ", st, ")");
   const double count = std::ceil((e - s) / st);
-  LAMINA_CHECK(count < 9.0e15, OutOfMemoryError, "arange", "the range from ", s, " to ", e, " by ", st, " has ",
-               count, " elements, more than lamina can allocate");
+  LAMINA_CHECK(count < 9.0e15, OutOfMemoryError, "arange", "the range from ", s, " to ", e, " by ", st, " has ", count,
+               " elements, more than lamina can allocate");
   const int64_t n = static_cast<int64_t>(count);
   Tensor out = empty({n}, {Dtype::Float64, kCPU});
   double* p = out.data<double>();
@@ -97,8 +97,8 @@ Tensor tensor(const std::vector<T>& values, std::optional<Dtype> dtype) {
   return tensor(values, Shape{static_cast<int64_t>(values.size())}, dtype);
 }
 
-#define LAMINA_INSTANTIATE_TENSOR(T)                                                      \
-  template Tensor tensor<T>(const std::vector<T>&, std::optional<Dtype>);                 \
+#define LAMINA_INSTANTIATE_TENSOR(T)                                      \
+  template Tensor tensor<T>(const std::vector<T>&, std::optional<Dtype>); \
   template Tensor tensor<T>(const std::vector<T>&, const Shape&, std::optional<Dtype>);
 LAMINA_INSTANTIATE_TENSOR(bool)
 LAMINA_INSTANTIATE_TENSOR(uint8_t)
@@ -138,7 +138,7 @@ void run_random(const char* name, const Tensor& out, double a, double b, int64_t
   runtime::OpId id = n == "uniform" ? uniform : n == "normal" ? normal : randint_id;
   LAMINA_CHECK(runtime::has_kernel(id, out.device(), out.dtype()), DTypeError, name, "does not support ",
                describe(out));
-  runtime::KernelParams params;
+  kernels::KernelParams params;
   params.a = a;
   params.b = b;
   params.lo = lo;

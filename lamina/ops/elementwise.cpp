@@ -5,18 +5,18 @@
 #include <string>
 
 #include "lamina/autograd/autograd.h"
+#include "lamina/ops/autocast.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/autocast.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
 
-using runtime::OpId;
 using runtime::op_id;
+using runtime::OpId;
 
 // How an op's dtypes relate: result of the promoted dtype, a floating result, a bool
 // comparison of the promoted dtype, or a logical op on bool-converted inputs.
@@ -98,7 +98,8 @@ Tensor unary_grad(std::string_view name, const Tensor& g, const Tensor& x, const
     Tensor u = mul(add(x, mul(pow(x, Scalar(3.0)), Scalar(0.044715))), Scalar(kSqrt2OverPi));
     Tensor t = tanh(u);
     Tensor du = mul(add(mul(square(x), Scalar(3 * 0.044715)), Scalar(1.0)), Scalar(kSqrt2OverPi));
-    Tensor d = add(mul(add(t, Scalar(1.0)), Scalar(0.5)), mul(mul(mul(x, rsub(square(t), Scalar(1.0))), du), Scalar(0.5)));
+    Tensor d =
+        add(mul(add(t, Scalar(1.0)), Scalar(0.5)), mul(mul(mul(x, rsub(square(t), Scalar(1.0))), du), Scalar(0.5)));
     return mul(g, d);
   }
   LAMINA_THROW(ValueError, std::string(name).c_str(), "is not differentiable");
@@ -220,8 +221,7 @@ BinaryPlan plan_binary(const char* name, Kind kind, OpId id, const Tensor& a, co
   LAMINA_CHECK(runtime::has_kernel(id, a.device(), plan.compute), DTypeError, name, "does not support ",
                dtype_name(plan.compute), " operands (got ", describe(a), " and ", describe(b), ")");
   plan.shape = broadcast_shapes(a.shape(), b.shape(), name);
-  static const OpId floor_divide_id = op_id("floor_divide"), remainder_id = op_id("remainder"),
-                    fmod_id = op_id("fmod");
+  static const OpId floor_divide_id = op_id("floor_divide"), remainder_id = op_id("remainder"), fmod_id = op_id("fmod");
   if (is_integral(plan.compute) && (id == floor_divide_id || id == remainder_id || id == fmod_id)) {
     LAMINA_CHECK(!contains_zero(b), ValueError, name, "integer division by zero (divisor ", describe(b), ")");
   }
@@ -316,7 +316,6 @@ const Tensor& unary_inplace(const char* name, OpId id, bool float_valued, const 
   return x;
 }
 
-
 bool is_float_valued(const char* name) {
   static const char* const kSameDtype[] = {"neg", "abs", "sign", "square", "relu", "bitwise_not"};
   for (const char* s : kSameDtype)
@@ -332,19 +331,19 @@ bool is_rounding(const char* name) {
 
 }  // namespace
 
-#define LAMINA_DEFINE_UNARY(name)                                                              \
-  Tensor name(const Tensor& x) {                                                               \
-    if constexpr (autocast::is_fp32_op(#name)) {                                               \
-      LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, name, x);                                    \
-    }                                                                                          \
-    static const OpId id = op_id(#name);                                                       \
-    if (is_rounding(#name) && x.defined() && !is_floating(x.dtype())) return x.clone();       \
-    return unary(#name, id, is_float_valued(#name), x);                                        \
-  }                                                                                            \
-  const Tensor& name##_(const Tensor& x) {                                                     \
-    static const OpId id = op_id(#name);                                                       \
-    if (is_rounding(#name) && x.defined() && !is_floating(x.dtype())) return x;               \
-    return unary_inplace(#name "_", id, is_float_valued(#name), x);                            \
+#define LAMINA_DEFINE_UNARY(name)                                                       \
+  Tensor name(const Tensor& x) {                                                        \
+    if constexpr (autocast::is_fp32_op(#name)) {                                        \
+      LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, name, x);                             \
+    }                                                                                   \
+    static const OpId id = op_id(#name);                                                \
+    if (is_rounding(#name) && x.defined() && !is_floating(x.dtype())) return x.clone(); \
+    return unary(#name, id, is_float_valued(#name), x);                                 \
+  }                                                                                     \
+  const Tensor& name##_(const Tensor& x) {                                              \
+    static const OpId id = op_id(#name);                                                \
+    if (is_rounding(#name) && x.defined() && !is_floating(x.dtype())) return x;         \
+    return unary_inplace(#name "_", id, is_float_valued(#name), x);                     \
   }
 LAMINA_UNARY_OPS(LAMINA_DEFINE_UNARY)
 #undef LAMINA_DEFINE_UNARY
@@ -362,43 +361,43 @@ Tensor logical_not(const Tensor& x) {
   return unary("logical_not", id, false, x.to(Dtype::Bool));
 }
 
-#define LAMINA_DEFINE_FLOAT_PREDICATE(name, int_value)                         \
-  Tensor name(const Tensor& x) {                                               \
-    static const OpId id = op_id(#name);                                       \
-    ops::check_defined(x, #name);                                              \
-    if (!is_floating(x.dtype())) {                                             \
-      Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device());         \
-      fill_(out, Scalar(int_value));                                           \
-      return out;                                                              \
-    }                                                                          \
-    Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device());           \
-    ops::run_elementwise(id, x.dtype(), {&out, &x});                           \
-    return out;                                                                \
+#define LAMINA_DEFINE_FLOAT_PREDICATE(name, int_value)                \
+  Tensor name(const Tensor& x) {                                      \
+    static const OpId id = op_id(#name);                              \
+    ops::check_defined(x, #name);                                     \
+    if (!is_floating(x.dtype())) {                                    \
+      Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device()); \
+      fill_(out, Scalar(int_value));                                  \
+      return out;                                                     \
+    }                                                                 \
+    Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device());   \
+    ops::run_elementwise(id, x.dtype(), {&out, &x});                  \
+    return out;                                                       \
   }
 LAMINA_DEFINE_FLOAT_PREDICATE(isnan, false)
 LAMINA_DEFINE_FLOAT_PREDICATE(isinf, false)
 LAMINA_DEFINE_FLOAT_PREDICATE(isfinite, true)
 #undef LAMINA_DEFINE_FLOAT_PREDICATE
 
-#define LAMINA_DEFINE_BINARY(name, kind)                                                  \
-  Tensor name(const Tensor& a, const Tensor& b) {                                         \
-    if constexpr (autocast::is_fp32_op(#name)) {                                          \
-      LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, name, a, b);                            \
-    }                                                                                     \
-    static const OpId id = op_id(#name);                                                  \
-    return binary(#name, kind, id, a, b);                                                 \
-  }                                                                                       \
-  Tensor name(const Tensor& a, const Scalar& b) {                                         \
-    ops::check_defined(a, #name);                                                         \
-    return name(a, ops::wrapped_scalar(b, a.device()));                                   \
-  }                                                                                       \
-  const Tensor& name##_(const Tensor& a, const Tensor& b) {                               \
-    static const OpId id = op_id(#name);                                                  \
-    return binary_inplace(#name "_", kind, id, a, b);                                     \
-  }                                                                                       \
-  const Tensor& name##_(const Tensor& a, const Scalar& b) {                               \
-    ops::check_defined(a, #name "_");                                                     \
-    return name##_(a, ops::wrapped_scalar(b, a.device()));                                \
+#define LAMINA_DEFINE_BINARY(name, kind)                       \
+  Tensor name(const Tensor& a, const Tensor& b) {              \
+    if constexpr (autocast::is_fp32_op(#name)) {               \
+      LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, name, a, b); \
+    }                                                          \
+    static const OpId id = op_id(#name);                       \
+    return binary(#name, kind, id, a, b);                      \
+  }                                                            \
+  Tensor name(const Tensor& a, const Scalar& b) {              \
+    ops::check_defined(a, #name);                              \
+    return name(a, ops::wrapped_scalar(b, a.device()));        \
+  }                                                            \
+  const Tensor& name##_(const Tensor& a, const Tensor& b) {    \
+    static const OpId id = op_id(#name);                       \
+    return binary_inplace(#name "_", kind, id, a, b);          \
+  }                                                            \
+  const Tensor& name##_(const Tensor& a, const Scalar& b) {    \
+    ops::check_defined(a, #name "_");                          \
+    return name##_(a, ops::wrapped_scalar(b, a.device()));     \
   }
 LAMINA_DEFINE_BINARY(add, Kind::Same)
 LAMINA_DEFINE_BINARY(sub, Kind::Same)
@@ -455,8 +454,8 @@ Tensor rpow(const Tensor& a, const Scalar& s) {
 Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
   if (rounding_mode.empty()) return div(a, b);
   if (rounding_mode == "floor") return floor_divide(a, b);
-  LAMINA_CHECK(rounding_mode == "trunc", ValueError, "div",
-               "rounding_mode must be None, 'trunc' or 'floor', got '", rounding_mode, "'");
+  LAMINA_CHECK(rounding_mode == "trunc", ValueError, "div", "rounding_mode must be None, 'trunc' or 'floor', got '",
+               rounding_mode, "'");
   ops::check_defined(a, "div", "first operand");
   ops::check_defined(b, "div", "second operand");
   Dtype common = ops::result_type({&a, &b});
@@ -521,9 +520,9 @@ Tensor open_bound(Dtype dt, bool low, Device device) {
       double inf = std::numeric_limits<double>::infinity();
       return ops::scalar_tensor(Scalar(low ? -inf : inf), dt, device);
     } else {
-      return ops::scalar_tensor(Scalar(static_cast<int64_t>(low ? std::numeric_limits<T>::lowest()
-                                                                : std::numeric_limits<T>::max())),
-                                dt, device);
+      return ops::scalar_tensor(
+          Scalar(static_cast<int64_t>(low ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max())), dt,
+          device);
     }
   });
 }
@@ -544,8 +543,8 @@ Tensor clamp_impl(const char* name, const Tensor& x, const Tensor& lo, const Ten
   if (hi.defined()) shape = broadcast_shapes(shape, hi.shape(), name);
   if (inplace) {
     check_can_cast(dt, x, name);
-    LAMINA_CHECK(shape == x.shape(), ShapeError, name, "bounds of shapes ", lo.defined() ? lo.shape() : Shape{},
-                 " / ", hi.defined() ? hi.shape() : Shape{}, " do not broadcast to the input shape ", x.shape());
+    LAMINA_CHECK(shape == x.shape(), ShapeError, name, "bounds of shapes ", lo.defined() ? lo.shape() : Shape{}, " / ",
+                 hi.defined() ? hi.shape() : Shape{}, " do not broadcast to the input shape ", x.shape());
     ops::check_writable(x, name);
   }
   Tensor cl = (lo.defined() ? lo.to(dt) : open_bound(dt, true, x.device())).expand(shape);

@@ -1,31 +1,30 @@
 #include "lamina/ops/index.h"
 
 #include <algorithm>
-#include <optional>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
 
-#include "lamina/kernels/cpu/loops.h"
 #include "lamina/autograd/autograd.h"
-#include "lamina/cuda/stream.h"
+#include "lamina/kernels/loops.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/index_loops.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
 
-using kernels::cpu::ElementwiseKernel;
-using runtime::KernelParams;
-using runtime::OpId;
+using kernels::ElementwiseKernel;
+using kernels::KernelParams;
+using kernels::MaskKernel;
 using runtime::op_id;
-using runtime::MaskKernel;
+using runtime::OpId;
 
 // Modes of the put kernel (params.j).
 constexpr int64_t kAssign = 0, kAdd = 1, kMultiply = 2;
@@ -37,18 +36,6 @@ bool is_index_dtype(Dtype dt) {
   return dt == Dtype::Int64 || dt == Dtype::Int32 || dt == Dtype::Int8 || dt == Dtype::UInt8 || dt == Dtype::Bool;
 }
 
-// Makes a CUDA tensor's device current for a scope; nothing for CPU tensors (which must not
-// touch the CUDA runtime).
-class OnDevice {
- public:
-  explicit OnDevice(Device device) {
-    if (device.is_cuda()) guard_.emplace(device.index);
-  }
-
- private:
-  std::optional<cuda::DeviceGuard> guard_;
-};
-
 // The smallest and largest value of an integer index tensor. On a CUDA device one kernel
 // reduces the index and the two values come back in one 16-byte copy (a stream
 // synchronization per indexing op with tensor indices: the price of raising IndexError before
@@ -56,10 +43,10 @@ class OnDevice {
 std::pair<int64_t, int64_t> index_min_max(const Tensor& idx) {
   static const OpId id = op_id("index_range");
   if (!idx.device().is_cuda()) return {amin(idx).item().to_int(), amax(idx).item().to_int()};
-  auto kernel = runtime::find_kernel<runtime::IndexRangeKernel>(id, idx.device(), idx.dtype());
+  auto kernel = runtime::find_kernel<kernels::IndexRangeKernel>(id, idx.device(), idx.dtype());
   Tensor min_max = Tensor::empty({2}, Dtype::Int64, idx.device());
   {
-    OnDevice on(idx.device());
+    runtime::DeviceGuard on(idx.device());
     kernel(runtime::make_strided_loop({&idx}), static_cast<int64_t*>(min_max.data_ptr()));
   }
   const Tensor host = min_max.to(kCPU);
@@ -84,8 +71,8 @@ Tensor alias_of(const Tensor& x) {
 }
 
 // The walk over a bool mask writing into `out` (weights left zero).
-runtime::MaskLoop make_mask_loop(const Tensor& mask, const Tensor& out) {
-  runtime::MaskLoop loop;
+kernels::MaskLoop make_mask_loop(const Tensor& mask, const Tensor& out) {
+  kernels::MaskLoop loop;
   loop.ndim = static_cast<int>(mask.dim());
   loop.numel = mask.numel();
   loop.mask = static_cast<const char*>(mask.data_ptr());
@@ -105,7 +92,7 @@ int64_t count_true(const Tensor& mask) {
   auto kernel = runtime::find_kernel<MaskKernel>(id, mask.device(), Dtype::Bool);
   Tensor out = Tensor::empty({1}, Dtype::Int64, mask.device());
   {
-    OnDevice on(mask.device());
+    runtime::DeviceGuard on(mask.device());
     kernel(make_mask_loop(mask, out), {});
   }
   return out.item().to_int();  // on a CUDA device: one 8-byte copy to size the output
@@ -118,9 +105,9 @@ Tensor mask_offsets(const Tensor& mask, const Tensor& view, int64_t first) {
   auto kernel = runtime::find_kernel<MaskKernel>(id, mask.device(), Dtype::Bool);
   Tensor out = Tensor::empty({count_true(mask)}, Dtype::Int64, mask.device());
   if (out.numel() == 0) return out;
-  runtime::MaskLoop loop = make_mask_loop(mask, out);
+  kernels::MaskLoop loop = make_mask_loop(mask, out);
   for (int64_t d = 0; d < mask.dim(); ++d) loop.weights[d] = view.strides()[first + d] * view.element_size();
-  OnDevice on(mask.device());
+  runtime::DeviceGuard on(mask.device());
   kernel(loop, {});
   return out;
 }
@@ -159,8 +146,10 @@ std::vector<TensorIndex> normalize(const Tensor& x, const std::vector<TensorInde
     LAMINA_CHECK(is_index_dtype(t->dtype()), IndexError, op,
                  "tensors used as indices must be long, int, byte or bool tensors, got ", describe(*t));
     if (t->dim() == 0) {
-      if (t->dtype() == Dtype::Bool) out.emplace_back(t->item().to<bool>());
-      else out.emplace_back(t->item().to_int());
+      if (t->dtype() == Dtype::Bool)
+        out.emplace_back(t->item().to<bool>());
+      else
+        out.emplace_back(t->item().to_int());
     } else if (t->dtype() == Dtype::UInt8) {
       out.emplace_back(t->to(Dtype::Bool));
     } else {
@@ -246,7 +235,7 @@ Resolved resolve(const Tensor& x, const std::vector<TensorIndex>& raw, const cha
 
 struct Plan {
   Shape result_shape;
-  Tensor offsets;      // int64; the kernels address base + offsets * scale
+  Tensor offsets;  // int64; the kernels address base + offsets * scale
   int64_t scale = 1;
   Tensor base;
 };
@@ -318,8 +307,8 @@ Plan plan_advanced(const Resolved& r, const char* op) {
     if (rest >= 0) ++rest;
   }
 
-  p.offsets = Tensor::make_view(offsets.storage(), p.result_shape, offset_strides, offsets.storage_offset(),
-                                Dtype::Int64);
+  p.offsets =
+      Tensor::make_view(offsets.storage(), p.result_shape, offset_strides, offsets.storage_offset(), Dtype::Int64);
   p.base = Tensor::make_view(v.storage(), p.result_shape, base_strides, v.storage_offset(), v.dtype());
   return p;
 }
@@ -354,8 +343,10 @@ Tensor index_impl(const Tensor& x, const std::vector<TensorIndex>& indices, cons
       index_put_(gx, indices, g, true);
       return std::vector<Tensor>{gx};
     };
-    if (is_view) autograd::record_view("IndexBackward0", out, x, backward);
-    else autograd::record("IndexBackward0", out, {&x}, backward);
+    if (is_view)
+      autograd::record_view("IndexBackward0", out, x, backward);
+    else
+      autograd::record("IndexBackward0", out, {&x}, backward);
   }
   return out;
 }
@@ -410,11 +401,11 @@ const Tensor& index_put_values(const Tensor& x, const std::vector<TensorIndex>& 
   v = v.expand(p.result_shape);
   auto kernel = runtime::find_kernel<ElementwiseKernel>(id, x.device(), x.dtype());
   if (v.numel() > 0) {
-    runtime::StridedLoop loop = runtime::make_strided_loop({&p.base, &p.offsets, &v});
+    kernels::StridedLoop loop = runtime::make_strided_loop({&p.base, &p.offsets, &v});
     KernelParams params;
     params.i = p.scale;
     params.j = accumulate ? kAdd : kAssign;
-    OnDevice on(x.device());
+    runtime::DeviceGuard on(x.device());
     kernel(loop, params);  // serial on the CPU: repeated indices resolve in order (CUDA: index.cu)
   }
   x.bump_version();
@@ -583,11 +574,11 @@ const Tensor& scatter_values(const char* op, const Tensor& x, int64_t dim, const
     Tensor values = scalar ? s.expand(sidx.shape())
                            : Tensor::make_view(s.storage(), sidx.shape(), s.strides(), s.storage_offset(), s.dtype());
     Tensor dst = along_dim_view(sx, d, sidx.shape());
-    runtime::StridedLoop loop = runtime::make_strided_loop({&dst, &i, &values});
+    kernels::StridedLoop loop = runtime::make_strided_loop({&dst, &i, &values});
     KernelParams params;
     params.i = sx.strides()[d] * sx.element_size();
     params.j = mode;
-    OnDevice on(x.device());
+    runtime::DeviceGuard on(x.device());
     kernel(loop, params);  // serial on the CPU: repeated indices resolve in order (CUDA: index.cu)
   }
   x.bump_version();
@@ -663,11 +654,11 @@ const Tensor& scatter_(const Tensor& x, int64_t dim, const Tensor& idx, const Te
   LAMINA_PROFILE_OP("scatter_", x, idx, src);
   return scatter_impl("scatter_", x, dim, idx, src, scatter_mode(reduce, "scatter_"));
 }
-const Tensor& scatter_(const Tensor& x, int64_t dim, const Tensor& idx, const Scalar& value,
-                       std::string_view reduce) {
+const Tensor& scatter_(const Tensor& x, int64_t dim, const Tensor& idx, const Scalar& value, std::string_view reduce) {
   LAMINA_PROFILE_OP("scatter_", x, idx);
   ops::check_defined(x, "scatter_");
-  return scatter_impl("scatter_", x, dim, idx, ops::wrapped_scalar(value, x.device()), scatter_mode(reduce, "scatter_"));
+  return scatter_impl("scatter_", x, dim, idx, ops::wrapped_scalar(value, x.device()),
+                      scatter_mode(reduce, "scatter_"));
 }
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src, std::string_view reduce) {
   LAMINA_PROFILE_OP("scatter", x, idx, src);
@@ -760,7 +751,7 @@ Tensor nonzero(const Tensor& x) {
   auto kernel = runtime::find_kernel<MaskKernel>(id, x.device(), Dtype::Bool);
   Tensor out = Tensor::empty({count_true(b), x.dim()}, Dtype::Int64, x.device());
   if (out.numel() > 0) {
-    OnDevice on(x.device());
+    runtime::DeviceGuard on(x.device());
     kernel(make_mask_loop(b, out), {});
   }
   return out;

@@ -4,15 +4,15 @@
 #include <sstream>
 
 #include "lamina/autograd/autograd.h"
-#include "lamina/cuda/stream.h"
+#include "lamina/kernels/loops.h"
+#include "lamina/ops/autocast.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/autocast.h"
 #include "lamina/runtime/blas.h"
 #include "lamina/runtime/config.h"
-#include "lamina/runtime/gemm_loop.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/parallel.h"
 #include "lamina/runtime/profiler.h"
 
@@ -22,7 +22,7 @@ namespace {
 // Products of at most this many multiply-adds count as small (see run_matmul).
 constexpr int64_t kSmallGemm = int64_t{256} * 256 * 256;
 
-using GemmKernel = void (*)(const runtime::GemmLoop&, const runtime::KernelParams&);
+using GemmKernel = void (*)(const kernels::GemmLoop&, const kernels::KernelParams&);
 
 runtime::OpId matmul_id() {
   static const runtime::OpId id = runtime::op_id("matmul");
@@ -129,20 +129,21 @@ Tensor run_matmul(const Tensor& a, const Tensor& b, const Shape& batch, Dtype co
     out = run_matmul_impl(a, b, batch, compute);
   }
   autograd::SavedTensor sa(a), sb(b);
-  autograd::record("MmBackward0", out, {&a, &b}, [sa, sb, ra = autograd::requires_grad(a), rb = autograd::requires_grad(b)](const Tensor& g) {
-    const Tensor A = sa.get("MmBackward0"), B = sb.get("MmBackward0");
-    std::vector<Tensor> r(2);
-    if (ra) r[0] = autograd::sum_to(matmul(g, B.transpose(-1, -2)), A.shape());
-    if (rb && B.dim() == 2 && A.dim() > 2) {
-      // A shared matrix (x @ W with x batched): one GEMM over all rows, not a product per
-      // batch entry summed afterwards.
-      const int64_t k = A.shape()[A.dim() - 1], n = g.shape()[g.dim() - 1];
-      r[1] = matmul(A.reshape({-1, k}).t(), g.reshape({-1, n}));
-    } else if (rb) {
-      r[1] = autograd::sum_to(matmul(A.transpose(-1, -2), g), B.shape());
-    }
-    return r;
-  });
+  autograd::record("MmBackward0", out, {&a, &b},
+                   [sa, sb, ra = autograd::requires_grad(a), rb = autograd::requires_grad(b)](const Tensor& g) {
+                     const Tensor A = sa.get("MmBackward0"), B = sb.get("MmBackward0");
+                     std::vector<Tensor> r(2);
+                     if (ra) r[0] = autograd::sum_to(matmul(g, B.transpose(-1, -2)), A.shape());
+                     if (rb && B.dim() == 2 && A.dim() > 2) {
+                       // A shared matrix (x @ W with x batched): one GEMM over all rows, not a product per
+                       // batch entry summed afterwards.
+                       const int64_t k = A.shape()[A.dim() - 1], n = g.shape()[g.dim() - 1];
+                       r[1] = matmul(A.reshape({-1, k}).t(), g.reshape({-1, n}));
+                     } else if (rb) {
+                       r[1] = autograd::sum_to(matmul(A.transpose(-1, -2), g), B.shape());
+                     }
+                     return r;
+                   });
   return out;
 }
 
@@ -165,7 +166,7 @@ Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dty
   Tensor A = (blas ? blas_ready(a) : a).expand(shape_a);
   Tensor B = (blas ? blas_ready(b) : b).expand(shape_b);
   const int64_t nb = batch.size();
-  runtime::GemmLoop g;
+  kernels::GemmLoop g;
   g.m = m;
   g.n = n;
   g.k = k;
@@ -206,7 +207,7 @@ Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dty
     if (uses_blas) runtime::blas_set_num_threads(1);
     try {
       auto run_part = [&](int64_t begin, int64_t end) {
-        runtime::GemmLoop part = g;
+        kernels::GemmLoop part = g;
         part.batch = end - begin;
         part.a_offsets += begin;
         part.b_offsets += begin;
@@ -222,7 +223,7 @@ Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dty
     return out;
   }
   if (a.device().is_cuda()) {
-    cuda::DeviceGuard guard(a.device().index);
+    runtime::DeviceGuard guard(a.device());
     kernel(g, {});
     return out;
   }
@@ -332,9 +333,11 @@ std::vector<int> parse_term(const std::string& term, const std::string& equation
   for (size_t p = 0; p < term.size();) {
     const char c = term[p];
     if (term.compare(p, 3, "...") == 0) {
-      LAMINA_CHECK(!has_ellipsis, ValueError, "einsum", "more than one ellipsis in term '", term, "' of '", equation, "'");
+      LAMINA_CHECK(!has_ellipsis, ValueError, "einsum", "more than one ellipsis in term '", term, "' of '", equation,
+                   "'");
       has_ellipsis = true;
-      for (int64_t e = 0; e < ellipsis_dims; ++e) labels.push_back(kEllipsis + static_cast<int>(kMaxDims - ellipsis_dims + e));
+      for (int64_t e = 0; e < ellipsis_dims; ++e)
+        labels.push_back(kEllipsis + static_cast<int>(kMaxDims - ellipsis_dims + e));
       p += 3;
       continue;
     }
@@ -356,8 +359,10 @@ Labeled sum_out(const Labeled& x, const std::vector<int>& keep) {
   std::vector<int64_t> dims;
   std::vector<int> rest;
   for (size_t d = 0; d < x.labels.size(); ++d) {
-    if (contains(keep, x.labels[d])) rest.push_back(x.labels[d]);
-    else dims.push_back(static_cast<int64_t>(d));
+    if (contains(keep, x.labels[d]))
+      rest.push_back(x.labels[d]);
+    else
+      dims.push_back(static_cast<int64_t>(d));
   }
   if (dims.empty()) return x;
   return {sum(x.t, dims, false, x.t.dtype()), rest};
@@ -389,8 +394,10 @@ Shape sizes_of(const std::vector<int>& labels, const std::vector<int64_t>& sizes
 Labeled contract(const Labeled& x, const Labeled& y, const std::vector<int>& keep, const std::vector<int64_t>& sizes) {
   std::vector<int> batch, left, right, summed;
   for (int l : x.labels) {
-    if (!contains(y.labels, l)) left.push_back(l);
-    else (contains(keep, l) ? batch : summed).push_back(l);
+    if (!contains(y.labels, l))
+      left.push_back(l);
+    else
+      (contains(keep, l) ? batch : summed).push_back(l);
   }
   for (int l : y.labels)
     if (!contains(x.labels, l)) right.push_back(l);
@@ -429,15 +436,16 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
   }
   Dtype dt = operands[0].dtype();
   for (const Tensor& t : operands) dt = promote_types(dt, t.dtype());
-  LAMINA_CHECK(dt != Dtype::Bool, DTypeError, "einsum", "bool operands are not supported; convert them with .to(dtype)");
+  LAMINA_CHECK(dt != Dtype::Bool, DTypeError, "einsum",
+               "bool operands are not supported; convert them with .to(dtype)");
   std::string eq;
   for (char c : equation)
     if (c != ' ') eq += c;
   const size_t arrow = eq.find("->");
   const std::string lhs = eq.substr(0, arrow);
   const std::string rhs = arrow == std::string::npos ? "" : eq.substr(arrow + 2);
-  LAMINA_CHECK(rhs.find_first_of(",->") == std::string::npos && lhs.find_first_of("->") == std::string::npos, ValueError,
-               "einsum", "equation '", equation, "' must have the form 'ab,bc->ac' with at most one '->'");
+  LAMINA_CHECK(rhs.find_first_of(",->") == std::string::npos && lhs.find_first_of("->") == std::string::npos,
+               ValueError, "einsum", "equation '", equation, "' must have the form 'ab,bc->ac' with at most one '->'");
   std::vector<std::string> terms;
   for (size_t start = 0;;) {
     const size_t comma = lhs.find(',', start);
@@ -510,7 +518,8 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
                    label_name(l), " appears more than once in '", equation, "'");
     }
   } else {
-    for (int64_t e = 0; e < ellipsis_dims; ++e) output.push_back(kEllipsis + static_cast<int>(kMaxDims - ellipsis_dims + e));
+    for (int64_t e = 0; e < ellipsis_dims; ++e)
+      output.push_back(kEllipsis + static_cast<int>(kMaxDims - ellipsis_dims + e));
     for (int l = 0; l < kEllipsis; ++l)
       if (counts[static_cast<size_t>(l)] == 1) output.push_back(l);
   }
@@ -519,7 +528,8 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
   Labeled acc = inputs[0];
   for (size_t i = 1; i < inputs.size(); ++i) {
     std::vector<int> keep = output;
-    for (size_t j = i + 1; j < inputs.size(); ++j) keep.insert(keep.end(), inputs[j].labels.begin(), inputs[j].labels.end());
+    for (size_t j = i + 1; j < inputs.size(); ++j)
+      keep.insert(keep.end(), inputs[j].labels.begin(), inputs[j].labels.end());
     std::vector<int> keep_acc = keep, keep_next = keep;
     keep_acc.insert(keep_acc.end(), inputs[i].labels.begin(), inputs[i].labels.end());
     keep_next.insert(keep_next.end(), acc.labels.begin(), acc.labels.end());

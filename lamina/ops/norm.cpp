@@ -4,14 +4,14 @@
 #include "lamina/ops/norm.h"
 
 #include "lamina/autograd/autograd.h"
-#include "lamina/cuda/stream.h"
+#include "lamina/kernels/layer_norm.h"
+#include "lamina/ops/autocast.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/kernels/cpu/layer_norm.h"
-#include "lamina/runtime/autocast.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/parallel.h"
 #include "lamina/runtime/profiler.h"
@@ -29,7 +29,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   const int64_t c = x.shape()[1];
   auto check_channel = [&](const Tensor& t, const char* name) {
     if (!t.defined()) return;
-    LAMINA_CHECK(t.dim() == 1 && t.shape()[0] == c, ShapeError, op, name, " must have shape (", c, "), got ", describe(t));
+    LAMINA_CHECK(t.dim() == 1 && t.shape()[0] == c, ShapeError, op, name, " must have shape (", c, "), got ",
+                 describe(t));
   };
   check_channel(running_mean, "running_mean");
   check_channel(running_var, "running_var");
@@ -73,11 +74,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 
 namespace {
 
-namespace kc = kernels::cpu;
-
 // layer_norm's gradients from differentiable ops (for create_graph): xhat recomputed from x.
-std::vector<Tensor> layer_norm_grads_composite(const Tensor& grad, const Tensor& x, const Tensor& weight,
-                                               bool has_bias, int64_t normalized_dims, double eps) {
+std::vector<Tensor> layer_norm_grads_composite(const Tensor& grad, const Tensor& x, const Tensor& weight, bool has_bias,
+                                               int64_t normalized_dims, double eps) {
   std::vector<int64_t> dims;
   for (int64_t i = x.dim() - normalized_dims; i < x.dim(); ++i) dims.push_back(i);
   const Tensor centered = sub(x, mean(x, dims, true));
@@ -105,8 +104,8 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
   Shape norm_shape(x.shape().end() - normalized_dims, x.shape().end());
   for (const Tensor* p : {&weight, &bias}) {
     if (!p->defined()) continue;
-    LAMINA_CHECK(p->shape() == norm_shape, ShapeError, op, "weight and bias must have shape ", norm_shape,
-                 ", got ", describe(*p));
+    LAMINA_CHECK(p->shape() == norm_shape, ShapeError, op, "weight and bias must have shape ", norm_shape, ", got ",
+                 describe(*p));
     LAMINA_CHECK(p->dtype() == x.dtype(), DTypeError, op, "weight and bias must have the input's dtype ",
                  dtype_name(x.dtype()), ", got ", describe(*p));
   }
@@ -116,14 +115,14 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
   const Tensor bc = bias.defined() ? bias.contiguous() : bias;
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mu = Tensor::empty({rows}, stat, x.device()), rstd = Tensor::empty({rows}, stat, x.device());
-  kc::LayerNormArgs args;
+  kernels::LayerNormArgs args;
   args.d = d;
   args.eps = eps;
   args.has_weight = weight.defined();
   args.has_bias = bias.defined();
   if (rows > 0) {
     static const runtime::OpId id = runtime::op_id("layer_norm");
-    auto kernel = runtime::find_kernel<kc::LayerNormKernel>(id, x.device(), x.dtype());
+    auto kernel = runtime::find_kernel<kernels::LayerNormKernel>(id, x.device(), x.dtype());
     const void* px = xc.data_ptr();
     const void* pw = wc.defined() ? wc.data_ptr() : nullptr;
     const void* pb = bc.defined() ? bc.data_ptr() : nullptr;
@@ -131,7 +130,7 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
     void* pm = mu.data_ptr();
     void* pr = rstd.data_ptr();
     if (x.device().is_cuda()) {
-      cuda::DeviceGuard guard(x.device().index);
+      runtime::DeviceGuard guard(x.device());
       kernel(args, px, pw, pb, py, pm, pr, 0, rows);
     } else {
       runtime::parallel_for(rows, 3 * d, [&](int64_t b, int64_t e) { kernel(args, px, pw, pb, py, pm, pr, b, e); });
@@ -139,45 +138,46 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
   }
   if (autograd::needs_grad({&x, &weight, &bias})) {
     autograd::SavedTensor sx(xc), sw(weight), smu(mu), srstd(rstd);
-    autograd::record("NativeLayerNormBackward0", y, {&x, &weight, &bias},
-                     [sx, sw, smu, srstd, args, rows, normalized_dims, eps, stat](const Tensor& grad) {
-                       const char* node = "NativeLayerNormBackward0";
-                       const Tensor xs = sx.get(node), ws = sw.get(node);
-                       if (autograd::grad_mode_enabled())
-                         return layer_norm_grads_composite(grad, xs, ws, args.has_bias, normalized_dims, eps);
-                       const Tensor dy = grad.contiguous();
-                       Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
-                       const int64_t chunks = (rows + kc::kLayerNormChunk - 1) / kc::kLayerNormChunk;
-                       Tensor dw_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
-                       Tensor db_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
-                       if (rows > 0) {
-                         static const runtime::OpId bid = runtime::op_id("layer_norm_backward");
-                         auto kernel = runtime::find_kernel<kc::LayerNormBackwardKernel>(bid, xs.device(), xs.dtype());
-                         const Tensor wc = ws.defined() ? ws.contiguous() : ws;
-                         const void* pdy = dy.data_ptr();
-                         const void* px = xs.data_ptr();
-                         const void* pw = wc.defined() ? wc.data_ptr() : nullptr;
-                         const void* pm = smu.get(node).data_ptr();
-                         const void* pr = srstd.get(node).data_ptr();
-                         void* pdx = dx.data_ptr();
-                         void* pdw = dw_parts.data_ptr();
-                         void* pdb = db_parts.data_ptr();
-                         if (xs.device().is_cuda()) {
-                           cuda::DeviceGuard guard(xs.device().index);
-                           kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, 0, chunks);
-                         } else {
-                           runtime::parallel_for(chunks, kc::kLayerNormChunk * 4 * args.d, [&](int64_t b, int64_t e) {
-                             kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, b, e);
-                           });
-                         }
-                       }
-                       std::vector<Tensor> r(3);
-                       r[0] = dx;
-                       const Shape pshape(xs.shape().end() - normalized_dims, xs.shape().end());
-                       if (args.has_weight) r[1] = sum(dw_parts, std::vector<int64_t>{0}).to(xs.dtype()).reshape(pshape);
-                       if (args.has_bias) r[2] = sum(db_parts, std::vector<int64_t>{0}).to(xs.dtype()).reshape(pshape);
-                       return r;
-                     });
+    autograd::record(
+        "NativeLayerNormBackward0", y, {&x, &weight, &bias},
+        [sx, sw, smu, srstd, args, rows, normalized_dims, eps, stat](const Tensor& grad) {
+          const char* node = "NativeLayerNormBackward0";
+          const Tensor xs = sx.get(node), ws = sw.get(node);
+          if (autograd::grad_mode_enabled())
+            return layer_norm_grads_composite(grad, xs, ws, args.has_bias, normalized_dims, eps);
+          const Tensor dy = grad.contiguous();
+          Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
+          const int64_t chunks = (rows + kernels::kLayerNormChunk - 1) / kernels::kLayerNormChunk;
+          Tensor dw_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
+          Tensor db_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
+          if (rows > 0) {
+            static const runtime::OpId bid = runtime::op_id("layer_norm_backward");
+            auto kernel = runtime::find_kernel<kernels::LayerNormBackwardKernel>(bid, xs.device(), xs.dtype());
+            const Tensor wc = ws.defined() ? ws.contiguous() : ws;
+            const void* pdy = dy.data_ptr();
+            const void* px = xs.data_ptr();
+            const void* pw = wc.defined() ? wc.data_ptr() : nullptr;
+            const void* pm = smu.get(node).data_ptr();
+            const void* pr = srstd.get(node).data_ptr();
+            void* pdx = dx.data_ptr();
+            void* pdw = dw_parts.data_ptr();
+            void* pdb = db_parts.data_ptr();
+            if (xs.device().is_cuda()) {
+              runtime::DeviceGuard guard(xs.device());
+              kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, 0, chunks);
+            } else {
+              runtime::parallel_for(chunks, kernels::kLayerNormChunk * 4 * args.d, [&](int64_t b, int64_t e) {
+                kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, b, e);
+              });
+            }
+          }
+          std::vector<Tensor> r(3);
+          r[0] = dx;
+          const Shape pshape(xs.shape().end() - normalized_dims, xs.shape().end());
+          if (args.has_weight) r[1] = sum(dw_parts, std::vector<int64_t>{0}).to(xs.dtype()).reshape(pshape);
+          if (args.has_bias) r[2] = sum(db_parts, std::vector<int64_t>{0}).to(xs.dtype()).reshape(pshape);
+          return r;
+        });
   }
   return y;
 }
@@ -229,16 +229,16 @@ Tensor rms_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, 
   const Tensor xc = x.contiguous(), wc = weight.defined() ? weight.contiguous() : weight;
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor rstd = Tensor::empty({rows}, stat, x.device());
-  kc::LayerNormArgs args;
+  kernels::LayerNormArgs args;
   args.d = d;
   args.eps = eps;
   args.has_weight = weight.defined();
   if (rows > 0) {
     static const runtime::OpId id = runtime::op_id("rms_norm");
-    auto kernel = runtime::find_kernel<kc::LayerNormKernel>(id, x.device(), x.dtype());
-    cuda::DeviceGuard guard(x.device().index);
-    kernel(args, xc.data_ptr(), wc.defined() ? wc.data_ptr() : nullptr, nullptr, y.data_ptr(), nullptr,
-           rstd.data_ptr(), 0, rows);
+    auto kernel = runtime::find_kernel<kernels::LayerNormKernel>(id, x.device(), x.dtype());
+    runtime::DeviceGuard guard(x.device());
+    kernel(args, xc.data_ptr(), wc.defined() ? wc.data_ptr() : nullptr, nullptr, y.data_ptr(), nullptr, rstd.data_ptr(),
+           0, rows);
   }
   if (autograd::needs_grad({&x, &weight})) {
     autograd::SavedTensor sx(xc), sw(wc), srstd(rstd);
@@ -250,13 +250,14 @@ Tensor rms_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, 
                          return rms_norm_grads_composite(grad, xs, ws, normalized_dims, eps);
                        const Tensor dy = grad.contiguous();
                        Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
-                       const int64_t chunks = (rows + kc::kLayerNormChunk - 1) / kc::kLayerNormChunk;
+                       const int64_t chunks = (rows + kernels::kLayerNormChunk - 1) / kernels::kLayerNormChunk;
                        Tensor dw_parts;
                        if (args.has_weight) dw_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
                        if (rows > 0) {
                          static const runtime::OpId bid = runtime::op_id("rms_norm_backward");
-                         auto kernel = runtime::find_kernel<kc::LayerNormBackwardKernel>(bid, xs.device(), xs.dtype());
-                         cuda::DeviceGuard guard(xs.device().index);
+                         auto kernel =
+                             runtime::find_kernel<kernels::LayerNormBackwardKernel>(bid, xs.device(), xs.dtype());
+                         runtime::DeviceGuard guard(xs.device());
                          kernel(args, rows, dy.data_ptr(), xs.data_ptr(), ws.defined() ? ws.data_ptr() : nullptr,
                                 nullptr, srstd.get(node).data_ptr(), dx.data_ptr(),
                                 args.has_weight ? dw_parts.data_ptr() : nullptr, nullptr, 0, chunks);

@@ -4,24 +4,24 @@
 #include <cmath>
 #include <string>
 
-#include "lamina/kernels/cpu/loops.h"
-#include "lamina/kernels/cpu/softmax.h"
 #include "lamina/autograd/autograd.h"
-#include "lamina/cuda/stream.h"
+#include "lamina/kernels/loops.h"
+#include "lamina/kernels/softmax.h"
+#include "lamina/ops/autocast.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
 #include "lamina/ops/index.h"
 #include "lamina/ops/join.h"
-#include "lamina/ops/elementwise.h"
-#include "lamina/runtime/autocast.h"
+#include "lamina/runtime/device_backend.h"
+#include "lamina/runtime/loops.h"
 #include "lamina/runtime/parallel.h"
-#include "lamina/runtime/reduce_lines.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
 
-using runtime::KernelParams;
+using kernels::KernelParams;
 using runtime::op_id;
 using runtime::OpId;
 
@@ -76,12 +76,12 @@ void check_nonempty(const Tensor& x, const ReducePlan& plan, const char* op) {
 // dims, or those with the reduced dims kept as 1), splitting the outputs over the thread pool.
 // Each output's elements are combined by one kernel call in one fixed order, so the split
 // changes no bits.
-void launch_reduce(kernels::cpu::ReduceKernel kernel, const Tensor& view, const bool* mask, const Tensor& out_view,
+void launch_reduce(kernels::ReduceKernel kernel, const Tensor& view, const bool* mask, const Tensor& out_view,
                    const Tensor* index_view, const KernelParams& params) {
-  const runtime::ReduceLoop loop = runtime::make_reduce_loop(out_view, index_view, view, mask);
+  const kernels::ReduceLoop loop = runtime::make_reduce_loop(out_view, index_view, view, mask);
   if (view.device().is_cuda()) {
     // A CUDA kernel spreads the outputs over the GPU itself: one launch.
-    cuda::DeviceGuard guard(view.device().index);
+    runtime::DeviceGuard guard(view.device());
     kernel(loop, params);
     return;
   }
@@ -90,9 +90,8 @@ void launch_reduce(kernels::cpu::ReduceKernel kernel, const Tensor& view, const 
     return;
   }
   const int64_t unit = loop.outer_numel / loop.outer_shape[0] * std::max<int64_t>(loop.reduce_numel, 1);
-  runtime::parallel_for(loop.outer_shape[0], unit, [&](int64_t begin, int64_t end) {
-    kernel(runtime::slice_outer(loop, begin, end), params);
-  });
+  runtime::parallel_for(loop.outer_shape[0], unit,
+                        [&](int64_t begin, int64_t end) { kernel(kernels::slice_outer(loop, begin, end), params); });
 }
 
 // A reduction to few outputs over many elements is cut into chunks of kReduceChunk elements
@@ -126,15 +125,16 @@ void chunked_reduce(OpId id, const Tensor& view, int64_t r, Dtype out_dtype, con
       chunk_strides.push_back(view.strides()[d]);
     }
   }
-  auto kernel = runtime::find_kernel<kernels::cpu::ReduceKernel>(id, view.device(), view.dtype());
+  auto kernel = runtime::find_kernel<kernels::ReduceKernel>(id, view.device(), view.dtype());
   const Tensor chunked =
       Tensor::make_view(view.storage(), chunk_shape, chunk_strides, view.storage_offset(), view.dtype());
   launch_reduce(kernel, chunked, chunk_mask, partials.narrow(r, 0, chunks), nullptr, params);
   bool mask[kMaxDims] = {};
   mask[r] = true;
-  if (tail) launch_reduce(kernel, view.narrow(r, chunks * kReduceChunk, tail), mask, partials.narrow(r, chunks, 1),
-                          nullptr, params);
-  auto final_kernel = runtime::find_kernel<kernels::cpu::ReduceKernel>(id, view.device(), out_dtype);
+  if (tail)
+    launch_reduce(kernel, view.narrow(r, chunks * kReduceChunk, tail), mask, partials.narrow(r, chunks, 1), nullptr,
+                  params);
+  auto final_kernel = runtime::find_kernel<kernels::ReduceKernel>(id, view.device(), out_dtype);
   launch_reduce(final_kernel, partials, mask, out_view, nullptr, params);
 }
 
@@ -145,7 +145,7 @@ void chunked_reduce(OpId id, const Tensor& view, int64_t r, Dtype out_dtype, con
 // large reduction to few outputs may go through chunked_reduce.
 Tensor run_reduce(OpId id, const Tensor& in, const ReducePlan& plan, Dtype out_dtype, const KernelParams& params,
                   Tensor* indices = nullptr, bool chunkable = false) {
-  auto kernel = runtime::find_kernel<kernels::cpu::ReduceKernel>(id, in.device(), in.dtype());
+  auto kernel = runtime::find_kernel<kernels::ReduceKernel>(id, in.device(), in.dtype());
   Tensor out = Tensor::empty(plan.out_shape, out_dtype, in.device());
   if (indices) *indices = Tensor::empty(plan.out_shape, Dtype::Int64, in.device());
   if (out.numel() == 0) return out;
@@ -254,16 +254,16 @@ bool any_reduced_dim_empty(const Tensor& x, const ReducePlan& plan) {
 
 // Runs line kernel `id` for in's dtype along dim d into a new tensor of in's shape.
 Tensor run_lines(OpId id, const Tensor& in, int64_t d, Dtype out_dtype, const KernelParams& params) {
-  auto kernel = runtime::find_kernel<runtime::LineKernel>(id, in.device(), in.dtype());
+  auto kernel = runtime::find_kernel<kernels::LineKernel>(id, in.device(), in.dtype());
   Tensor out = Tensor::empty(in.shape(), out_dtype, in.device());
   if (out.numel() == 0) return out;
-  const runtime::LineLoop loop = runtime::make_line_loop(in, d, out, nullptr);
+  const kernels::LineLoop loop = runtime::make_line_loop(in, d, out, nullptr);
   if (in.device().is_cuda()) {
-    cuda::DeviceGuard guard(in.device().index);
+    runtime::DeviceGuard guard(in.device());
     kernel(loop, params);
     return out;
   }
-  launch_lines(kernel, loop, params);
+  runtime::launch_lines(kernel, loop, params);
   return out;
 }
 
@@ -303,12 +303,12 @@ Tensor softmax_backward_lines(const Tensor& g, const Tensor& y, int64_t dim, boo
   Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());
   const int64_t n = y.shape()[dim], lines = n == 0 ? 0 : y.numel() / n;
   if (lines == 0) return out;
-  auto kernel = runtime::find_kernel<kernels::cpu::SoftmaxBackwardKernel>(id, y.device(), y.dtype());
+  auto kernel = runtime::find_kernel<kernels::SoftmaxBackwardKernel>(id, y.device(), y.dtype());
   const void* pg = gc.data_ptr();
   const void* py = y.data_ptr();
   void* po = out.data_ptr();
   if (y.device().is_cuda()) {
-    cuda::DeviceGuard guard(y.device().index);
+    runtime::DeviceGuard guard(y.device());
     kernel(pg, py, po, n, log_form, 0, lines);
     return out;
   }
@@ -423,8 +423,8 @@ Tensor extreme_with_grad(const char* name, const char* node, int64_t mode, const
   Tensor out = extreme(name, mode, x, dims, keepdim);
   if (!autograd::needs_grad({&x})) return out;
   const Reduced r = reduced_dims(x, dims, keepdim, name);
-  return with_reduce_grad(node, x, out,
-                          [r](const Tensor& g, const Tensor& xs, const Tensor& y) { return extreme_grad(r, g, xs, y); });
+  return with_reduce_grad(
+      node, x, out, [r](const Tensor& g, const Tensor& xs, const Tensor& y) { return extreme_grad(r, g, xs, y); });
 }
 
 ValuesIndices extreme_along_with_grad(const char* name, int64_t mode, const Tensor& x, int64_t dim, bool keepdim) {
@@ -563,8 +563,7 @@ namespace {
 // d cumprod / d x by definition, O(n^2) per line: for slices that contain zeros. Computed on
 // the host; device tensors go there and back.
 Tensor cumprod_grad_exact(const Tensor& g, const Tensor& x, int64_t d) {
-  if (!x.device().is_cpu() || !g.device().is_cpu())
-    return cumprod_grad_exact(g.to(kCPU), x.to(kCPU), d).to(x.device());
+  if (!x.device().is_cpu() || !g.device().is_cpu()) return cumprod_grad_exact(g.to(kCPU), x.to(kCPU), d).to(x.device());
   const Tensor gl = g.transpose(d, -1).to(Dtype::Float64).contiguous();
   const Tensor xl = x.transpose(d, -1).to(Dtype::Float64).contiguous();
   Tensor out = empty(gl.shape(), {Dtype::Float64, x.device()});

@@ -3,17 +3,17 @@
 #include <vector>
 
 #include "lamina/autograd/autograd.h"
-#include "lamina/cuda/stream.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/index.h"
-#include "lamina/runtime/reduce_lines.h"
+#include "lamina/runtime/device_backend.h"
+#include "lamina/runtime/loops.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
 
-using runtime::KernelParams;
+using kernels::KernelParams;
 using runtime::op_id;
 using runtime::OpId;
 
@@ -34,14 +34,14 @@ ValuesIndices alloc_lines(const Tensor& x, int64_t d, int64_t k) {
 }
 
 ValuesIndices run_sort_kernel(OpId id, const Tensor& x, int64_t d, int64_t k, int64_t mode) {
-  auto kernel = runtime::find_kernel<runtime::LineKernel>(id, x.device(), x.dtype());
+  auto kernel = runtime::find_kernel<kernels::LineKernel>(id, x.device(), x.dtype());
   ValuesIndices r = alloc_lines(x, d, k);
   if (r.values.numel() > 0) {
     KernelParams params;
     params.i = mode;
-    const runtime::LineLoop loop = runtime::make_line_loop(x, d, r.values, &r.indices);
+    const kernels::LineLoop loop = runtime::make_line_loop(x, d, r.values, &r.indices);
     if (x.device().is_cuda()) {  // one launch sorts every line on the device's stream
-      cuda::DeviceGuard guard(x.device().index);
+      runtime::DeviceGuard guard(x.device());
       kernel(loop, params);
     } else {
       runtime::launch_lines(kernel, loop, params);

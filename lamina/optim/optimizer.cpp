@@ -5,10 +5,10 @@
 
 #include "lamina/autograd/autograd.h"
 #include "lamina/core/error.h"
-#include "lamina/cuda/stream.h"
-#include "lamina/kernels/cpu/optim.h"
+#include "lamina/kernels/optim.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/loops.h"
 #include "lamina/runtime/parallel.h"
@@ -16,7 +16,7 @@
 
 namespace lamina::optim {
 
-using kernels::cpu::OptimArgs;
+using kernels::OptimArgs;
 
 double option_number(const Options& options, const std::string& key, const char* owner) {
   auto it = options.find(key);
@@ -59,16 +59,15 @@ void run_fused(runtime::OpId id, const char* name, std::initializer_list<const T
                const Tensor* extra1, OptimArgs args) {
   const Tensor& param = **operands.begin();
   LAMINA_CHECK(runtime::has_kernel(id, param.device(), param.dtype()), DTypeError, name,
-               "no fused kernel for parameters of dtype ", dtype_name(param.dtype()), " on ",
-               param.device().str());
-  auto kernel = runtime::find_kernel<kernels::cpu::OptimKernel>(id, param.device(), param.dtype());
+               "no fused kernel for parameters of dtype ", dtype_name(param.dtype()), " on ", param.device().str());
+  auto kernel = runtime::find_kernel<kernels::OptimKernel>(id, param.device(), param.dtype());
   if (param.numel() == 0) return;
-  const runtime::StridedLoop loop = runtime::make_strided_loop(operands);
+  const kernels::StridedLoop loop = runtime::make_strided_loop(operands);
   args.base0 = static_cast<const char*>(param.data_ptr());
   args.extra[0] = extra0 ? static_cast<char*>(extra0->data_ptr()) : nullptr;
   args.extra[1] = extra1 ? static_cast<char*>(extra1->data_ptr()) : nullptr;
   if (param.device().is_cuda()) {  // one launch on the device's stream
-    cuda::DeviceGuard guard(param.device().index);
+    runtime::DeviceGuard guard(param.device());
     kernel(loop, args);
     return;
   }
@@ -78,7 +77,7 @@ void run_fused(runtime::OpId id, const char* name, std::initializer_list<const T
   }
   const int64_t inner = loop.numel / loop.shape[0];
   runtime::parallel_for(loop.shape[0], inner,
-                        [&](int64_t begin, int64_t end) { kernel(runtime::slice_outer(loop, begin, end), args); });
+                        [&](int64_t begin, int64_t end) { kernel(kernels::slice_outer(loop, begin, end), args); });
 }
 
 // Increments a 0-d step counter and returns the new count.
@@ -183,12 +182,12 @@ StateDict Optimizer::state_dict() const {
 void Optimizer::load_state_dict(const StateDict& sd) {
   const char* op = name_.c_str();
   LAMINA_CHECK(sd.param_groups.size() == groups_.size(), ValueError, op,
-               "loaded state dict has a different number of parameter groups (", sd.param_groups.size(),
-               " vs ", groups_.size(), ")");
+               "loaded state dict has a different number of parameter groups (", sd.param_groups.size(), " vs ",
+               groups_.size(), ")");
   for (size_t i = 0; i < groups_.size(); ++i)
     LAMINA_CHECK(sd.param_groups[i].params.size() == groups_[i].params.size(), ValueError, op,
-                 "loaded state dict contains a parameter group that doesn't match the size of optimizer's group ",
-                 i, " (", sd.param_groups[i].params.size(), " vs ", groups_[i].params.size(), ")");
+                 "loaded state dict contains a parameter group that doesn't match the size of optimizer's group ", i,
+                 " (", sd.param_groups[i].params.size(), " vs ", groups_[i].params.size(), ")");
   // Everything is checked and copied before the optimizer changes, so a failed load leaves it as it was.
   std::unordered_map<const void*, ParamState> new_state;
   for (size_t i = 0; i < groups_.size(); ++i) {
@@ -217,12 +216,17 @@ void Optimizer::load_state_dict(const StateDict& sd) {
 
 namespace {
 Options sgd_options(const SGDOptions& o) {
-  return {{"lr", o.lr},           {"momentum", o.momentum}, {"dampening", o.dampening},
-          {"weight_decay", o.weight_decay}, {"nesterov", o.nesterov}, {"maximize", o.maximize}};
+  return {{"lr", o.lr},
+          {"momentum", o.momentum},
+          {"dampening", o.dampening},
+          {"weight_decay", o.weight_decay},
+          {"nesterov", o.nesterov},
+          {"maximize", o.maximize}};
 }
 }  // namespace
 
-SGD::SGD(std::vector<Tensor> params, const SGDOptions& options) : SGD(std::vector<ParamGroup>{{std::move(params), {}}}, options) {}
+SGD::SGD(std::vector<Tensor> params, const SGDOptions& options)
+    : SGD(std::vector<ParamGroup>{{std::move(params), {}}}, options) {}
 
 SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& options) : Optimizer("SGD", sgd_options(options)) {
   init_groups(std::move(groups));
@@ -265,18 +269,16 @@ void SGD::update(const Options& o, const Tensor& param, const Tensor& grad, Para
 
 namespace {
 Options adam_options(const AdamOptions& o, double default_wd) {
-  return {{"lr", o.lr},
-          {"betas", std::vector<double>{o.beta1, o.beta2}},
-          {"eps", o.eps},
-          {"weight_decay", o.weight_decay.value_or(default_wd)},
-          {"amsgrad", o.amsgrad},
-          {"maximize", o.maximize}};
+  return {{"lr", o.lr},           {"betas", std::vector<double>{o.beta1, o.beta2}},
+          {"eps", o.eps},         {"weight_decay", o.weight_decay.value_or(default_wd)},
+          {"amsgrad", o.amsgrad}, {"maximize", o.maximize}};
 }
 }  // namespace
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
     : Adam("Adam", false, std::vector<ParamGroup>{{std::move(params), {}}}, options) {}
-Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options) : Adam("Adam", false, std::move(groups), options) {}
+Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options)
+    : Adam("Adam", false, std::move(groups), options) {}
 Adam::Adam(const char* name, bool decoupled, std::vector<ParamGroup> groups, const AdamOptions& options)
     : Optimizer(name, adam_options(options, decoupled ? 1e-2 : 0.0)), decoupled_(decoupled) {
   init_groups(std::move(groups));
@@ -284,7 +286,8 @@ Adam::Adam(const char* name, bool decoupled, std::vector<ParamGroup> groups, con
 
 AdamW::AdamW(std::vector<Tensor> params, const AdamOptions& options)
     : Adam("AdamW", true, std::vector<ParamGroup>{{std::move(params), {}}}, options) {}
-AdamW::AdamW(std::vector<ParamGroup> groups, const AdamOptions& options) : Adam("AdamW", true, std::move(groups), options) {}
+AdamW::AdamW(std::vector<ParamGroup> groups, const AdamOptions& options)
+    : Adam("AdamW", true, std::move(groups), options) {}
 
 void Adam::validate(const Options& o) const {
   const char* op = name().c_str();
@@ -334,8 +337,13 @@ void Adam::update(const Options& o, const Tensor& param, const Tensor& grad, Par
 
 namespace {
 Options rmsprop_options(const RMSpropOptions& o) {
-  return {{"lr", o.lr},           {"alpha", o.alpha},       {"eps", o.eps},           {"weight_decay", o.weight_decay},
-          {"momentum", o.momentum}, {"centered", o.centered}, {"maximize", o.maximize}};
+  return {{"lr", o.lr},
+          {"alpha", o.alpha},
+          {"eps", o.eps},
+          {"weight_decay", o.weight_decay},
+          {"momentum", o.momentum},
+          {"centered", o.centered},
+          {"maximize", o.maximize}};
 }
 }  // namespace
 

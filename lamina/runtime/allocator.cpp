@@ -1,5 +1,7 @@
 #include "lamina/runtime/allocator.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -7,11 +9,9 @@
 #include <mutex>
 #include <vector>
 
-#include <sys/mman.h>
-
 #include "lamina/core/error.h"
-#include "lamina/cuda/memory.h"
-#include "lamina/cuda/stream.h"
+#include "lamina/core/storage.h"
+#include "lamina/runtime/device_backend.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -27,17 +27,17 @@ namespace {
 
 constexpr int64_t kHugePage = int64_t{2} << 20;
 constexpr int64_t kHugePageThreshold = int64_t{4} << 20;
-constexpr int64_t kSmallLimit = 1024;  // classes are 64-byte multiples up to here
-constexpr int kSubClasses = 4;         // classes per power of two above kSmallLimit
-constexpr int kMaxLog2 = 56;            // requests above 2^56 bytes are refused
+constexpr int64_t kSmallLimit = 1024;                            // classes are 64-byte multiples up to here
+constexpr int kSubClasses = 4;                                   // classes per power of two above kSmallLimit
+constexpr int kMaxLog2 = 56;                                     // requests above 2^56 bytes are refused
 constexpr int kNumClasses = 16 + (kMaxLog2 - 10) * kSubClasses;  // the last class is 2^56 bytes
 constexpr int64_t kDefaultCacheLimit = int64_t{1} << 30;
 
 int class_index(int64_t bytes) {
   if (bytes <= kSmallLimit) return static_cast<int>((bytes + 63) / 64) - 1;  // 0..15
-  const int log2 = std::bit_width(static_cast<uint64_t>(bytes - 1)) - 1;      // 2^log2 < bytes <= 2^(log2+1)
+  const int log2 = std::bit_width(static_cast<uint64_t>(bytes - 1)) - 1;     // 2^log2 < bytes <= 2^(log2+1)
   const int64_t base = int64_t{1} << log2, step = base / kSubClasses;
-  const int sub = static_cast<int>((bytes - base + step - 1) / step) - 1;      // 0..3
+  const int sub = static_cast<int>((bytes - base + step - 1) / step) - 1;  // 0..3
   return 16 + (log2 - 10) * kSubClasses + sub;
 }
 
@@ -120,14 +120,12 @@ int64_t size_class_bytes(int64_t nbytes) { return class_bytes(class_index(std::m
 
 void* allocate(int64_t nbytes, Device device) {
   check_device_available(device, "allocate");
-  if (device.is_cuda())  // zero bytes get a real block too, so every tensor has a unique pointer
+  if (!device.is_cpu())  // zero bytes get a real block too, so every tensor has a unique pointer
     // The block belongs to the stream that allocates it, so it can be reused on that stream
     // without synchronizing (stream order keeps its last use ahead of the next).
-    return cuda::allocator(device.index)
-        .allocate(static_cast<size_t>(std::max<int64_t>(nbytes, 1)),
-                  reinterpret_cast<StreamId>(cuda::current_stream(device.index)));
-  LAMINA_CHECK(nbytes >= 0 && nbytes <= (int64_t{1} << kMaxLog2), OutOfMemoryError, "allocate", "cannot allocate ", nbytes,
-               " bytes on cpu");
+    return require_device_backend(device, "allocate").allocate(std::max<int64_t>(nbytes, 1), device.index);
+  LAMINA_CHECK(nbytes >= 0 && nbytes <= (int64_t{1} << kMaxLog2), OutOfMemoryError, "allocate", "cannot allocate ",
+               nbytes, " bytes on cpu");
   // Zero-byte tensors still get a unique, aligned, non-null pointer.
   const int index = class_index(std::max<int64_t>(nbytes, 1));
   const int64_t bytes = class_bytes(index);
@@ -165,8 +163,8 @@ void* allocate(int64_t nbytes, Device device) {
     p = system_allocate(bytes);
   }
   if (p == nullptr) {
-    LAMINA_THROW(OutOfMemoryError, "allocate", "could not allocate ", nbytes, " bytes on cpu (allocated: ",
-                 c.stats.allocated_bytes, " bytes, peak: ", c.stats.peak_allocated_bytes,
+    LAMINA_THROW(OutOfMemoryError, "allocate", "could not allocate ", nbytes,
+                 " bytes on cpu (allocated: ", c.stats.allocated_bytes, " bytes, peak: ", c.stats.peak_allocated_bytes,
                  " bytes); free tensors or use smaller batches");
   }
   c.stats.allocated_bytes += bytes;
@@ -179,8 +177,8 @@ void* allocate(int64_t nbytes, Device device) {
 
 void deallocate(void* ptr, int64_t nbytes, Device device) {
   if (ptr == nullptr) return;
-  if (device.is_cuda()) {
-    cuda::allocator(device.index).free(ptr);
+  if (!device.is_cpu()) {
+    require_device_backend(device, "free").deallocate(ptr, device.index);
     return;
   }
   const int index = class_index(std::max<int64_t>(nbytes, 1));
@@ -200,27 +198,15 @@ void deallocate(void* ptr, int64_t nbytes, Device device) {
 }
 
 MemoryStats memory_stats(Device device) {
-  if (device.is_cuda()) {
-    const DeviceMemoryStats d = cuda::memory_stats(device.index);
-    MemoryStats s;
-    s.allocated_bytes = static_cast<int64_t>(d.allocated);
-    s.peak_allocated_bytes = static_cast<int64_t>(d.peak_allocated);
-    s.reserved_bytes = static_cast<int64_t>(d.reserved);
-    s.cached_bytes = static_cast<int64_t>(d.reserved - d.allocated);
-    s.num_allocs = static_cast<int64_t>(d.allocations);
-    s.num_frees = static_cast<int64_t>(d.frees);
-    s.num_cache_hits = static_cast<int64_t>(d.cache_hits);
-    s.num_system_allocs = static_cast<int64_t>(d.allocations - d.cache_hits);
-    return s;
-  }
+  if (!device.is_cpu()) return require_device_backend(device, "memory_stats").memory_stats(device.index);
   auto& c = cpu_cache();
   std::lock_guard<SpinLock> lock(c.mutex);
   return c.stats;
 }
 
 void empty_cache(Device device) {
-  if (device.is_cuda()) {
-    cuda::empty_cache(device.index);
+  if (!device.is_cpu()) {
+    require_device_backend(device, "empty_cache").empty_cache(device.index);
     return;
   }
   auto& c = cpu_cache();
@@ -229,13 +215,18 @@ void empty_cache(Device device) {
 }
 
 void reset_peak_memory_stats(Device device) {
-  if (device.is_cuda()) {
-    cuda::allocator(device.index).reset_peak_stats();
+  if (!device.is_cpu()) {
+    require_device_backend(device, "reset_peak_memory_stats").reset_peak_memory_stats(device.index);
     return;
   }
   auto& c = cpu_cache();
   std::lock_guard<SpinLock> lock(c.mutex);
   c.stats.peak_allocated_bytes = c.stats.allocated_bytes;
 }
+
+namespace {
+// Storage (lamina/core) allocates through these from the moment the library is loaded.
+const bool g_storage_allocator_installed = (set_storage_allocator({&allocate, &deallocate}), true);
+}  // namespace
 
 }  // namespace lamina::runtime

@@ -1,5 +1,4 @@
 #include "lamina/runtime/config.h"
-#include "lamina/runtime/parallel.h"
 
 #include <atomic>
 #include <cstdint>
@@ -11,11 +10,11 @@
 #include <thread>
 
 #include "lamina/core/error.h"
-#include "lamina/cuda/device.h"
-#include "lamina/cuda/stream.h"
 #include "lamina/runtime/blas.h"
+#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
-#include "lamina/train/log.h"
+#include "lamina/runtime/log.h"
+#include "lamina/runtime/parallel.h"
 
 namespace lamina {
 namespace {
@@ -24,7 +23,6 @@ const char* env(const char* name) {
   const char* v = std::getenv(name);
   return (v && *v) ? v : nullptr;
 }
-
 
 int hardware_threads() {
   unsigned n = std::thread::hardware_concurrency();
@@ -76,16 +74,21 @@ void set_num_threads(int n) {
   runtime::resize_thread_pool(n);
 }
 
+namespace {
+const runtime::DeviceBackend* cuda_backend() { return runtime::device_backend(DeviceType::CUDA); }
+}  // namespace
+
 int cuda_device_count() {
   if (force_cpu()) return 0;
-  return cuda::raw_device_count();
+  const runtime::DeviceBackend* cuda = cuda_backend();
+  return cuda ? cuda->device_count() : 0;
 }
 
 namespace {
 // Why a CUDA device cannot be used, for messages.
 const char* no_cuda_reason() {
   if (force_cpu()) return "LAMINA_FORCE_CPU is set";
-  if (!cuda::built()) return "this build of lamina has no CUDA backend";
+  if (!cuda_backend()) return "this build of lamina has no CUDA backend";
   return "no such CUDA device on this machine";
 }
 }  // namespace
@@ -94,7 +97,7 @@ Device default_device() {
   if (int n = cuda_device_count(); n > 0) {
     // LAMINA_CUDA_DEVICE picks the GPU; without it, the calling thread's current device
     // (lamina.cuda.set_device) does, as "cuda" means the current device in PyTorch.
-    int idx = cuda::current_device();
+    int idx = cuda_backend()->current_device();
     if (const char* v = env("LAMINA_CUDA_DEVICE")) {
       char* end = nullptr;
       const long parsed = std::strtol(v, &end, 10);
@@ -109,7 +112,7 @@ Device default_device() {
   std::call_once(warned, [] {
     if (!force_cpu())
       log(LogLevel::Warn, std::string("no usable CUDA GPU (") +
-                              (cuda::built() ? "none found" : "this build has no CUDA backend") +
+                              (cuda_backend() ? "none found" : "this build has no CUDA backend") +
                               "); running on CPU. Set LAMINA_FORCE_CPU=1 to choose the CPU explicitly and silence "
                               "this warning.");
   });
@@ -120,7 +123,8 @@ Device parse_device_spec(const std::string& spec) {
   if (spec == "cpu") return kCPU;
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
     // Like torch, a bare "cuda" names the calling thread's current device.
-    if (spec.size() == 4) return Device{DeviceType::CUDA, cuda_device_count() > 0 ? cuda::current_device() : 0};
+    if (spec.size() == 4)
+      return Device{DeviceType::CUDA, cuda_device_count() > 0 ? cuda_backend()->current_device() : 0};
     const char* digits = spec.c_str() + 5;
     char* end = nullptr;
     const long idx = std::strtol(digits, &end, 10);
@@ -141,8 +145,7 @@ void check_device_available(const Device& device, const char* op) {
   if (device.is_cpu()) return;
   int n = cuda_device_count();
   LAMINA_CHECK(device.index < n, DeviceNotAvailableError, op, "device ", device.str(),
-               " is not available: ", no_cuda_reason(),
-               " (", n, " CUDA device(s) usable); use device='cpu'");
+               " is not available: ", no_cuda_reason(), " (", n, " CUDA device(s) usable); use device='cpu'");
 }
 
 DeviceReport devices() {
@@ -169,10 +172,11 @@ DeviceReport devices() {
   r.cores = hardware_threads();
   r.threads = num_threads();
   r.blas = runtime::blas_vendor();
-  r.cuda_built = cuda::built();
+  const runtime::DeviceBackend* cuda = cuda_backend();
+  r.cuda_built = cuda != nullptr;
   for (int i = 0; i < cuda_device_count(); ++i)
-    r.gpus.push_back(GpuInfo{i, cuda::device_name(i), cuda::device_total_memory(i), cuda::device_capability(i) / 10,
-                             cuda::device_capability(i) % 10});
+    r.gpus.push_back(
+        GpuInfo{i, cuda->device_name(i), cuda->total_memory(i), cuda->capability(i) / 10, cuda->capability(i) % 10});
   r.backend = runtime::backend_name();
   r.simd_target = runtime::simd_target_name();
   return r;

@@ -7,10 +7,10 @@
 
 namespace lamina {
 
-/// Log levels for LAMINA_LOG_LEVEL (the same values as logging::Level in lamina/train/log.h).
+/// Log levels for LAMINA_LOG_LEVEL (the same values as logging::Level in lamina/runtime/log.h).
 enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3, Off = 4 };
 
-/// Current log level (from LAMINA_LOG_LEVEL, default info; see lamina/train/log.h).
+/// Current log level (from LAMINA_LOG_LEVEL, default info; see lamina/runtime/log.h).
 LogLevel log_level();
 /// Sets the log level.
 void set_log_level(LogLevel level);
@@ -45,7 +45,7 @@ struct DeviceReport {
   std::vector<GpuInfo> gpus;
   std::string blas;  // BLAS vendor
   bool cuda_built = false;
-  std::string backend;  // selected CPU path
+  std::string backend;      // selected CPU path
   std::string simd_target;  // best SIMD target the CPU kernels run on
 };
 

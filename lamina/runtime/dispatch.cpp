@@ -7,8 +7,6 @@
 #include <vector>
 
 #include "lamina/core/error.h"
-#include "lamina/kernels/cpu/register.h"
-#include "lamina/kernels/cuda/register.h"
 #include "lamina/runtime/config.h"
 
 namespace lamina::runtime {
@@ -32,19 +30,18 @@ Table& table() {
 
 std::atomic<Backend> g_cpu_backend{Backend::CpuSimd};
 
-// Runtime start-up on first lookup: apply the environment's settings (thread counts for us
-// and OpenBLAS) and register kernels explicitly (no static initializers).
-// The flag keeps the per-op cost at one load (std::call_once alone costs a TLS lookup).
-std::atomic<bool> g_registered{false};
-void ensure_registered() {
-  if (g_registered.load(std::memory_order_acquire)) [[likely]]
+// Runtime start-up on first lookup: apply the environment's settings (thread counts for us and
+// OpenBLAS). The backends have filled the table while the library loaded (each registers itself:
+// the runtime names none of them). The flag keeps the per-op cost at one load (std::call_once
+// alone costs a TLS lookup).
+std::atomic<bool> g_started{false};
+void ensure_started() {
+  if (g_started.load(std::memory_order_acquire)) [[likely]]
     return;
   static std::once_flag once;
   std::call_once(once, [] {
     (void)num_threads();
-    kernels::cpu::register_all();
-    kernels::cuda::register_all();
-    g_registered.store(true, std::memory_order_release);
+    g_started.store(true, std::memory_order_release);
   });
 }
 
@@ -69,7 +66,7 @@ const std::string& op_name(OpId op) {
 }
 
 OpId op_count() {
-  ensure_registered();
+  ensure_started();
   auto& t = table();
   std::lock_guard<std::mutex> lock(t.mutex);
   return static_cast<OpId>(t.names.size());
@@ -82,7 +79,7 @@ void register_kernel(OpId op, Backend backend, Dtype dtype, void* fn) {
 }
 
 static void* lookup(OpId op, Device device, Dtype dtype) {
-  ensure_registered();
+  ensure_started();
   auto& t = table();
   // Rows are only appended before lookups of that op, and kernels registered once at start-up.
   const Row& row = t.rows[static_cast<size_t>(op)];
@@ -98,8 +95,8 @@ void* find_kernel_raw(OpId op, Device device, Dtype dtype) {
   void* fn = lookup(op, device, dtype);
   if (fn == nullptr) [[unlikely]] {
     const std::string& name = op_name(op);
-    LAMINA_THROW(NotImplementedError, name.c_str(), "has no ", device.is_cuda() ? "CUDA" : "CPU",
-                 " kernel for dtype ", dtype_name(dtype));
+    LAMINA_THROW(NotImplementedError, name.c_str(), "has no ", device.is_cuda() ? "CUDA" : "CPU", " kernel for dtype ",
+                 dtype_name(dtype));
   }
   return fn;
 }

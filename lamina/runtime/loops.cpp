@@ -2,6 +2,9 @@
 
 namespace lamina::runtime {
 
+using kernels::ReduceLoop;
+using kernels::StridedLoop;
+
 StridedLoop make_strided_loop(std::initializer_list<const Tensor*> operands) {
   StridedLoop loop;
   loop.num_operands = static_cast<int>(operands.size());

@@ -1,81 +1,68 @@
 #pragma once
-// Geometry handed from the runtime to kernels: raw pointers, sizes and byte strides.
+// Builds the kernel interface's geometry (lamina/kernels/loops.h) from tensors: the op layer
+// describes its operands, the runtime turns them into raw pointers, sizes and byte strides.
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 
 #include "lamina/core/shape.h"
 #include "lamina/core/tensor.h"
+#include "lamina/kernels/loops.h"
+#include "lamina/runtime/parallel.h"
 
 namespace lamina::runtime {
 
-/// Most operands (output first, then inputs) one elementwise kernel call takes.
-inline constexpr int kMaxOperands = 4;
-
-/// An elementwise loop over `ndim` dims: operand k's element at index i is at
-/// data[k] + sum(i[d] * strides[k][d]) bytes. Dims are coalesced; the last is innermost.
-struct StridedLoop {
-  int ndim = 0;
-  int num_operands = 0;
-  int64_t numel = 0;
-  int64_t shape[kMaxDims];
-  char* data[kMaxOperands];
-  int64_t strides[kMaxOperands][kMaxDims];  // bytes
-};
-
-/// Extra scalar arguments of parametrized kernels (clamp bounds, pow exponent, ...).
-struct KernelParams {
-  double a = 0.0;
-  double b = 0.0;
-  int64_t i = 0;
-  int64_t j = 0;
-  int64_t lo = 0;  // exact integer bounds (randint)
-  int64_t hi = 0;
-};
-
 /// Builds the loop for `operands` (output first), all already of the same shape (inputs
 /// broadcast via stride-0 views), merging dims that are contiguous for every operand.
-StridedLoop make_strided_loop(std::initializer_list<const Tensor*> operands);
-
-/// The part of `loop` with dim-0 index in [begin, end): the unit the thread pool hands out.
-inline StridedLoop slice_outer(const StridedLoop& loop, int64_t begin, int64_t end) {
-  StridedLoop part = loop;
-  part.shape[0] = end - begin;
-  part.numel = loop.numel / loop.shape[0] * (end - begin);
-  for (int k = 0; k < loop.num_operands; ++k) part.data[k] += begin * loop.strides[k][0];
-  return part;
-}
-
-/// A reduction: for each output element (outer dims), combine the inputs' elements
-/// over the reduced dims. Input strides cover outer dims then reduced dims.
-struct ReduceLoop {
-  int outer_ndim = 0;
-  int reduce_ndim = 0;
-  int64_t outer_numel = 0;
-  int64_t reduce_numel = 0;
-  int64_t outer_shape[kMaxDims];
-  int64_t reduce_shape[kMaxDims];
-  char* out = nullptr;
-  char* out2 = nullptr;  // second output (indices of max/min), may be null
-  const char* in = nullptr;
-  int64_t out_strides[kMaxDims];   // bytes, over outer dims
-  int64_t out2_strides[kMaxDims];  // bytes, over outer dims
-  int64_t in_outer_strides[kMaxDims];
-  int64_t in_reduce_strides[kMaxDims];
-};
+kernels::StridedLoop make_strided_loop(std::initializer_list<const Tensor*> operands);
 
 /// Builds a reduction of `in` over the dims flagged in `reduce_mask` into `out` (and `out2`),
 /// whose shapes are `in`'s with reduced dims removed or kept as 1.
-ReduceLoop make_reduce_loop(const Tensor& out, const Tensor* out2, const Tensor& in, const bool* reduce_mask);
+kernels::ReduceLoop make_reduce_loop(const Tensor& out, const Tensor* out2, const Tensor& in, const bool* reduce_mask);
 
-/// The outputs of `loop` with outer dim-0 index in [begin, end) (requires outer_ndim > 0).
-inline ReduceLoop slice_outer(const ReduceLoop& loop, int64_t begin, int64_t end) {
-  ReduceLoop part = loop;
-  part.outer_shape[0] = end - begin;
-  part.outer_numel = loop.outer_numel / loop.outer_shape[0] * (end - begin);
-  part.out += begin * loop.out_strides[0];
-  if (part.out2) part.out2 += begin * loop.out2_strides[0];
-  part.in += begin * loop.in_outer_strides[0];
-  return part;
+/// Builds the lines of `in` along `dim`; `out` (and `out2`) have in's dims, with any size along
+/// `dim`. A 0-d `in` is one line of one element.
+inline kernels::LineLoop make_line_loop(const Tensor& in, int64_t dim, const Tensor& out, const Tensor* out2) {
+  kernels::LineLoop loop;
+  loop.in = static_cast<const char*>(in.data_ptr());
+  loop.out = static_cast<char*>(out.data_ptr());
+  loop.out2 = out2 ? static_cast<char*>(out2->data_ptr()) : nullptr;
+  loop.outer_numel = 1;
+  if (in.dim() == 0) {
+    loop.n = loop.k = 1;
+    return loop;
+  }
+  const int64_t in_item = in.element_size(), out_item = out.element_size();
+  const int64_t out2_item = out2 ? out2->element_size() : 0;
+  loop.n = in.shape()[dim];
+  loop.k = out.shape()[dim];
+  loop.in_stride = in.strides()[dim] * in_item;
+  loop.out_stride = out.strides()[dim] * out_item;
+  loop.out2_stride = out2 ? out2->strides()[dim] * out2_item : 0;
+  for (int64_t d = 0; d < in.dim(); ++d) {
+    if (d == dim) continue;
+    const int64_t size = in.shape()[d];
+    loop.outer_numel *= size;
+    if (size == 1) continue;
+    const int i = loop.outer_ndim++;
+    loop.outer_shape[i] = size;
+    loop.in_outer[i] = in.strides()[d] * in_item;
+    loop.out_outer[i] = out.strides()[d] * out_item;
+    loop.out2_outer[i] = out2 ? out2->strides()[d] * out2_item : 0;
+  }
+  return loop;
+}
+
+/// Runs `kernel` over the lines of `loop`, independent lines split over the thread pool.
+inline void launch_lines(kernels::LineKernel kernel, const kernels::LineLoop& loop,
+                         const kernels::KernelParams& params) {
+  if (loop.outer_ndim == 0) {
+    kernel(loop, params);
+    return;
+  }
+  const int64_t unit = loop.outer_numel / loop.outer_shape[0] * std::max<int64_t>(loop.n, 1);
+  parallel_for(loop.outer_shape[0], unit,
+               [&](int64_t begin, int64_t end) { kernel(kernels::slice_outer(loop, begin, end), params); });
 }
 
 }  // namespace lamina::runtime

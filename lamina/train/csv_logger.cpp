@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "lamina/core/error.h"
-#include "lamina/train/log.h"
+#include "lamina/runtime/log.h"
 
 namespace lamina::train {
 namespace {
@@ -97,8 +97,8 @@ void CSVLogger::log(int64_t step, const std::map<std::string, double>& metrics) 
   for (const auto& kv : metrics) {
     bool known = false;
     for (const auto& f : fields_) known = known || f == kv.first;
-    LAMINA_CHECK(known, ValueError, "CSVLogger.log", "metric '", kv.first,
-                 "' is not a column of '", path_, "' (columns are fixed by fieldnames or the first row)");
+    LAMINA_CHECK(known, ValueError, "CSVLogger.log", "metric '", kv.first, "' is not a column of '", path_,
+                 "' (columns are fixed by fieldnames or the first row)");
   }
   std::string text;
   if (!header_written_) {

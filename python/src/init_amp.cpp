@@ -1,7 +1,7 @@
 // Mixed precision (lamina._lamina._amp): the thread-local autocast state that lamina.autocast
 // (python/lamina/amp.py) sets on entry and restores on exit, torch's functions of those names.
 #include "bind.h"
-#include "lamina/runtime/autocast.h"
+#include "lamina/ops/autocast.h"
 
 namespace lamina::python {
 

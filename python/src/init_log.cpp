@@ -4,8 +4,8 @@
 #include <nanobind/stl/map.h>
 
 #include "bind.h"
+#include "lamina/runtime/log.h"
 #include "lamina/train/csv_logger.h"
-#include "lamina/train/log.h"
 #include "lamina/train/summary_writer.h"
 
 namespace lamina::python {
@@ -59,16 +59,20 @@ nb::dict histogram_dict(const train::Histogram& h) {
 void init_log(nb::module_& m) {
   nb::module_ sub = m.def_submodule("_log", "Metrics and logs: log lines, CSVLogger, TensorBoard SummaryWriter.");
 
-  sub.def("parse_level", [](const std::string& s) { return logging::level_name(logging::parse_level(s)); },
-          nb::arg("name"), "The canonical name (DEBUG...OFF) of a level name; ConfigError for a bad one.");
-  sub.def("set_level", [](const std::string& s) { logging::set_level(logging::parse_level(s)); }, nb::arg("level"),
-          "Sets the log threshold: debug|info|warning|error|off (overrides LAMINA_LOG_LEVEL).");
-  sub.def("get_level", []() { return logging::level_name(logging::level()); },
-          "The current threshold's name (LAMINA_LOG_LEVEL at first use; ConfigError when it is bad).");
+  sub.def(
+      "parse_level", [](const std::string& s) { return logging::level_name(logging::parse_level(s)); }, nb::arg("name"),
+      "The canonical name (DEBUG...OFF) of a level name; ConfigError for a bad one.");
+  sub.def(
+      "set_level", [](const std::string& s) { logging::set_level(logging::parse_level(s)); }, nb::arg("level"),
+      "Sets the log threshold: debug|info|warning|error|off (overrides LAMINA_LOG_LEVEL).");
+  sub.def(
+      "get_level", []() { return logging::level_name(logging::level()); },
+      "The current threshold's name (LAMINA_LOG_LEVEL at first use; ConfigError when it is bad).");
   sub.def("reset_level_from_env", &logging::reset_level_from_env,
           "Forgets set_level() and re-reads LAMINA_LOG_LEVEL at the next use.");
-  sub.def("enabled", [](const std::string& s) { return logging::enabled(logging::parse_level(s)); },
-          nb::arg("level"), "True when a line at this level would be printed.");
+  sub.def(
+      "enabled", [](const std::string& s) { return logging::enabled(logging::parse_level(s)); }, nb::arg("level"),
+      "True when a line at this level would be printed.");
   sub.def(
       "write",
       [](const std::string& level, const std::string& component, const std::string& message, nb::dict fields) {

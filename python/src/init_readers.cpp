@@ -6,9 +6,9 @@
 
 #include "bind.h"
 #include "lamina/data/csv.h"
-#include "lamina/data/mmap.h"
 #include "lamina/data/npy.h"
 #include "lamina/data/npz.h"
+#include "lamina/data/tokens.h"
 #include "lamina/data/transforms.h"
 
 namespace lamina::python {
@@ -55,8 +55,9 @@ std::optional<data::Transform> native_transform(nb::handle h) {
 
 template <class T>
 void bind_call(nb::class_<T>& cls) {
-  cls.def("__call__", [](const T& self, const Tensor& x) { return self(x); }, nb::arg("x"),
-          nb::call_guard<nb::gil_scoped_release>());
+  cls.def(
+      "__call__", [](const T& self, const Tensor& x) { return self(x); }, nb::arg("x"),
+      nb::call_guard<nb::gil_scoped_release>());
 }
 
 }  // namespace
@@ -115,11 +116,13 @@ void init_readers(nb::module_& m) {
   nb::class_<data::RandomHorizontalFlip> hflip(sub, "RandomHorizontalFlip");
   hflip.def(nb::init<double>(), nb::arg("p")).def_prop_ro("p", &data::RandomHorizontalFlip::p);
   bind_call(hflip);
-  sub.def("is_native_transform", [](nb::handle t) { return native_transform(t).has_value(); }, nb::arg("transform"));
+  sub.def(
+      "is_native_transform", [](nb::handle t) { return native_transform(t).has_value(); }, nb::arg("transform"));
   nb::class_<data::TransformDataset, data::Dataset>(sub, "TransformDataset")
       .def(
           "__init__",
-          [](data::TransformDataset* self, std::shared_ptr<data::Dataset> dataset, int64_t field, nb::handle transform) {
+          [](data::TransformDataset* self, std::shared_ptr<data::Dataset> dataset, int64_t field,
+             nb::handle transform) {
             std::optional<data::Transform> t = native_transform(transform);
             LAMINA_CHECK(t.has_value(), ValueError, "TransformDataset", "the transform is not a native one");
             new (self) data::TransformDataset(std::move(dataset), field, std::move(*t));

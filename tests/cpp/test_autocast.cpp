@@ -1,4 +1,4 @@
-// Autocast (lamina/runtime/autocast.h): the guard's state and nesting, the cast rules of each
+// Autocast (lamina/ops/autocast.h): the guard's state and nesting, the cast rules of each
 // policy through LAMINA_AUTOCAST on probe ops defined here, the cast cache, and the hooked
 // nn::functional ops (dtypes, gradients reaching float32 leaves in float32).
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 
 #include "lamina/lamina.h"
 #include "lamina/nn/nn.h"
-#include "lamina/runtime/autocast.h"
+#include "lamina/ops/autocast.h"
 
 using namespace lamina;
 namespace F = lamina::nn::functional;

@@ -96,8 +96,8 @@ TEST(CudaStream, DeviceTensorsArePinnedNeverAndRecordStreamNeedsOne) {
     expect_unavailable([] { cuda::Stream::current(0); }, "cuda.current_stream");
     return;
   }
-  EXPECT_THROW(Tensor::empty({4}).record_stream(cuda::Stream::current(0)), DeviceMismatchError);
-  d.record_stream(cuda::Stream::create(0));  // not the allocator's memory: the owner keeps it alive
+  EXPECT_THROW(Tensor::empty({4}).record_stream(cuda::Stream::current(0).handle(), 0), DeviceMismatchError);
+  d.record_stream(cuda::Stream::create(0).handle(), 0);  // not the allocator's memory: the owner keeps it alive
 }
 
 TEST(CudaStream, DefaultDeviceFollowsLaminaCudaDevice) {
@@ -195,7 +195,7 @@ TEST(CudaStream, AllocatorReusesBlocksPerStreamAndHonoursRecordStream) {
   }
   Tensor u = Tensor::empty({1024}, Dtype::Float32, gpu);
   EXPECT_NE(u.data_ptr(), first);  // the default stream never gets the side stream's block
-  u.record_stream(side);
+  u.record_stream(side.handle(), side.device());
   void* up = u.data_ptr();
   u = Tensor();
   side.synchronize();

@@ -6,15 +6,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "lamina/data/csv.h"
-#include "lamina/data/mmap.h"
 #include "lamina/data/npy.h"
 #include "lamina/data/npz.h"
+#include "lamina/data/tokens.h"
 #include "lamina/lamina.h"
 
 using namespace lamina;
@@ -80,8 +80,8 @@ TEST(DataNpy, RoundTripsEveryNumpyDtype) {
 
 TEST(DataNpy, ReadsBigEndianFortranAndNewerVersions) {
   // 2x3 Fortran order, big-endian int32: memory order is column-major 1 4 2 5 3 6.
-  const std::string f = npy(1, "{'descr': '>i4', 'fortran_order': True, 'shape': (2, 3), }",
-                            raw<int32_t>({1, 4, 2, 5, 3, 6}, true));
+  const std::string f =
+      npy(1, "{'descr': '>i4', 'fortran_order': True, 'shape': (2, 3), }", raw<int32_t>({1, 4, 2, 5, 3, 6}, true));
   write_bytes(temp_path("f.npy"), f);
   const Tensor t = data::load_npy(temp_path("f.npy"));
   EXPECT_EQ(t.dtype(), Dtype::Int32);
@@ -100,13 +100,13 @@ TEST(DataNpy, ReadsBigEndianFortranAndNewerVersions) {
       EXPECT_EQ(v.is_contiguous(), !mmap);
     }
   }
-  write_bytes(temp_path("w.npy"), npy(1, "{'descr': '<u2', 'fortran_order': False, 'shape': (3,), }",
-                                      raw<uint16_t>({0, 65535, 7})));
+  write_bytes(temp_path("w.npy"),
+              npy(1, "{'descr': '<u2', 'fortran_order': False, 'shape': (3,), }", raw<uint16_t>({0, 65535, 7})));
   const Tensor w = data::load_npy(temp_path("w.npy"));
   EXPECT_EQ(w.dtype(), Dtype::Int32);
   EXPECT_EQ(w.select(0, 1).item<int64_t>(), 65535);
-  write_bytes(temp_path("w.npy"), npy(1, "{'descr': '>i2', 'fortran_order': False, 'shape': (2,), }",
-                                      raw<int16_t>({-2, 300}, true)));
+  write_bytes(temp_path("w.npy"),
+              npy(1, "{'descr': '>i2', 'fortran_order': False, 'shape': (2,), }", raw<int16_t>({-2, 300}, true)));
   EXPECT_EQ(data::load_npy(temp_path("w.npy")).select(0, 0).item<int64_t>(), -2);
   EXPECT_EQ(data::load_npy(temp_path("w.npy")).select(0, 1).item<int64_t>(), 300);
 }
@@ -127,7 +127,8 @@ TEST(DataNpy, MmapViewsTheFileAndKeepsItAlive) {
 TEST(DataNpy, MalformedFilesRaiseFormatErrorNamingThePath) {
   EXPECT_THROW(data::load_npy(temp_path("missing.npy")), IOError);
   EXPECT_THROW(data::load_npy(temp_path("missing.npy"), true), IOError);
-  const std::string good = npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", raw<float>({1, 2, 3, 4}));
+  const std::string good =
+      npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", raw<float>({1, 2, 3, 4}));
   auto expect_format = [](const std::string& bytes, const std::string& fragment) {
     const std::string path = temp_path("bad.npy");
     write_bytes(path, bytes);
@@ -145,12 +146,15 @@ TEST(DataNpy, MalformedFilesRaiseFormatErrorNamingThePath) {
   expect_format(good.substr(0, good.size() - 1), "truncated");
   expect_format("\x93NUMPX" + good.substr(6), "not a .npy");
   expect_format(npy(4, "{}", ""), "version");
-  expect_format(npy(1, "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (4,), }", raw<float>({1, 2, 3, 4})), "malformed");
+  expect_format(npy(1, "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (4,), }", raw<float>({1, 2, 3, 4})),
+                "malformed");
   expect_format(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4, -1), }", ""), "malformed");
   expect_format(npy(1, "{'descr': '<f4', 'shape': (4,), }", raw<float>({1, 2, 3, 4})), "malformed");
-  expect_format(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", ""), "implausibly");
+  expect_format(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", ""),
+                "implausibly");
   expect_format(npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), ", ""), "malformed");
-  write_bytes(temp_path("u8.npy"), npy(1, "{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }", raw<uint64_t>({1})));
+  write_bytes(temp_path("u8.npy"),
+              npy(1, "{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }", raw<uint64_t>({1})));
   EXPECT_THROW(data::load_npy(temp_path("u8.npy")), DTypeError);
   write_bytes(temp_path("st.npy"), npy(1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", ""));
   EXPECT_THROW(data::load_npy(temp_path("st.npy")), DTypeError);

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "lamina/core/error.h"
+#include "lamina/runtime/log.h"
 #include "lamina/train/crc32c.h"
 #include "lamina/train/csv_logger.h"
-#include "lamina/train/log.h"
 #include "lamina/train/summary_writer.h"
 
 namespace fs = std::filesystem;

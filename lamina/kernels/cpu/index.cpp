@@ -6,11 +6,11 @@
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
-#include "lamina/runtime/index_loops.h"
+#include "lamina/kernels/loops.h"
 
 namespace lamina::kernels::cpu {
 
-using runtime::MaskLoop;
+using kernels::MaskLoop;
 /// Signature of the mask-walking kernels.
 using MaskKernel = void (*)(const MaskLoop&, const KernelParams&);
 
@@ -28,7 +28,8 @@ struct TakeKernel {
         if (s[0] == sizeof(T) && s[2] == sizeof(T)) {
           std::memcpy(p[0], src, static_cast<size_t>(n) * sizeof(T));
         } else {
-          for (int64_t i = 0; i < n; ++i) *reinterpret_cast<T*>(p[0] + i * s[0]) = *reinterpret_cast<const T*>(src + i * s[2]);
+          for (int64_t i = 0; i < n; ++i)
+            *reinterpret_cast<T*>(p[0] + i * s[0]) = *reinterpret_cast<const T*>(src + i * s[2]);
         }
         return;
       }
@@ -46,7 +47,8 @@ T combine(T dst, T v, int64_t mode) {
     return mode == 1 ? (dst || v) : (dst && v);
   } else {
     using C = compute_t<T>;
-    return T(static_cast<C>(mode == 1 ? static_cast<C>(dst) + static_cast<C>(v) : static_cast<C>(dst) * static_cast<C>(v)));
+    return T(
+        static_cast<C>(mode == 1 ? static_cast<C>(dst) + static_cast<C>(v) : static_cast<C>(dst) * static_cast<C>(v)));
   }
 }
 
@@ -60,7 +62,8 @@ struct PutKernel {
     for_each_row<3>(loop, [&](char** p, const int64_t* s, int64_t n) {
       if (s[1] == 0 && mode == 0) {  // one index for the whole row: a strided copy
         char* dst = p[0] + *reinterpret_cast<const int64_t*>(p[1]) * scale;
-        for (int64_t i = 0; i < n; ++i) *reinterpret_cast<T*>(dst + i * s[0]) = *reinterpret_cast<const T*>(p[2] + i * s[2]);
+        for (int64_t i = 0; i < n; ++i)
+          *reinterpret_cast<T*>(dst + i * s[0]) = *reinterpret_cast<const T*>(p[2] + i * s[2]);
         return;
       }
       for (int64_t i = 0; i < n; ++i) {

@@ -1,6 +1,6 @@
 // Fused layer norm kernels (see layer_norm.h). Sums run in kLanes interleaved accumulators in
 // a fixed pattern, so a row's statistics are the same on every run and thread count.
-#include "lamina/kernels/cpu/layer_norm.h"
+#include "lamina/kernels/layer_norm.h"
 
 #include <algorithm>
 #include <cmath>
@@ -34,10 +34,12 @@ struct LayerNormForward {
       const T* x = static_cast<const T*>(xv) + r * a.d;
       T* y = static_cast<T*>(yv) + r * a.d;
       const C mean = lane_sum<C>(a.d, [&](int64_t i) { return static_cast<C>(x[i]); }) / static_cast<C>(a.d);
-      const C var = lane_sum<C>(a.d, [&](int64_t i) {
-                      const C c = static_cast<C>(x[i]) - mean;
-                      return c * c;
-                    }) / static_cast<C>(a.d);
+      const C var = lane_sum<C>(a.d,
+                                [&](int64_t i) {
+                                  const C c = static_cast<C>(x[i]) - mean;
+                                  return c * c;
+                                }) /
+                    static_cast<C>(a.d);
       const C rstd = C(1) / std::sqrt(var + static_cast<C>(a.eps));
       static_cast<C*>(meanv)[r] = mean;
       static_cast<C*>(rstdv)[r] = rstd;

@@ -5,12 +5,12 @@
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
+#include "lamina/kernels/loops.h"
 #include "lamina/runtime/blas.h"
-#include "lamina/runtime/gemm_loop.h"
 
 namespace lamina::kernels::cpu {
 
-using runtime::GemmLoop;
+using kernels::GemmLoop;
 /// Signature of GEMM kernels.
 using GemmKernel = void (*)(const GemmLoop&, const KernelParams&);
 
@@ -54,8 +54,10 @@ struct LoopGemmKernel {
     using Acc = std::conditional_t<std::is_integral_v<T>, uint64_t, compute_t<T>>;
     constexpr int64_t kTile = 64;
     auto widen = [](T v) -> Acc {
-      if constexpr (std::is_integral_v<T>) return static_cast<Acc>(static_cast<int64_t>(v));
-      else return static_cast<Acc>(static_cast<compute_t<T>>(v));
+      if constexpr (std::is_integral_v<T>)
+        return static_cast<Acc>(static_cast<int64_t>(v));
+      else
+        return static_cast<Acc>(static_cast<compute_t<T>>(v));
     };
     Acc acc[kTile];
     for (int64_t b = 0; b < g.batch; ++b) {

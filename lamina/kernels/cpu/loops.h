@@ -6,20 +6,10 @@
 #include <type_traits>
 
 #include "lamina/core/dtype.h"
+#include "lamina/kernels/loops.h"
 #include "lamina/runtime/dispatch.h"
-#include "lamina/runtime/loops.h"
 
 namespace lamina::kernels::cpu {
-
-using runtime::KernelParams;
-using runtime::ReduceLoop;
-using runtime::StridedLoop;
-
-/// Signature of every elementwise kernel.
-using ElementwiseKernel = void (*)(const StridedLoop&, const KernelParams&);
-/// Signature of every reduction kernel.
-using ReduceKernel = void (*)(const ReduceLoop&, const KernelParams&);
-
 
 /// Calls body(out_ptr, out2_ptr, in_ptr) for every output element of a reduction, with
 /// the input pointer at the first reduced element; the body walks the reduced elements.

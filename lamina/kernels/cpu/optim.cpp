@@ -1,7 +1,7 @@
 // Fused optimizer kernels. Each follows PyTorch 1.13's single-tensor update term by term, in
 // the compute type (float for float16/bfloat16/float32, double for float64), so one step
 // rounds like PyTorch's chain of in-place ops but reads and writes memory once.
-#include "lamina/kernels/cpu/optim.h"
+#include "lamina/kernels/optim.h"
 
 #include <algorithm>
 #include <cmath>
@@ -23,7 +23,7 @@ using Compute = typename ComputeType<T>::type;
 template <class T, class F>
 void walk(const StridedLoop& loop, const OptimArgs& a, F&& f) {
   const int n_ops = loop.num_operands;
-  for_each_row<runtime::kMaxOperands>(loop, [&](char** ptrs, const int64_t* s, int64_t n) {
+  for_each_row<kernels::kMaxOperands>(loop, [&](char** ptrs, const int64_t* s, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
       char* p0 = ptrs[0] + i * s[0];
       T* p = reinterpret_cast<T*>(p0);
@@ -38,10 +38,10 @@ void walk(const StridedLoop& loop, const OptimArgs& a, F&& f) {
   });
 }
 
-// for_each_row reads runtime::kMaxOperands data pointers; unused ones are copies of operand 0.
+// for_each_row reads kernels::kMaxOperands data pointers; unused ones are copies of operand 0.
 StridedLoop padded(const StridedLoop& loop) {
   StridedLoop l = loop;
-  for (int k = l.num_operands; k < runtime::kMaxOperands; ++k) {
+  for (int k = l.num_operands; k < kernels::kMaxOperands; ++k) {
     l.data[k] = l.data[0];
     for (int d = 0; d < l.ndim; ++d) l.strides[k][d] = l.strides[0][d];
   }
@@ -78,8 +78,8 @@ struct SgdStep {
 // vectorizes it (sqrt and division included); the same operations in the same order as the
 // general loop below, hence the same bits.
 template <class T, bool kDecoupled, bool kWeightDecay>
-void adam_row(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, int64_t n, T sign, T wd,
-              T b1, T b2, T om_b1, T om_b2, T eps, T bc2, T neg_step, T decay) {
+void adam_row(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, int64_t n, T sign, T wd, T b1,
+              T b2, T om_b1, T om_b2, T eps, T bc2, T neg_step, T decay) {
   for (int64_t i = 0; i < n; ++i) {
     T pv = p[i];
     if constexpr (kDecoupled) pv = pv * decay;
@@ -153,8 +153,8 @@ template <class T>
 struct RmspropStep {
   static void run(const StridedLoop& loop, const OptimArgs& a) {
     using C = Compute<T>;
-    const C wd = C(a.weight_decay), al = C(a.alpha), om_al = C(1.0 - a.alpha), eps = C(a.eps),
-            mom = C(a.momentum), neg_lr = C(-a.lr);
+    const C wd = C(a.weight_decay), al = C(a.alpha), om_al = C(1.0 - a.alpha), eps = C(a.eps), mom = C(a.momentum),
+            neg_lr = C(-a.lr);
     walk<T>(padded(loop), a, [&](T* p, const T* g, T* sq, T*, T* buf, T* gavg) {
       const C pv = C(*p);
       C gv = C(*g);

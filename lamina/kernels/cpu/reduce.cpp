@@ -28,14 +28,14 @@
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
 #include "lamina/kernels/cpu/simd.h"
-#include "lamina/runtime/reduce_lines.h"
+#include "lamina/runtime/loops.h"
 
 namespace lamina::kernels::cpu {
 namespace {
 
-using runtime::LineLoop;
+using kernels::LineLoop;
 
-constexpr int kLanes = 32;  // four AVX2 float vectors: four independent chains per block
+constexpr int kLanes = 32;        // four AVX2 float vectors: four independent chains per block
 constexpr int64_t kBlock = 1024;  // a multiple of kLanes; each lane adds 32 elements in a row
 constexpr int kTile = 64;
 static_assert(kLanes == simd::kSumLanes && kBlock == simd::kSumBlock, "simd_reduce.cpp folds the same blocks");
@@ -94,8 +94,10 @@ inline auto identity_map() {
 // Joins N accumulators as a balanced tree: (first half) combined with (second half).
 template <int N, class A, class Combine>
 inline A join_tree(const A* acc, const Combine& comb) {
-  if constexpr (N == 1) return acc[0];
-  else return comb(join_tree<N / 2>(acc, comb), join_tree<N / 2>(acc + N / 2, comb));
+  if constexpr (N == 1)
+    return acc[0];
+  else
+    return comb(join_tree<N / 2>(acc, comb), join_tree<N / 2>(acc + N / 2, comb));
 }
 template <class A, class Combine>
 inline A join_lanes(const A* acc, const Combine& comb) {
@@ -459,7 +461,8 @@ struct VarKernel {
         [&](char* out, const char* in) {
           const double mean = cascade<T>(loop, in, 0.0, scalar_blocks(0.0, identity_map(), Add{}), Add{}) / n;
           const auto dev = same_for_all([mean](double v) { return (v - mean) * (v - mean); });
-          *reinterpret_cast<T*>(out) = static_cast<T>(finish(cascade<T>(loop, in, 0.0, scalar_blocks(0.0, dev, Add{}), Add{})));
+          *reinterpret_cast<T*>(out) =
+              static_cast<T>(finish(cascade<T>(loop, in, 0.0, scalar_blocks(0.0, dev, Add{}), Add{})));
         },
         [&](char* out, int64_t step, const char* in, int count) {
           double mean[kTile], ss[kTile];
@@ -544,7 +547,7 @@ template <class T>
 struct CumulativeKernel {
   static void run(const LineLoop& loop, const KernelParams& params) {
     const bool product = params.i == 1;
-    runtime::for_each_line(loop, [&](const char* in, char* out, char*) {
+    kernels::for_each_line(loop, [&](const char* in, char* out, char*) {
       if constexpr (is_float_v<T>) {
         double acc = product ? 1.0 : 0.0;
         for (int64_t j = 0; j < loop.n; ++j) {
@@ -578,8 +581,8 @@ struct SumSimdKernel {
     if (params.i == 2)
       cascade_outputs<T>(loop, T(1), identity_map(), Mul{}, same, SimdBlocks<T>{simd::kBlockProd, T(0)});
     else if (params.i == 1)
-      cascade_outputs<T>(loop, T(0), identity_map(), Add{}, [count](T r) { return r / count; },
-                         SimdBlocks<T>{simd::kBlockSum, T(0)});
+      cascade_outputs<T>(
+          loop, T(0), identity_map(), Add{}, [count](T r) { return r / count; }, SimdBlocks<T>{simd::kBlockSum, T(0)});
     else
       cascade_outputs<T>(loop, T(0), identity_map(), Add{}, same, SimdBlocks<T>{simd::kBlockSum, T(0)});
   }

@@ -19,4 +19,9 @@ void register_all() {
   register_simd_kernels();
 }
 
+namespace {
+// The CPU kernels join the runtime's table while the library loads, before any op can look them up.
+const bool g_registered = (register_all(), true);
+}  // namespace
+
 }  // namespace lamina::kernels::cpu

@@ -1,24 +1,24 @@
 #pragma once
-// Explicit registration of every CPU kernel family (no static initializers).
+// Registration of every CPU kernel family; register.cpp runs it while the library loads.
 
 namespace lamina::kernels::cpu {
 
-/// Registers all CPU kernels; called once by the dispatcher.
+/// Registers all CPU kernels (once, while the library loads).
 void register_all();
 
-void register_copy_kernels();       // copy.cpp: strided copy with dtype conversion, fill
-void register_unary_kernels();      // unary.cpp
-void register_binary_kernels();     // binary.cpp
-void register_ternary_kernels();    // ternary.cpp: where, clamp, lerp
-void register_reduce_kernels();     // reduce.cpp
-void register_softmax_kernels();    // softmax.cpp
-void register_index_kernels();      // index.cpp: gather, scatter, index_select, masked ops
-void register_sort_kernels();       // sort.cpp
-void register_random_kernels();     // random.cpp
-void register_linalg_kernels();     // linalg.cpp: GEMM through BLAS
+void register_copy_kernels();        // copy.cpp: strided copy with dtype conversion, fill
+void register_unary_kernels();       // unary.cpp
+void register_binary_kernels();      // binary.cpp
+void register_ternary_kernels();     // ternary.cpp: where, clamp, lerp
+void register_reduce_kernels();      // reduce.cpp
+void register_softmax_kernels();     // softmax.cpp
+void register_index_kernels();       // index.cpp: gather, scatter, index_select, masked ops
+void register_sort_kernels();        // sort.cpp
+void register_random_kernels();      // random.cpp
+void register_linalg_kernels();      // linalg.cpp: GEMM through BLAS
 void register_optim_kernels();       // optim.cpp: fused optimizer steps
-void register_layer_norm_kernels(); // layer_norm.cpp: fused layer norm
-void register_window_kernels();     // window.cpp: im2col, col2im, max pooling
-void register_simd_kernels();       // simd_*.cpp: Highway, run-time ISA dispatch
+void register_layer_norm_kernels();  // layer_norm.cpp: fused layer norm
+void register_window_kernels();      // window.cpp: im2col, col2im, max pooling
+void register_simd_kernels();        // simd_*.cpp: Highway, run-time ISA dispatch
 
 }  // namespace lamina::kernels::cpu

@@ -3,6 +3,8 @@
 // reproducible), one to write. float16/bfloat16/float32 compute in float, float64 in double.
 // A NaN or +inf in a line, or a line of only -inf, gives NaN like PyTorch: x - max is NaN there.
 // The cpu_simd kernel (float32/float64) runs contiguous lines through simd_reduce.cpp.
+#include "lamina/kernels/softmax.h"
+
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -10,14 +12,13 @@
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
-#include "lamina/kernels/cpu/softmax.h"
 #include "lamina/kernels/cpu/simd.h"
-#include "lamina/runtime/reduce_lines.h"
+#include "lamina/runtime/loops.h"
 
 namespace lamina::kernels::cpu {
 namespace {
 
-using runtime::LineLoop;
+using kernels::LineLoop;
 
 constexpr int kLanes = 8;
 
@@ -67,7 +68,7 @@ struct SoftmaxKernel {
     const int64_t si = loop.in_stride / static_cast<int64_t>(sizeof(T));
     const int64_t so = loop.out_stride / static_cast<int64_t>(sizeof(T));
     const bool contiguous = (si == 1 && so == 1) || loop.n == 1;
-    runtime::for_each_line(loop, [&](const char* in, char* out, char*) {
+    kernels::for_each_line(loop, [&](const char* in, char* out, char*) {
       const T* x = reinterpret_cast<const T*>(in);
       T* y = reinterpret_cast<T*>(out);
       if (contiguous)
@@ -89,7 +90,7 @@ struct SoftmaxSimdKernel {
     const int64_t so = loop.out_stride / static_cast<int64_t>(sizeof(T));
     const bool contiguous = (si == 1 && so == 1) || loop.n == 1;
     std::vector<T> scratch(contiguous ? 0 : static_cast<size_t>(loop.n));
-    runtime::for_each_line(loop, [&](const char* in, char* out, char*) {
+    kernels::for_each_line(loop, [&](const char* in, char* out, char*) {
       const T* x = reinterpret_cast<const T*>(in);
       T* y = reinterpret_cast<T*>(out);
       if (contiguous) return simd::softmax_line(x, y, loop.n, log_form);

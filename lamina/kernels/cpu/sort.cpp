@@ -8,12 +8,12 @@
 
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
-#include "lamina/runtime/reduce_lines.h"
+#include "lamina/runtime/loops.h"
 
 namespace lamina::kernels::cpu {
 namespace {
 
-using runtime::LineLoop;
+using kernels::LineLoop;
 
 template <class C>
 inline bool is_nan(C v) {
@@ -49,7 +49,7 @@ template <class T>
 struct SortKernel {
   static void run(const LineLoop& loop, const KernelParams& params) {
     const bool descending = params.i == 1;
-    runtime::for_each_line(loop, [&](const char* in, char* out, char* out2) {
+    kernels::for_each_line(loop, [&](const char* in, char* out, char* out2) {
       int64_t* order = reinterpret_cast<int64_t*>(out2);
       for (int64_t j = 0; j < loop.n; ++j) order[j] = j;
       const LineOrder<T> before{in, loop.in_stride, descending};
@@ -69,7 +69,7 @@ struct TopkKernel {
   static void run(const LineLoop& loop, const KernelParams& params) {
     const bool largest = params.i == 1;
     const int64_t k = loop.k;
-    runtime::for_each_line(loop, [&](const char* in, char* out, char* out2) {
+    kernels::for_each_line(loop, [&](const char* in, char* out, char* out2) {
       if (k == 0) return;
       int64_t* heap = reinterpret_cast<int64_t*>(out2);
       const LineOrder<T> before{in, loop.in_stride, largest};

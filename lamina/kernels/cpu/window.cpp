@@ -1,7 +1,7 @@
 // Sliding-window kernels (see window.h). Each output row or plane is written by exactly one
 // range, so parts run on separate threads without synchronisation, and col2im sums a plane's
 // contributions in a fixed order (bit-identical for any thread count).
-#include "lamina/kernels/cpu/window.h"
+#include "lamina/kernels/window.h"
 
 #include <algorithm>
 #include <cmath>
@@ -141,8 +141,8 @@ struct MaxPool {
     const T* x = static_cast<const T*>(xv);
     T* out = static_cast<T*>(outv);
     const int64_t hw = g.h * g.w, plane = g.oh * g.ow;
-    const bool pair = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 &&
-                      g.dw == 1;
+    const bool pair =
+        g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1;
     for (int64_t p = begin; p < end; ++p) {
       const T* src = x + p * hw;
       T* o = out + p * plane;

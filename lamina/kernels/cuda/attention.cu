@@ -5,7 +5,7 @@
 // and the result does not depend on scheduling. The tile math is in attention_math.cuh.
 #include <algorithm>
 
-#include "lamina/kernels/cuda/attention_api.cuh"
+#include "lamina/kernels/attention.h"
 #include "lamina/kernels/cuda/attention_math.cuh"
 #include "lamina/kernels/cuda/register.h"
 

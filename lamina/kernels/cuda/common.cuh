@@ -15,38 +15,54 @@
 #include "lamina/core/dtype.h"
 #include "lamina/cuda/stream.h"
 #include "lamina/kernels/host_device.h"
+#include "lamina/kernels/loops.h"
 #include "lamina/runtime/dispatch.h"
-#include "lamina/runtime/loops.h"
 
 namespace lamina::kernels::cuda {
 
-using runtime::KernelParams;
-using runtime::StridedLoop;
+using kernels::KernelParams;
+using kernels::StridedLoop;
 
 /// Signature of every elementwise CUDA kernel (the CPU kernels' signature: same loop, device pointers).
 using ElementwiseKernel = void (*)(const StridedLoop&, const KernelParams&);
 
 /// The type a 16-bit float is computed in (float); every other type computes in itself.
-template <class T> struct Compute { using type = T; };
-template <> struct Compute<__half> { using type = float; };
-template <> struct Compute<__nv_bfloat16> { using type = float; };
+template <class T>
+struct Compute {
+  using type = T;
+};
+template <>
+struct Compute<__half> {
+  using type = float;
+};
+template <>
+struct Compute<__nv_bfloat16> {
+  using type = float;
+};
 /// Shorthand for Compute<T>::type.
-template <class T> using compute_t = typename Compute<T>::type;
+template <class T>
+using compute_t = typename Compute<T>::type;
 
 /// A stored value widened to its compute type.
 template <class T>
 LAMINA_HD inline compute_t<T> to_compute(T v) {
-  if constexpr (std::is_same_v<T, __half>) return __half2float(v);
-  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __bfloat162float(v);
-  else return v;
+  if constexpr (std::is_same_v<T, __half>)
+    return __half2float(v);
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>)
+    return __bfloat162float(v);
+  else
+    return v;
 }
 
 /// A compute value rounded to its storage type (round to nearest even for 16-bit floats).
 template <class T, class C>
 LAMINA_HD inline T from_compute(C v) {
-  if constexpr (std::is_same_v<T, __half>) return __float2half_rn(static_cast<float>(v));
-  else if constexpr (std::is_same_v<T, __nv_bfloat16>) return __float2bfloat16_rn(static_cast<float>(v));
-  else return static_cast<T>(v);
+  if constexpr (std::is_same_v<T, __half>)
+    return __float2half_rn(static_cast<float>(v));
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>)
+    return __float2bfloat16_rn(static_cast<float>(v));
+  else
+    return static_cast<T>(v);
 }
 
 /// One element converted between storage types; NaN and out-of-range floats saturate for integer
@@ -71,23 +87,41 @@ LAMINA_HD inline To convert(From v) {
 }
 
 /// The dtype whose elements are stored as T on the device.
-template <class T> struct DtypeOfStorage { static constexpr Dtype value = DtypeOf<T>::value; };
-template <> struct DtypeOfStorage<__half> { static constexpr Dtype value = Dtype::Float16; };
-template <> struct DtypeOfStorage<__nv_bfloat16> { static constexpr Dtype value = Dtype::BFloat16; };
+template <class T>
+struct DtypeOfStorage {
+  static constexpr Dtype value = DtypeOf<T>::value;
+};
+template <>
+struct DtypeOfStorage<__half> {
+  static constexpr Dtype value = Dtype::Float16;
+};
+template <>
+struct DtypeOfStorage<__nv_bfloat16> {
+  static constexpr Dtype value = Dtype::BFloat16;
+};
 
 /// Calls f(T{}) with T the device storage type of `dt`.
 template <class F>
 decltype(auto) visit_storage(Dtype dt, F&& f) {
   switch (dt) {
-    case Dtype::Bool: return f(bool{});
-    case Dtype::UInt8: return f(uint8_t{});
-    case Dtype::Int8: return f(int8_t{});
-    case Dtype::Int32: return f(int32_t{});
-    case Dtype::Int64: return f(int64_t{});
-    case Dtype::Float16: return f(__half{});
-    case Dtype::BFloat16: return f(__nv_bfloat16{});
-    case Dtype::Float32: return f(float{});
-    default: return f(double{});
+    case Dtype::Bool:
+      return f(bool{});
+    case Dtype::UInt8:
+      return f(uint8_t{});
+    case Dtype::Int8:
+      return f(int8_t{});
+    case Dtype::Int32:
+      return f(int32_t{});
+    case Dtype::Int64:
+      return f(int64_t{});
+    case Dtype::Float16:
+      return f(__half{});
+    case Dtype::BFloat16:
+      return f(__nv_bfloat16{});
+    case Dtype::Float32:
+      return f(float{});
+    default:
+      return f(double{});
   }
 }
 

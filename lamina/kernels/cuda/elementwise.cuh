@@ -54,8 +54,8 @@ inline constexpr int vec_width_v =
 /// The vector path's arguments: base pointers (operand 0 the output) and which inputs are
 /// broadcast scalars.
 struct FlatArgs {
-  char* data[runtime::kMaxOperands];
-  bool scalar[runtime::kMaxOperands];
+  char* data[kernels::kMaxOperands];
+  bool scalar[kernels::kMaxOperands];
   int64_t numel;
   int64_t full_chunks;  // numel / VEC
 };
@@ -69,7 +69,7 @@ LAMINA_HD inline Vec<T, VEC> load_vec(const char* base, bool scalar, int64_t fir
   Vec<T, VEC> out;
   if (scalar) {
     const T s = *reinterpret_cast<const T*>(base);
-LAMINA_UNROLL
+    LAMINA_UNROLL
     for (int v = 0; v < VEC; ++v) out.v[v] = s;
   } else {
     out = *reinterpret_cast<const Vec<T, VEC>*>(base + first * static_cast<int64_t>(sizeof(T)));
@@ -81,10 +81,12 @@ template <class Op, int VEC, size_t... K>
 LAMINA_HD inline void vector_chunk(const Op& op, const FlatArgs& a, int64_t first, std::index_sequence<K...>) {
   using Out = typename Op::out_t;
   // One aligned load per input, then VEC applications; the loaded vectors live in registers.
-  [[maybe_unused]] auto loaded = [&](auto k) { return load_vec<input_t<decltype(k)::value, Op>, VEC>(a.data[k + 1], a.scalar[k + 1], first); };
+  [[maybe_unused]] auto loaded = [&](auto k) {
+    return load_vec<input_t<decltype(k)::value, Op>, VEC>(a.data[k + 1], a.scalar[k + 1], first);
+  };
   [[maybe_unused]] const auto inputs = std::make_tuple(loaded(std::integral_constant<size_t, K>{})...);
   Vec<Out, VEC> out;
-LAMINA_UNROLL
+  LAMINA_UNROLL
   for (int v = 0; v < VEC; ++v) out.v[v] = op(std::get<K>(inputs).v[v]...);
   *reinterpret_cast<Vec<Out, VEC>*>(a.data[0] + first * static_cast<int64_t>(sizeof(Out))) = out;
 }
@@ -105,8 +107,10 @@ template <class Op>
 LAMINA_HD inline void flat_work_item(const Op& op, const FlatArgs& a, int64_t item) {
   constexpr int kVec = vec_width_v<Op>;
   constexpr auto seq = std::make_index_sequence<arity_v<Op>>{};
-  if (item < a.full_chunks) detail::vector_chunk<Op, kVec>(op, a, item * kVec, seq);
-  else detail::flat_element(op, a, a.full_chunks * kVec + (item - a.full_chunks), seq);
+  if (item < a.full_chunks)
+    detail::vector_chunk<Op, kVec>(op, a, item * kVec, seq);
+  else
+    detail::flat_element(op, a, a.full_chunks * kVec + (item - a.full_chunks), seq);
 }
 
 /// Linear index -> byte offset of every operand, for any shape and strides, in 32-bit index math
@@ -115,11 +119,11 @@ struct OffsetCalculator {
   int ndim;
   int num_operands;
   uint32_t shape[kMaxDims];
-  int64_t strides[runtime::kMaxOperands][kMaxDims];
+  int64_t strides[kernels::kMaxOperands][kMaxDims];
 
   /// Fills offsets[k] (bytes) for the element at `linear` (row-major over shape).
   LAMINA_HD inline void offsets(uint32_t linear, int64_t* out) const {
-    for (int k = 0; k < runtime::kMaxOperands; ++k) out[k] = 0;
+    for (int k = 0; k < kernels::kMaxOperands; ++k) out[k] = 0;
     for (int d = ndim - 1; d >= 0; --d) {
       const uint32_t idx = linear % shape[d];
       linear /= shape[d];
@@ -131,14 +135,14 @@ struct OffsetCalculator {
 /// The strided path's arguments.
 struct StridedArgs {
   OffsetCalculator calc;
-  char* data[runtime::kMaxOperands];
+  char* data[kernels::kMaxOperands];
   uint32_t numel;
 };
 
 namespace detail {
 template <class Op, size_t... K>
 LAMINA_HD inline void strided_element(const Op& op, const StridedArgs& a, uint32_t i, std::index_sequence<K...>) {
-  int64_t off[runtime::kMaxOperands];
+  int64_t off[kernels::kMaxOperands];
   a.calc.offsets(i, off);
   [[maybe_unused]] auto at = [&](auto k) {
     using In = input_t<decltype(k)::value, Op>;
@@ -158,8 +162,11 @@ namespace detail {
 template <class Op, size_t... K>
 bool flat_operands_ok(const StridedLoop& loop, std::index_sequence<K...>) {
   constexpr int64_t vec_bytes_out = sizeof(typename Op::out_t) * vec_width_v<Op>;
-  auto aligned = [](const char* p, int64_t bytes) { return reinterpret_cast<uintptr_t>(p) % static_cast<uintptr_t>(bytes) == 0; };
-  bool ok = loop.strides[0][0] == static_cast<int64_t>(sizeof(typename Op::out_t)) && aligned(loop.data[0], vec_bytes_out);
+  auto aligned = [](const char* p, int64_t bytes) {
+    return reinterpret_cast<uintptr_t>(p) % static_cast<uintptr_t>(bytes) == 0;
+  };
+  bool ok =
+      loop.strides[0][0] == static_cast<int64_t>(sizeof(typename Op::out_t)) && aligned(loop.data[0], vec_bytes_out);
   [[maybe_unused]] auto input_ok = [&](auto k) {
     using In = input_t<decltype(k)::value, Op>;
     const int64_t s = loop.strides[k + 1][0];
@@ -205,8 +212,10 @@ void for_each_piece(const StridedLoop& loop, int64_t limit, Piece&& piece) {
   const int64_t row_span = detail::span_from(loop, 1);
   if (row_numel < limit && row_span < limit) {
     // Rows fit: as many whole rows per piece as keep the count and the span below limit.
-    int64_t per = std::max<int64_t>(1, std::min((limit - 1) / row_numel, max_stride0 == 0 ? rows : (limit - 1 - row_span) / max_stride0 + 1));
-    for (int64_t begin = 0; begin < rows; begin += per) piece(runtime::slice_outer(loop, begin, std::min(rows, begin + per)));
+    int64_t per = std::max<int64_t>(
+        1, std::min((limit - 1) / row_numel, max_stride0 == 0 ? rows : (limit - 1 - row_span) / max_stride0 + 1));
+    for (int64_t begin = 0; begin < rows; begin += per)
+      piece(kernels::slice_outer(loop, begin, std::min(rows, begin + per)));
     return;
   }
   // One row of dim 0 is itself too large: recurse on each row as a loop over the inner dims.

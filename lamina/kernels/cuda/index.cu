@@ -31,7 +31,7 @@ namespace lamina::kernels::cuda {
 namespace {
 
 namespace im = index_math;
-using runtime::MaskLoop;
+using kernels::MaskLoop;
 
 #define LAMINA_GRID_STRIDE(e, n)                                                         \
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < (n); \

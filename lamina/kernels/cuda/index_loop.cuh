@@ -4,6 +4,7 @@
 // their scratch memory. Compiles with the host compiler too.
 #include <cstdint>
 
+#include "lamina/core/tensor.h"
 #include "lamina/kernels/cuda/common.cuh"
 
 namespace lamina::kernels::cuda {

@@ -9,11 +9,11 @@
 
 #include "lamina/kernels/cuda/common.cuh"
 #include "lamina/kernels/cuda/index_loop.cuh"
-#include "lamina/runtime/index_loops.h"
+#include "lamina/kernels/loops.h"
 
 namespace lamina::kernels::cuda::index_math {
 
-using runtime::MaskLoop;
+using kernels::MaskLoop;
 
 /// Put modes (KernelParams::j of "scatter"): assign, add, multiply.
 inline constexpr int64_t kAssign = 0, kAdd = 1, kMultiply = 2;

@@ -7,15 +7,15 @@
 //
 // RMS norm ("rms_norm", "rms_norm_backward") uses the same signatures: mean and bias are unused,
 // rstd = 1 / sqrt(mean(x^2) + eps), y = x rstd w.
-#include "lamina/kernels/cpu/layer_norm.h"
 #include "lamina/kernels/cuda/reduce_block.cuh"
 #include "lamina/kernels/cuda/register.h"
+#include "lamina/kernels/layer_norm.h"
 
 namespace lamina::kernels::cuda {
 namespace {
 
-using kernels::cpu::kLayerNormChunk;
-using kernels::cpu::LayerNormArgs;
+using kernels::kLayerNormChunk;
+using kernels::LayerNormArgs;
 
 constexpr int64_t kWarpRowMax = 1024;
 

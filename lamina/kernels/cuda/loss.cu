@@ -3,7 +3,7 @@
 // kWarpRowMax classes, a block per row beyond), then the row's loss from reduce_math.cuh; the
 // log-probabilities are never stored. Backward: one thread per logit, softmax minus the
 // (smoothed, weighted) one-hot from the saved logsumexp.
-#include "lamina/kernels/cuda/loss_args.cuh"
+#include "lamina/kernels/cross_entropy.h"
 #include "lamina/kernels/cuda/reduce_block.cuh"
 #include "lamina/kernels/cuda/register.h"
 

@@ -1,10 +1,10 @@
 // Integer matmul on the GPU (cuBLASLt has no integer GEMM for these types): one thread per output
 // element, summing in uint64_t like the CPU kernel. Integer products are rare in training; this
 // kernel is for correctness and coverage, not speed.
-#include "lamina/cuda/gemm_layout.h"
+#include "lamina/kernels/cuda/gemm_layout.h"
 #include "lamina/kernels/cuda/matmul_int_math.cuh"
 #include "lamina/kernels/cuda/register.h"
-#include "lamina/runtime/gemm_loop.h"
+#include "lamina/kernels/loops.h"
 
 namespace lamina::kernels::cuda {
 
@@ -46,7 +46,7 @@ void launch(const IntGemm<T>& g, cudaStream_t stream) {
 
 template <class T>
 struct IntMatmul {
-  static void run(const runtime::GemmLoop& l, const runtime::KernelParams&) {
+  static void run(const kernels::GemmLoop& l, const kernels::KernelParams&) {
     if (l.batch == 0 || l.m == 0 || l.n == 0) return;
     const cudaStream_t stream = launch_stream();
     const auto* a = reinterpret_cast<const T*>(l.a);

@@ -1,16 +1,16 @@
 // Fused optimizer steps on the device: one thread per parameter element reads the parameter,
 // its gradient and its state once and writes them back, with the per-element update of
 // optim_math.cuh (the CPU kernels' formulas, bit for bit).
-#include "lamina/kernels/cpu/optim.h"
 #include "lamina/kernels/cuda/common.cuh"
 #include "lamina/kernels/cuda/index_loop.cuh"
 #include "lamina/kernels/cuda/optim_math.cuh"
 #include "lamina/kernels/cuda/register.h"
+#include "lamina/kernels/optim.h"
 
 namespace lamina::kernels::cuda {
 namespace {
 
-using cpu::OptimArgs;
+using kernels::OptimArgs;
 namespace om = optim_math;
 
 enum class Family { Sgd, Adam, Rmsprop, Adagrad };
@@ -48,7 +48,7 @@ void launch_step(const StridedLoop& loop, const OptimArgs& a, const char* op) {
   if (loop.numel == 0) return;
   // Unused operand slots copy operand 0 so the offset walk reads defined strides.
   StridedLoop l = loop;
-  for (int k = l.num_operands; k < runtime::kMaxOperands; ++k) {
+  for (int k = l.num_operands; k < kernels::kMaxOperands; ++k) {
     l.data[k] = l.data[0];
     for (int d = 0; d < l.ndim; ++d) l.strides[k][d] = l.strides[0][d];
   }

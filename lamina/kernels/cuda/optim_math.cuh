@@ -7,8 +7,8 @@
 #include <cmath>
 #include <type_traits>
 
-#include "lamina/kernels/cpu/optim.h"
 #include "lamina/kernels/cuda/common.cuh"
+#include "lamina/kernels/optim.h"
 
 namespace lamina::kernels::cuda::optim_math {
 
@@ -81,7 +81,7 @@ struct Consts {
 
 /// The step's scalars for compute type C.
 template <class C>
-inline Consts<C> make_consts(const cpu::OptimArgs& a) {
+inline Consts<C> make_consts(const kernels::OptimArgs& a) {
   Consts<C> k{};
   k.wd = C(a.weight_decay);
   k.mom = C(a.momentum);

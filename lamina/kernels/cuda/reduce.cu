@@ -19,8 +19,8 @@
 namespace lamina::kernels::cuda {
 namespace {
 
-using runtime::LineLoop;
-using runtime::ReduceLoop;
+using kernels::LineLoop;
+using kernels::ReduceLoop;
 
 template <class T>
 __device__ inline compute_t<T> load_as_compute(const char* p) {

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "lamina/kernels/cuda/reduce_math.cuh"
-#include "lamina/runtime/reduce_lines.h"
+#include "lamina/kernels/loops.h"
 
 namespace lamina::kernels::cuda {
 

@@ -22,4 +22,9 @@ void register_all() {
   register_attention_kernels();
 }
 
+namespace {
+// The CUDA kernels join the runtime's table while the library loads, before any op can look them up.
+const bool g_registered = (register_all(), true);
+}  // namespace
+
 }  // namespace lamina::kernels::cuda

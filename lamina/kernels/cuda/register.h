@@ -1,11 +1,11 @@
 #pragma once
-// Explicit registration of every CUDA kernel family under Backend::Cuda (no static initializers).
-// A build without CUDA links lamina/cuda/kernels_stub.cpp: no CUDA kernels, so ops on a CUDA
-// tensor raise NotImplementedError naming the op (and creating one raises DeviceNotAvailableError).
+// Registration of every CUDA kernel family under Backend::Cuda; register.cu runs it while the
+// library loads. A build without CUDA has no CUDA kernels (nor a CUDA device backend): creating a
+// CUDA tensor raises DeviceNotAvailableError.
 
 namespace lamina::kernels::cuda {
 
-/// Registers all CUDA kernels; called once by the dispatcher.
+/// Registers all CUDA kernels (once, while the library loads).
 void register_all();
 
 void register_copy_kernels();        // copy.cu: strided copy with dtype conversion, fill
@@ -21,9 +21,9 @@ void register_sort_kernels();        // sort.cu: sort, topk
 void register_random_kernels();      // random.cu: uniform, normal, randint (Philox, as on the CPU)
 void register_optim_kernels();       // optim.cu: fused SGD / Adam(W) / RMSprop / Adagrad steps
 void register_window_kernels();      // window.cu: im2col, col2im, max pooling
-void register_gemm_kernels();        // lamina/cuda/gemm_cuda.cpp: GEMM through cuBLASLt
+void register_gemm_kernels();        // lamina/kernels/cuda/gemm.cpp: GEMM through cuBLASLt
 void register_matmul_int_kernels();  // matmul_int.cu: integer matmul (cuBLASLt has none)
-void register_conv_kernels();        // lamina/cuda/conv_cuda.cpp: convolution through cuDNN
+void register_conv_kernels();        // lamina/kernels/cuda/conv.cpp: convolution through cuDNN
 void register_attention_kernels();   // attention.cu: fused scaled-dot-product attention
 
 }  // namespace lamina::kernels::cuda

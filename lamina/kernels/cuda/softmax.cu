@@ -9,7 +9,7 @@
 namespace lamina::kernels::cuda {
 namespace {
 
-using runtime::LineLoop;
+using kernels::LineLoop;
 
 constexpr int64_t kWarpLineMax = 1024;
 

@@ -10,13 +10,13 @@
 #include "lamina/kernels/cuda/index_loop.cuh"
 #include "lamina/kernels/cuda/register.h"
 #include "lamina/kernels/cuda/sort_math.cuh"
-#include "lamina/runtime/reduce_lines.h"
+#include "lamina/kernels/loops.h"
 
 namespace lamina::kernels::cuda {
 namespace {
 
 namespace sm = sort_math;
-using runtime::LineLoop;
+using kernels::LineLoop;
 
 // keys[g] and positions[g] for element g = o * n + j (line o, position j); segment bounds o * n.
 template <class T>

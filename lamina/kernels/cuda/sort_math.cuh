@@ -9,7 +9,7 @@
 #include <type_traits>
 
 #include "lamina/kernels/cuda/common.cuh"
-#include "lamina/runtime/reduce_lines.h"
+#include "lamina/kernels/loops.h"
 
 namespace lamina::kernels::cuda::sort_math {
 
@@ -45,7 +45,7 @@ LAMINA_HD inline key_t<T> sort_key(T v, bool descending) {
 }
 
 /// Byte offsets of line o's first element in the input and both outputs.
-LAMINA_HD inline void line_offsets(const runtime::LineLoop& loop, int64_t o, int64_t& in, int64_t& out, int64_t& out2) {
+LAMINA_HD inline void line_offsets(const kernels::LineLoop& loop, int64_t o, int64_t& in, int64_t& out, int64_t& out2) {
   in = out = out2 = 0;
   for (int d = loop.outer_ndim - 1; d >= 0; --d) {
     const int64_t i = o % loop.outer_shape[d];

@@ -4,12 +4,12 @@
 // Host-compilable (tests/cpp/cuda/test_cuda_conv.cpp runs them against the CPU kernels).
 #include <cstdint>
 
-#include "lamina/kernels/cpu/window.h"
 #include "lamina/kernels/cuda/common.cuh"
+#include "lamina/kernels/window.h"
 
 namespace lamina::kernels::cuda {
 
-using kernels::cpu::WindowGeometry;
+using kernels::WindowGeometry;
 
 /// cols element e of im2col (layout (N*C, kH, kW, oH, oW)): the input it reads, or zero in padding.
 template <class T>

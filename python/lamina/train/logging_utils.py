@@ -4,7 +4,7 @@
 
 on stderr, filtered by a level (LAMINA_LOG_LEVEL=debug|info|warning|error|off, default info; a
 bad value raises lamina.ConfigError at the first log call; set_level() overrides it). Both are
-implemented in C++ (lamina/train/csv_logger.h, lamina/train/log.h)."""
+implemented in C++ (lamina/train/csv_logger.h, lamina/runtime/log.h)."""
 import os
 
 from .._lamina import _log

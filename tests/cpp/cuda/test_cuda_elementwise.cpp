@@ -14,13 +14,14 @@
 #include "lamina/kernels/cuda/elementwise.cuh"
 #include "lamina/kernels/cuda/functors.cuh"
 #include "lamina/lamina.h"
+#include "lamina/runtime/loops.h"
 
 namespace lamina {
 namespace {
 
+using kernels::KernelParams;
+using kernels::StridedLoop;
 using kernels::cuda::DtypeOfStorage;
-using runtime::KernelParams;
-using runtime::StridedLoop;
 
 // Random values suited to the dtype: floats in [-3, 3], integers small and signed where they can
 // be, bool half true.
@@ -30,9 +31,12 @@ Tensor random_tensor(const Shape& shape, Dtype dt, std::mt19937& rng) {
   std::uniform_real_distribution<double> uf(-3.0, 3.0);
   std::uniform_int_distribution<int> ui(dt == Dtype::UInt8 ? 0 : -20, 20);
   for (int64_t i = 0; i < d.numel(); ++i) {
-    if (is_floating(dt)) p[i] = uf(rng);
-    else if (dt == Dtype::Bool) p[i] = ui(rng) > 0;
-    else p[i] = ui(rng);
+    if (is_floating(dt))
+      p[i] = uf(rng);
+    else if (dt == Dtype::Bool)
+      p[i] = ui(rng) > 0;
+    else
+      p[i] = ui(rng);
   }
   return d.to(dt);
 }
@@ -89,16 +93,21 @@ Case make_case(Layout layout, Dtype out_dt, const std::vector<Dtype>& in_dts, st
     }
   }
   if (in_dts.empty()) make_out(layout == Layout::Transposed ? Shape{13, 17} : Shape{1027});
-  if (layout == Layout::Transposed && in_dts.empty()) c.out_ref = c.out_ref.transpose(0, 1), c.out_emul = c.out_emul.transpose(0, 1);
+  if (layout == Layout::Transposed && in_dts.empty())
+    c.out_ref = c.out_ref.transpose(0, 1), c.out_emul = c.out_emul.transpose(0, 1);
   return c;
 }
 
 StridedLoop loop_of(const Tensor& out, const std::vector<Tensor>& inputs) {
   switch (inputs.size()) {
-    case 0: return runtime::make_strided_loop({&out});
-    case 1: return runtime::make_strided_loop({&out, &inputs[0]});
-    case 2: return runtime::make_strided_loop({&out, &inputs[0], &inputs[1]});
-    default: return runtime::make_strided_loop({&out, &inputs[0], &inputs[1], &inputs[2]});
+    case 0:
+      return runtime::make_strided_loop({&out});
+    case 1:
+      return runtime::make_strided_loop({&out, &inputs[0]});
+    case 2:
+      return runtime::make_strided_loop({&out, &inputs[0], &inputs[1]});
+    default:
+      return runtime::make_strided_loop({&out, &inputs[0], &inputs[1], &inputs[2]});
   }
 }
 
@@ -109,8 +118,8 @@ void expect_close(const Tensor& ref, const Tensor& got, const std::string& what)
   const double* pr = r.data<double>();
   const double* pg = g.data<double>();
   const Dtype dt = ref.dtype();
-  const double rel = dt == Dtype::Float64   ? 1e-12
-                     : dt == Dtype::Float32 ? 4e-6
+  const double rel = dt == Dtype::Float64    ? 1e-12
+                     : dt == Dtype::Float32  ? 4e-6
                      : dt == Dtype::BFloat16 ? 1e-2
                      : dt == Dtype::Float16  ? 2e-3
                                              : 0.0;
@@ -134,7 +143,7 @@ void check_op(const std::string& name, Dtype kernel_dtype, const KernelParams& p
   std::mt19937 rng(std::hash<std::string>{}(name) ^ static_cast<unsigned>(kernel_dtype));
   const Dtype out_dt = DtypeOfStorage<typename Op::out_t>::value;
   const std::vector<Dtype> in_dts = input_dtypes<Op>(std::make_index_sequence<kernels::cuda::arity_v<Op>>{});
-  auto cpu_kernel = runtime::find_kernel<kernels::cpu::ElementwiseKernel>(runtime::op_id(name), kCPU, kernel_dtype);
+  auto cpu_kernel = runtime::find_kernel<kernels::ElementwiseKernel>(runtime::op_id(name), kCPU, kernel_dtype);
   const Op op(params);
   for (Layout layout : {Layout::Contiguous, Layout::ScalarInput, Layout::Misaligned, Layout::Transposed,
                         Layout::BroadcastRows, Layout::ZeroDim, Layout::Empty, Layout::Pieces}) {
@@ -160,9 +169,11 @@ void check_table_entry(const char* name) {
 #define LAMINA_CHECK_TABLE_ENTRY(name, Wrapper, Fn, types) \
   check_table_entry<kernels::cuda::Wrapper, kernels::cuda::Fn, LAMINA_CUDA_TYPES_##types>(#name);
 
-TEST(CudaElementwiseHost, EveryUnaryOpMatchesTheCpuKernel) { LAMINA_CUDA_UNARY_TABLE(LAMINA_CHECK_TABLE_ENTRY) }
+TEST(CudaElementwiseHost, EveryUnaryOpMatchesTheCpuKernel){LAMINA_CUDA_UNARY_TABLE(LAMINA_CHECK_TABLE_ENTRY)}
 
-TEST(CudaElementwiseHost, EveryBinaryOpMatchesTheCpuKernel) { LAMINA_CUDA_BINARY_TABLE(LAMINA_CHECK_TABLE_ENTRY) }
+TEST(CudaElementwiseHost, EveryBinaryOpMatchesTheCpuKernel) {
+  LAMINA_CUDA_BINARY_TABLE(LAMINA_CHECK_TABLE_ENTRY)
+}
 
 template <class... Ts>
 void check_where_clamp() {
@@ -192,8 +203,8 @@ void check_copies_to() {
 
 TEST(CudaElementwiseHost, CopyBetweenEveryPairOfDtypesMatchesTheCpuKernel) {
   auto to = [](auto t) { check_copies_to<decltype(t), LAMINA_CUDA_ALL_TYPES>(); };
-  (to(bool{}), to(uint8_t{}), to(int8_t{}), to(int32_t{}), to(int64_t{}), to(__half{}), to(__nv_bfloat16{}), to(float{}),
-   to(double{}));
+  (to(bool{}), to(uint8_t{}), to(int8_t{}), to(int32_t{}), to(int64_t{}), to(__half{}), to(__nv_bfloat16{}),
+   to(float{}), to(double{}));
 }
 
 TEST(CudaElementwiseHost, SaturatingCastsOfSpecialFloats) {
@@ -245,7 +256,7 @@ TEST(CudaElementwiseHost, PiecesCoverEveryElementOnce) {
       EXPECT_LT(part.numel, limit);
       auto args = kernels::cuda::make_strided_args(part);
       for (uint32_t i = 0; i < args.numel; ++i) {
-        int64_t off[runtime::kMaxOperands];
+        int64_t off[kernels::kMaxOperands];
         args.calc.offsets(i, off);
         const int64_t elem = (args.data[0] + off[0] - static_cast<char*>(base.data_ptr())) / 4;
         ASSERT_GE(elem, 0);

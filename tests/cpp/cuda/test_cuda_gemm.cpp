@@ -1,10 +1,10 @@
-// The row-major -> cuBLASLt column-major mapping (lamina/cuda/gemm_layout.h), checked by running
+// The row-major -> cuBLASLt column-major mapping (lamina/kernels/cuda/gemm_layout.h), checked by running
 // the column-major GEMM it describes naively on host data against a row-major reference.
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "lamina/cuda/gemm_layout.h"
+#include "lamina/kernels/cuda/gemm_layout.h"
 
 namespace {
 

@@ -13,14 +13,14 @@
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cuda/index_math.cuh"
 #include "lamina/kernels/cuda/sort_math.cuh"
+#include "lamina/kernels/loops.h"
 #include "lamina/lamina.h"
-#include "lamina/runtime/index_loops.h"
-#include "lamina/runtime/reduce_lines.h"
+#include "lamina/runtime/loops.h"
 
 using namespace lamina;
 namespace im = lamina::kernels::cuda::index_math;
 namespace sm = lamina::kernels::cuda::sort_math;
-using kernels::cpu::ElementwiseKernel;
+using kernels::ElementwiseKernel;
 
 namespace {
 
@@ -69,10 +69,10 @@ TEST(CudaIndexMath, TakeMatchesCpuGather) {
     const Tensor idx = randint(0, 9, {6, 13}, Dtype::Int64);
     const Tensor src = along_dim(x, 1, idx.shape());
     Tensor out_cpu = Tensor::empty(idx.shape(), dt), out_dev = Tensor::empty(idx.shape(), dt);
-    runtime::KernelParams params;
+    kernels::KernelParams params;
     params.i = x.strides()[1] * x.element_size();
     cpu_kernel("gather", dt)(runtime::make_strided_loop({&out_cpu, &idx, &src}), params);
-    const runtime::StridedLoop loop = runtime::make_strided_loop({&out_dev, &idx, &src});
+    const kernels::StridedLoop loop = runtime::make_strided_loop({&out_dev, &idx, &src});
     kernels::cuda::visit_storage(dt, [&](auto s) {
       for (int64_t e = 0; e < loop.numel; ++e) im::take_element<decltype(s)>(loop, e, params.i);
     });
@@ -89,12 +89,12 @@ TEST(CudaIndexMath, PutMatchesCpuScatterInEveryMode) {
       const Tensor idx = randint(0, 4, {7, 10}, Dtype::Int64);
       const Tensor values = random_values({10, 7}, dt).transpose(0, 1);
       Tensor x_cpu = x0.clone(), x_dev = x0.clone();
-      runtime::KernelParams params;
+      kernels::KernelParams params;
       params.i = x0.strides()[0] * x0.element_size();
       params.j = mode;
       const Tensor dst_cpu = along_dim(x_cpu, 0, idx.shape()), dst_dev = along_dim(x_dev, 0, idx.shape());
       cpu_kernel("scatter", dt)(runtime::make_strided_loop({&dst_cpu, &idx, &values}), params);
-      const runtime::StridedLoop loop = runtime::make_strided_loop({&dst_dev, &idx, &values});
+      const kernels::StridedLoop loop = runtime::make_strided_loop({&dst_dev, &idx, &values});
       kernels::cuda::visit_storage(dt, [&](auto s) {
         for (int64_t e = 0; e < loop.numel; ++e) im::put_element<decltype(s)>(loop, e, params.i, mode, SerialCombine{});
       });
@@ -104,7 +104,7 @@ TEST(CudaIndexMath, PutMatchesCpuScatterInEveryMode) {
       // equal targets combined in element order.
       Tensor x_ord = x0.clone();
       const Tensor dst_ord = along_dim(x_ord, 0, idx.shape());
-      const runtime::StridedLoop ord = runtime::make_strided_loop({&dst_ord, &idx, &values});
+      const kernels::StridedLoop ord = runtime::make_strided_loop({&dst_ord, &idx, &values});
       kernels::cuda::visit_storage(dt, [&](auto s) {
         using T = decltype(s);
         std::vector<int64_t> order(static_cast<size_t>(ord.numel));
@@ -131,12 +131,12 @@ TEST(CudaIndexMath, IndexOffsetsMatchCpu) {
         const Tensor idx = dt == Dtype::UInt8 ? randint(0, 7, {5, 6}, dt) : randint(-7, 7, {6, 5}, dt).transpose(0, 1);
         const Tensor start = randint(0, 1000, {5, 6}, Dtype::Int64);
         Tensor out_cpu = start.clone(), out_dev = start.clone();
-        runtime::KernelParams params;
+        kernels::KernelParams params;
         params.i = wrap;
         params.j = 24;
         params.lo = accumulate;
         cpu_kernel("index_offsets", dt)(runtime::make_strided_loop({&out_cpu, &idx}), params);
-        const runtime::StridedLoop loop = runtime::make_strided_loop({&out_dev, &idx});
+        const kernels::StridedLoop loop = runtime::make_strided_loop({&out_dev, &idx});
         kernels::cuda::visit_storage(dt, [&](auto s) {
           using I = decltype(s);
           if constexpr (std::is_integral_v<I> && !std::is_same_v<I, bool>)
@@ -150,8 +150,8 @@ TEST(CudaIndexMath, IndexOffsetsMatchCpu) {
 
 namespace {
 
-runtime::MaskLoop mask_loop(const Tensor& mask, const Tensor& out) {
-  runtime::MaskLoop loop;
+kernels::MaskLoop mask_loop(const Tensor& mask, const Tensor& out) {
+  kernels::MaskLoop loop;
   loop.ndim = static_cast<int>(mask.dim());
   loop.numel = mask.numel();
   loop.count = out.numel();
@@ -165,12 +165,12 @@ runtime::MaskLoop mask_loop(const Tensor& mask, const Tensor& out) {
   return loop;
 }
 
-runtime::MaskKernel cpu_mask_kernel(const char* op) {
-  return runtime::find_kernel<runtime::MaskKernel>(runtime::op_id(op), kCPU, Dtype::Bool);
+kernels::MaskKernel cpu_mask_kernel(const char* op) {
+  return runtime::find_kernel<kernels::MaskKernel>(runtime::op_id(op), kCPU, Dtype::Bool);
 }
 
 // The device's ranks: exclusive prefix sum of the mask flags in row-major order.
-std::vector<int64_t> ranks(const runtime::MaskLoop& loop, int64_t& count) {
+std::vector<int64_t> ranks(const kernels::MaskLoop& loop, int64_t& count) {
   std::vector<int64_t> flags(static_cast<size_t>(loop.numel)), rank(flags.size());
   for (int64_t e = 0; e < loop.numel; ++e) flags[static_cast<size_t>(e)] = im::mask_at(loop, e) ? 1 : 0;
   std::exclusive_scan(flags.begin(), flags.end(), rank.begin(), int64_t{0});
@@ -207,7 +207,7 @@ TEST(CudaIndexMath, MaskWalksMatchCpu) {
     if (count > 0) {
       cpu_mask_kernel("mask_offsets")(mask_loop(mask, off_cpu), {});
       cpu_mask_kernel("nonzero")(mask_loop(mask, nz_cpu), {});
-      const runtime::MaskLoop off_loop = mask_loop(mask, off_dev), nz_loop = mask_loop(mask, nz_dev);
+      const kernels::MaskLoop off_loop = mask_loop(mask, off_dev), nz_loop = mask_loop(mask, nz_dev);
       for (int64_t e = 0; e < mask.numel(); ++e) {
         if (!im::mask_at(off_loop, e)) continue;
         im::write_mask_offset(off_loop, e, rank[static_cast<size_t>(e)]);
@@ -235,9 +235,9 @@ TEST(CudaSortMath, KeysOrderLikeCpuSort) {
     }
     for (bool descending : {false, true}) {
       Tensor values = Tensor::empty({203}, dt), order = Tensor::empty({203}, Dtype::Int64);
-      runtime::KernelParams params;
+      kernels::KernelParams params;
       params.i = descending ? 1 : 0;
-      auto kernel = runtime::find_kernel<runtime::LineKernel>(runtime::op_id("sort"), kCPU, dt);
+      auto kernel = runtime::find_kernel<kernels::LineKernel>(runtime::op_id("sort"), kCPU, dt);
       kernel(runtime::make_line_loop(line, 0, values, &order), params);
       std::vector<int64_t> pos(203);
       std::iota(pos.begin(), pos.end(), 0);
@@ -259,9 +259,9 @@ TEST(CudaSortMath, KeysOrderLikeCpuSort) {
 TEST(CudaSortMath, LineOffsetsWalkOuterDims) {
   const Tensor x = zeros({3, 4, 5}).permute({2, 0, 1});  // (5, 3, 4), lines along dim 1
   Tensor out = zeros({5, 3, 4}), out2 = zeros({5, 3, 4}, {Dtype::Int64});
-  const runtime::LineLoop loop = runtime::make_line_loop(x, 1, out, &out2);
+  const kernels::LineLoop loop = runtime::make_line_loop(x, 1, out, &out2);
   std::vector<int64_t> seen;
-  runtime::for_each_line(loop, [&](const char* in, char* o, char* o2) {
+  kernels::for_each_line(loop, [&](const char* in, char* o, char* o2) {
     seen.push_back(in - loop.in);
     seen.push_back(o - loop.out);
     seen.push_back(o2 - loop.out2);

@@ -9,12 +9,13 @@
 #include <type_traits>
 #include <vector>
 
-#include "lamina/kernels/cpu/optim.h"
 #include "lamina/kernels/cuda/optim_math.cuh"
+#include "lamina/kernels/optim.h"
 #include "lamina/lamina.h"
+#include "lamina/runtime/loops.h"
 
 using namespace lamina;
-using lamina::kernels::cpu::OptimArgs;
+using lamina::kernels::OptimArgs;
 namespace om = lamina::kernels::cuda::optim_math;
 
 namespace {
@@ -85,7 +86,7 @@ void run_case(const Case& c, Dtype dt) {
     cpu_t.push_back(v.clone());
     dev_t.push_back(v.clone());
   }
-  auto kernel = runtime::find_kernel<kernels::cpu::OptimKernel>(runtime::op_id(c.op), kCPU, dt);
+  auto kernel = runtime::find_kernel<kernels::OptimKernel>(runtime::op_id(c.op), kCPU, dt);
   for (int step = 1; step <= kSteps; ++step) {
     Tensor g = randn({kN}, {dt});
     copy_(cpu_t[1], g);
@@ -93,7 +94,7 @@ void run_case(const Case& c, Dtype dt) {
     OptimArgs a = c.args(step);
     std::vector<const Tensor*> ops;
     for (int j = 0; j < 2 + c.loop_state; ++j) ops.push_back(&cpu_t[j]);
-    runtime::StridedLoop loop = ops.size() == 2   ? runtime::make_strided_loop({ops[0], ops[1]})
+    kernels::StridedLoop loop = ops.size() == 2   ? runtime::make_strided_loop({ops[0], ops[1]})
                                 : ops.size() == 3 ? runtime::make_strided_loop({ops[0], ops[1], ops[2]})
                                                   : runtime::make_strided_loop({ops[0], ops[1], ops[2], ops[3]});
     OptimArgs ca = a;

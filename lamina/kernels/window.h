@@ -4,16 +4,16 @@
 // The op layer (lamina/ops/conv.cpp) validates, allocates and splits the work into ranges.
 #include <cstdint>
 
-namespace lamina::kernels::cpu {
+namespace lamina::kernels {
 
 /// The shape of a 2-d sliding window over an (N, C, H, W) input.
 struct WindowGeometry {
-  int64_t n, c, h, w;   // input
-  int64_t kh, kw;       // kernel
-  int64_t sh, sw;       // stride
-  int64_t ph, pw;       // padding
-  int64_t dh, dw;       // dilation
-  int64_t oh, ow;       // output
+  int64_t n, c, h, w;  // input
+  int64_t kh, kw;      // kernel
+  int64_t sh, sw;      // stride
+  int64_t ph, pw;      // padding
+  int64_t dh, dw;      // dilation
+  int64_t oh, ow;      // output
 };
 
 /// im2col over (n, c) planes [begin, end) of the N*C planes: x (N, C, H, W) contiguous into
@@ -32,4 +32,4 @@ using MaxPoolKernel = void (*)(const WindowGeometry&, const void* x, void* out, 
 using MaxPoolBackwardKernel = void (*)(const WindowGeometry&, const void* grad, const int64_t* argmax, void* gx,
                                        int64_t begin, int64_t end);
 
-}  // namespace lamina::kernels::cpu
+}  // namespace lamina::kernels

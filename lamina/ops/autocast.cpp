@@ -1,4 +1,4 @@
-#include "lamina/runtime/autocast.h"
+#include "lamina/ops/autocast.h"
 
 #include <memory>
 #include <unordered_map>

@@ -2,6 +2,8 @@
 // backward-data and backward-filter on NCHW tensors with groups, stride, padding and dilation.
 // Descriptors and the algorithm (the first that cuDNN's heuristics rank usable) are cached per
 // shape; the workspace comes from the device's caching allocator.
+#include "lamina/kernels/conv.h"
+
 #include <cuda_runtime_api.h>
 
 #include <map>
@@ -11,7 +13,6 @@
 
 #include "lamina/core/dtype.h"
 #include "lamina/core/error.h"
-#include "lamina/cuda/conv_api.h"
 #include "lamina/cuda/library_cuda.h"
 #include "lamina/cuda/stream.h"
 #include "lamina/kernels/cuda/register.h"
@@ -21,8 +22,8 @@
 namespace lamina::kernels::cuda {
 namespace {
 
-using lamina::cuda::ConvShape;
 using lamina::cuda::Cudnn;
+using lamina::kernels::ConvShape;
 
 enum class Pass { Forward, BackwardData, BackwardFilter };
 

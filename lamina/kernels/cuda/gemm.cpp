@@ -11,13 +11,13 @@
 
 #include "lamina/core/dtype.h"
 #include "lamina/core/error.h"
-#include "lamina/cuda/gemm_layout.h"
 #include "lamina/cuda/library_cuda.h"
 #include "lamina/cuda/stream.h"
+#include "lamina/kernels/cuda/gemm_layout.h"
 #include "lamina/kernels/cuda/register.h"
+#include "lamina/kernels/loops.h"
 #include "lamina/runtime/cuda_flags.h"
 #include "lamina/runtime/dispatch.h"
-#include "lamina/runtime/gemm_loop.h"
 #include "lamina/runtime/loops.h"
 
 namespace lamina::kernels::cuda {
@@ -187,7 +187,7 @@ struct DeviceState {
 // Plans are few (one per distinct shape); a program that cycles through endless shapes starts over.
 constexpr size_t kMaxPlans = 4096;
 
-void run_gemm(Dtype dtype, const runtime::GemmLoop& g) {
+void run_gemm(Dtype dtype, const kernels::GemmLoop& g) {
   const CublasLt& lt = lamina::cuda::cublaslt("matmul");
   const auto layout = lamina::cuda::lt_layout(g.m, g.n, g.k, g.a_rs, g.a_cs, g.b_rs, g.b_cs);
   LAMINA_CHECK(layout.has_value(), NotImplementedError, "matmul",
@@ -254,7 +254,7 @@ void run_gemm(Dtype dtype, const runtime::GemmLoop& g) {
 
 template <Dtype D>
 struct MatmulKernel {
-  static void run(const runtime::GemmLoop& g, const runtime::KernelParams&) { run_gemm(D, g); }
+  static void run(const kernels::GemmLoop& g, const kernels::KernelParams&) { run_gemm(D, g); }
 };
 
 template <Dtype... Ds>

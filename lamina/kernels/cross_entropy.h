@@ -1,9 +1,9 @@
 #pragma once
-// Arguments and signatures of the fused cross-entropy kernels (loss.cu). Plain C++ without CUDA
-// headers: lamina/nn/loss.cpp includes it in every build.
+// Arguments and signatures of the fused cross-entropy kernels (kernels/cuda/loss.cu), called by
+// lamina/ops/cross_entropy.cpp through the dispatch table.
 #include <cstdint>
 
-namespace lamina::kernels::cuda {
+namespace lamina::kernels {
 
 /// Shape and settings of a fused cross-entropy over `rows` contiguous rows of `classes` logits.
 struct CrossEntropyArgs {
@@ -27,4 +27,4 @@ using CrossEntropyBackwardKernel = void (*)(const CrossEntropyArgs&, const void*
                                             const void* weight, const void* sum_w, const void* lse,
                                             const void* w_target, const void* gscale, int64_t gstride, void* dlogits);
 
-}  // namespace lamina::kernels::cuda
+}  // namespace lamina::kernels

@@ -1,9 +1,9 @@
 #pragma once
-// The signatures of the fused attention kernels (attention.cu) as the op layer
-// (lamina/nn/attention.cpp) calls them. No CUDA headers: every build includes this.
+// Arguments and signatures of the fused attention kernels (kernels/cuda/attention.cu), called
+// by lamina/ops/attention.cpp through the dispatch table.
 #include <cstdint>
 
-namespace lamina::kernels::cuda {
+namespace lamina::kernels {
 
 /// Geometry of a fused attention call over contiguous (batch, L, E) queries and (batch, S, E)
 /// keys and values.
@@ -23,4 +23,4 @@ using AttentionBackwardKernel = void (*)(const AttentionShape&, const void* q, c
                                          const void* out, const void* grad_out, const float* lse, float* delta,
                                          void* dq, void* dk, void* dv);
 
-}  // namespace lamina::kernels::cuda
+}  // namespace lamina::kernels

@@ -1,5 +1,5 @@
 // Structured log lines: level from LAMINA_LOG_LEVEL, UTC timestamps, logfmt-style fields.
-#include "lamina/train/log.h"
+#include "lamina/runtime/log.h"
 
 #include <atomic>
 #include <cctype>
@@ -42,12 +42,23 @@ void append_value(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
     }
   }
   out += '"';
@@ -77,11 +88,16 @@ Level parse_level(std::string_view name) {
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::Debug: return "DEBUG";
-    case Level::Info: return "INFO";
-    case Level::Warning: return "WARNING";
-    case Level::Error: return "ERROR";
-    case Level::Off: return "OFF";
+    case Level::Debug:
+      return "DEBUG";
+    case Level::Info:
+      return "INFO";
+    case Level::Warning:
+      return "WARNING";
+    case Level::Error:
+      return "ERROR";
+    case Level::Off:
+      return "OFF";
   }
   return "?";
 }
@@ -130,9 +146,9 @@ std::string format_line(Level level, std::string_view component, std::string_vie
 
 void write(Level l, std::string_view component, std::string_view message, const std::vector<Field>& fields) {
   if (!enabled(l)) return;
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::string line = format_line(l, component, message, fields, now);
   line += '\n';
   std::lock_guard<std::mutex> lock(g_write_mutex);

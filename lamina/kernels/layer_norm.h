@@ -4,7 +4,7 @@
 // weight and bias gradients summed per fixed chunk of rows (backward).
 #include <cstdint>
 
-namespace lamina::kernels::cpu {
+namespace lamina::kernels {
 
 /// Rows of `d` contiguous elements; mean / rstd hold one value per row in the compute type
 /// (float for 16- and 32-bit inputs, double for float64).
@@ -27,4 +27,4 @@ using LayerNormBackwardKernel = void (*)(const LayerNormArgs&, int64_t rows, con
                                          const void* weight, const void* mean, const void* rstd, void* dx,
                                          void* dweight_parts, void* dbias_parts, int64_t begin, int64_t end);
 
-}  // namespace lamina::kernels::cpu
+}  // namespace lamina::kernels

@@ -1,9 +1,9 @@
 #pragma once
-// The signatures of the cuDNN convolution kernels (lamina/cuda/conv_cuda.cpp), registered under
-// Backend::Cuda and called by lamina/ops/conv.cpp. No CUDA headers: every build includes this.
+// Arguments and signatures of the direct convolution kernels (cuDNN on CUDA:
+// kernels/cuda/conv.cpp), called by lamina/ops/conv.cpp through the dispatch table.
 #include <cstdint>
 
-namespace lamina::cuda {
+namespace lamina::kernels {
 
 /// A 2-d convolution of contiguous NCHW x (n, c, h, w) with weight (o, c / groups, kh, kw)
 /// into y (n, o, oh, ow).
@@ -20,4 +20,4 @@ using ConvBackwardDataKernel = void (*)(const ConvShape&, const void* weight, co
 /// dweight = the weight gradient from x and dy (overwrites dweight).
 using ConvBackwardFilterKernel = void (*)(const ConvShape&, const void* x, const void* dy, void* dweight);
 
-}  // namespace lamina::cuda
+}  // namespace lamina::kernels

@@ -1,0 +1,49 @@
+"""The layer order of docs/ARCHITECTURE.md, read from the code's own #include lines."""
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHECKER = ROOT / "tools" / "check_layers.py"
+
+
+def run(root):
+    return subprocess.run([sys.executable, str(CHECKER), str(root)], capture_output=True, text=True)
+
+
+def test_every_include_points_down():
+    result = run(ROOT)
+    assert result.returncode == 0, result.stdout
+    assert "0 include(s)" in result.stdout
+
+
+def write(root, path, text):
+    p = root / path
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+
+
+def test_the_checker_flags_each_kind_of_bad_include(tmp_path):
+    write(tmp_path, "lamina/core/tensor.h", '#include "lamina/runtime/dispatch.h"\n')
+    write(tmp_path, "lamina/runtime/dispatch.h", '#include "lamina/core/tensor.h"\n')
+    write(tmp_path, "lamina/kernels/cpu/add.cpp", '#include "lamina/kernels/cuda/common.cuh"\n')
+    write(tmp_path, "lamina/kernels/cuda/common.cuh", '#include "lamina/kernels/loops.h"\n')
+    write(tmp_path, "lamina/kernels/loops.h", '#include "lamina/core/tensor.h"\n')
+    write(tmp_path, "lamina/io/file.cpp", '#include "lamina/data/loader.h"\n')
+    write(tmp_path, "lamina/data/loader.h", "\n")
+    write(tmp_path, "lamina/ops/add.cpp", '#include "lamina/kernels/cpu/add.h"\n')
+    write(tmp_path, "lamina/kernels/cpu/add.h", "\n")
+    write(tmp_path, "lamina/newfolder/x.cpp", "\n")
+    write(tmp_path, "python/src/init_cuda.cpp", '#include "lamina/kernels/cuda/common.cuh"\n')
+    result = run(tmp_path)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "lamina/core/tensor.h:1: includes lamina/runtime/dispatch.h: points up (core -> runtime)" in out
+    assert "lamina/kernels/cpu/add.cpp:1: includes lamina/kernels/cuda/common.cuh: crosses backends (cpu -> cuda)" in out
+    assert "lamina/io/file.cpp:1: includes lamina/data/loader.h: sideways between siblings (io -> data)" in out
+    assert "lamina/ops/add.cpp:1: includes lamina/kernels/cpu/add.h: reaches into a backend from ops" in out
+    assert "lamina/newfolder/x.cpp: folder has no floor" in out
+    assert "python/src/init_cuda.cpp" not in out  # the bindings may expose a backend (lamina.cuda)
+    assert "lamina/runtime/dispatch.h" not in out.split("check_layers")[0].replace(
+        "includes lamina/runtime/dispatch.h", "")  # runtime -> core points down
+    assert "5 include(s)" in out

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Checks lamina's layer order from the code's own #include lines.
+
+Every folder belongs to one floor (docs/ARCHITECTURE.md, "Layers"). An include may point to
+its own floor's folder, or down; never up, never from one backend to another, never from a
+sibling on the libraries' floor to another, and nothing above the backends includes a backend
+(only the bindings do, to expose lamina.cuda). There is no exception list: a new folder must
+be given a floor here before its code can include anything.
+
+Usage: tools/check_layers.py [ROOT]   (exit status 1 and one line per bad include)
+"""
+from __future__ import annotations
+
+import pathlib
+import re
+import sys
+
+# (floor, unit) for each path prefix under the repository root; the longest prefix wins.
+# Units on one floor with the same floor number are siblings: they may not include each other
+# unless they share a group (the ops floor holds ops and autograd, which call each other).
+FLOORS: list[tuple[str, int, str]] = [
+    ("include/lamina/core/", 1, "core"),
+    ("lamina/core/", 1, "core"),
+    ("include/lamina/kernels/", 2, "kernels"),
+    ("lamina/kernels/", 2, "kernels"),  # the kernel interface: top-level headers only
+    ("include/lamina/runtime/", 3, "runtime"),
+    ("lamina/runtime/", 3, "runtime"),
+    ("lamina/kernels/cpu/", 4, "backend:cpu"),
+    ("include/lamina/cuda/", 4, "backend:cuda"),
+    ("lamina/cuda/", 4, "backend:cuda"),
+    ("lamina/kernels/cuda/", 4, "backend:cuda"),
+    ("include/lamina/ops/", 5, "ops"),
+    ("lamina/ops/", 5, "ops"),
+    ("include/lamina/autograd/", 5, "ops"),
+    ("lamina/autograd/", 5, "ops"),
+    ("include/lamina/nn/", 6, "nn"),
+    ("lamina/nn/", 6, "nn"),
+    ("include/lamina/optim/", 6, "optim"),
+    ("lamina/optim/", 6, "optim"),
+    ("include/lamina/data/", 6, "data"),
+    ("lamina/data/", 6, "data"),
+    ("include/lamina/io/", 6, "io"),
+    ("lamina/io/", 6, "io"),
+    ("include/lamina/train/", 7, "train"),
+    ("lamina/train/", 7, "train"),
+    ("include/lamina/lamina.h", 8, "api"),
+    ("lamina/lamina.h", 8, "api"),
+    ("python/src/", 9, "bindings"),
+]
+FLOOR_NAMES = {1: "core", 2: "kernel interface", 3: "runtime", 4: "backends", 5: "ops",
+               6: "libraries", 7: "train", 8: "public umbrella", 9: "bindings"}
+BACKEND_FLOOR = 4
+BINDINGS_FLOOR = 9
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*"(lamina/[^"]+)"', re.M)
+SOURCES = (".h", ".hpp", ".cpp", ".cc", ".cu", ".cuh")
+
+
+def place(path: str) -> tuple[int, str] | None:
+    best = None
+    for prefix, floor, unit in FLOORS:
+        if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+            if best is None or len(prefix) > len(best[0]):
+                best = (prefix, floor, unit)
+    return None if best is None else (best[1], best[2])
+
+
+def resolve(root: pathlib.Path, target: str) -> str:
+    """The repository path an include names (public headers live under include/)."""
+    for candidate in (target, "include/" + target):
+        if (root / candidate).exists():
+            return candidate
+    return target
+
+
+def problems(root: pathlib.Path) -> list[str]:
+    found = []
+    files = [p for base in ("lamina", "include", "python/src") if (root / base).is_dir()
+             for p in sorted((root / base).rglob("*")) if p.suffix in SOURCES]
+    for file in files:
+        rel = file.relative_to(root).as_posix()
+        here = place(rel)
+        if here is None:
+            found.append(f"{rel}: folder has no floor in tools/check_layers.py")
+            continue
+        text = file.read_text(encoding="utf-8", errors="replace")
+        for m in INCLUDE.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            target = resolve(root, m.group(1))
+            there = place(target)
+            where = f"{rel}:{line}: includes {m.group(1)}"
+            if there is None:
+                found.append(f"{where}, which has no floor")
+                continue
+            (f_here, u_here), (f_there, u_there) = here, there
+            if f_there > f_here:
+                found.append(f"{where}: points up ({FLOOR_NAMES[f_here]} -> {FLOOR_NAMES[f_there]})")
+            elif u_here.startswith("backend:") and u_there.startswith("backend:") and u_here != u_there:
+                found.append(f"{where}: crosses backends ({u_here[8:]} -> {u_there[8:]})")
+            elif f_there == f_here and u_here != u_there:
+                found.append(f"{where}: sideways between siblings ({u_here} -> {u_there})")
+            elif f_there == BACKEND_FLOOR and BACKEND_FLOOR < f_here < BINDINGS_FLOOR:
+                found.append(f"{where}: reaches into a backend from {FLOOR_NAMES[f_here]} "
+                             "(go through the runtime's dispatch table and device interface)")
+    return found
+
+
+def main() -> int:
+    root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parents[1])
+    found = problems(root)
+    for line in found:
+        print(line)
+    print(f"check_layers: {len(found)} include(s) against the layer order")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
