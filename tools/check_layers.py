@@ -3,9 +3,10 @@
 
 Every folder belongs to one floor (docs/ARCHITECTURE.md, "Layers"). An include may point to
 its own floor's folder, or down; never up, never from one backend to another, never from a
-sibling on the libraries' floor to another, and nothing above the backends includes a backend
-(only the bindings do, to expose lamina.cuda). There is no exception list: a new folder must
-be given a floor here before its code can include anything.
+sibling on the libraries' floor to another, nothing above the backends includes a backend
+(only the bindings do, to expose lamina.cuda), and a public header (include/lamina/) includes
+only public headers. There is no exception list: a new folder must be given a floor here before
+its code can include anything.
 
 Usage: tools/check_layers.py [ROOT]   (exit status 1 and one line per bad include)
 """
@@ -91,6 +92,9 @@ def problems(root: pathlib.Path) -> list[str]:
             where = f"{rel}:{line}: includes {m.group(1)}"
             if there is None:
                 found.append(f"{where}, which has no floor")
+                continue
+            if rel.startswith("include/") and not target.startswith("include/"):
+                found.append(f"{where}: a public header includes an internal one (not installed)")
                 continue
             (f_here, u_here), (f_there, u_there) = here, there
             if f_there > f_here:

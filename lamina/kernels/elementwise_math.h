@@ -1,14 +1,16 @@
 #pragma once
-// The scalar math of the elementwise ops shared by the CPU kernels (lamina/kernels/cpu/unary.cpp,
-// binary.cpp) and the CUDA functors (lamina/kernels/cuda/functors.cuh), in compute types (float
-// for the 16-bit floats), so both devices use one formula: NaN propagation, Python-style floor
-// division and modulo, integer division by zero (0: the op layer rejects it first) and
-// INT_MIN / -1 (wraps instead of trapping), integer powers that wrap like PyTorch's.
+// The scalar math of the elementwise ops, in compute types (float for the 16-bit floats): one
+// definition that the CPU kernels (kernels/cpu/unary.cpp, binary.cpp) and the CUDA kernels
+// (kernels/cuda/unary.cu, binary.cu) both register from kernels/elementwise_table.h, so the two
+// devices share every formula: NaN propagation, Python-style floor division and modulo, integer
+// division by zero (0: the op layer rejects it first) and INT_MIN / -1 (wraps instead of
+// trapping), integer powers that wrap like PyTorch's. Host-compilable (LAMINA_HD).
 #include <cmath>
 #include <limits>
 #include <type_traits>
 
 #include "lamina/kernels/host_device.h"
+#include "lamina/kernels/loops.h"
 
 namespace lamina::kernels {
 
@@ -158,5 +160,131 @@ LAMINA_HD inline C gelu_tanh_slope(C x) {
   const C k = C(0.7978845608028654), t = std::tanh(k * (x + C(0.044715) * x * x * x));
   return C(0.5) * (C(1) + t) + C(0.5) * x * (C(1) - t * t) * k * (C(1) + C(3 * 0.044715) * x * x);
 }
+
+/// log(exp(a) + exp(b)) without overflow; equal infinities give themselves.
+template <class C>
+LAMINA_HD inline C log_add_exp(C a, C b) {
+  if (a == b) return a + C(0.69314718055994530942);
+  const C hi = a > b ? a : b, d = a > b ? b - a : a - b;
+  return hi + std::log1p(std::exp(d));
+}
+
+// ---- the functors the tables of kernels/elementwise_table.h name -------------------------
+// Each takes the kernel's KernelParams and maps compute values; a backend's wrapper converts
+// stored values (Half, __half, ...) to and from the compute type around it.
+
+/// The BoolFn column's "no functor for bool operands".
+struct NoFn {};
+
+#define LAMINA_UNARY_FN(Name, expr)       \
+  struct Name {                           \
+    explicit Name(const KernelParams&) {} \
+    template <class C>                    \
+    LAMINA_HD C operator()(C x) const {   \
+      return static_cast<C>(expr);        \
+    }                                     \
+  };
+LAMINA_UNARY_FN(NegFn, -x)
+LAMINA_UNARY_FN(AbsFn, abs_of(x))
+LAMINA_UNARY_FN(SignFn, sign_of(x))
+LAMINA_UNARY_FN(SquareFn, x* x)
+LAMINA_UNARY_FN(ExpFn, std::exp(x))
+LAMINA_UNARY_FN(Exp2Fn, std::exp2(x))
+LAMINA_UNARY_FN(Expm1Fn, std::expm1(x))
+LAMINA_UNARY_FN(LogFn, std::log(x))
+LAMINA_UNARY_FN(Log2Fn, std::log2(x))
+LAMINA_UNARY_FN(Log10Fn, std::log10(x))
+LAMINA_UNARY_FN(Log1pFn, std::log1p(x))
+LAMINA_UNARY_FN(SqrtFn, std::sqrt(x))
+LAMINA_UNARY_FN(RsqrtFn, C(1) / std::sqrt(x))
+LAMINA_UNARY_FN(ReciprocalFn, C(1) / x)
+LAMINA_UNARY_FN(SinFn, std::sin(x))
+LAMINA_UNARY_FN(CosFn, std::cos(x))
+LAMINA_UNARY_FN(TanFn, std::tan(x))
+LAMINA_UNARY_FN(AsinFn, std::asin(x))
+LAMINA_UNARY_FN(AcosFn, std::acos(x))
+LAMINA_UNARY_FN(AtanFn, std::atan(x))
+LAMINA_UNARY_FN(SinhFn, std::sinh(x))
+LAMINA_UNARY_FN(CoshFn, std::cosh(x))
+LAMINA_UNARY_FN(TanhFn, std::tanh(x))
+LAMINA_UNARY_FN(ErfFn, std::erf(x))
+LAMINA_UNARY_FN(SigmoidFn, sigmoid_of(x))
+LAMINA_UNARY_FN(ReluFn, x > C(0) ? x : C(0))
+LAMINA_UNARY_FN(SiluFn, x* sigmoid_of(x))
+LAMINA_UNARY_FN(GeluFn, C(0.5) * x * (C(1) + std::erf(x * C(0.70710678118654752440))))
+LAMINA_UNARY_FN(GeluTanhFn, C(0.5) * x * (C(1) + std::tanh(C(0.79788456080286535588) * (x + C(0.044715) * x * x * x))))
+LAMINA_UNARY_FN(SoftplusFn, x > C(20) ? x : std::log1p(std::exp(x)))
+LAMINA_UNARY_FN(FloorFn, std::floor(x))
+LAMINA_UNARY_FN(CeilFn, std::ceil(x))
+LAMINA_UNARY_FN(TruncFn, std::trunc(x))
+LAMINA_UNARY_FN(RoundFn, std::nearbyint(x))  // half to even, like PyTorch and NumPy
+LAMINA_UNARY_FN(BitwiseNotFn, ~x)
+LAMINA_UNARY_FN(BoolNotFn, !x)
+#undef LAMINA_UNARY_FN
+
+#define LAMINA_PREDICATE_FN(Name, expr)     \
+  struct Name {                             \
+    explicit Name(const KernelParams&) {}   \
+    template <class C>                      \
+    LAMINA_HD bool operator()(C x) const {  \
+      return expr;                          \
+    }                                       \
+  };
+LAMINA_PREDICATE_FN(IsNanFn, x != x)
+LAMINA_PREDICATE_FN(IsInfFn, std::isinf(x))
+LAMINA_PREDICATE_FN(IsFiniteFn, std::isfinite(x))
+#undef LAMINA_PREDICATE_FN
+
+#define LAMINA_BINARY_FN(Name, expr)           \
+  struct Name {                                \
+    explicit Name(const KernelParams&) {}      \
+    template <class C>                         \
+    LAMINA_HD C operator()(C a, C b) const {   \
+      return static_cast<C>(expr);             \
+    }                                          \
+  };
+LAMINA_BINARY_FN(AddFn, a + b)
+LAMINA_BINARY_FN(SubFn, a - b)
+LAMINA_BINARY_FN(MulFn, a* b)
+LAMINA_BINARY_FN(DivFn, a / b)
+LAMINA_BINARY_FN(FloorDivFn, floor_div(a, b))
+LAMINA_BINARY_FN(RemainderFn, py_mod(a, b))
+LAMINA_BINARY_FN(FmodFn, c_fmod(a, b))
+LAMINA_BINARY_FN(PowFn, power(a, b))
+LAMINA_BINARY_FN(MaximumFn, max_nan(a, b))
+LAMINA_BINARY_FN(MinimumFn, min_nan(a, b))
+LAMINA_BINARY_FN(Atan2Fn, std::atan2(a, b))
+LAMINA_BINARY_FN(HypotFn, std::hypot(a, b))
+LAMINA_BINARY_FN(LogAddExpFn, log_add_exp(a, b))
+LAMINA_BINARY_FN(CopySignFn, std::copysign(a, b))
+LAMINA_BINARY_FN(ReluBackwardFn, b > C(0) ? a : C(0))  // a: gradient, b: relu input
+// a: gradient, b: gelu input; d gelu / dx = Phi(x) + x phi(x).
+LAMINA_BINARY_FN(GeluBackwardFn, a * (C(0.5) * (C(1) + std::erf(b * C(0.7071067811865476))) +
+                                      b * C(0.3989422804014327) * std::exp(C(-0.5) * b * b)))
+LAMINA_BINARY_FN(GeluTanhBackwardFn, a* gelu_tanh_slope(b))  // a: gradient, b: input
+LAMINA_BINARY_FN(BitAndFn, a& b)
+LAMINA_BINARY_FN(BitOrFn, a | b)
+LAMINA_BINARY_FN(BitXorFn, a ^ b)
+// On bool, + is "or" and * is "and" (PyTorch semantics).
+LAMINA_BINARY_FN(BoolOrFn, a || b)
+LAMINA_BINARY_FN(BoolAndFn, a&& b)
+LAMINA_BINARY_FN(BoolXorFn, a != b)
+#undef LAMINA_BINARY_FN
+
+#define LAMINA_COMPARE_FN(Name, expr)              \
+  struct Name {                                    \
+    explicit Name(const KernelParams&) {}          \
+    template <class C>                             \
+    LAMINA_HD bool operator()(C a, C b) const {    \
+      return expr;                                 \
+    }                                              \
+  };
+LAMINA_COMPARE_FN(EqFn, a == b)
+LAMINA_COMPARE_FN(NeFn, a != b)
+LAMINA_COMPARE_FN(LtFn, a < b)
+LAMINA_COMPARE_FN(LeFn, a <= b)
+LAMINA_COMPARE_FN(GtFn, a > b)
+LAMINA_COMPARE_FN(GeFn, a >= b)
+#undef LAMINA_COMPARE_FN
 
 }  // namespace lamina::kernels

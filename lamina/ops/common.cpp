@@ -1,9 +1,6 @@
 #include "lamina/ops/common.h"
 
-#include "lamina/kernels/loops.h"
 #include "lamina/ops/copy.h"
-#include "lamina/runtime/device_backend.h"
-#include "lamina/runtime/parallel.h"
 
 namespace lamina::ops {
 
@@ -75,29 +72,6 @@ Tensor wrapped_scalar(const Scalar& s, Device device) {
   Tensor t = scalar_tensor(s, s.natural_dtype(), device);
   t.impl()->is_wrapped_number = true;
   return t;
-}
-
-void run_elementwise(runtime::OpId op, Dtype kernel_dtype, std::initializer_list<const Tensor*> operands,
-                     const kernels::KernelParams& params, Split split) {
-  const Tensor& out = **operands.begin();
-  auto kernel = runtime::find_kernel<kernels::ElementwiseKernel>(op, out.device(), kernel_dtype);
-  if (out.numel() == 0) return;
-  const kernels::StridedLoop loop = runtime::make_strided_loop(operands);
-  if (out.device().is_cuda()) {  // one launch on the device's stream; the GPU does the splitting
-    runtime::DeviceGuard guard(out.device());
-    kernel(loop, params);
-    return;
-  }
-  if (loop.numel < 2 * runtime::kParallelGrain || loop.ndim == 0) {
-    kernel(loop, params);
-    return;
-  }
-  const int64_t inner = loop.numel / loop.shape[0];
-  runtime::parallel_for(loop.shape[0], inner, [&](int64_t begin, int64_t end) {
-    kernels::KernelParams part_params = params;
-    if (split == Split::CounterParam) part_params.i += begin * inner;
-    kernel(kernels::slice_outer(loop, begin, end), part_params);
-  });
 }
 
 Tensor unaliased_input(const Tensor& input, const Tensor& out) {

@@ -27,7 +27,7 @@ const Tensor& copy_(const Tensor& dst, const Tensor& src) {
     Tensor s = ops::unaliased_input(src, dst).expand(dst.shape());
     kernels::KernelParams params;
     params.i = static_cast<int64_t>(src.dtype());
-    ops::run_elementwise(op, dst.dtype(), {&dst, &s}, params);
+    runtime::launch_elementwise(op, dst.dtype(), {&dst, &s}, params);
   }
   dst.bump_version();
   if (record) {
@@ -59,7 +59,7 @@ const Tensor& fill_(const Tensor& t, const Scalar& value) {
     params.i = value.to_int();
   ops::check_writable(t, "fill_");
   const bool record = autograd::check_inplace(t, "fill_");
-  ops::run_elementwise(op, t.dtype(), {&t}, params);
+  runtime::launch_elementwise(op, t.dtype(), {&t}, params);
   t.bump_version();
   if (record) autograd::record("FillBackward0", t, {&t}, [](const Tensor&) { return std::vector<Tensor>{Tensor()}; });
   return t;

@@ -146,7 +146,7 @@ void run_random(const char* name, const Tensor& out, double a, double b, int64_t
   auto& gen = runtime::default_generator();
   params.j = static_cast<int64_t>(gen.current_seed());
   params.i = static_cast<int64_t>(gen.reserve(static_cast<uint64_t>(out.numel())));
-  ops::run_elementwise(id, out.dtype(), {&out}, params, ops::Split::CounterParam);
+  runtime::launch_elementwise(id, out.dtype(), {&out}, params, runtime::Split::CounterParam);
 }
 
 void check_float_options(const char* op, TensorOptions options) {

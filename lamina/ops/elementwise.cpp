@@ -15,12 +15,33 @@
 namespace lamina {
 namespace {
 
+using kernels::Op;
 using runtime::op_id;
 using runtime::OpId;
 
-// How an op's dtypes relate: result of the promoted dtype, a floating result, a bool
-// comparison of the promoted dtype, or a logical op on bool-converted inputs.
+// A binary row's kind (kernels/elementwise_table.h): result of the promoted dtype, a floating
+// result, a bool comparison of the promoted dtype, or a logical op on bool-converted inputs.
 enum class Kind { Same, Float, Compare, Logical };
+// A unary row's kind: the dtype kept, integers to float32, integers unchanged, a bool predicate.
+enum class UnaryKind { Same, Float, Round, Predicate };
+
+// Whether a row has a gradient rule (the `grad` column), by op id.
+#define LAMINA_GRAD_FLAG(name, kind_, types_, fn_, bool_fn_, grad_, ...) LAMINA_HAS_GRAD_##grad_,
+#define LAMINA_HAS_GRAD_Grad true
+#define LAMINA_HAS_GRAD_NoGrad false
+constexpr bool kHasGrad[] = {LAMINA_UNARY_TABLE(LAMINA_GRAD_FLAG) LAMINA_BINARY_TABLE(LAMINA_GRAD_FLAG) true, true};
+#undef LAMINA_GRAD_FLAG
+static_assert(sizeof(kHasGrad) / sizeof(kHasGrad[0]) == kernels::kNumTypedOps);
+constexpr bool has_grad(Op op) { return kHasGrad[static_cast<int>(op)]; }
+
+const char* name_of(Op op) { return kernels::op_name(op).data(); }
+
+// `case Op::name:` for every row, or only for the rows without a gradient rule (the gradient
+// switches list every Op and have no default, so a new rule-bearing row needs its case).
+#define LAMINA_CASE_OF_ROW(name, ...) case Op::name:
+#define LAMINA_CASE_IF_NOGRAD(name, kind_, types_, fn_, bool_fn_, grad_, ...) LAMINA_CASE_IF_NOGRAD_##grad_(name)
+#define LAMINA_CASE_IF_NOGRAD_Grad(name)
+#define LAMINA_CASE_IF_NOGRAD_NoGrad(name) case Op::name:
 
 int category(Dtype dt) { return dt == Dtype::Bool ? 0 : is_floating(dt) ? 2 : 1; }
 
@@ -49,60 +70,100 @@ Tensor grad_as(const Tensor& g, const Tensor& input) {
   return r.dtype() == input.dtype() ? r : r.to(input.dtype());
 }
 
-Tensor fused_backward(const char* name, const Tensor& g, const Tensor& x);
+Tensor fused_backward(Op op, const Tensor& g, const Tensor& x);
 
-// d out / d x for the unary op `name`, times g; y is the op's output.
-Tensor unary_grad(std::string_view name, const Tensor& g, const Tensor& x, const Tensor& y) {
+// d out / d x for the unary op `op`, times g; y is the op's output. A switch with no default, so
+// a row of the table without a case here is a compile error (-Werror=switch on this file).
+Tensor unary_grad(Op op, const Tensor& g, const Tensor& x, const Tensor& y) {
   constexpr double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046, kSqrt2OverPi = 0.7978845608028654;
-  if (name == "neg") return neg(g);
-  if (name == "abs") return mul(g, sign(x));
-  if (name == "sign" || name == "floor" || name == "ceil" || name == "trunc" || name == "round") return zeros_like(g);
-  if (name == "square") return mul(g, mul(x, Scalar(2.0)));
-  if (name == "exp") return mul(g, y);
-  if (name == "exp2") return mul(g, mul(y, Scalar(kLn2)));
-  if (name == "expm1") return mul(g, add(y, Scalar(1.0)));
-  if (name == "log") return div(g, x);
-  if (name == "log2") return div(g, mul(x, Scalar(kLn2)));
-  if (name == "log10") return div(g, mul(x, Scalar(kLn10)));
-  if (name == "log1p") return div(g, add(x, Scalar(1.0)));
-  if (name == "sqrt") return div(g, mul(y, Scalar(2.0)));
-  if (name == "rsqrt") return mul(g, mul(pow(y, Scalar(3.0)), Scalar(-0.5)));
-  if (name == "reciprocal") return neg(mul(g, square(y)));
-  if (name == "sin") return mul(g, cos(x));
-  if (name == "cos") return neg(mul(g, sin(x)));
-  if (name == "tan") return mul(g, add(square(y), Scalar(1.0)));
-  if (name == "asin") return div(g, sqrt(rsub(square(x), Scalar(1.0))));
-  if (name == "acos") return neg(div(g, sqrt(rsub(square(x), Scalar(1.0)))));
-  if (name == "atan") return div(g, add(square(x), Scalar(1.0)));
-  if (name == "sinh") return mul(g, cosh(x));
-  if (name == "cosh") return mul(g, sinh(x));
-  if (name == "tanh") return mul(g, rsub(square(y), Scalar(1.0)));
-  if (name == "erf") return mul(g, mul(exp(neg(square(x))), Scalar(1.1283791670955126)));
-  if (name == "sigmoid") return mul(g, mul(y, rsub(y, Scalar(1.0))));
   // relu and gelu: one fused pass unless the backward itself is differentiated (create_graph).
   const bool fuse = !autograd::grad_mode_enabled() && g.dtype() == x.dtype() && g.shape() == x.shape();
-  if (name == "relu") return fuse ? fused_backward("relu_backward", g, x) : mul(g, gt(x, Scalar(0)).to(g.dtype()));
-  if (fuse && name == "gelu") return fused_backward("gelu_backward", g, x);
-  if (fuse && name == "gelu_tanh") return fused_backward("gelu_tanh_backward", g, x);
-  if (name == "silu") {
-    Tensor s = sigmoid(x);
-    return mul(g, mul(s, add(mul(x, rsub(s, Scalar(1.0))), Scalar(1.0))));
+  switch (op) {
+    case Op::neg:
+      return neg(g);
+    case Op::abs:
+      return mul(g, sign(x));
+    case Op::sign:
+    case Op::floor:
+    case Op::ceil:
+    case Op::trunc:
+    case Op::round:
+      return zeros_like(g);
+    case Op::square:
+      return mul(g, mul(x, Scalar(2.0)));
+    case Op::exp:
+      return mul(g, y);
+    case Op::exp2:
+      return mul(g, mul(y, Scalar(kLn2)));
+    case Op::expm1:
+      return mul(g, add(y, Scalar(1.0)));
+    case Op::log:
+      return div(g, x);
+    case Op::log2:
+      return div(g, mul(x, Scalar(kLn2)));
+    case Op::log10:
+      return div(g, mul(x, Scalar(kLn10)));
+    case Op::log1p:
+      return div(g, add(x, Scalar(1.0)));
+    case Op::sqrt:
+      return div(g, mul(y, Scalar(2.0)));
+    case Op::rsqrt:
+      return mul(g, mul(pow(y, Scalar(3.0)), Scalar(-0.5)));
+    case Op::reciprocal:
+      return neg(mul(g, square(y)));
+    case Op::sin:
+      return mul(g, cos(x));
+    case Op::cos:
+      return neg(mul(g, sin(x)));
+    case Op::tan:
+      return mul(g, add(square(y), Scalar(1.0)));
+    case Op::asin:
+      return div(g, sqrt(rsub(square(x), Scalar(1.0))));
+    case Op::acos:
+      return neg(div(g, sqrt(rsub(square(x), Scalar(1.0)))));
+    case Op::atan:
+      return div(g, add(square(x), Scalar(1.0)));
+    case Op::sinh:
+      return mul(g, cosh(x));
+    case Op::cosh:
+      return mul(g, sinh(x));
+    case Op::tanh:
+      return mul(g, rsub(square(y), Scalar(1.0)));
+    case Op::erf:
+      return mul(g, mul(exp(neg(square(x))), Scalar(1.1283791670955126)));
+    case Op::sigmoid:
+      return mul(g, mul(y, rsub(y, Scalar(1.0))));
+    case Op::relu:
+      return fuse ? fused_backward(Op::relu_backward, g, x) : mul(g, gt(x, Scalar(0)).to(g.dtype()));
+    case Op::silu: {
+      Tensor s = sigmoid(x);
+      return mul(g, mul(s, add(mul(x, rsub(s, Scalar(1.0))), Scalar(1.0))));
+    }
+    case Op::softplus:
+      return mul(g, sigmoid(x));
+    case Op::gelu: {
+      if (fuse) return fused_backward(Op::gelu_backward, g, x);
+      Tensor cdf = mul(add(erf(mul(x, Scalar(0.7071067811865476))), Scalar(1.0)), Scalar(0.5));
+      Tensor pdf = mul(exp(mul(square(x), Scalar(-0.5))), Scalar(0.3989422804014327));
+      return mul(g, add(cdf, mul(x, pdf)));
+    }
+    case Op::gelu_tanh: {
+      if (fuse) return fused_backward(Op::gelu_tanh_backward, g, x);
+      Tensor u = mul(add(x, mul(pow(x, Scalar(3.0)), Scalar(0.044715))), Scalar(kSqrt2OverPi));
+      Tensor t = tanh(u);
+      Tensor du = mul(add(mul(square(x), Scalar(3 * 0.044715)), Scalar(1.0)), Scalar(kSqrt2OverPi));
+      Tensor d =
+          add(mul(add(t, Scalar(1.0)), Scalar(0.5)), mul(mul(mul(x, rsub(square(t), Scalar(1.0))), du), Scalar(0.5)));
+      return mul(g, d);
+    }
+      // Rows without a rule, and the ops of other families: not differentiable here.
+      LAMINA_UNARY_TABLE(LAMINA_CASE_IF_NOGRAD)
+      LAMINA_BINARY_TABLE(LAMINA_CASE_OF_ROW)
+    case Op::where:
+    case Op::clamp:
+      break;
   }
-  if (name == "softplus") return mul(g, sigmoid(x));
-  if (name == "gelu") {
-    Tensor cdf = mul(add(erf(mul(x, Scalar(0.7071067811865476))), Scalar(1.0)), Scalar(0.5));
-    Tensor pdf = mul(exp(mul(square(x), Scalar(-0.5))), Scalar(0.3989422804014327));
-    return mul(g, add(cdf, mul(x, pdf)));
-  }
-  if (name == "gelu_tanh") {
-    Tensor u = mul(add(x, mul(pow(x, Scalar(3.0)), Scalar(0.044715))), Scalar(kSqrt2OverPi));
-    Tensor t = tanh(u);
-    Tensor du = mul(add(mul(square(x), Scalar(3 * 0.044715)), Scalar(1.0)), Scalar(kSqrt2OverPi));
-    Tensor d =
-        add(mul(add(t, Scalar(1.0)), Scalar(0.5)), mul(mul(mul(x, rsub(square(t), Scalar(1.0))), du), Scalar(0.5)));
-    return mul(g, d);
-  }
-  LAMINA_THROW(ValueError, std::string(name).c_str(), "is not differentiable");
+  LAMINA_THROW(ValueError, name_of(op), "is not differentiable");
 }
 
 std::string backward_name(std::string_view op) {
@@ -119,71 +180,101 @@ std::string backward_name(std::string_view op) {
   return n + "Backward0";
 }
 
-bool differentiable_unary(std::string_view name) { return name != "bitwise_not" && name != "logical_not"; }
+// The autograd node's name of each op ("AddBackward0"), built once.
+const char* backward_label(Op op) {
+  static const std::vector<std::string> labels = [] {
+    std::vector<std::string> v;
+    for (std::string_view name : kernels::kOpNames) v.push_back(backward_name(name));
+    return v;
+  }();
+  return labels[static_cast<size_t>(op)].c_str();
+}
 
-void record_unary(const char* name, const Tensor& x, const Tensor& out) {
-  if (!differentiable_unary(name) || !is_floating(out.dtype()) || !autograd::needs_grad({&x})) return;
-  static thread_local std::string label;
-  label = backward_name(name);
+void record_unary(Op op, const Tensor& x, const Tensor& out) {
+  if (!has_grad(op) || !is_floating(out.dtype()) || !autograd::needs_grad({&x})) return;
+  const char* label = backward_label(op);
   autograd::SavedTensor sx(x), sy(out, true);
-  const std::string op(name), node = label;
-  autograd::record(label.c_str(), out, {&x}, [op, node, sx, sy, x_dtype = x.dtype()](const Tensor& g) {
-    Tensor r = unary_grad(op, g, sx.get(node.c_str()), sy.get(node.c_str()));
+  autograd::record(label, out, {&x}, [op, label, sx, sy, x_dtype = x.dtype()](const Tensor& g) {
+    Tensor r = unary_grad(op, g, sx.get(label), sy.get(label));
     return std::vector<Tensor>{r.dtype() == x_dtype ? r : r.to(x_dtype)};
   });
 }
 
-// Gradients of binary op `name` for a and b (undefined where the op has none).
-// The gradients of a binary op's inputs; only those flagged needed are computed for the
-// arithmetic ops (x * 0.5 must not reduce g * x to the scalar's gradient).
-std::vector<Tensor> binary_grads(std::string_view name, const Tensor& g, const Tensor& a, const Tensor& b,
-                                 const Tensor& y, bool need_a, bool need_b) {
-  if (name == "add") return {g, g};
-  if (name == "sub") return {g, need_b ? neg(g) : Tensor()};
-  if (name == "mul") return {need_a ? mul(g, b) : Tensor(), need_b ? mul(g, a) : Tensor()};
-  if (name == "div") return {need_a ? div(g, b) : Tensor(), need_b ? neg(div(mul(g, y), b)) : Tensor()};
-  if (name == "pow") {
-    Tensor ga = mul(g, mul(b, pow(a, sub(b, Scalar(1.0)))));
-    Tensor gb = where(logical_and(eq(a, Scalar(0)), ge(b, Scalar(0))), zeros_like(g), mul(g, mul(y, log(a))));
-    return {ga, gb};
+// The gradients of a binary op's inputs (undefined where the op has none); only those flagged
+// needed are computed for the arithmetic ops (x * 0.5 must not reduce g * x to the scalar's
+// gradient). y is the op's output. As unary_grad: every Op listed, no default.
+std::vector<Tensor> binary_grads(Op op, const Tensor& g, const Tensor& a, const Tensor& b, const Tensor& y, bool need_a,
+                                 bool need_b) {
+  switch (op) {
+    case Op::add:
+      return {g, g};
+    case Op::sub:
+      return {g, need_b ? neg(g) : Tensor()};
+    case Op::mul:
+      return {need_a ? mul(g, b) : Tensor(), need_b ? mul(g, a) : Tensor()};
+    case Op::div:
+      return {need_a ? div(g, b) : Tensor(), need_b ? neg(div(mul(g, y), b)) : Tensor()};
+    case Op::pow: {
+      Tensor ga = mul(g, mul(b, pow(a, sub(b, Scalar(1.0)))));
+      Tensor gb = where(logical_and(eq(a, Scalar(0)), ge(b, Scalar(0))), zeros_like(g), mul(g, mul(y, log(a))));
+      return {ga, gb};
+    }
+    case Op::maximum:
+    case Op::minimum: {
+      Tensor a_wins = (op == Op::maximum ? gt(a, b) : lt(a, b)).to(g.dtype());
+      Tensor tie = mul(eq(a, b).to(g.dtype()), Scalar(0.5));
+      Tensor b_wins = rsub(add(a_wins, mul(tie, Scalar(2.0))), Scalar(1.0));
+      return {mul(g, add(a_wins, tie)), mul(g, add(b_wins, tie))};
+    }
+    case Op::atan2: {
+      Tensor denom = add(square(a), square(b));
+      return {mul(g, div(b, denom)), neg(mul(g, div(a, denom)))};
+    }
+    case Op::hypot:
+      return {need_a ? mul(g, div(a, y)) : Tensor(), need_b ? mul(g, div(b, y)) : Tensor()};
+    case Op::logaddexp:
+      return {need_a ? mul(g, exp(sub(a, y))) : Tensor(), need_b ? mul(g, exp(sub(b, y))) : Tensor()};
+    case Op::copysign: {
+      // d/da copysign(a, b) = copysign(a, b) / a (+1 or -1), 0 at a == 0 (as PyTorch); none for b.
+      Tensor ga = where(eq(a, Scalar(0)), zeros_like(g), mul(g, div(y, a)));
+      return {ga, need_b ? zeros_like(g) : Tensor()};
+    }
+    case Op::remainder:
+      return {g, neg(mul(g, floor_divide(a, b)))};
+    case Op::fmod:
+      return {g, neg(mul(g, trunc(div(a, b))))};
+    case Op::floor_divide:
+      return {zeros_like(g), zeros_like(g)};
+      LAMINA_BINARY_TABLE(LAMINA_CASE_IF_NOGRAD)
+      LAMINA_UNARY_TABLE(LAMINA_CASE_OF_ROW)
+    case Op::where:
+    case Op::clamp:
+      break;
   }
-  if (name == "maximum" || name == "minimum") {
-    Tensor a_wins = (name == "maximum" ? gt(a, b) : lt(a, b)).to(g.dtype());
-    Tensor tie = mul(eq(a, b).to(g.dtype()), Scalar(0.5));
-    Tensor b_wins = rsub(add(a_wins, mul(tie, Scalar(2.0))), Scalar(1.0));
-    return {mul(g, add(a_wins, tie)), mul(g, add(b_wins, tie))};
-  }
-  if (name == "atan2") {
-    Tensor denom = add(square(a), square(b));
-    return {mul(g, div(b, denom)), neg(mul(g, div(a, denom)))};
-  }
-  if (name == "remainder") return {g, neg(mul(g, floor_divide(a, b)))};
-  if (name == "fmod") return {g, neg(mul(g, trunc(div(a, b))))};
-  if (name == "floor_divide") return {zeros_like(g), zeros_like(g)};
-  LAMINA_THROW(ValueError, std::string(name).c_str(), "is not differentiable");
+  LAMINA_THROW(ValueError, name_of(op), "is not differentiable");
 }
 
-void record_binary(const char* name, Kind kind, const Tensor& a, const Tensor& b, const Tensor& out) {
-  if (kind == Kind::Compare || kind == Kind::Logical || !is_floating(out.dtype())) return;
-  const std::string_view n(name);
-  if (n.rfind("bitwise", 0) == 0 || !autograd::needs_grad({&a, &b})) return;
-  const std::string op(name), label = backward_name(name);
+void record_binary(Op op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (!has_grad(op) || !is_floating(out.dtype()) || !autograd::needs_grad({&a, &b})) return;
+  const char* label = backward_label(op);
   const bool need_a = autograd::requires_grad(a), need_b = autograd::requires_grad(b);
   // Save only what the needed gradients read: mul's gradient for a reads b and vice versa;
   // div's reads b (and its output for b's); add and sub read nothing.
-  const bool arithmetic = op == "add" || op == "sub" || op == "mul" || op == "div";
-  const bool save_a = arithmetic ? op == "mul" && need_b : true;
-  const bool save_b = arithmetic ? (op == "mul" && need_a) || op == "div" : true;
+  const bool arithmetic = op == Op::add || op == Op::sub || op == Op::mul || op == Op::div;
+  const bool save_a = arithmetic ? op == Op::mul && need_b : true;
+  const bool save_b = arithmetic ? (op == Op::mul && need_a) || op == Op::div : true;
+  const bool save_y =
+      op == Op::div ? need_b : op == Op::pow || op == Op::hypot || op == Op::logaddexp || op == Op::copysign;
   autograd::SavedTensor sa(save_a ? a : Tensor()), sb(save_b ? b : Tensor());
-  autograd::SavedTensor sy((op == "div" && need_b) || op == "pow" ? out : Tensor(), true);
+  autograd::SavedTensor sy(save_y ? out : Tensor(), true);
   const Dtype compute = out.dtype();
-  autograd::record(label.c_str(), out, {&a, &b},
+  autograd::record(label, out, {&a, &b},
                    [op, label, sa, sb, sy, compute, need_a, need_b, a_shape = a.shape(), b_shape = b.shape(),
                     a_dtype = a.dtype(), b_dtype = b.dtype()](const Tensor& g) {
-                     Tensor ta = sa.get(label.c_str()), tb = sb.get(label.c_str());
+                     Tensor ta = sa.get(label), tb = sb.get(label);
                      if (ta.defined() && ta.dtype() != compute) ta = ta.to(compute);
                      if (tb.defined() && tb.dtype() != compute) tb = tb.to(compute);
-                     std::vector<Tensor> r = binary_grads(op, g, ta, tb, sy.get(label.c_str()), need_a, need_b);
+                     std::vector<Tensor> r = binary_grads(op, g, ta, tb, sy.get(label), need_a, need_b);
                      auto shape_to = [](Tensor t, const Shape& shape, Dtype dt) {
                        if (!t.defined()) return t;
                        t = autograd::sum_to(t, shape);
@@ -210,7 +301,7 @@ struct BinaryPlan {
   Shape shape;
 };
 
-BinaryPlan plan_binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
+BinaryPlan plan_binary(const char* name, Kind kind, Op op, const Tensor& a, const Tensor& b) {
   ops::check_defined(a, name, "first operand");
   ops::check_defined(b, name, "second operand");
   ops::check_same_device(name, {&a, &b});
@@ -218,15 +309,13 @@ BinaryPlan plan_binary(const char* name, Kind kind, OpId id, const Tensor& a, co
   Dtype common = ops::result_type({&a, &b});
   plan.compute = kind == Kind::Float ? to_floating(common) : kind == Kind::Logical ? Dtype::Bool : common;
   plan.out = (kind == Kind::Compare || kind == Kind::Logical) ? Dtype::Bool : plan.compute;
-  LAMINA_CHECK(runtime::has_kernel(id, a.device(), plan.compute), DTypeError, name, "does not support ",
+  LAMINA_CHECK(runtime::has_kernel(op_id(op), a.device(), plan.compute), DTypeError, name, "does not support ",
                dtype_name(plan.compute), " operands (got ", describe(a), " and ", describe(b), ")");
   plan.shape = broadcast_shapes(a.shape(), b.shape(), name);
-  static const OpId floor_divide_id = op_id("floor_divide"), remainder_id = op_id("remainder"), fmod_id = op_id("fmod");
-  if (is_integral(plan.compute) && (id == floor_divide_id || id == remainder_id || id == fmod_id)) {
+  if (is_integral(plan.compute) && (op == Op::floor_divide || op == Op::remainder || op == Op::fmod)) {
     LAMINA_CHECK(!contains_zero(b), ValueError, name, "integer division by zero (divisor ", describe(b), ")");
   }
-  static const OpId pow_id = op_id("pow");
-  if (id == pow_id && is_integral(plan.compute) && b.numel() > 0) {
+  if (op == Op::pow && is_integral(plan.compute) && b.numel() > 0) {
     LAMINA_CHECK(amin(b.to(plan.compute)).item<int64_t>() >= 0, ValueError, name,
                  "integers to negative integer powers are not allowed (exponent ", describe(b),
                  "); use a floating base");
@@ -234,9 +323,10 @@ BinaryPlan plan_binary(const char* name, Kind kind, OpId id, const Tensor& a, co
   return plan;
 }
 
-Tensor binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
+Tensor binary(Op op, Kind kind, const Tensor& a, const Tensor& b) {
+  const char* name = name_of(op);
   LAMINA_PROFILE_OP(name, a, b);
-  BinaryPlan plan = plan_binary(name, kind, id, a, b);
+  BinaryPlan plan = plan_binary(name, kind, op, a, b);
   Tensor out = Tensor::empty(plan.shape, plan.out, a.device());
   // Operands already of the compute dtype and shape are used as they are (no handle copies).
   Tensor converted_a, converted_b;
@@ -244,20 +334,19 @@ Tensor binary(const char* name, Kind kind, OpId id, const Tensor& a, const Tenso
   const Tensor* pb = &b;
   if (a.dtype() != plan.compute || a.shape() != plan.shape) pa = &(converted_a = a.to(plan.compute).expand(plan.shape));
   if (b.dtype() != plan.compute || b.shape() != plan.shape) pb = &(converted_b = b.to(plan.compute).expand(plan.shape));
-  ops::run_elementwise(id, plan.compute, {&out, pa, pb});
-  if (autograd::grad_mode_enabled() && is_floating(plan.out)) record_binary(name, kind, a, b, out);
+  runtime::launch_elementwise(op_id(op), plan.compute, {&out, pa, pb});
+  if (autograd::grad_mode_enabled() && is_floating(plan.out)) record_binary(op, a, b, out);
   return out;
 }
 
-// g times the derivative of an activation at x in one pass ("relu_backward", "gelu_backward",
-// "gelu_tanh_backward"; not differentiable, see unary_grad).
-Tensor fused_backward(const char* name, const Tensor& g, const Tensor& x) {
-  return binary(name, Kind::Same, op_id(name), g, x);
-}
+// g times the derivative of an activation at x in one pass (relu_backward, gelu_backward,
+// gelu_tanh_backward; not differentiable, see unary_grad).
+Tensor fused_backward(Op op, const Tensor& g, const Tensor& x) { return binary(op, Kind::Same, g, x); }
 
-const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor& a, const Tensor& b) {
+// `name` is the in-place op's name ("add_") for messages.
+const Tensor& binary_inplace(const char* name, Op op, Kind kind, const Tensor& a, const Tensor& b) {
   LAMINA_PROFILE_OP(name, a, b);
-  BinaryPlan plan = plan_binary(name, kind, id, a, b);
+  BinaryPlan plan = plan_binary(name, kind, op, a, b);
   if (autograd::needs_grad({&a, &b}) && is_floating(plan.out)) {
     // In the graph: compute out of place from a copy of a (saved tensors stay valid), write
     // the values into a, and make a the op's output.
@@ -265,9 +354,7 @@ const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor&
     LAMINA_CHECK(plan.shape == a.shape(), ShapeError, name, "output with shape ", a.shape(),
                  " doesn't match the broadcast shape ", plan.shape, " of ", describe(a), " and ", describe(b));
     const bool a_in_graph = autograd::check_inplace(a, name);
-    std::string base(name);
-    base.pop_back();
-    Tensor result = binary(base.c_str(), kind, id, a_in_graph ? a.clone() : a, b);
+    Tensor result = binary(op, kind, a_in_graph ? a.clone() : a, b);
     return write_back(a, result);
   }
   check_can_cast(plan.out, a, name);
@@ -276,152 +363,110 @@ const Tensor& binary_inplace(const char* name, Kind kind, OpId id, const Tensor&
   ops::check_writable(a, name);
   if (plan.compute == a.dtype() && plan.out == a.dtype()) {
     Tensor cb = ops::unaliased_input(b.to(plan.compute), a).expand(plan.shape);
-    ops::run_elementwise(id, plan.compute, {&a, &a, &cb});
+    runtime::launch_elementwise(op_id(op), plan.compute, {&a, &a, &cb});
     a.bump_version();
   } else {
-    copy_(a, binary(name, kind, id, a, b));
+    copy_(a, binary(op, kind, a, b));
   }
   return a;
 }
 
 // Float-valued unary ops map integer inputs to float32; the others keep the dtype.
-Tensor unary(const char* name, OpId id, bool float_valued, const Tensor& x) {
+Tensor unary(Op op, bool float_valued, const Tensor& x) {
+  const char* name = name_of(op);
   LAMINA_PROFILE_OP(name, x);
   ops::check_defined(x, name);
   Dtype dt = float_valued ? to_floating(x.dtype()) : x.dtype();
-  LAMINA_CHECK(runtime::has_kernel(id, x.device(), dt), DTypeError, name, "does not support ", describe(x));
+  LAMINA_CHECK(runtime::has_kernel(op_id(op), x.device(), dt), DTypeError, name, "does not support ", describe(x));
   Tensor in = x.to(dt);
   Tensor out = Tensor::empty(x.shape(), dt, x.device());
-  ops::run_elementwise(id, dt, {&out, &in});
-  record_unary(name, x, out);
+  runtime::launch_elementwise(op_id(op), dt, {&out, &in});
+  record_unary(op, x, out);
   return out;
 }
 
-const Tensor& unary_inplace(const char* name, OpId id, bool float_valued, const Tensor& x) {
+// `name` is the in-place op's name ("exp_") for messages.
+const Tensor& unary_inplace(const char* name, Op op, bool float_valued, const Tensor& x) {
   LAMINA_PROFILE_OP(name, x);
   ops::check_defined(x, name);
   Dtype dt = float_valued ? to_floating(x.dtype()) : x.dtype();
   check_can_cast(dt, x, name);
-  LAMINA_CHECK(runtime::has_kernel(id, x.device(), dt), DTypeError, name, "does not support ", describe(x));
+  LAMINA_CHECK(runtime::has_kernel(op_id(op), x.device(), dt), DTypeError, name, "does not support ", describe(x));
   ops::check_writable(x, name);
   if (autograd::needs_grad({&x})) {  // as binary_inplace: out of place from a copy, then rebased
     autograd::check_inplace(x, name);
-    std::string base(name);
-    base.pop_back();
-    Tensor result = unary(base.c_str(), id, float_valued, x.clone());
+    Tensor result = unary(op, float_valued, x.clone());
     return write_back(x, result);
   }
-  ops::run_elementwise(id, dt, {&x, &x});
+  runtime::launch_elementwise(op_id(op), dt, {&x, &x});
   x.bump_version();
   return x;
 }
 
-bool is_float_valued(const char* name) {
-  static const char* const kSameDtype[] = {"neg", "abs", "sign", "square", "relu", "bitwise_not"};
-  for (const char* s : kSameDtype)
-    if (std::string_view(s) == name) return false;
-  return true;
-}
-
-// floor/ceil/trunc/round of an integer tensor is the tensor itself (PyTorch semantics).
-bool is_rounding(const char* name) {
-  std::string_view n(name);
-  return n == "floor" || n == "ceil" || n == "trunc" || n == "round";
-}
-
 }  // namespace
 
-#define LAMINA_DEFINE_UNARY(name)                                                       \
-  Tensor name(const Tensor& x) {                                                        \
-    if constexpr (autocast::is_fp32_op(#name)) {                                        \
-      LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, name, x);                             \
-    }                                                                                   \
-    static const OpId id = op_id(#name);                                                \
-    if (is_rounding(#name) && x.defined() && !is_floating(x.dtype())) return x.clone(); \
-    return unary(#name, id, is_float_valued(#name), x);                                 \
-  }                                                                                     \
-  const Tensor& name##_(const Tensor& x) {                                              \
-    static const OpId id = op_id(#name);                                                \
-    if (is_rounding(#name) && x.defined() && !is_floating(x.dtype())) return x;         \
-    return unary_inplace(#name "_", id, is_float_valued(#name), x);                     \
-  }
-LAMINA_UNARY_OPS(LAMINA_DEFINE_UNARY)
+// The autocast hook of a row with autocast Fp32 (nothing for Keep).
+#define LAMINA_AUTOCAST_HOOK_Fp32(fn, ...) LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, fn, __VA_ARGS__);
+#define LAMINA_AUTOCAST_HOOK_Keep(fn, ...)
+
+// The public functions of each Plain / Extra row of kernels/elementwise_table.h.
+#define LAMINA_DEFINE_UNARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_)                      \
+  LAMINA_IF_PUBLIC(                                                                                          \
+      api_,                                                                                                  \
+      Tensor name(const Tensor& x) {                                                                         \
+        LAMINA_AUTOCAST_HOOK_##autocast_(name, x) if (UnaryKind::kind_ == UnaryKind::Round && x.defined() && \
+                                                      !is_floating(x.dtype())) return x.clone();             \
+        return unary(Op::name, UnaryKind::kind_ != UnaryKind::Same, x);                                      \
+      } const Tensor& name##_(const Tensor& x) {                                                             \
+        if (UnaryKind::kind_ == UnaryKind::Round && x.defined() && !is_floating(x.dtype())) return x;        \
+        return unary_inplace(#name "_", Op::name, UnaryKind::kind_ != UnaryKind::Same, x);                   \
+      })
+LAMINA_UNARY_TABLE(LAMINA_DEFINE_UNARY)
 #undef LAMINA_DEFINE_UNARY
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
-  static const OpId exact = op_id("gelu"), tanh_form = op_id("gelu_tanh");
   LAMINA_CHECK(approximate == "none" || approximate == "tanh", ValueError, "gelu",
                "approximate must be 'none' or 'tanh', got '", approximate, "'");
-  return unary(approximate == "none" ? "gelu" : "gelu_tanh", approximate == "none" ? exact : tanh_form, true, x);
+  return unary(approximate == "none" ? Op::gelu : Op::gelu_tanh, true, x);
 }
 
 Tensor logical_not(const Tensor& x) {
-  static const OpId id = op_id("logical_not");
   ops::check_defined(x, "logical_not");
-  return unary("logical_not", id, false, x.to(Dtype::Bool));
+  return unary(Op::logical_not, false, x.to(Dtype::Bool));
 }
 
-#define LAMINA_DEFINE_FLOAT_PREDICATE(name, int_value)                \
-  Tensor name(const Tensor& x) {                                      \
-    static const OpId id = op_id(#name);                              \
-    ops::check_defined(x, #name);                                     \
-    if (!is_floating(x.dtype())) {                                    \
-      Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device()); \
-      fill_(out, Scalar(int_value));                                  \
-      return out;                                                     \
-    }                                                                 \
-    Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device());   \
-    ops::run_elementwise(id, x.dtype(), {&out, &x});                  \
-    return out;                                                       \
+#define LAMINA_DEFINE_FLOAT_PREDICATE(name, int_value)                   \
+  Tensor name(const Tensor& x) {                                         \
+    ops::check_defined(x, #name);                                        \
+    if (!is_floating(x.dtype())) {                                       \
+      Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device());    \
+      fill_(out, Scalar(int_value));                                     \
+      return out;                                                        \
+    }                                                                    \
+    Tensor out = Tensor::empty(x.shape(), Dtype::Bool, x.device());      \
+    runtime::launch_elementwise(op_id(Op::name), x.dtype(), {&out, &x}); \
+    return out;                                                          \
   }
 LAMINA_DEFINE_FLOAT_PREDICATE(isnan, false)
 LAMINA_DEFINE_FLOAT_PREDICATE(isinf, false)
 LAMINA_DEFINE_FLOAT_PREDICATE(isfinite, true)
 #undef LAMINA_DEFINE_FLOAT_PREDICATE
 
-#define LAMINA_DEFINE_BINARY(name, kind)                       \
-  Tensor name(const Tensor& a, const Tensor& b) {              \
-    if constexpr (autocast::is_fp32_op(#name)) {               \
-      LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, name, a, b); \
-    }                                                          \
-    static const OpId id = op_id(#name);                       \
-    return binary(#name, kind, id, a, b);                      \
-  }                                                            \
-  Tensor name(const Tensor& a, const Scalar& b) {              \
-    ops::check_defined(a, #name);                              \
-    return name(a, ops::wrapped_scalar(b, a.device()));        \
-  }                                                            \
-  const Tensor& name##_(const Tensor& a, const Tensor& b) {    \
-    static const OpId id = op_id(#name);                       \
-    return binary_inplace(#name "_", kind, id, a, b);          \
-  }                                                            \
-  const Tensor& name##_(const Tensor& a, const Scalar& b) {    \
-    ops::check_defined(a, #name "_");                          \
-    return name##_(a, ops::wrapped_scalar(b, a.device()));     \
-  }
-LAMINA_DEFINE_BINARY(add, Kind::Same)
-LAMINA_DEFINE_BINARY(sub, Kind::Same)
-LAMINA_DEFINE_BINARY(mul, Kind::Same)
-LAMINA_DEFINE_BINARY(div, Kind::Float)
-LAMINA_DEFINE_BINARY(floor_divide, Kind::Same)
-LAMINA_DEFINE_BINARY(remainder, Kind::Same)
-LAMINA_DEFINE_BINARY(fmod, Kind::Same)
-LAMINA_DEFINE_BINARY(pow, Kind::Same)
-LAMINA_DEFINE_BINARY(maximum, Kind::Same)
-LAMINA_DEFINE_BINARY(minimum, Kind::Same)
-LAMINA_DEFINE_BINARY(atan2, Kind::Float)
-LAMINA_DEFINE_BINARY(bitwise_and, Kind::Same)
-LAMINA_DEFINE_BINARY(bitwise_or, Kind::Same)
-LAMINA_DEFINE_BINARY(bitwise_xor, Kind::Same)
-LAMINA_DEFINE_BINARY(logical_and, Kind::Logical)
-LAMINA_DEFINE_BINARY(logical_or, Kind::Logical)
-LAMINA_DEFINE_BINARY(logical_xor, Kind::Logical)
-LAMINA_DEFINE_BINARY(eq, Kind::Compare)
-LAMINA_DEFINE_BINARY(ne, Kind::Compare)
-LAMINA_DEFINE_BINARY(lt, Kind::Compare)
-LAMINA_DEFINE_BINARY(le, Kind::Compare)
-LAMINA_DEFINE_BINARY(gt, Kind::Compare)
-LAMINA_DEFINE_BINARY(ge, Kind::Compare)
+#define LAMINA_DEFINE_BINARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_)         \
+  LAMINA_IF_PUBLIC(                                                                              \
+      api_,                                                                                      \
+      Tensor name(const Tensor& a, const Tensor& b) {                                            \
+        LAMINA_AUTOCAST_HOOK_##autocast_(name, a, b) return binary(Op::name, Kind::kind_, a, b); \
+      } Tensor name(const Tensor& a, const Scalar& b) {                                          \
+        ops::check_defined(a, #name);                                                            \
+        return name(a, ops::wrapped_scalar(b, a.device()));                                      \
+      } const Tensor& name##_(const Tensor& a, const Tensor& b) {                                \
+        return binary_inplace(#name "_", Op::name, Kind::kind_, a, b);                           \
+      } const Tensor& name##_(const Tensor& a, const Scalar& b) {                                \
+        ops::check_defined(a, #name "_");                                                        \
+        return name##_(a, ops::wrapped_scalar(b, a.device()));                                   \
+      })
+LAMINA_BINARY_TABLE(LAMINA_DEFINE_BINARY)
 #undef LAMINA_DEFINE_BINARY
 
 Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
@@ -470,7 +515,7 @@ Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
 namespace {
 
 Tensor where_impl(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  static const OpId id = op_id("where");
+  constexpr OpId id = op_id(Op::where);
   LAMINA_PROFILE_OP("where", cond, a, b);
   ops::check_defined(cond, "where", "condition");
   ops::check_defined(a, "where", "input");
@@ -482,7 +527,7 @@ Tensor where_impl(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor c = cond.expand(shape), ca = a.to(dt).expand(shape), cb = b.to(dt).expand(shape);
   Tensor out = Tensor::empty(shape, dt, a.device());
-  ops::run_elementwise(id, dt, {&out, &c, &ca, &cb});
+  runtime::launch_elementwise(id, dt, {&out, &c, &ca, &cb});
   if (is_floating(dt) && autograd::needs_grad({&a, &b})) {
     autograd::SavedTensor sc(cond);
     autograd::record("WhereBackward0", out, {&a, &b}, [sc, a, b](const Tensor& g) {
@@ -528,7 +573,7 @@ Tensor open_bound(Dtype dt, bool low, Device device) {
 }
 
 Tensor clamp_impl(const char* name, const Tensor& x, const Tensor& lo, const Tensor& hi, const Tensor* inplace) {
-  static const OpId id = op_id("clamp");
+  constexpr OpId id = op_id(Op::clamp);
   LAMINA_PROFILE_OP(name, x);
   ops::check_defined(x, name);
   LAMINA_CHECK(lo.defined() || hi.defined(), ValueError, name, "at least one of 'min' or 'max' must be given");
@@ -551,7 +596,7 @@ Tensor clamp_impl(const char* name, const Tensor& x, const Tensor& lo, const Ten
   Tensor ch = (hi.defined() ? hi.to(dt) : open_bound(dt, false, x.device())).expand(shape);
   Tensor cx = x.to(dt).expand(shape);
   Tensor out = Tensor::empty(shape, dt, x.device());
-  ops::run_elementwise(id, dt, {&out, &cx, &cl, &ch});
+  runtime::launch_elementwise(id, dt, {&out, &cx, &cl, &ch});
   if (!inplace && is_floating(dt) && autograd::needs_grad({&x, &lo, &hi})) {
     autograd::SavedTensor sx(cx), sl(cl), sh(ch);
     autograd::record("ClampBackward1", out, {&x, &lo, &hi}, [sx, sl, sh, x, lo, hi](const Tensor& g) {

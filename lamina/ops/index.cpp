@@ -15,6 +15,7 @@
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/runtime/device_backend.h"
+#include "lamina/runtime/loops.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
@@ -258,7 +259,7 @@ Tensor combined_offsets(const std::vector<AdvancedIndex>& adv, const Shape& inde
     params.i = adv[k].has_negative ? adv[k].wrap : 0;
     params.j = adv[k].scale;
     params.lo = k > 0 ? 1 : 0;
-    ops::run_elementwise(id, adv[k].index.dtype(), {&offsets, &idx}, params);
+    runtime::launch_elementwise(id, adv[k].index.dtype(), {&offsets, &idx}, params);
   }
   return offsets;
 }
@@ -332,7 +333,7 @@ Tensor index_impl(const Tensor& x, const std::vector<TensorIndex>& indices, cons
     out = Tensor::empty(p.result_shape, x.dtype(), x.device());
     KernelParams params;
     params.i = p.scale;
-    ops::run_elementwise(id, x.dtype(), {&out, &p.offsets, &p.base}, params);
+    runtime::launch_elementwise(id, x.dtype(), {&out, &p.offsets, &p.base}, params);
   }
   if (record) {
     // The gradient goes back to the indexed places (summed where indices repeat).
@@ -529,7 +530,7 @@ Tensor gather_impl(const Tensor& x, int64_t dim, const Tensor& idx, const char* 
   params.i = sx.strides()[d] * sx.element_size();
   {
     autograd::NoGradGuard no_grad;
-    ops::run_elementwise(id, x.dtype(), {&out, &sidx, &src}, params);
+    runtime::launch_elementwise(id, x.dtype(), {&out, &sidx, &src}, params);
   }
   if (is_floating(x.dtype()) && autograd::needs_grad({&x})) {
     autograd::SavedTensor si(sidx);

@@ -17,7 +17,14 @@ using Row = std::array<std::array<void*, kNumDtypes>, kNumBackends>;
 constexpr size_t kMaxOps = 1024;
 
 struct Table {
-  Table() { rows.reserve(kMaxOps); }  // never reallocates, so lookups need no lock
+  Table() {
+    rows.reserve(kMaxOps);                             // never reallocates, so lookups need no lock
+    for (std::string_view name : kernels::kOpNames) {  // the typed ids come first, in order
+      names.emplace_back(name);
+      rows.emplace_back();
+      for (auto& per_backend : rows.back()) per_backend.fill(nullptr);
+    }
+  }
   std::mutex mutex;
   std::vector<std::string> names;
   std::vector<Row> rows;

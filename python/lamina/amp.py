@@ -12,7 +12,6 @@ import functools as _functools
 import warnings as _warnings
 
 from . import _lamina
-from .autograd import no_grad as _no_grad
 
 _amp = _lamina._amp
 
@@ -118,12 +117,12 @@ class autocast:
 
 
 
-_READY, _UNSCALED, _STEPPED = 0, 1, 2
-_FLOAT32_OVERFLOW = 3.4028235677973366e38  # doubles at or above this round to inf in float32
+_READY, _UNSCALED, _STEPPED = 0, 1, 2  # lamina._lamina._amp.GradScaler.stage(), torch's OptState
 
 
-def _fresh_optimizer_state():
-    return {"stage": _READY, "found_inf_per_device": {}}
+def _grads(optimizer):
+    """The gradients of optimizer's parameters that have one (any object with .param_groups)."""
+    return [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
 
 
 class GradScaler:
@@ -135,60 +134,46 @@ class GradScaler:
     step with inf/NaN gradients, and multiplies it by ``growth_factor`` after ``growth_interval``
     finite steps in a row. ``device="cuda"`` without a usable GPU warns and disables the scaler,
     as torch does; a disabled scaler passes everything through.
+
+    The arithmetic and state live in the C++ ``lamina::optim::GradScaler``
+    (lamina/optim/grad_scaler.h, ``lamina._lamina._amp.GradScaler``); this class keeps torch's
+    Python API and exceptions, and steps any optimizer with ``.param_groups`` and ``.step()``.
     """
 
     def __init__(self, device="cuda", init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5,
                  growth_interval=2000, enabled=True):
         self._device = _amp.device_type(str(device).split(":")[0])
-        self._enabled = bool(enabled)
-        if self._enabled and self._device == "cuda" and _lamina._cuda.device_count() == 0:
+        enabled = bool(enabled)
+        if enabled and self._device == "cuda" and _lamina._cuda.device_count() == 0:
             _warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.")
-            self._enabled = False
-        if self._enabled:
-            if not growth_factor > 1.0:
-                raise _lamina.ValueError("[GradScaler] The growth factor must be > 1.0.")
-            if not backoff_factor < 1.0:
-                raise _lamina.ValueError("[GradScaler] The backoff factor must be < 1.0.")
-            self._init_scale = float(init_scale)
-            self._scale = None  # created on first use, on the device of the first scaled output
-            self._growth_factor = float(growth_factor)
-            self._backoff_factor = float(backoff_factor)
-            self._growth_interval = int(growth_interval)
-            self._init_growth_tracker = 0
-            self._growth_tracker = None
-            self._per_optimizer_states = {}
+            enabled = False
+        # ValueError (when enabled) unless growth_factor > 1.0 and backoff_factor < 1.0.
+        self._c = _amp.GradScaler(float(init_scale), float(growth_factor), float(backoff_factor),
+                                  int(growth_interval), enabled)
 
-    def _lazy_init_scale_growth_tracker(self, device):
-        self._scale = _lamina.full((), self._init_scale, dtype=_lamina.float32, device=device)
-        self._growth_tracker = _lamina.full((), self._init_growth_tracker, dtype=_lamina.int32, device=device)
+    @property
+    def _enabled(self):
+        return self._c.is_enabled()
+
+    @property
+    def _scale(self):
+        """The 0-d float32 scale tensor (None before the first scale())."""
+        return self._c.scale_tensor()
 
     def _check_scale_growth_tracker(self, funcname):
         fix = "This may indicate your script did not use scaler.scale(loss or outputs) earlier in the iteration."
-        assert self._scale is not None, f"Attempted {funcname} but _scale is None.  " + fix
-        assert self._growth_tracker is not None, f"Attempted {funcname} but _growth_tracker is None.  " + fix
-        return self._scale, self._growth_tracker
-
-    def _state(self, optimizer):
-        return self._per_optimizer_states.setdefault(id(optimizer), _fresh_optimizer_state())
+        assert self._c.is_initialized(), f"Attempted {funcname} but _scale is None.  " + fix
 
     def scale(self, outputs):
         """outputs (a tensor or an iterable of tensors, nested) multiplied by the scale; as is when disabled."""
-        if not self._enabled:
+        if not self._c.is_enabled():
             return outputs
         if isinstance(outputs, _lamina.Tensor):
-            if self._scale is None:
-                self._lazy_init_scale_growth_tracker(outputs.device)
-            return outputs * self._scale.to(outputs.device)
-        copies = {}
+            return self._c.scale(outputs)
 
         def apply_scale(val):
             if isinstance(val, _lamina.Tensor):
-                if self._scale is None:
-                    self._lazy_init_scale_growth_tracker(val.device)
-                key = str(val.device)
-                if key not in copies:
-                    copies[key] = self._scale.to(val.device)
-                return val * copies[key]
+                return self._c.scale(val)
             if isinstance(val, _abc.Iterable):
                 iterable = map(apply_scale, val)
                 if isinstance(val, (list, tuple)):
@@ -198,68 +183,53 @@ class GradScaler:
 
         return apply_scale(outputs)
 
-    def _unscale_grads_(self, optimizer, inv_scale, allow_fp16):
-        found = {}  # device -> bool tensor: some gradient there is inf or NaN
-        with _no_grad():
-            for group in optimizer.param_groups:
-                for param in group["params"]:
-                    grad = param.grad
-                    if grad is None:
-                        continue
-                    if not allow_fp16 and grad.dtype == _lamina.float16:
-                        raise _lamina.ValueError("[GradScaler] Attempting to unscale FP16 gradients.")
-                    key = str(grad.device)
-                    bad = _lamina.logical_not(_lamina.isfinite(grad).all())
-                    found[key] = bad if key not in found else _lamina.logical_or(found[key], bad)
-                    grad.mul_(inv_scale.to(grad.device))
-        return {k: v.to(_lamina.float32) for k, v in found.items()}
-
     def unscale_(self, optimizer):
         """Divides the optimizer's gradients by the scale in place and records whether any is inf/NaN.
 
         At most once per optimizer between update() calls (RuntimeError otherwise)."""
-        if not self._enabled:
+        if not self._c.is_enabled():
             return
         self._check_scale_growth_tracker("unscale_")
-        state = self._state(optimizer)
-        if state["stage"] == _UNSCALED:
+        stage = self._c.stage(id(optimizer))
+        if stage == _UNSCALED:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
-        if state["stage"] == _STEPPED:
+        if stage == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
-        # The reciprocal is taken in float64, then rounded once to float32 (torch's recipe).
-        inv_scale = self._scale.to(_lamina.float64).reciprocal().to(_lamina.float32)
-        state["found_inf_per_device"] = self._unscale_grads_(optimizer, inv_scale, False)
-        state["stage"] = _UNSCALED
+        self._c.unscale_(id(optimizer), _grads(optimizer))
 
     def step(self, optimizer, *args, **kwargs):
         """Unscales (unless unscale_ ran) and calls optimizer.step(*args, **kwargs) unless a gradient
         was inf/NaN; returns what step returned (None when skipped)."""
-        if not self._enabled:
+        if not self._c.is_enabled():
             return optimizer.step(*args, **kwargs)
         if "closure" in kwargs:
             raise RuntimeError("Closure use is not currently supported if GradScaler is enabled.")
         self._check_scale_growth_tracker("step")
-        state = self._state(optimizer)
-        if state["stage"] == _STEPPED:
+        key = id(optimizer)
+        stage = self._c.stage(key)
+        if stage == _STEPPED:
             raise RuntimeError("step() has already been called since the last update().")
-        if state["stage"] == _READY:
+        if stage == _READY:
             self.unscale_(optimizer)
-        assert len(state["found_inf_per_device"]) > 0, "No inf checks were recorded for this optimizer."
+        assert self._c.has_inf_check(key), "No inf checks were recorded for this optimizer."
         retval = None
-        if not sum(v.item() for v in state["found_inf_per_device"].values()):
+
+        def optimizer_step():
+            nonlocal retval
             retval = optimizer.step(*args, **kwargs)
-        state["stage"] = _STEPPED
+
+        self._c.step(key, [], optimizer_step)  # already unscaled: reads the inf flag, steps if clean
         return retval
 
     def update(self, new_scale=None):
         """Sets the scale for the next iteration: new_scale (a float or a 1-element tensor) if
         given, else backoff after inf/NaN gradients or growth after growth_interval clean steps."""
-        if not self._enabled:
+        if not self._c.is_enabled():
             return
-        scale, tracker = self._check_scale_growth_tracker("update")
+        self._check_scale_growth_tracker("update")
         if new_scale is not None:
             if isinstance(new_scale, float):
-                scale.fill_(new_scale)
+                self._c.update(new_scale)
             else:
                 reason = ("new_scale should be a float or a 1-element lamina.Tensor on the scaler's device with "
                           "requires_grad=False.")
@@ -267,94 +237,62 @@ class GradScaler:
                 assert new_scale.device.type == self._device, reason
                 assert new_scale.numel() == 1, reason
                 assert new_scale.requires_grad is False, reason
-                scale.copy_(new_scale.reshape(()).to(_lamina.float32))
+                self._c.update(new_scale)
         else:
-            found_infs = [f for st in self._per_optimizer_states.values()
-                          for f in st["found_inf_per_device"].values()]
-            assert len(found_infs) > 0, "No inf checks were recorded prior to update."
-            found = sum(f.item() for f in found_infs)
-            current = scale.item()
-            if found:
-                scale.fill_(current * self._backoff_factor)
-                tracker.fill_(0)
-            else:
-                successful = tracker.item() + 1
-                if successful == self._growth_interval:
-                    grown = current * self._growth_factor
-                    # Kept only when it stays finite once rounded to float32, as torch's kernel does.
-                    if abs(grown) < _FLOAT32_OVERFLOW:
-                        scale.fill_(grown)
-                    tracker.fill_(0)
-                else:
-                    tracker.fill_(successful)
-        self._per_optimizer_states = {}
+            assert self._c.has_inf_checks(), "No inf checks were recorded prior to update."
+            self._c.update()
 
     def _get_scale_async(self):
-        return self._scale
+        return self._c.scale_tensor()
 
     def get_scale(self):
         """The current scale as a float (1.0 when disabled)."""
-        if not self._enabled:
-            return 1.0
-        return self._init_scale if self._scale is None else float(self._scale.item())
+        return self._c.get_scale()
 
     def get_growth_factor(self):
         """The factor the scale grows by."""
-        return self._growth_factor
+        return self._c.get_growth_factor()
 
     def set_growth_factor(self, new_factor):
         """Sets the growth factor."""
-        self._growth_factor = float(new_factor)
+        self._c.set_growth_factor(float(new_factor))
 
     def get_backoff_factor(self):
         """The factor the scale shrinks by after inf/NaN gradients."""
-        return self._backoff_factor
+        return self._c.get_backoff_factor()
 
     def set_backoff_factor(self, new_factor):
         """Sets the backoff factor."""
-        self._backoff_factor = float(new_factor)
+        self._c.set_backoff_factor(float(new_factor))
 
     def get_growth_interval(self):
         """Clean steps in a row before the scale grows."""
-        return self._growth_interval
+        return self._c.get_growth_interval()
 
     def set_growth_interval(self, new_interval):
         """Sets the growth interval."""
-        self._growth_interval = int(new_interval)
+        self._c.set_growth_interval(int(new_interval))
 
     def _get_growth_tracker(self):
-        if not self._enabled:
-            return 0
-        return self._init_growth_tracker if self._growth_tracker is None else int(self._growth_tracker.item())
+        return self._c.growth_tracker()
 
     def is_enabled(self):
         """True unless constructed with enabled=False (or for CUDA without a GPU)."""
-        return self._enabled
+        return self._c.is_enabled()
 
     def state_dict(self):
         """{"scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker"}; {} when disabled."""
-        if not self._enabled:
-            return {}
-        return {"scale": self.get_scale(), "growth_factor": self._growth_factor,
-                "backoff_factor": self._backoff_factor, "growth_interval": self._growth_interval,
-                "_growth_tracker": self._get_growth_tracker()}
+        return self._c.state_dict()
 
     def load_state_dict(self, state_dict):
         """Restores a state_dict(); RuntimeError for an empty one (saved from a disabled scaler)."""
-        if not self._enabled:
+        if not self._c.is_enabled():
             return
         if len(state_dict) == 0:
             raise RuntimeError("The source state dict is empty, possibly because it was saved "
                                "from a disabled instance of GradScaler.")
-        self._init_scale = float(state_dict["scale"])
-        if self._scale is not None:
-            self._scale.fill_(self._init_scale)
-        self._growth_factor = float(state_dict["growth_factor"])
-        self._backoff_factor = float(state_dict["backoff_factor"])
-        self._growth_interval = int(state_dict["growth_interval"])
-        self._init_growth_tracker = int(state_dict["_growth_tracker"])
-        if self._growth_tracker is not None:
-            self._growth_tracker.fill_(self._init_growth_tracker)
+        keys = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
+        self._c.load_state_dict({k: state_dict[k] for k in keys})
 
 
 class CudaAutocast(autocast):

@@ -43,14 +43,14 @@ nb::object inplace(F f, Self self, nb::handle b) {
 }  // namespace
 
 void init_elementwise(nb::module_& m, TensorClass& cls) {
-#define LAMINA_BIND_UNARY(name)                                                                      \
+#define LAMINA_BIND_UNARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_) LAMINA_IF_PUBLIC(api_, \
   m.def(#name, [](const Tensor& x) { return lamina::name(x); }, nb::arg("input"), "Elementwise " #name "."); \
   cls.def(#name, [](const Tensor& x) { return lamina::name(x); }, "Elementwise " #name ".");        \
   cls.def(#name "_", [](Self self) {                                                                 \
     lamina::name##_(*self.p);                                                                        \
     return nb::borrow(self.h);                                                                       \
-  }, "In-place " #name "; returns self.");
-  LAMINA_UNARY_OPS(LAMINA_BIND_UNARY)
+  }, "In-place " #name "; returns self.");)
+  LAMINA_UNARY_TABLE(LAMINA_BIND_UNARY)
 #undef LAMINA_BIND_UNARY
   m.def("negative", [](const Tensor& x) { return neg(x); }, nb::arg("input"));
   m.def("absolute", [](const Tensor& x) { return abs(x); }, nb::arg("input"));
@@ -63,7 +63,7 @@ void init_elementwise(nb::module_& m, TensorClass& cls) {
     cls.def(name, fn);
   }
 
-#define LAMINA_BIND_BINARY(name)                                                                            \
+#define LAMINA_BIND_BINARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_) LAMINA_IF_PLAIN(api_, \
   m.def(#name, [](nb::handle a, nb::handle b) { return lamina::name(to_tensor_operand(a), to_tensor_operand(b)); }, \
         nb::arg("input"), nb::arg("other"), "Elementwise " #name " with broadcasting and type promotion.");  \
   cls.def(#name, [](const Tensor& a, nb::handle b) { return lamina::name(a, to_tensor_operand(b)); },       \
@@ -71,28 +71,28 @@ void init_elementwise(nb::module_& m, TensorClass& cls) {
   cls.def(#name "_", [](Self self, nb::handle b) {                                                           \
     lamina::name##_(*self.p, to_tensor_operand(b));                                                          \
     return nb::borrow(self.h);                                                                               \
-  }, nb::arg("other"), "In-place " #name "; returns self.");
-  LAMINA_BIND_BINARY(mul)
-  LAMINA_BIND_BINARY(floor_divide)
-  LAMINA_BIND_BINARY(remainder)
-  LAMINA_BIND_BINARY(fmod)
-  LAMINA_BIND_BINARY(pow)
-  LAMINA_BIND_BINARY(maximum)
-  LAMINA_BIND_BINARY(minimum)
-  LAMINA_BIND_BINARY(atan2)
-  LAMINA_BIND_BINARY(bitwise_and)
-  LAMINA_BIND_BINARY(bitwise_or)
-  LAMINA_BIND_BINARY(bitwise_xor)
-  LAMINA_BIND_BINARY(logical_and)
-  LAMINA_BIND_BINARY(logical_or)
-  LAMINA_BIND_BINARY(logical_xor)
-  LAMINA_BIND_BINARY(eq)
-  LAMINA_BIND_BINARY(ne)
-  LAMINA_BIND_BINARY(lt)
-  LAMINA_BIND_BINARY(le)
-  LAMINA_BIND_BINARY(gt)
-  LAMINA_BIND_BINARY(ge)
+  }, nb::arg("other"), "In-place " #name "; returns self.");)
+  LAMINA_BINARY_TABLE(LAMINA_BIND_BINARY)
 #undef LAMINA_BIND_BINARY
+  // The table itself, for the test sweep (every row must have a test) and for tools.
+  m.def("_elementwise_table", [] {
+    nb::list rows;
+#define LAMINA_TABLE_ROW(arity)                                                                     \
+  [&rows](const char* name, const char* kind, const char* types, const char* grad, const char* api,   \
+          const char* bool_fn) { rows.append(nb::make_tuple(name, arity, kind, types, grad, api, bool_fn)); }
+    auto unary_row = LAMINA_TABLE_ROW(1);
+    auto binary_row = LAMINA_TABLE_ROW(2);
+#undef LAMINA_TABLE_ROW
+#define LAMINA_UNARY_ROW(name, kind, types, fn, bool_fn, grad, autocast, api) \
+  unary_row(#name, #kind, #types, #grad, #api, #bool_fn);
+#define LAMINA_BINARY_ROW(name, kind, types, fn, bool_fn, grad, autocast, api) \
+  binary_row(#name, #kind, #types, #grad, #api, #bool_fn);
+    LAMINA_UNARY_TABLE(LAMINA_UNARY_ROW)
+    LAMINA_BINARY_TABLE(LAMINA_BINARY_ROW)
+#undef LAMINA_UNARY_ROW
+#undef LAMINA_BINARY_ROW
+    return rows;
+  }, "The rows of kernels/elementwise_table.h: (name, arity, kind, types, grad, api, bool_fn).");
   m.def("multiply", [](nb::handle a, nb::handle b) { return mul(to_tensor_operand(a), to_tensor_operand(b)); });
   m.def("greater", [](nb::handle a, nb::handle b) { return gt(to_tensor_operand(a), to_tensor_operand(b)); });
   m.def("less", [](nb::handle a, nb::handle b) { return lt(to_tensor_operand(a), to_tensor_operand(b)); });

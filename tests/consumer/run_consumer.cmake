@@ -6,6 +6,18 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefi
 if(rc)
   message(FATAL_ERROR "cmake --install failed: ${rc}")
 endif()
+# Only the public headers (include/lamina/) are installed: none of the internal ones.
+foreach(public lamina/lamina.h lamina/core/tensor.h lamina/nn/nn.h lamina/train/trainer.h)
+  if(NOT EXISTS ${prefix}/include/${public})
+    message(FATAL_ERROR "the public header ${public} was not installed")
+  endif()
+endforeach()
+foreach(internal lamina/runtime/loops.h lamina/ops/common.h lamina/kernels/loops.h lamina/kernels/cpu/loops.h
+                 lamina/runtime/device_backend.h lamina/cuda/library_cuda.h)
+  if(EXISTS ${prefix}/include/${internal})
+    message(FATAL_ERROR "the internal header ${internal} was installed")
+  endif()
+endforeach()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${work} -G Ninja
                         -DCMAKE_PREFIX_PATH=${prefix} RESULT_VARIABLE rc)
 if(rc)

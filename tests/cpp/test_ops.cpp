@@ -96,3 +96,34 @@ TEST(Ops, PrintsLikePyTorch) {
   EXPECT_EQ(tensor<float>({NAN, INFINITY, 1.0f}).str(), "tensor([nan, inf, 1.])");
   EXPECT_EQ(arange(Scalar(int64_t{2000})).str(), "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])");
 }
+
+TEST(ElementwiseTable, TypedIdsAreTheInternedIds) {
+  EXPECT_EQ(runtime::op_id("add"), runtime::op_id(kernels::Op::add));
+  EXPECT_EQ(runtime::op_id("hypot"), runtime::op_id(kernels::Op::hypot));
+  EXPECT_EQ(runtime::op_name(runtime::op_id(kernels::Op::logaddexp)), "logaddexp");
+  EXPECT_EQ(kernels::op_name(kernels::Op::clamp), "clamp");
+  EXPECT_TRUE(runtime::has_kernel(runtime::op_id(kernels::Op::copysign), kCPU, Dtype::Float32));
+  EXPECT_FALSE(runtime::has_kernel(runtime::op_id(kernels::Op::copysign), kCPU, Dtype::Int32));
+}
+
+TEST(ElementwiseTable, HypotLogAddExpCopySign) {
+  const Tensor a = tensor(std::vector<double>{3.0, -1e30, 0.0, -2.0}),
+               b = tensor(std::vector<double>{4.0, 5.0, -0.0, 0.5});
+  const Tensor h = hypot(a, b), l = logaddexp(a, b), c = copysign(a, b);
+  const double* ph = h.data<double>();
+  const double* pl = l.data<double>();
+  const double* pc = c.data<double>();
+  for (int i = 0; i < 4; ++i) {
+    const double x = a.data<double>()[i], y = b.data<double>()[i];
+    EXPECT_DOUBLE_EQ(ph[i], std::hypot(x, y));
+    EXPECT_DOUBLE_EQ(pl[i], x == y ? x + std::log(2.0) : std::max(x, y) + std::log1p(std::exp(-std::fabs(x - y))));
+    EXPECT_EQ(std::signbit(pc[i]), std::signbit(y));
+    EXPECT_DOUBLE_EQ(std::fabs(pc[i]), std::fabs(x));
+  }
+  EXPECT_EQ(hypot(tensor(std::vector<int64_t>{3, 5}), Scalar(4)).dtype(),
+            Dtype::Float32);  // integers compute in float32
+  EXPECT_THROW(hypot(ones({2, 3}), ones({4})), ShapeError);
+  Tensor i = tensor(std::vector<int64_t>{1, 2});
+  EXPECT_THROW(copysign_(i, tensor(std::vector<double>{1.0, -1.0})), DTypeError);
+  EXPECT_EQ(i.data<int64_t>()[1], 2);
+}

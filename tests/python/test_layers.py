@@ -35,6 +35,7 @@ def test_the_checker_flags_each_kind_of_bad_include(tmp_path):
     write(tmp_path, "lamina/kernels/cpu/add.h", "\n")
     write(tmp_path, "lamina/newfolder/x.cpp", "\n")
     write(tmp_path, "python/src/init_cuda.cpp", '#include "lamina/kernels/cuda/common.cuh"\n')
+    write(tmp_path, "include/lamina/ops/add.h", '#include "lamina/kernels/loops.h"\n')
     result = run(tmp_path)
     assert result.returncode == 1
     out = result.stdout
@@ -46,4 +47,5 @@ def test_the_checker_flags_each_kind_of_bad_include(tmp_path):
     assert "python/src/init_cuda.cpp" not in out  # the bindings may expose a backend (lamina.cuda)
     assert "lamina/runtime/dispatch.h" not in out.split("check_layers")[0].replace(
         "includes lamina/runtime/dispatch.h", "")  # runtime -> core points down
-    assert "5 include(s)" in out
+    assert "include/lamina/ops/add.h:1: includes lamina/kernels/loops.h: a public header includes an internal one" in out
+    assert "6 include(s)" in out

@@ -448,3 +448,16 @@ def test_a_model_on_the_gpu_exports_like_on_the_cpu(tmp_path):
     for a, b in zip(cpu_proto.graph.initializer, gpu_proto.graph.initializer):
         assert a.name == b.name and a.raw_data == b.raw_data
     np.testing.assert_allclose(_run_ort(tmp_path / "gpu.onnx", (x,))[0], _run_ort(tmp_path / "cpu.onnx", (x,))[0])
+
+
+class _TableOps(nn.Module):
+    """The elementwise ops added through the op table's recipe: hypot, logaddexp, copysign."""
+
+    def forward(self, x, y):
+        return lamina.hypot(x, y), lamina.logaddexp(x * 30, y), lamina.copysign(x, y) + x.copysign(-0.0), x.hypot(2.0)
+
+
+def test_table_ops_hypot_logaddexp_copysign(tmp_path):
+    lamina.manual_seed(21)
+    proto = check_export(_TableOps(), (lamina.randn(3, 4), lamina.randn(4)), tmp_path)
+    assert {"Sqrt", "Exp", "Log", "Where"} <= _ops(proto)

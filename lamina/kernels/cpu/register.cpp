@@ -4,8 +4,7 @@ namespace lamina::kernels::cpu {
 
 void register_all() {
   register_copy_kernels();
-  register_unary_kernels();
-  register_binary_kernels();
+  register_elementwise_kernels();
   register_ternary_kernels();
   register_reduce_kernels();
   register_softmax_kernels();

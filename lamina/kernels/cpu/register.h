@@ -7,8 +7,7 @@ namespace lamina::kernels::cpu {
 void register_all();
 
 void register_copy_kernels();        // copy.cpp: strided copy with dtype conversion, fill
-void register_unary_kernels();       // unary.cpp
-void register_binary_kernels();      // binary.cpp
+void register_elementwise_kernels();  // elementwise.cpp: the rows of kernels/elementwise_table.h
 void register_ternary_kernels();     // ternary.cpp: where, clamp, lerp
 void register_reduce_kernels();      // reduce.cpp
 void register_softmax_kernels();     // softmax.cpp

@@ -1,7 +1,8 @@
 #pragma once
-// Registration of table-driven elementwise ops (functors.cuh tables) on the CUDA backend.
+// Registration of the rows of kernels/elementwise_table.h on the CUDA backend.
 #include "lamina/kernels/cuda/elementwise_launch.cuh"
 #include "lamina/kernels/cuda/functors.cuh"
+#include "lamina/kernels/elementwise_table.h"
 
 namespace lamina::kernels::cuda {
 
@@ -16,13 +17,27 @@ struct TableKernel {
   };
 };
 
+/// Registers a row's bool functor, when it has one.
+template <template <class, class> class Wrapper, class BoolFn, class Label>
+void register_bool_variant(const char* name) {
+  if constexpr (!std::is_same_v<BoolFn, NoFn>)
+    register_cuda<TableKernel<Wrapper, BoolFn, Label>::template K, bool>(name);
+}
+
 }  // namespace lamina::kernels::cuda
 
-/// Declares the label type of one table entry (at namespace scope).
-#define LAMINA_CUDA_TABLE_LABEL(name, Wrapper, Fn, types) \
-  struct Label_##name##_##Fn {                            \
-    static constexpr const char* value = #name;           \
+/// Declares the label type of one table row (at namespace scope).
+#define LAMINA_CUDA_TABLE_LABEL(name, ...)      \
+  struct Label_##name {                         \
+    static constexpr const char* value = #name; \
   };
-/// Registers one table entry for every type of its list.
-#define LAMINA_CUDA_TABLE_REGISTER(name, Wrapper, Fn, types) \
-  register_cuda<TableKernel<Wrapper, Fn, Label_##name##_##Fn>::template K, LAMINA_CUDA_TYPES_##types>(#name);
+/// Registers one unary row for every type of its list (and its bool variant).
+#define LAMINA_CUDA_REGISTER_UNARY(name, kind, types, Fn, BoolFn, ...)                                    \
+  register_cuda<TableKernel<LAMINA_IF_BOOL_RESULT(kind, UnaryToBoolOp, UnaryOp), Fn, Label_##name>::template K, \
+                LAMINA_CUDA_TYPES_##types>(#name);                                                         \
+  register_bool_variant<UnaryOp, BoolFn, Label_##name>(#name);
+/// Registers one binary row for every type of its list (and its bool variant).
+#define LAMINA_CUDA_REGISTER_BINARY(name, kind, types, Fn, BoolFn, ...)                                      \
+  register_cuda<TableKernel<LAMINA_IF_BOOL_RESULT(kind, BinaryToBoolOp, BinaryOp), Fn, Label_##name>::template K, \
+                LAMINA_CUDA_TYPES_##types>(#name);                                                            \
+  register_bool_variant<BinaryOp, BoolFn, Label_##name>(#name);

@@ -1,70 +1,16 @@
 #pragma once
-// The counter-based random draws of the CPU kernels (lamina/kernels/cpu/random.cpp) as
-// host/device functions: Philox4x32-10 (runtime::Philox), the 53-bit uniform, and the per-element
-// uniform / normal / randint transforms. Element k of a draw uses counter (offset + k) under the
-// seed, so a device fill produces the CPU's numbers. Double arithmetic uses explicitly rounded
-// intrinsics on the device (no FMA contraction): uniform and randint are bit-exact. Normal uses
-// the platform's log and cos (glibc on the host, CUDA's libdevice on the device, within 1 and 2
-// ulp in double), so it can differ from the CPU in the last bit of a double; float16/bfloat16/
-// float32 results agree except where that bit decides the rounding. Compiles with the host
-// compiler too (tests).
-#include <cmath>
+// The random fills' per-element functions on the CUDA backend: the shared draws of
+// kernels/random_math.h stored as the device's types (__half, __nv_bfloat16, ...). Compiles with
+// the host compiler too (tests).
 #include <cstdint>
 #include <type_traits>
 
 #include "lamina/kernels/cuda/common.cuh"
+#include "lamina/kernels/random_math.h"
 
 namespace lamina::kernels::cuda::random_math {
 
-/// Philox4x32-10: four random words for (seed, counter, stream), as runtime::Philox::block.
-LAMINA_HD inline void philox(uint64_t seed, uint64_t counter, uint64_t stream, uint32_t out[4]) {
-  uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32);
-  uint32_t c2 = static_cast<uint32_t>(stream), c3 = static_cast<uint32_t>(stream >> 32);
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u, kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = static_cast<uint64_t>(kM0) * c0;
-    const uint64_t p1 = static_cast<uint64_t>(kM1) * c2;
-    const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
-    const uint32_t n1 = static_cast<uint32_t>(p1);
-    const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
-    const uint32_t n3 = static_cast<uint32_t>(p0);
-    c0 = n0;
-    c1 = n1;
-    c2 = n2;
-    c3 = n3;
-    k0 += kW0;
-    k1 += kW1;
-  }
-  out[0] = c0;
-  out[1] = c1;
-  out[2] = c2;
-  out[3] = c3;
-}
-
-/// 53 random bits from two words mapped to [0, 1).
-LAMINA_HD inline double uniform01(uint32_t hi, uint32_t lo) {
-  const uint64_t bits = (static_cast<uint64_t>(hi) << 21) ^ (lo >> 11);
-  return static_cast<double>(bits & ((uint64_t{1} << 53) - 1)) * (1.0 / 9007199254740992.0);
-}
-
-/// a * b rounded once (never fused into an FMA).
-LAMINA_HD inline double dmul(double a, double b) {
-#ifdef __CUDA_ARCH__
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-
-/// a + b rounded once.
-LAMINA_HD inline double dadd(double a, double b) {
-#ifdef __CUDA_ARCH__
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
+using kernels::philox;
 
 /// A double draw stored as T: integers exactly, floats through their compute type.
 template <class T, class V>
@@ -75,38 +21,25 @@ LAMINA_HD inline T store(V v) {
     return from_compute<T>(static_cast<compute_t<T>>(v));
 }
 
-/// Element `counter` of a U(lo, hi) draw, kept below hi after rounding to T.
+/// Element `counter` of a U(lo, hi) draw as T.
 template <class T>
 LAMINA_HD inline T uniform_element(uint64_t seed, uint64_t counter, double lo, double hi) {
-  uint32_t r[4];
-  philox(seed, counter, 0, r);
-  const double width = hi - lo;
-  double v = dadd(lo, dmul(width, uniform01(r[0], r[1])));
-  const compute_t<T> c = static_cast<compute_t<T>>(v);
-  if (static_cast<double>(to_compute(from_compute<T>(c))) >= hi && width > 0) v = lo;
-  return store<T>(v);
+  const auto round_trip = [](double v) {
+    return static_cast<double>(to_compute(from_compute<T>(static_cast<compute_t<T>>(v))));
+  };
+  return store<T>(uniform_value(seed, counter, lo, hi, round_trip));
 }
 
-/// Element `counter` of an N(mean, std) draw by Box-Muller.
+/// Element `counter` of an N(mean, std) draw as T.
 template <class T>
 LAMINA_HD inline T normal_element(uint64_t seed, uint64_t counter, double mean, double std) {
-  uint32_t r[4];
-  philox(seed, counter, 0, r);
-  const double u1 = dadd(1.0, -uniform01(r[0], r[1]));  // (0, 1]
-  const double u2 = uniform01(r[2], r[3]);
-  const double radius = sqrt(dmul(-2.0, log(u1)));
-  const double angle = cos(dmul(6.283185307179586, u2));
-  return store<T>(dadd(mean, dmul(dmul(std, radius), angle)));
+  return store<T>(normal_value(seed, counter, mean, std));
 }
 
-/// Element `counter` of an integer draw in [lo, hi) (hi > lo, the span fits uint64).
+/// Element `counter` of an integer draw in [lo, hi) as T.
 template <class T>
 LAMINA_HD inline T randint_element(uint64_t seed, uint64_t counter, int64_t lo, int64_t hi) {
-  uint32_t r[4];
-  philox(seed, counter, 0, r);
-  const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
-  const uint64_t bits = (static_cast<uint64_t>(r[0]) << 32) | r[1];
-  return store<T>(static_cast<int64_t>(static_cast<uint64_t>(lo) + bits % span));
+  return store<T>(randint_value(seed, counter, lo, hi));
 }
 
 }  // namespace lamina::kernels::cuda::random_math

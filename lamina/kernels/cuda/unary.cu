@@ -1,12 +1,12 @@
-// Unary elementwise ops on the GPU: the functors.cuh table through the elementwise driver.
+// Unary elementwise ops on the GPU: the rows of kernels/elementwise_table.h through the elementwise driver.
 #include "lamina/kernels/cuda/elementwise_register.cuh"
 #include "lamina/kernels/cuda/register.h"
 
 namespace lamina::kernels::cuda {
 namespace {
-LAMINA_CUDA_UNARY_TABLE(LAMINA_CUDA_TABLE_LABEL)
+LAMINA_UNARY_TABLE(LAMINA_CUDA_TABLE_LABEL)
 }  // namespace
 
-void register_unary_kernels() { LAMINA_CUDA_UNARY_TABLE(LAMINA_CUDA_TABLE_REGISTER) }
+void register_unary_kernels() { LAMINA_UNARY_TABLE(LAMINA_CUDA_REGISTER_UNARY) }
 
 }  // namespace lamina::kernels::cuda

@@ -166,6 +166,30 @@ for _names, _onnx in ((("__radd__",), "Add"), (("__rsub__",), "Sub"), (("__rmul_
     op(*_names)(_binary(_onnx, reverse=True))
 
 
+@op("hypot")
+def _hypot(g, out, a, b):
+    A, B = g.value(a, out.dtype), g.value(b, out.dtype)
+    return g.op("Sqrt", [g.op("Add", [g.op("Mul", [A, A]), g.op("Mul", [B, B])])])
+
+
+@op("logaddexp")
+def _logaddexp(g, out, a, b):
+    # max(a, b) + log(1 + exp(-|a - b|)): no overflow for large inputs.
+    A, B = g.value(a, out.dtype), g.value(b, out.dtype)
+    m = g.op("Max", [A, B])
+    d = g.op("Neg", [g.op("Abs", [g.op("Sub", [A, B])])])
+    return g.op("Add", [m, g.op("Log", [g.op("Add", [g.value(1.0, out.dtype), g.op("Exp", [d])])])])
+
+
+@op("copysign")
+def _copysign(g, out, a, b):
+    # |a| with b's sign bit; 1 / b tells -0.0 from +0.0 (ONNX has no sign-bit op).
+    A, B = g.value(a, out.dtype), g.value(b, out.dtype)
+    negative = g.op("Less", [g.op("Div", [g.value(1.0, out.dtype), B]), g.value(0.0, out.dtype)])
+    magnitude = g.op("Abs", [A])
+    return g.op("Where", [negative, g.op("Neg", [magnitude]), magnitude])
+
+
 def _compare(onnx_op, negate=False, reverse=False):
     def conv(g, out, a, b):
         if reverse:

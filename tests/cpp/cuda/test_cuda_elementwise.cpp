@@ -7,12 +7,14 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lamina/kernels/cpu/convert.h"
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cuda/elementwise.cuh"
 #include "lamina/kernels/cuda/functors.cuh"
+#include "lamina/kernels/elementwise_table.h"
 #include "lamina/lamina.h"
 #include "lamina/runtime/loops.h"
 
@@ -166,13 +168,25 @@ void check_table_entry(const char* name) {
   (check_op<Wrapper<Ts, Fn>>(name, DtypeOfStorage<Ts>::value), ...);
 }
 
-#define LAMINA_CHECK_TABLE_ENTRY(name, Wrapper, Fn, types) \
-  check_table_entry<kernels::cuda::Wrapper, kernels::cuda::Fn, LAMINA_CUDA_TYPES_##types>(#name);
+template <template <class, class> class Wrapper, class BoolFn>
+void check_bool_variant(const char* name) {
+  if constexpr (!std::is_same_v<BoolFn, kernels::NoFn>) check_op<Wrapper<bool, BoolFn>>(name, Dtype::Bool);
+}
 
-TEST(CudaElementwiseHost, EveryUnaryOpMatchesTheCpuKernel){LAMINA_CUDA_UNARY_TABLE(LAMINA_CHECK_TABLE_ENTRY)}
+// Every row of kernels/elementwise_table.h, as the CUDA backend registers it (unary.cu, binary.cu).
+#define LAMINA_CHECK_UNARY_ROW(name, kind, types, Fn, BoolFn, ...)                                                  \
+  check_table_entry<LAMINA_IF_BOOL_RESULT(kind, kernels::cuda::UnaryToBoolOp, kernels::cuda::UnaryOp), kernels::Fn, \
+                    LAMINA_CUDA_TYPES_##types>(#name);                                                              \
+  check_bool_variant<kernels::cuda::UnaryOp, kernels::BoolFn>(#name);
+#define LAMINA_CHECK_BINARY_ROW(name, kind, types, Fn, BoolFn, ...)                                                   \
+  check_table_entry<LAMINA_IF_BOOL_RESULT(kind, kernels::cuda::BinaryToBoolOp, kernels::cuda::BinaryOp), kernels::Fn, \
+                    LAMINA_CUDA_TYPES_##types>(#name);                                                                \
+  check_bool_variant<kernels::cuda::BinaryOp, kernels::BoolFn>(#name);
+
+TEST(CudaElementwiseHost, EveryUnaryOpMatchesTheCpuKernel){LAMINA_UNARY_TABLE(LAMINA_CHECK_UNARY_ROW)}
 
 TEST(CudaElementwiseHost, EveryBinaryOpMatchesTheCpuKernel) {
-  LAMINA_CUDA_BINARY_TABLE(LAMINA_CHECK_TABLE_ENTRY)
+  LAMINA_BINARY_TABLE(LAMINA_CHECK_BINARY_ROW)
 }
 
 template <class... Ts>
@@ -232,9 +246,9 @@ TEST(CudaElementwiseHost, FillWritesEveryElement) {
 }
 
 TEST(CudaElementwiseHost, PathChoice) {
-  using AddF = kernels::cuda::BinaryOp<float, kernels::cuda::AddFn>;
+  using AddF = kernels::cuda::BinaryOp<float, kernels::AddFn>;
   static_assert(kernels::cuda::vec_width_v<AddF> == 4);
-  static_assert(kernels::cuda::vec_width_v<kernels::cuda::BinaryOp<__half, kernels::cuda::AddFn>> == 8);
+  static_assert(kernels::cuda::vec_width_v<kernels::cuda::BinaryOp<__half, kernels::AddFn>> == 8);
   static_assert(kernels::cuda::vec_width_v<kernels::cuda::ConvertOp<float, double>> == 2);
   Tensor a = Tensor::empty({64}), b = Tensor::empty({64}), out = Tensor::empty({64});
   EXPECT_TRUE(kernels::cuda::takes_vector_path<AddF>(runtime::make_strided_loop({&out, &a, &b})));

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "lamina/kernels/elementwise_table.h"
 #include "lamina/core/device.h"
 #include "lamina/core/dtype.h"
 #include "lamina/core/tensor.h"
@@ -94,12 +95,18 @@ struct CastPlan {
   Dtype target;       ///< the dtype eligible operands are cast to
 };
 
-/// True for the elementwise ops torch's autocast runs in float32 (exp, log, pow, ...); constant
-/// for a literal, so a macro-generated op tests its own name with `if constexpr`.
+/// True for the elementwise ops torch's autocast runs in float32 (exp, log, pow, ...): the rows
+/// of kernels/elementwise_table.h with autocast Fp32.
 constexpr bool is_fp32_op(std::string_view name) {
-  for (std::string_view op : {"acos", "asin", "cosh", "exp", "expm1", "log", "log10", "log2", "log1p", "reciprocal",
-                              "rsqrt", "sinh", "tan", "pow", "softplus"})
-    if (op == name) return true;
+#define LAMINA_FP32_ROW(op, kind, types, Fn, BoolFn, grad, autocast, api) \
+  if (LAMINA_IS_FP32_##autocast && name == #op) return true;
+#define LAMINA_IS_FP32_Fp32 true
+#define LAMINA_IS_FP32_Keep false
+  LAMINA_UNARY_TABLE(LAMINA_FP32_ROW)
+  LAMINA_BINARY_TABLE(LAMINA_FP32_ROW)
+#undef LAMINA_FP32_ROW
+#undef LAMINA_IS_FP32_Fp32
+#undef LAMINA_IS_FP32_Keep
   return false;
 }
 

@@ -5,21 +5,15 @@
 #include <string>
 
 #include "lamina/core/tensor.h"
+#include "lamina/kernels/elementwise_table.h"
 
 namespace lamina {
 
-// Unary ops. Float-valued ones (exp, sin, ...) turn integer inputs into float32.
-#define LAMINA_UNARY_OPS(X) \
-  X(neg) X(abs) X(sign) X(square) X(exp) X(exp2) X(expm1) X(log) X(log2) X(log10) X(log1p) X(sqrt) \
-  X(rsqrt) X(reciprocal) X(sin) X(cos) X(tan) X(asin) X(acos) X(atan) X(sinh) X(cosh) X(tanh) X(erf) \
-  X(sigmoid) X(relu) X(silu) X(softplus) X(floor) X(ceil) X(trunc) X(round) X(bitwise_not)
-
-#define LAMINA_DECLARE_UNARY(name)            \
-  /** Elementwise name(x). */                 \
-  Tensor name(const Tensor& x);               \
-  /** In-place name(x); returns x. */         \
-  const Tensor& name##_(const Tensor& x);
-LAMINA_UNARY_OPS(LAMINA_DECLARE_UNARY)
+// Unary ops, one per public row of kernels/elementwise_table.h: Tensor name(x) and the in-place
+// name_(x). Float-valued ones (exp, sin, ...) turn integer inputs into float32.
+#define LAMINA_DECLARE_UNARY(name, kind, types, Fn, BoolFn, grad, autocast, api) \
+  LAMINA_IF_PUBLIC(api, Tensor name(const Tensor& x); const Tensor& name##_(const Tensor& x);)
+LAMINA_UNARY_TABLE(LAMINA_DECLARE_UNARY)
 #undef LAMINA_DECLARE_UNARY
 
 /// GELU; approximate is "none" (erf form) or "tanh".
@@ -33,22 +27,13 @@ Tensor isinf(const Tensor& x);
 /// True where x is finite.
 Tensor isfinite(const Tensor& x);
 
-// Binary ops on (Tensor, Tensor) and (Tensor, Scalar), broadcasting and promoting.
-#define LAMINA_BINARY_OPS(X)                                                                       \
-  X(add) X(sub) X(mul) X(div) X(floor_divide) X(remainder) X(fmod) X(pow) X(maximum) X(minimum) \
-  X(atan2) X(bitwise_and) X(bitwise_or) X(bitwise_xor) X(logical_and) X(logical_or) X(logical_xor) \
-  X(eq) X(ne) X(lt) X(le) X(gt) X(ge)
-
-#define LAMINA_DECLARE_BINARY(name)                            \
-  /** Elementwise name(a, b) with broadcasting. */             \
-  Tensor name(const Tensor& a, const Tensor& b);               \
-  /** Elementwise name(a, scalar). */                          \
-  Tensor name(const Tensor& a, const Scalar& b);               \
-  /** In-place name(a, b); b broadcasts to a's shape. */       \
-  const Tensor& name##_(const Tensor& a, const Tensor& b);     \
-  /** In-place name(a, scalar). */                             \
-  const Tensor& name##_(const Tensor& a, const Scalar& b);
-LAMINA_BINARY_OPS(LAMINA_DECLARE_BINARY)
+// Binary ops, one per public row of kernels/elementwise_table.h, on (Tensor, Tensor) and
+// (Tensor, Scalar), broadcasting and promoting, and their in-place forms (b broadcasts to a).
+#define LAMINA_DECLARE_BINARY(name, kind, types, Fn, BoolFn, grad, autocast, api)                          \
+  LAMINA_IF_PUBLIC(api, Tensor name(const Tensor& a, const Tensor& b); Tensor name(const Tensor& a, const Scalar& b); \
+                   const Tensor& name##_(const Tensor& a, const Tensor& b);                                      \
+                   const Tensor& name##_(const Tensor& a, const Scalar& b);)
+LAMINA_BINARY_TABLE(LAMINA_DECLARE_BINARY)
 #undef LAMINA_DECLARE_BINARY
 
 /// a + alpha * b.

@@ -7,6 +7,7 @@
 
 #include "lamina/core/device.h"
 #include "lamina/core/dtype.h"
+#include "lamina/kernels/op.h"
 
 namespace lamina::runtime {
 
@@ -18,7 +19,10 @@ inline constexpr int kNumBackends = 3;
 /// A registered op name's index in the table.
 using OpId = int32_t;
 
-/// Interns `name` (idempotent); ops keep the id in a function-local static.
+/// The id of a typed op: a constant (the table reserves ids 0..kNumTypedOps-1 for them).
+constexpr OpId op_id(kernels::Op op) { return static_cast<OpId>(op); }
+/// Interns `name` (idempotent; a typed op's name gives its typed id); ops of the families without
+/// typed ids keep the result in a function-local static.
 OpId op_id(std::string_view name);
 /// The name an id was interned under.
 const std::string& op_name(OpId op);
