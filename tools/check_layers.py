@@ -4,8 +4,10 @@
 Every folder belongs to one floor (docs/ARCHITECTURE.md, "Layers"). An include may point to
 its own floor's folder, or down; never up, never from one backend to another, never from a
 sibling on the libraries' floor to another, nothing above the backends includes a backend
-(only the bindings do, to expose lamina.cuda), and a public header (include/lamina/) includes
-only public headers. There is no exception list: a new folder must be given a floor here before
+(only the bindings do, to expose lamina.cuda), the floors above the ops (nn, optim, data, io,
+train) include nothing that launches kernels (the dispatch table, launch, loop builders, the
+device interface, the kernel interface): they call ops; and a public header (include/lamina/)
+includes only public headers. There is no exception list: a new folder must be given a floor here before
 its code can include anything.
 
 Usage: tools/check_layers.py [ROOT]   (exit status 1 and one line per bad include)
@@ -51,7 +53,13 @@ FLOORS: list[tuple[str, int, str]] = [
 FLOOR_NAMES = {1: "core", 2: "kernel interface", 3: "runtime", 4: "backends", 5: "ops",
                6: "libraries", 7: "train", 8: "public umbrella", 9: "bindings"}
 BACKEND_FLOOR = 4
+OPS_FLOOR = 5
+UMBRELLA_FLOOR = 8
 BINDINGS_FLOOR = 9
+# What launching a kernel takes: above the ops (nn, optim, data, io, train) none of it is
+# included, so those folders call ops and never kernels.
+KERNEL_REACH = {"lamina/runtime/dispatch.h", "lamina/runtime/launch.h", "lamina/runtime/loops.h",
+                "lamina/runtime/device_backend.h"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"(lamina/[^"]+)"', re.M)
 SOURCES = (".h", ".hpp", ".cpp", ".cc", ".cu", ".cuh")
@@ -97,12 +105,16 @@ def problems(root: pathlib.Path) -> list[str]:
                 found.append(f"{where}: a public header includes an internal one (not installed)")
                 continue
             (f_here, u_here), (f_there, u_there) = here, there
-            if f_there > f_here:
+            if OPS_FLOOR < f_here < UMBRELLA_FLOOR and m.group(1).startswith("lamina/kernels/"):
+                found.append(f"{where}: reaches the kernel interface from {FLOOR_NAMES[f_here]} (call an op instead)")
+            elif f_there > f_here:
                 found.append(f"{where}: points up ({FLOOR_NAMES[f_here]} -> {FLOOR_NAMES[f_there]})")
             elif u_here.startswith("backend:") and u_there.startswith("backend:") and u_here != u_there:
                 found.append(f"{where}: crosses backends ({u_here[8:]} -> {u_there[8:]})")
             elif f_there == f_here and u_here != u_there:
                 found.append(f"{where}: sideways between siblings ({u_here} -> {u_there})")
+            elif OPS_FLOOR < f_here < UMBRELLA_FLOOR and m.group(1) in KERNEL_REACH:
+                found.append(f"{where}: calls kernels from {FLOOR_NAMES[f_here]} (call an op instead)")
             elif f_there == BACKEND_FLOOR and BACKEND_FLOOR < f_here < BINDINGS_FLOOR:
                 found.append(f"{where}: reaches into a backend from {FLOOR_NAMES[f_here]} "
                              "(go through the runtime's dispatch table and device interface)")

@@ -81,8 +81,8 @@ LAMINA_HD inline double normal_value(uint64_t seed, uint64_t counter, double mea
   philox(seed, counter, 0, r);
   const double u1 = dadd(1.0, -uniform01(r[0], r[1]));  // (0, 1]
   const double u2 = uniform01(r[2], r[3]);
-  const double radius = sqrt(dmul(-2.0, log(u1)));
-  const double angle = cos(dmul(6.283185307179586, u2));
+  const double radius = std::sqrt(dmul(-2.0, std::log(u1)));
+  const double angle = std::cos(dmul(6.283185307179586, u2));
   return dadd(mean, dmul(dmul(std, radius), angle));
 }
 

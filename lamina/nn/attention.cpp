@@ -5,9 +5,9 @@
 
 #include "lamina/autograd/autograd.h"
 #include "lamina/core/print.h"
-#include "lamina/kernels/attention.h"
 #include "lamina/nn/functional.h"
 #include "lamina/nn/init.h"
+#include "lamina/ops/attention.h"
 #include "lamina/ops/autocast.h"
 #include "lamina/ops/conv.h"
 #include "lamina/ops/copy.h"
@@ -19,8 +19,6 @@
 #include "lamina/ops/norm.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/ops/sort.h"
-#include "lamina/runtime/device_backend.h"
-#include "lamina/runtime/dispatch.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina::nn {
@@ -106,124 +104,7 @@ std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const
 namespace functional {
 namespace {
 
-namespace ag = lamina::autograd;
-using kernels::AttentionShape;
-
 const char* kSdpa = "scaled_dot_product_attention";
-
-// The (L, S) causal mask: true where key j is visible to query i (j <= i).
-Tensor causal_keep(int64_t l, int64_t s, Device device) { return tril(ones({l, s}, {Dtype::Bool, device})); }
-
-// softmax(q k^T * scale + bias) with the mask applied, from differentiable ops.
-Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_mask, bool is_causal, double scale) {
-  const int64_t l = q.shape()[q.dim() - 2], s = k.shape()[k.dim() - 2];
-  Tensor scores = mul(matmul(q, k.transpose(-2, -1)), Scalar(scale));
-  const double neg_inf = -std::numeric_limits<double>::infinity();
-  if (is_causal) scores = masked_fill(scores, logical_not(causal_keep(l, s, q.device())), Scalar(neg_inf));
-  if (attn_mask.defined()) {
-    scores = attn_mask.dtype() == Dtype::Bool ? masked_fill(scores, logical_not(attn_mask), Scalar(neg_inf))
-                                              : add(scores, attn_mask.to(scores.dtype()));
-  }
-  return softmax(scores, -1);
-}
-
-// The gradients of attention from the probabilities p, by differentiable ops (create_graph).
-std::vector<Tensor> attention_grads(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& p, const Tensor& g,
-                                    double scale) {
-  const Tensor dv = matmul(p.transpose(-2, -1), g);
-  const Tensor dp = matmul(g, v.transpose(-2, -1));
-  const Tensor ds = mul(p, sub(dp, sum(mul(dp, p), std::vector<int64_t>{-1}, true), Scalar(1.0)));
-  const Tensor dq = mul(matmul(ds, k), Scalar(scale));
-  const Tensor dk = mul(matmul(ds.transpose(-2, -1), q), Scalar(scale));
-  return {dq, dk, dv};
-}
-
-runtime::OpId forward_id() {
-  static const runtime::OpId id = runtime::op_id("scaled_dot_product_attention");
-  return id;
-}
-
-runtime::OpId backward_id() {
-  static const runtime::OpId id = runtime::op_id("scaled_dot_product_attention_backward");
-  return id;
-}
-
-// True when the fused kernels take these inputs: CUDA, a kernel for the dtype, no mask or
-// dropout, equal batch dims, one head dim up to 128 for queries, keys and values.
-bool fused_ok(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double dropout_p) {
-  if (!q.device().is_cuda() || mask.defined() || dropout_p > 0) return false;
-  if (!runtime::has_kernel(forward_id(), q.device(), q.dtype()) ||
-      !runtime::has_kernel(backward_id(), q.device(), q.dtype()))
-    return false;
-  if (k.dim() != q.dim() || v.dim() != q.dim()) return false;
-  const int64_t nd = q.dim();
-  for (int64_t d = 0; d < nd - 2; ++d)
-    if (k.shape()[d] != q.shape()[d] || v.shape()[d] != q.shape()[d]) return false;
-  const int64_t e = q.shape()[nd - 1];
-  const int64_t batch = shape_numel(Shape(q.shape().begin(), q.shape().end() - 2));
-  return e > 0 && e <= 128 && v.shape()[nd - 1] == e && batch <= 65535;
-}
-
-Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& value, bool is_causal, double scale) {
-  const int64_t nd = query.dim(), l = query.shape()[nd - 2], s = key.shape()[nd - 2], e = query.shape()[nd - 1];
-  const int64_t batch = shape_numel(Shape(query.shape().begin(), query.shape().end() - 2));
-  const Device device = query.device();
-  const Dtype dt = query.dtype();
-  AttentionShape sh;
-  sh.batch = batch;
-  sh.l = l;
-  sh.s = s;
-  sh.e = e;
-  sh.scale = static_cast<float>(scale);
-  sh.causal = is_causal;
-  Tensor q, k, v, out, lse;
-  {
-    ag::NoGradGuard no_grad;
-    q = query.reshape({batch, l, e}).contiguous();
-    k = key.reshape({batch, s, e}).contiguous();
-    v = value.reshape({batch, s, e}).contiguous();
-    out = Tensor::empty({batch, l, e}, dt, device);
-    lse = Tensor::empty({batch, l}, Dtype::Float32, device);
-    const auto kernel = runtime::find_kernel<kernels::AttentionForwardKernel>(forward_id(), device, dt);
-    runtime::DeviceGuard guard(device);
-    kernel(sh, q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(), static_cast<float*>(lse.data_ptr()));
-  }
-  if (ag::needs_grad({&query, &key, &value})) {
-    // The inputs themselves are saved (not their contiguous copies) so that create_graph
-    // differentiates back into their history.
-    ag::SavedTensor sq(query), sk(key), sv(value), so(out, true), sl(lse);
-    const Shape qs = query.shape(), ks = key.shape(), vs = value.shape();
-    ag::record("ScaledDotProductFlashAttentionBackward0", out, {&query, &key, &value},
-               [sq, sk, sv, so, sl, sh, qs, ks, vs, scale, device, dt](const Tensor& grad) {
-                 const char* name = "ScaledDotProductFlashAttentionBackward0";
-                 const Tensor q = sq.get(name).reshape({sh.batch, sh.l, sh.e});
-                 const Tensor k = sk.get(name).reshape({sh.batch, sh.s, sh.e});
-                 const Tensor v = sv.get(name).reshape({sh.batch, sh.s, sh.e});
-                 std::vector<Tensor> r;
-                 if (ag::grad_mode_enabled()) {  // create_graph: differentiable ops
-                   const Tensor p = attention_weights(q, k, Tensor(), sh.causal, scale);
-                   r = attention_grads(q, k, v, p, grad.reshape({sh.batch, sh.l, sh.e}), scale);
-                 } else {
-                   const Tensor o = so.get(name), lse = sl.get(name);
-                   const Tensor g = grad.reshape({sh.batch, sh.l, sh.e}).contiguous();
-                   Tensor delta = Tensor::empty({sh.batch, sh.l}, Dtype::Float32, device);
-                   const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
-                   r = {Tensor::empty(q.shape(), dt, device), Tensor::empty(k.shape(), dt, device),
-                        Tensor::empty(v.shape(), dt, device)};
-                   const auto kernel =
-                       runtime::find_kernel<kernels::AttentionBackwardKernel>(backward_id(), device, dt);
-                   runtime::DeviceGuard guard(device);
-                   kernel(sh, qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), o.data_ptr(), g.data_ptr(),
-                          static_cast<const float*>(lse.data_ptr()), static_cast<float*>(delta.data_ptr()),
-                          r[0].data_ptr(), r[1].data_ptr(), r[2].data_ptr());
-                 }
-                 return std::vector<Tensor>{r[0].reshape(qs), r[1].reshape(ks), r[2].reshape(vs)};
-               });
-  }
-  Shape out_shape(query.shape().begin(), query.shape().end() - 1);
-  out_shape.push_back(e);
-  return out.reshape(out_shape);
-}
 
 }  // namespace
 
@@ -255,8 +136,9 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   LAMINA_CHECK(!(is_causal && attn_mask.defined()), ConfigError, op,
                "an explicit attn_mask must not be given with is_causal=True");
   const double sc = scale ? *scale : 1.0 / std::sqrt(static_cast<double>(e));
-  if (fused_ok(query, key, value, attn_mask, dropout_p)) return fused_attention(query, key, value, is_causal, sc);
-  Tensor p = attention_weights(query, key, attn_mask, is_causal, sc);
+  if (ops::fused_attention_ok(query, key, value, attn_mask, dropout_p))
+    return ops::fused_attention(query, key, value, is_causal, sc);
+  Tensor p = ops::attention_weights(query, key, attn_mask, is_causal, sc);
   if (dropout_p > 0) p = dropout(p, dropout_p, true);
   return matmul(p, value);
 }

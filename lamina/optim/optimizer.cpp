@@ -5,18 +5,14 @@
 
 #include "lamina/autograd/autograd.h"
 #include "lamina/core/error.h"
-#include "lamina/kernels/optim.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
-#include "lamina/runtime/device_backend.h"
-#include "lamina/runtime/dispatch.h"
-#include "lamina/runtime/loops.h"
-#include "lamina/runtime/parallel.h"
+#include "lamina/ops/fused_step.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina::optim {
 
-using kernels::OptimArgs;
+using OptimArgs = ops::FusedStepArgs;
 
 double option_number(const Options& options, const std::string& key, const char* owner) {
   auto it = options.find(key);
@@ -53,32 +49,6 @@ Tensor contiguous_copy(const Tensor& src, Dtype dtype) {
 }
 
 Tensor zeros_state(const Tensor& param) { return zeros(param.shape(), {param.dtype(), param.device()}); }
-
-// Runs a fused kernel over contiguous operands of one layout; the optimizer has made them so.
-void run_fused(runtime::OpId id, const char* name, std::initializer_list<const Tensor*> operands, const Tensor* extra0,
-               const Tensor* extra1, OptimArgs args) {
-  const Tensor& param = **operands.begin();
-  LAMINA_CHECK(runtime::has_kernel(id, param.device(), param.dtype()), DTypeError, name,
-               "no fused kernel for parameters of dtype ", dtype_name(param.dtype()), " on ", param.device().str());
-  auto kernel = runtime::find_kernel<kernels::OptimKernel>(id, param.device(), param.dtype());
-  if (param.numel() == 0) return;
-  const kernels::StridedLoop loop = runtime::make_strided_loop(operands);
-  args.base0 = static_cast<const char*>(param.data_ptr());
-  args.extra[0] = extra0 ? static_cast<char*>(extra0->data_ptr()) : nullptr;
-  args.extra[1] = extra1 ? static_cast<char*>(extra1->data_ptr()) : nullptr;
-  if (param.device().is_cuda()) {  // one launch on the device's stream
-    runtime::DeviceGuard guard(param.device());
-    kernel(loop, args);
-    return;
-  }
-  if (loop.numel < 2 * runtime::kParallelGrain || loop.ndim == 0) {
-    kernel(loop, args);
-    return;
-  }
-  const int64_t inner = loop.numel / loop.shape[0];
-  runtime::parallel_for(loop.shape[0], inner,
-                        [&](int64_t begin, int64_t end) { kernel(kernels::slice_outer(loop, begin, end), args); });
-}
 
 // Increments a 0-d step counter and returns the new count.
 double bump_step(Tensor& step, Dtype dtype) {
@@ -245,7 +215,7 @@ void SGD::validate(const Options& o) const {
 }
 
 void SGD::update(const Options& o, const Tensor& param, const Tensor& grad, ParamState& st) {
-  static const runtime::OpId id = runtime::op_id("sgd_step");
+  constexpr ops::FusedStep id = ops::FusedStep::Sgd;
   OptimArgs a;
   a.lr = option_number(o, "lr", "SGD");
   a.momentum = option_number(o, "momentum", "SGD");
@@ -255,14 +225,14 @@ void SGD::update(const Options& o, const Tensor& param, const Tensor& grad, Para
   a.maximize = option_flag(o, "maximize", "SGD");
   Tensor& buf = st["momentum_buffer"];
   if (a.momentum == 0.0) {
-    run_fused(id, "SGD", {&param, &grad}, nullptr, nullptr, a);
+    ops::fused_step(id, "SGD", {&param, &grad}, nullptr, nullptr, a);
     return;
   }
   if (!buf.defined()) {
     buf = Tensor::empty(param.shape(), param.dtype(), param.device());
     a.init_buffer = true;
   }
-  run_fused(id, "SGD", {&param, &grad, &buf}, nullptr, nullptr, a);
+  ops::fused_step(id, "SGD", {&param, &grad, &buf}, nullptr, nullptr, a);
 }
 
 // ---- Adam / AdamW ----
@@ -306,7 +276,7 @@ void Adam::validate(const Options& o) const {
 }
 
 void Adam::update(const Options& o, const Tensor& param, const Tensor& grad, ParamState& st) {
-  static const runtime::OpId id = runtime::op_id("adam_step");
+  constexpr ops::FusedStep id = ops::FusedStep::Adam;
   const char* op = name().c_str();
   const double lr = option_number(o, "lr", op), wd = option_number(o, "weight_decay", op);
   const std::vector<double> betas = option_tuple(o, "betas", op);
@@ -329,7 +299,7 @@ void Adam::update(const Options& o, const Tensor& param, const Tensor& grad, Par
   const double t = bump_step(st["step"], Dtype::Float32);
   a.step_size = lr / (1.0 - std::pow(a.beta1, t));
   a.bc2_sqrt = std::sqrt(1.0 - std::pow(a.beta2, t));
-  run_fused(id, op, {&param, &grad, &st["exp_avg"], &st["exp_avg_sq"]}, a.amsgrad ? &st["max_exp_avg_sq"] : nullptr,
+  ops::fused_step(id, op, {&param, &grad, &st["exp_avg"], &st["exp_avg_sq"]}, a.amsgrad ? &st["max_exp_avg_sq"] : nullptr,
             nullptr, a);
 }
 
@@ -369,7 +339,7 @@ void RMSprop::validate(const Options& o) const {
 }
 
 void RMSprop::update(const Options& o, const Tensor& param, const Tensor& grad, ParamState& st) {
-  static const runtime::OpId id = runtime::op_id("rmsprop_step");
+  constexpr ops::FusedStep id = ops::FusedStep::RmsProp;
   const char* op = "RMSprop";
   OptimArgs a;
   a.lr = option_number(o, "lr", op);
@@ -386,7 +356,7 @@ void RMSprop::update(const Options& o, const Tensor& param, const Tensor& grad, 
   if (a.momentum > 0.0 && !st.count("momentum_buffer")) st["momentum_buffer"] = zeros_state(param);
   if (a.centered && !st.count("grad_avg")) st["grad_avg"] = zeros_state(param);
   bump_step(st["step"], Dtype::Int64);
-  run_fused(id, op, {&param, &grad, &st["square_avg"]}, a.momentum > 0.0 ? &st["momentum_buffer"] : nullptr,
+  ops::fused_step(id, op, {&param, &grad, &st["square_avg"]}, a.momentum > 0.0 ? &st["momentum_buffer"] : nullptr,
             a.centered ? &st["grad_avg"] : nullptr, a);
 }
 
@@ -431,7 +401,7 @@ void Adagrad::on_add_param(const Tensor& param, const Options& o) {
 }
 
 void Adagrad::update(const Options& o, const Tensor& param, const Tensor& grad, ParamState& st) {
-  static const runtime::OpId id = runtime::op_id("adagrad_step");
+  constexpr ops::FusedStep id = ops::FusedStep::Adagrad;
   const char* op = "Adagrad";
   OptimArgs a;
   const double lr = option_number(o, "lr", op), lr_decay = option_number(o, "lr_decay", op);
@@ -441,7 +411,7 @@ void Adagrad::update(const Options& o, const Tensor& param, const Tensor& grad, 
   if (!st.count("sum")) on_add_param(param, o);
   const double t = bump_step(st["step"], Dtype::Float32);
   a.step_size = lr / (1.0 + (t - 1.0) * lr_decay);
-  run_fused(id, op, {&param, &grad, &st["sum"]}, nullptr, nullptr, a);
+  ops::fused_step(id, op, {&param, &grad, &st["sum"]}, nullptr, nullptr, a);
 }
 
 }  // namespace lamina::optim

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lamina/core/error.h"
-#include "lamina/runtime/dispatch.h"
+#include "lamina/runtime/config.h"
 #include "lamina/runtime/generator.h"
 #include "lamina/train/seed.h"
 

@@ -49,3 +49,15 @@ def test_the_checker_flags_each_kind_of_bad_include(tmp_path):
         "includes lamina/runtime/dispatch.h", "")  # runtime -> core points down
     assert "include/lamina/ops/add.h:1: includes lamina/kernels/loops.h: a public header includes an internal one" in out
     assert "6 include(s)" in out
+
+
+def test_the_checker_keeps_kernels_below_the_ops(tmp_path):
+    write(tmp_path, "lamina/nn/loss.cpp", '#include "lamina/runtime/dispatch.h"\n#include "lamina/kernels/optim.h"\n')
+    write(tmp_path, "lamina/runtime/dispatch.h", "\n")
+    write(tmp_path, "lamina/kernels/optim.h", "\n")
+    write(tmp_path, "lamina/ops/step.cpp", '#include "lamina/runtime/dispatch.h"\n#include "lamina/kernels/optim.h"\n')
+    result = run(tmp_path)
+    assert "lamina/nn/loss.cpp:1: includes lamina/runtime/dispatch.h: calls kernels from libraries" in result.stdout
+    assert "lamina/nn/loss.cpp:2: includes lamina/kernels/optim.h: reaches the kernel interface from libraries" in result.stdout
+    assert "lamina/ops/step.cpp" not in result.stdout  # the ops launch kernels
+    assert "2 include(s)" in result.stdout

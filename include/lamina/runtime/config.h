@@ -52,4 +52,11 @@ struct DeviceReport {
 /// Reports CPU ISA features, threads, GPUs and build features.
 DeviceReport devices();
 
+namespace runtime {
+/// Selects the CPU kernels' path: "cpu_scalar" or "cpu_simd" (or "cuda"); ConfigError otherwise.
+void set_backend(const std::string& name);
+/// The selected CPU path's name.
+std::string backend_name();
+}  // namespace runtime
+
 }  // namespace lamina

@@ -7,6 +7,7 @@
 
 #include "lamina/core/device.h"
 #include "lamina/core/dtype.h"
+#include "lamina/runtime/config.h"
 #include "lamina/kernels/op.h"
 
 namespace lamina::runtime {
@@ -44,9 +45,5 @@ Fn find_kernel(OpId op, Device device, Dtype dtype) {
 /// True when a kernel exists for (op, device, dtype).
 bool has_kernel(OpId op, Device device, Dtype dtype);
 
-/// Selects the CPU path: "cpu_scalar" or "cpu_simd" (or "cuda"); throws ConfigError otherwise.
-void set_backend(const std::string& name);
-/// The selected CPU path's name.
-std::string backend_name();
 
 }  // namespace lamina::runtime
