@@ -61,7 +61,7 @@ BINDINGS_FLOOR = 9
 KERNEL_REACH = {"lamina/runtime/dispatch.h", "lamina/runtime/launch.h", "lamina/runtime/loops.h",
                 "lamina/runtime/device_backend.h"}
 
-INCLUDE = re.compile(r'^\s*#\s*include\s*"(lamina/[^"]+)"', re.M)
+INCLUDE = re.compile(r'^\s*#\s*include\s*["<](lamina/[^">]+)[">]', re.M)
 SOURCES = (".h", ".hpp", ".cpp", ".cc", ".cu", ".cuh")
 
 

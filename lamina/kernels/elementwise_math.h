@@ -1,6 +1,6 @@
 #pragma once
 // The scalar math of the elementwise ops, in compute types (float for the 16-bit floats): one
-// definition that the CPU kernels (kernels/cpu/unary.cpp, binary.cpp) and the CUDA kernels
+// definition that the CPU kernels (kernels/cpu/elementwise.cpp) and the CUDA kernels
 // (kernels/cuda/unary.cu, binary.cu) both register from kernels/elementwise_table.h, so the two
 // devices share every formula: NaN propagation, Python-style floor division and modulo, integer
 // division by zero (0: the op layer rejects it first) and INT_MIN / -1 (wraps instead of

@@ -36,15 +36,19 @@ const DeviceBackend& require_device_backend(Device device, const char* op) {
 DeviceGuard::DeviceGuard(Device device) {
   if (device.is_cpu()) return;
   const DeviceBackend& backend = require_device_backend(device, "device_guard");
-  const int current = backend.current_device();
-  if (current == device.index) return;
-  backend.set_device(device.index);
+  previous_ = backend.current_device();
   backend_ = &backend;
-  previous_ = current;
+  if (previous_ != device.index) backend.set_device(device.index);
 }
 
 DeviceGuard::~DeviceGuard() {
-  if (backend_ != nullptr) backend_->set_device(previous_);
+  if (backend_ == nullptr) return;
+  // Restores the device the scope began on, also when the body switched; a destructor runs while
+  // an op's error unwinds, so a failure to switch back must not throw (it would terminate).
+  try {
+    if (backend_->current_device() != previous_) backend_->set_device(previous_);
+  } catch (...) {
+  }
 }
 
 }  // namespace lamina::runtime

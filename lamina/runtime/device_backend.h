@@ -62,7 +62,7 @@ const DeviceBackend* device_backend(DeviceType type);
 const DeviceBackend& require_device_backend(Device device, const char* op);
 
 /// Makes `device` the current one of its type for a scope (nothing for the CPU) and restores the
-/// previous one at its end.
+/// device the scope began on at its end (never throwing).
 class DeviceGuard {
  public:
   /// Switches to `device` when it is an accelerator that is not current already.
@@ -72,7 +72,7 @@ class DeviceGuard {
   DeviceGuard& operator=(const DeviceGuard&) = delete;
 
  private:
-  const DeviceBackend* backend_ = nullptr;  // null: nothing to restore
+  const DeviceBackend* backend_ = nullptr;  // null: a CPU scope, nothing to restore
   int previous_ = 0;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // The elementwise ops, each defined once. Every consumer expands these tables: the typed op ids
-// (kernels/op.h), the scalar functors' registration on each backend (kernels/cpu/unary.cpp and
-// binary.cpp, kernels/cuda/unary.cu and binary.cu), the public declarations and definitions
+// (kernels/op.h), the scalar functors' registration on each backend (kernels/cpu/elementwise.cpp,
+// kernels/cuda/unary.cu and binary.cu), the public declarations and definitions
 // (ops/elementwise.h, .cpp) with their autocast policy, the gradient dispatch (a switch over the
 // ids that -Werror=switch keeps complete), the Python bindings (python/src/init_elementwise.cpp)
 // and the test sweep (lamina._lamina._elementwise_table()). Only macros: no includes, no code.
