@@ -6,8 +6,10 @@ its own floor's folder, or down; never up, never from one backend to another, ne
 sibling on the libraries' floor to another, nothing above the backends includes a backend
 (only the bindings do, to expose lamina.cuda), the floors above the ops (nn, optim, data, io,
 train) include nothing that launches kernels (the dispatch table, launch, loop builders, the
-device interface, the kernel interface): they call ops; and a public header (include/lamina/)
-includes only public headers. There is no exception list: a new folder must be given a floor here before
+device interface, the kernel interface): they call ops; a public header (include/lamina/)
+includes only public headers; and from the ops up no code looks a kernel up, makes a device
+current or splits work over the thread pool itself (find_kernel, DeviceGuard, parallel_for...):
+the runtime's launch entries (runtime/launch.h) own that. There is no exception list: a new folder must be given a floor here before
 its code can include anything.
 
 Usage: tools/check_layers.py [ROOT]   (exit status 1 and one line per bad include)
@@ -19,8 +21,7 @@ import re
 import sys
 
 # (floor, unit) for each path prefix under the repository root; the longest prefix wins.
-# Units on one floor with the same floor number are siblings: they may not include each other
-# unless they share a group (the ops floor holds ops and autograd, which call each other).
+# Units on one floor are siblings: they may not include each other.
 FLOORS: list[tuple[str, int, str]] = [
     ("include/lamina/core/", 1, "core"),
     ("lamina/core/", 1, "core"),
@@ -32,35 +33,41 @@ FLOORS: list[tuple[str, int, str]] = [
     ("include/lamina/cuda/", 4, "backend:cuda"),
     ("lamina/cuda/", 4, "backend:cuda"),
     ("lamina/kernels/cuda/", 4, "backend:cuda"),
-    ("include/lamina/ops/", 5, "ops"),
-    ("lamina/ops/", 5, "ops"),
-    ("include/lamina/autograd/", 5, "ops"),
-    ("lamina/autograd/", 5, "ops"),
-    ("include/lamina/nn/", 6, "nn"),
-    ("lamina/nn/", 6, "nn"),
-    ("include/lamina/optim/", 6, "optim"),
-    ("lamina/optim/", 6, "optim"),
-    ("include/lamina/data/", 6, "data"),
-    ("lamina/data/", 6, "data"),
-    ("include/lamina/io/", 6, "io"),
-    ("lamina/io/", 6, "io"),
-    ("include/lamina/train/", 7, "train"),
-    ("lamina/train/", 7, "train"),
-    ("include/lamina/lamina.h", 8, "api"),
-    ("lamina/lamina.h", 8, "api"),
-    ("python/src/", 9, "bindings"),
+    ("include/lamina/autograd/", 5, "autograd"),  # the graph ops record into (and the engine's API)
+    ("lamina/autograd/", 5, "autograd"),
+    ("include/lamina/ops/", 6, "ops"),
+    ("lamina/ops/", 6, "ops"),
+    ("lamina/backward/", 7, "backward"),  # the engine and gradcheck: they run ops over the graph
+    ("include/lamina/nn/", 7, "nn"),
+    ("lamina/nn/", 7, "nn"),
+    ("include/lamina/optim/", 7, "optim"),
+    ("lamina/optim/", 7, "optim"),
+    ("include/lamina/data/", 7, "data"),
+    ("lamina/data/", 7, "data"),
+    ("include/lamina/io/", 7, "io"),
+    ("lamina/io/", 7, "io"),
+    ("include/lamina/train/", 8, "train"),
+    ("lamina/train/", 8, "train"),
+    ("include/lamina/lamina.h", 9, "api"),
+    ("lamina/lamina.h", 9, "api"),
+    ("python/src/", 10, "bindings"),
 ]
-FLOOR_NAMES = {1: "core", 2: "kernel interface", 3: "runtime", 4: "backends", 5: "ops",
-               6: "libraries", 7: "train", 8: "public umbrella", 9: "bindings"}
+FLOOR_NAMES = {1: "core", 2: "kernel interface", 3: "runtime", 4: "backends", 5: "autograd", 6: "ops",
+               7: "libraries", 8: "train", 9: "public umbrella", 10: "bindings"}
 BACKEND_FLOOR = 4
-OPS_FLOOR = 5
-UMBRELLA_FLOOR = 8
-BINDINGS_FLOOR = 9
+AUTOGRAD_FLOOR = 5
+OPS_FLOOR = 6
+UMBRELLA_FLOOR = 9
+BINDINGS_FLOOR = 10
 # What launching a kernel takes: above the ops (nn, optim, data, io, train) none of it is
 # included, so those folders call ops and never kernels.
 KERNEL_REACH = {"lamina/runtime/dispatch.h", "lamina/runtime/launch.h", "lamina/runtime/loops.h",
                 "lamina/runtime/device_backend.h"}
 
+# What only the runtime's launch entries call: from the ops up, code launches through them.
+HAND_LAUNCH = re.compile(r"\b(find_kernel|find_kernel_raw|DeviceGuard|parallel_for|parallel_run|parallel_parts|"
+                         r"for_each_part)\b")
+COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 INCLUDE = re.compile(r'^\s*#\s*include\s*["<](lamina/[^">]+)[">]', re.M)
 SOURCES = (".h", ".hpp", ".cpp", ".cc", ".cu", ".cuh")
 
@@ -93,6 +100,12 @@ def problems(root: pathlib.Path) -> list[str]:
             found.append(f"{rel}: folder has no floor in tools/check_layers.py")
             continue
         text = file.read_text(encoding="utf-8", errors="replace")
+        if AUTOGRAD_FLOOR <= here[0] < BINDINGS_FLOOR:
+            code = COMMENT.sub(lambda c: "\n" * c.group(0).count("\n"), text)
+            for m in HAND_LAUNCH.finditer(code):
+                line = code.count("\n", 0, m.start()) + 1
+                found.append(f"{rel}:{line}: calls {m.group(1)} from {FLOOR_NAMES[here[0]]} "
+                             "(launch through runtime/launch.h)")
         for m in INCLUDE.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
             target = resolve(root, m.group(1))
@@ -126,7 +139,7 @@ def main() -> int:
     found = problems(root)
     for line in found:
         print(line)
-    print(f"check_layers: {len(found)} include(s) against the layer order")
+    print(f"check_layers: {len(found)} include(s) or launch(es) against the layer order")
     return 1 if found else 0
 
 

@@ -2,8 +2,6 @@
 
 #include <atomic>
 
-#include "lamina/ops/elementwise.h"
-#include "lamina/ops/reduce.h"
 
 namespace lamina::autograd {
 namespace {
@@ -16,11 +14,16 @@ AutogradMeta* meta(const Tensor& t) { return t.impl()->autograd.get(); }
 
 AutogradMeta& ensure_meta(const Tensor& t) {
   auto& slot = t.impl()->autograd;
-  if (!slot) slot = std::make_shared<AutogradMeta>();
+  if (!slot) {
+    slot = std::make_shared<AutogradMeta>();
+    detail::g_any_autograd.store(true, std::memory_order_relaxed);
+  }
   return *slot;
 }
 
 }  // namespace
+
+std::atomic<bool> detail::g_any_autograd{false};
 
 Edge edge_of(const Tensor& t) {
   AutogradMeta* m = t.defined() ? t.impl()->autograd.get() : nullptr;
@@ -159,7 +162,7 @@ Tensor detach(const Tensor& t) {
 }
 
 bool needs_grad(std::initializer_list<const Tensor*> inputs) {
-  if (!t_grad_mode) return false;
+  if (!any_autograd() || !t_grad_mode) return false;
   for (const Tensor* t : inputs)
     if (t->defined() && requires_grad(*t)) return true;
   return false;
@@ -191,16 +194,6 @@ void rebase_history(const Tensor& t, const Tensor& result) {
   m.requires_grad = true;
   m.grad_fn = r->grad_fn;
   m.grad_accumulator = nullptr;
-}
-
-Tensor sum_to(const Tensor& grad, const Shape& shape) {
-  if (grad.shape() == shape) return grad;
-  const int64_t lead = grad.dim() - static_cast<int64_t>(shape.size());
-  std::vector<int64_t> dims;
-  for (int64_t d = 0; d < grad.dim(); ++d)
-    if (d < lead || (shape[d - lead] == 1 && grad.shape()[d] != 1)) dims.push_back(d);
-  Tensor r = dims.empty() ? grad : sum(grad, dims, true);
-  return r.reshape(shape);
 }
 
 bool check_inplace(const Tensor& t, const char* op) {

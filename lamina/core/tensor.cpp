@@ -17,7 +17,14 @@ Tensor Tensor::empty(const Shape& shape, Dtype dtype, Device device) {
   auto impl = std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>());
   impl->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(), nbytes, device);
   impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
+  // Row-major strides written in place (contiguous_strides returns a 136-byte DimVector by value).
+  const int64_t nd = shape.size();
+  impl->strides.resize(nd);
+  int64_t acc = 1;
+  for (int64_t i = nd - 1; i >= 0; --i) {
+    impl->strides[i] = acc;
+    acc *= shape[i] > 1 ? shape[i] : 1;
+  }
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
@@ -42,7 +49,7 @@ void Tensor::host_access_error() const {
 
 int64_t Tensor::stride(int64_t dim) const { return impl_->strides[wrap_dim(dim, this->dim(), "stride")]; }
 
-bool Tensor::is_contiguous() const {
+bool Tensor::is_contiguous_nd() const {
   int64_t expected = 1;
   for (int64_t i = dim() - 1; i >= 0; --i) {
     int64_t s = impl_->shape[i];

@@ -3,7 +3,7 @@
 // definition that the CPU kernels (kernels/cpu/elementwise.cpp) and the CUDA kernels
 // (kernels/cuda/unary.cu, binary.cu) both register from kernels/elementwise_table.h, so the two
 // devices share every formula: NaN propagation, Python-style floor division and modulo, integer
-// division by zero (0: the op layer rejects it first) and INT_MIN / -1 (wraps instead of
+// division by zero (0, reported through KernelParams::status) and INT_MIN / -1 (wraps instead of
 // trapping), integer powers that wrap like PyTorch's. Host-compilable (LAMINA_HD).
 #include <cmath>
 #include <limits>
@@ -129,6 +129,15 @@ LAMINA_HD inline C c_fmod(C a, C b) {
     return std::fmod(a, b);
 }
 
+/// x < 0 (false for unsigned types, without a comparison the compiler flags).
+template <class C>
+LAMINA_HD inline bool is_negative(C x) {
+  if constexpr (std::is_signed_v<C>)
+    return x < C(0);
+  else
+    return false;
+}
+
 /// a ** b.
 template <class C>
 LAMINA_HD inline C power(C a, C b) {
@@ -247,10 +256,35 @@ LAMINA_BINARY_FN(AddFn, a + b)
 LAMINA_BINARY_FN(SubFn, a - b)
 LAMINA_BINARY_FN(MulFn, a* b)
 LAMINA_BINARY_FN(DivFn, a / b)
-LAMINA_BINARY_FN(FloorDivFn, floor_div(a, b))
-LAMINA_BINARY_FN(RemainderFn, py_mod(a, b))
-LAMINA_BINARY_FN(FmodFn, c_fmod(a, b))
-LAMINA_BINARY_FN(PowFn, power(a, b))
+#undef LAMINA_BINARY_FN
+
+// The integer forms report an input they can't compute (a zero divisor, a negative exponent)
+// through params.status; the value written there is 0 and the op raises after the launch.
+#define LAMINA_CHECKED_BINARY_FN(Name, expr, is_bad, code)     \
+  struct Name {                                                \
+    int32_t* status;                                           \
+    explicit Name(const KernelParams& p) : status(p.status) {} \
+    template <class C>                                         \
+    LAMINA_HD C operator()(C a, C b) const {                   \
+      if constexpr (std::is_integral_v<C>)                     \
+        if (is_bad) report_status(status, code);               \
+      return static_cast<C>(expr);                             \
+    }                                                          \
+  };
+LAMINA_CHECKED_BINARY_FN(FloorDivFn, floor_div(a, b), b == C(0), kStatusIntegerDivisionByZero)
+LAMINA_CHECKED_BINARY_FN(RemainderFn, py_mod(a, b), b == C(0), kStatusIntegerDivisionByZero)
+LAMINA_CHECKED_BINARY_FN(FmodFn, c_fmod(a, b), b == C(0), kStatusIntegerDivisionByZero)
+LAMINA_CHECKED_BINARY_FN(PowFn, power(a, b), is_negative(b), kStatusNegativeIntegerPower)
+#undef LAMINA_CHECKED_BINARY_FN
+
+#define LAMINA_BINARY_FN(Name, expr)         \
+  struct Name {                              \
+    explicit Name(const KernelParams&) {}    \
+    template <class C>                       \
+    LAMINA_HD C operator()(C a, C b) const { \
+      return static_cast<C>(expr);           \
+    }                                        \
+  };
 LAMINA_BINARY_FN(MaximumFn, max_nan(a, b))
 LAMINA_BINARY_FN(MinimumFn, min_nan(a, b))
 LAMINA_BINARY_FN(Atan2Fn, std::atan2(a, b))

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "lamina/core/shape.h"
+#include "lamina/kernels/host_device.h"
 
 namespace lamina::kernels {
 
@@ -30,7 +31,27 @@ struct KernelParams {
   int64_t j = 0;
   int64_t lo = 0;  // exact integer bounds (randint)
   int64_t hi = 0;
+  int32_t* status = nullptr;  // where the kernel reports a bad input (KernelStatus), on its device
 };
+
+/// What a kernel reports through KernelParams::status: the op raises after the launch, so
+/// validation never reads tensor data on the host.
+enum KernelStatus : int32_t {
+  kStatusOk = 0,
+  kStatusIntegerDivisionByZero = 1,
+  kStatusNegativeIntegerPower = 2,
+};
+
+/// Records `code` in *status (null: nobody asked). Any thread or GPU lane may; every code is an
+/// error, so when several report, any one of them is the answer.
+LAMINA_HD inline void report_status(int32_t* status, int32_t code) {
+  if (!status) return;
+#ifdef __CUDA_ARCH__
+  *reinterpret_cast<volatile int32_t*>(status) = code;
+#else
+  __atomic_store_n(status, code, __ATOMIC_RELAXED);
+#endif
+}
 
 /// The part of `loop` with dim-0 index in [begin, end): the unit the thread pool hands out.
 inline StridedLoop slice_outer(const StridedLoop& loop, int64_t begin, int64_t end) {
@@ -167,5 +188,8 @@ struct GemmLoop {
   int64_t a_rs = 0, a_cs = 0;          // elements
   int64_t b_rs = 0, b_cs = 0;          // elements
 };
+
+/// Signature of every matrix-product kernel.
+using GemmKernel = void (*)(const GemmLoop&, const KernelParams&);
 
 }  // namespace lamina::kernels

@@ -11,8 +11,8 @@
 #include "lamina/ops/join.h"
 #include "lamina/ops/linalg.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
+#include "lamina/runtime/launch.h"
 
 namespace lamina::ops {
 
@@ -52,12 +52,12 @@ std::vector<Tensor> attention_grads(const Tensor& q, const Tensor& k, const Tens
 }
 
 runtime::OpId forward_id() {
-  static const runtime::OpId id = runtime::op_id("scaled_dot_product_attention");
+  constexpr runtime::OpId id = runtime::op_id(kernels::Op::scaled_dot_product_attention);
   return id;
 }
 
 runtime::OpId backward_id() {
-  static const runtime::OpId id = runtime::op_id("scaled_dot_product_attention_backward");
+  constexpr runtime::OpId id = runtime::op_id(kernels::Op::scaled_dot_product_attention_backward);
   return id;
 }
 
@@ -97,9 +97,10 @@ Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& val
     v = value.reshape({batch, s, e}).contiguous();
     out = Tensor::empty({batch, l, e}, dt, device);
     lse = Tensor::empty({batch, l}, Dtype::Float32, device);
-    const auto kernel = runtime::find_kernel<kernels::AttentionForwardKernel>(forward_id(), device, dt);
-    runtime::DeviceGuard guard(device);
-    kernel(sh, q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(), static_cast<float*>(lse.data_ptr()));
+    runtime::launch_once<kernels::AttentionForwardKernel>(
+        forward_id(), device, dt, [&](kernels::AttentionForwardKernel kernel) {
+          kernel(sh, q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(), static_cast<float*>(lse.data_ptr()));
+        });
   }
   if (ag::needs_grad({&query, &key, &value})) {
     // The inputs themselves are saved (not their contiguous copies) so that create_graph
@@ -123,12 +124,12 @@ Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& val
                    const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
                    r = {Tensor::empty(q.shape(), dt, device), Tensor::empty(k.shape(), dt, device),
                         Tensor::empty(v.shape(), dt, device)};
-                   const auto kernel =
-                       runtime::find_kernel<kernels::AttentionBackwardKernel>(backward_id(), device, dt);
-                   runtime::DeviceGuard guard(device);
-                   kernel(sh, qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), o.data_ptr(), g.data_ptr(),
-                          static_cast<const float*>(lse.data_ptr()), static_cast<float*>(delta.data_ptr()),
-                          r[0].data_ptr(), r[1].data_ptr(), r[2].data_ptr());
+                   runtime::launch_once<kernels::AttentionBackwardKernel>(
+                       backward_id(), device, dt, [&](kernels::AttentionBackwardKernel kernel) {
+                         kernel(sh, qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), o.data_ptr(), g.data_ptr(),
+                                static_cast<const float*>(lse.data_ptr()), static_cast<float*>(delta.data_ptr()),
+                                r[0].data_ptr(), r[1].data_ptr(), r[2].data_ptr());
+                       });
                  }
                  return std::vector<Tensor>{r[0].reshape(qs), r[1].reshape(ks), r[2].reshape(vs)};
                });

@@ -1,6 +1,7 @@
 #include "lamina/ops/common.h"
 
 #include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
 
 namespace lamina::ops {
 
@@ -80,6 +81,15 @@ Tensor unaliased_input(const Tensor& input, const Tensor& out) {
       input.shape() == out.shape())
     return input;
   return input.clone();
+}
+
+StatusWord::StatusWord(Device device) {
+  if (!device.is_cpu()) device_word_ = zeros({1}, {Dtype::Int32, device});
+}
+
+int32_t StatusWord::read() const {
+  if (!device_word_.defined()) return __atomic_load_n(&host_word_, __ATOMIC_RELAXED);
+  return device_word_.item<int32_t>();
 }
 
 }  // namespace lamina::ops

@@ -27,6 +27,21 @@ Tensor wrapped_scalar(const Scalar& s, Device device = kCPU);
 /// A 0-d tensor holding `s` with dtype `dtype`.
 Tensor scalar_tensor(const Scalar& s, Dtype dtype, Device device = kCPU);
 
+/// Where a kernel reports a bad input (kernels::KernelParams::status) for a launch on `device`:
+/// a host word on the CPU, one int32 on the device elsewhere (reading it back synchronizes).
+class StatusWord {
+ public:
+  explicit StatusWord(Device device);
+  /// The pointer to hand the kernel.
+  int32_t* slot() { return device_word_.defined() ? device_word_.data<int32_t>() : &host_word_; }
+  /// What the kernel reported (kernels::kStatusOk when nothing).
+  int32_t read() const;
+
+ private:
+  int32_t host_word_ = 0;
+  Tensor device_word_;
+};
+
 /// `input` unless it overlaps `out` without being the same view: then a private copy, so an
 /// in-place op never reads elements it has already written.
 Tensor unaliased_input(const Tensor& input, const Tensor& out);

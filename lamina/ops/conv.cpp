@@ -19,9 +19,7 @@
 #include "lamina/ops/join.h"
 #include "lamina/ops/linalg.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
-#include "lamina/runtime/parallel.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
@@ -87,18 +85,6 @@ Tensor windows_backward(const Tensor& gw, const Geometry& g) {
   return gxp.narrow(2, g.padding[0], g.h).narrow(3, g.padding[1], g.w);
 }
 
-// Runs fn(begin, end) over the `planes` (n, c) planes: split over the pool threads on the CPU,
-// one call (one kernel launch) on a CUDA device.
-template <class Fn>
-void for_planes(const Device& device, int64_t planes, int64_t cost, Fn&& fn) {
-  if (device.is_cuda()) {
-    runtime::DeviceGuard guard(device);
-    fn(int64_t{0}, planes);
-    return;
-  }
-  runtime::parallel_for(planes, cost, fn);
-}
-
 kernels::WindowGeometry kernel_geometry(const Geometry& g) {
   return {g.n,         g.c,          g.h,          g.w,           g.kh,          g.kw, g.stride[0],
           g.stride[1], g.padding[0], g.padding[1], g.dilation[0], g.dilation[1], g.oh, g.ow};
@@ -106,29 +92,29 @@ kernels::WindowGeometry kernel_geometry(const Geometry& g) {
 
 // x's windows as contiguous (N, C*kH*kW, oH*oW) matrices, padding as zeros.
 Tensor im2col(const Tensor& x, const Geometry& g) {
-  static const runtime::OpId id = runtime::op_id("im2col");
+  constexpr runtime::OpId id = runtime::op_id(kernels::Op::im2col);
   const Tensor xc = x.contiguous();
   Tensor cols = Tensor::empty({g.n, g.c * g.kh * g.kw, g.oh * g.ow}, x.dtype(), x.device());
-  auto kernel = runtime::find_kernel<kernels::Im2colKernel>(id, x.device(), x.dtype());
   const kernels::WindowGeometry kg = kernel_geometry(g);
   const void* src = xc.data_ptr();
   void* dst = cols.data_ptr();
-  for_planes(x.device(), g.n * g.c, g.kh * g.kw * g.oh * g.ow,
-             [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
+  runtime::launch_ranges<kernels::Im2colKernel>(
+      id, x.device(), x.dtype(), g.n * g.c, g.kh * g.kw * g.oh * g.ow,
+      [&](kernels::Im2colKernel kernel, int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
   return cols;
 }
 
 // The input gradient (N, C, H, W) from window gradients laid out like im2col's result.
 Tensor col2im(const Tensor& cols, const Geometry& g) {
-  static const runtime::OpId id = runtime::op_id("col2im");
+  constexpr runtime::OpId id = runtime::op_id(kernels::Op::col2im);
   const Tensor cc = cols.contiguous();
   Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, cols.dtype(), cols.device());
-  auto kernel = runtime::find_kernel<kernels::Col2imKernel>(id, cols.device(), cols.dtype());
   const kernels::WindowGeometry kg = kernel_geometry(g);
   const void* src = cc.data_ptr();
   void* dst = gx.data_ptr();
-  for_planes(cols.device(), g.n * g.c, g.kh * g.kw * g.oh * g.ow,
-             [&](int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
+  runtime::launch_ranges<kernels::Col2imKernel>(
+      id, cols.device(), cols.dtype(), g.n * g.c, g.kh * g.kw * g.oh * g.ow,
+      [&](kernels::Col2imKernel kernel, int64_t b, int64_t e) { kernel(kg, src, dst, b, e); });
   return gx;
 }
 
@@ -162,9 +148,9 @@ Tensor weight_grad_by_conv(const Tensor& x, const Tensor& grad, const Geometry& 
 // passes, or differentiable convolutions under create_graph.
 bool conv2d_cudnn(const Tensor& x, const Tensor& weight, const Tensor& bias, const Geometry& g, int64_t groups,
                   Tensor& result) {
-  static const runtime::OpId fwd_id = runtime::op_id("cudnn_conv2d");
-  static const runtime::OpId data_id = runtime::op_id("cudnn_conv2d_backward_input");
-  static const runtime::OpId filter_id = runtime::op_id("cudnn_conv2d_backward_weight");
+  constexpr runtime::OpId fwd_id = runtime::op_id(kernels::Op::cudnn_conv2d);
+  constexpr runtime::OpId data_id = runtime::op_id(kernels::Op::cudnn_conv2d_backward_input);
+  constexpr runtime::OpId filter_id = runtime::op_id(kernels::Op::cudnn_conv2d_backward_weight);
   if (!runtime::has_kernel(fwd_id, x.device(), x.dtype())) return false;
   LAMINA_CHECK(weight.device() == x.device() && (!bias.defined() || bias.device() == x.device()), DeviceMismatchError,
                "conv2d", "input ", describe(x), ", weight ", describe(weight),
@@ -192,9 +178,10 @@ bool conv2d_cudnn(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     ag::NoGradGuard no_grad;
     const Tensor xc = x.contiguous(), wc = weight.contiguous();
     out = Tensor::empty({g.n, out_channels, g.oh, g.ow}, x.dtype(), x.device());
-    const auto kernel = runtime::find_kernel<kernels::ConvForwardKernel>(fwd_id, x.device(), x.dtype());
-    runtime::DeviceGuard guard(x.device());
-    if (!kernel(s, xc.data_ptr(), wc.data_ptr(), out.data_ptr())) return false;
+    const bool ran = runtime::launch_once<kernels::ConvForwardKernel>(
+        fwd_id, x.device(), x.dtype(),
+        [&](kernels::ConvForwardKernel kernel) { return kernel(s, xc.data_ptr(), wc.data_ptr(), out.data_ptr()); });
+    if (!ran) return false;
     if (bias.defined()) add_(out, bias.reshape({out_channels, 1, 1}));
   }
   if (ag::needs_grad({&x, &weight, &bias})) {
@@ -215,16 +202,17 @@ bool conv2d_cudnn(const Tensor& x, const Tensor& weight, const Tensor& bias, con
                  if (need_w) {
                    const Tensor xc = xs.contiguous();
                    r[1] = Tensor::empty(ws.shape(), ws.dtype(), dev);
-                   const auto k = runtime::find_kernel<kernels::ConvBackwardFilterKernel>(filter_id, dev, ws.dtype());
-                   runtime::DeviceGuard guard(dev);
-                   k(s, xc.data_ptr(), gc.data_ptr(), r[1].data_ptr());
+                   runtime::launch_once<kernels::ConvBackwardFilterKernel>(
+                       filter_id, dev, ws.dtype(), [&](kernels::ConvBackwardFilterKernel k) {
+                         k(s, xc.data_ptr(), gc.data_ptr(), r[1].data_ptr());
+                       });
                  }
                  if (need_x) {
                    const Tensor wc = ws.contiguous();
                    r[0] = Tensor::empty(xs.shape(), xs.dtype(), dev);
-                   const auto k = runtime::find_kernel<kernels::ConvBackwardDataKernel>(data_id, dev, xs.dtype());
-                   runtime::DeviceGuard guard(dev);
-                   k(s, wc.data_ptr(), gc.data_ptr(), r[0].data_ptr());
+                   runtime::launch_once<kernels::ConvBackwardDataKernel>(
+                       data_id, dev, xs.dtype(),
+                       [&](kernels::ConvBackwardDataKernel k) { k(s, wc.data_ptr(), gc.data_ptr(), r[0].data_ptr()); });
                  }
                  return r;
                });
@@ -400,19 +388,19 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair 
   for (int i = 0; i < 2; ++i)
     LAMINA_CHECK(2 * padding[i] <= kernel[i], ConfigError, op, "padding ", padding[i],
                  " should be at most half of the kernel size ", kernel[i]);
-  static const runtime::OpId id = runtime::op_id("max_pool2d");
+  constexpr runtime::OpId id = runtime::op_id(kernels::Op::max_pool2d);
   const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty({g.n, g.c, g.oh, g.ow}, x.dtype(), x.device());
   const bool record = ag::needs_grad({&x});
   Tensor arg = record ? Tensor::empty({g.n, g.c, g.oh, g.ow}, Dtype::Int64, x.device()) : Tensor();
   {
-    auto kernel = runtime::find_kernel<kernels::MaxPoolKernel>(id, x.device(), x.dtype());
     const kernels::WindowGeometry kg = kernel_geometry(g);
     const void* src = xc.data_ptr();
     void* dst = out.data_ptr();
     int64_t* at = record ? static_cast<int64_t*>(arg.data_ptr()) : nullptr;
-    for_planes(x.device(), g.n * g.c, g.oh * g.ow * g.kh * g.kw,
-               [&](int64_t b, int64_t e) { kernel(kg, src, dst, at, b, e); });
+    runtime::launch_ranges<kernels::MaxPoolKernel>(
+        id, x.device(), x.dtype(), g.n * g.c, g.oh * g.ow * g.kh * g.kw,
+        [&](kernels::MaxPoolKernel kernel, int64_t b, int64_t e) { kernel(kg, src, dst, at, b, e); });
   }
   if (record) {
     ag::SavedTensor sa(arg);
@@ -424,16 +412,16 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair 
             scatter_add(gx, 2, a.reshape({g.n, g.c, g.oh * g.ow}), grad.reshape({g.n, g.c, g.oh * g.ow}))
                 .reshape({g.n, g.c, g.h, g.w})};
       }
-      static const runtime::OpId bid = runtime::op_id("max_pool2d_backward");
+      constexpr runtime::OpId bid = runtime::op_id(kernels::Op::max_pool2d_backward);
       const Tensor gc = grad.contiguous();
       Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, grad.dtype(), grad.device());
-      auto kernel = runtime::find_kernel<kernels::MaxPoolBackwardKernel>(bid, grad.device(), grad.dtype());
       const kernels::WindowGeometry kg = kernel_geometry(g);
       const void* src = gc.data_ptr();
       const int64_t* at = static_cast<const int64_t*>(a.data_ptr());
       void* dst = gx.data_ptr();
-      for_planes(grad.device(), g.n * g.c, g.h * g.w + g.oh * g.ow,
-                 [&](int64_t b, int64_t e) { kernel(kg, src, at, dst, b, e); });
+      runtime::launch_ranges<kernels::MaxPoolBackwardKernel>(
+          bid, grad.device(), grad.dtype(), g.n * g.c, g.h * g.w + g.oh * g.ow,
+          [&](kernels::MaxPoolBackwardKernel kernel, int64_t b, int64_t e) { kernel(kg, src, at, dst, b, e); });
       return std::vector<Tensor>{gx};
     });
   }

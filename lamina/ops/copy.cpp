@@ -5,6 +5,7 @@
 
 #include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
+#include "lamina/ops/reduce.h"
 #include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/profiler.h"
 
@@ -21,7 +22,7 @@ const Tensor& copy_(const Tensor& dst, const Tensor& src) {
   ops::check_writable(dst, "copy_");
   const bool record = is_floating(dst.dtype()) && autograd::needs_grad({&dst, &src});
   if (record) autograd::check_inplace(dst, "copy_");
-  static const runtime::OpId op = runtime::op_id("copy");
+  constexpr runtime::OpId op = runtime::op_id(kernels::Op::copy);
   {
     autograd::NoGradGuard no_grad;
     Tensor s = ops::unaliased_input(src, dst).expand(dst.shape());
@@ -35,7 +36,7 @@ const Tensor& copy_(const Tensor& dst, const Tensor& src) {
     // the dims copy_ broadcast.
     autograd::record("CopyBackwards", dst, {&dst, &src},
                      [src_shape = src.shape(), src_dtype = src.dtype()](const Tensor& g) {
-                       Tensor gs = autograd::sum_to(g, src_shape);
+                       Tensor gs = sum_to(g, src_shape);
                        return std::vector<Tensor>{Tensor(), is_floating(src_dtype) ? gs.to(src_dtype) : Tensor()};
                      });
   }
@@ -45,7 +46,7 @@ const Tensor& copy_(const Tensor& dst, const Tensor& src) {
 const Tensor& fill_(const Tensor& t, const Scalar& value) {
   LAMINA_PROFILE_OP("fill_", t);
   ops::check_defined(t, "fill_");
-  static const runtime::OpId op = runtime::op_id("fill");
+  constexpr runtime::OpId op = runtime::op_id(kernels::Op::fill);
   kernels::KernelParams params;
   if (is_floating(t.dtype()))
     params.a = value.to_double();

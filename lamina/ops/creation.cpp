@@ -132,8 +132,9 @@ uint64_t initial_seed() { return runtime::default_generator().current_seed(); }
 namespace {
 
 void run_random(const char* name, const Tensor& out, double a, double b, int64_t lo = 0, int64_t hi = 0) {
-  static const runtime::OpId uniform = runtime::op_id("uniform"), normal = runtime::op_id("normal"),
-                             randint_id = runtime::op_id("randint");
+  static const runtime::OpId uniform = runtime::op_id(kernels::Op::uniform),
+                             normal = runtime::op_id(kernels::Op::normal),
+                             randint_id = runtime::op_id(kernels::Op::randint);
   std::string_view n(name);
   runtime::OpId id = n == "uniform" ? uniform : n == "normal" ? normal : randint_id;
   LAMINA_CHECK(runtime::has_kernel(id, out.device(), out.dtype()), DTypeError, name, "does not support ",

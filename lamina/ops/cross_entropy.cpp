@@ -8,8 +8,8 @@
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/index.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
+#include "lamina/runtime/launch.h"
 
 namespace lamina::ops {
 
@@ -79,11 +79,11 @@ Tensor fused_cross_entropy(const Tensor& input, const Tensor& target, const Tens
   const Tensor loss_rows = empty({rows}, stat_options), lse = empty({rows}, stat_options);
   const Tensor w_target = empty({rows}, stat_options);
   if (rows > 0 && classes > 0) {
-    static const runtime::OpId id = runtime::op_id("cross_entropy");
-    auto kernel = runtime::find_kernel<kernels::CrossEntropyKernel>(id, input.device(), dt);
-    runtime::DeviceGuard guard(input.device());
-    kernel(args, x.data_ptr(), static_cast<const int64_t*>(t.data_ptr()), w.defined() ? w.data_ptr() : nullptr,
-           sum_w.defined() ? sum_w.data_ptr() : nullptr, loss_rows.data_ptr(), lse.data_ptr(), w_target.data_ptr());
+    constexpr runtime::OpId id = runtime::op_id(kernels::Op::cross_entropy);
+    runtime::launch_once<kernels::CrossEntropyKernel>(id, input.device(), dt, [&](kernels::CrossEntropyKernel kernel) {
+      kernel(args, x.data_ptr(), static_cast<const int64_t*>(t.data_ptr()), w.defined() ? w.data_ptr() : nullptr,
+             sum_w.defined() ? sum_w.data_ptr() : nullptr, loss_rows.data_ptr(), lse.data_ptr(), w_target.data_ptr());
+    });
   } else if (rows > 0) {
     fill_(loss_rows, Scalar(0.0));
     fill_(lse, Scalar(0.0));
@@ -114,12 +114,13 @@ Tensor fused_cross_entropy(const Tensor& input, const Tensor& target, const Tens
           return std::vector<Tensor>{cross_entropy_grad_composite(xs, t, w, sum_w, w_target, gs, args).reshape(shape)};
         Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
         if (xs.numel() > 0) {
-          static const runtime::OpId bid = runtime::op_id("cross_entropy_backward");
-          auto kernel = runtime::find_kernel<kernels::CrossEntropyBackwardKernel>(bid, xs.device(), xs.dtype());
-          runtime::DeviceGuard guard(xs.device());
-          kernel(args, xs.data_ptr(), static_cast<const int64_t*>(t.data_ptr()), w.defined() ? w.data_ptr() : nullptr,
-                 sum_w.defined() ? sum_w.data_ptr() : nullptr, lse.data_ptr(), w_target.data_ptr(), gs.data_ptr(),
-                 gstride, dx.data_ptr());
+          constexpr runtime::OpId bid = runtime::op_id(kernels::Op::cross_entropy_backward);
+          runtime::launch_once<kernels::CrossEntropyBackwardKernel>(
+              bid, xs.device(), xs.dtype(), [&](kernels::CrossEntropyBackwardKernel kernel) {
+                kernel(args, xs.data_ptr(), static_cast<const int64_t*>(t.data_ptr()),
+                       w.defined() ? w.data_ptr() : nullptr, sum_w.defined() ? sum_w.data_ptr() : nullptr,
+                       lse.data_ptr(), w_target.data_ptr(), gs.data_ptr(), gstride, dx.data_ptr());
+              });
         }
         return std::vector<Tensor>{dx.reshape(shape)};
       });

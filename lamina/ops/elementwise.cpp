@@ -29,8 +29,11 @@ enum class UnaryKind { Same, Float, Round, Predicate };
 #define LAMINA_GRAD_FLAG(name, kind_, types_, fn_, bool_fn_, grad_, ...) LAMINA_HAS_GRAD_##grad_,
 #define LAMINA_HAS_GRAD_Grad true
 #define LAMINA_HAS_GRAD_NoGrad false
-constexpr bool kHasGrad[] = {LAMINA_UNARY_TABLE(LAMINA_GRAD_FLAG) LAMINA_BINARY_TABLE(LAMINA_GRAD_FLAG) true, true};
+#define LAMINA_KERNEL_GRAD_FLAG(name) false,  // the other families record their own gradients
+constexpr bool kHasGrad[] = {LAMINA_UNARY_TABLE(LAMINA_GRAD_FLAG) LAMINA_BINARY_TABLE(LAMINA_GRAD_FLAG)
+                                 LAMINA_KERNEL_TABLE(LAMINA_KERNEL_GRAD_FLAG)};
 #undef LAMINA_GRAD_FLAG
+#undef LAMINA_KERNEL_GRAD_FLAG
 static_assert(sizeof(kHasGrad) / sizeof(kHasGrad[0]) == kernels::kNumTypedOps);
 constexpr bool has_grad(Op op) { return kHasGrad[static_cast<int>(op)]; }
 
@@ -50,23 +53,10 @@ void check_can_cast(Dtype from, const Tensor& into, const char* op) {
                " can't be cast to the in-place output ", describe(into), "; use the out-of-place op");
 }
 
-bool contains_zero(const Tensor& t) {
-  // A device tensor is searched where it lives; the answer costs one synchronizing copy.
-  if (!t.device().is_cpu()) return any(eq(t, Scalar(int64_t{0}))).item<bool>();
-  Tensor c = t.contiguous();
-  return visit_dtype(c.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* p = c.data<T>();
-    for (int64_t i = 0; i < c.numel(); ++i)
-      if (static_cast<compute_t<T>>(p[i]) == compute_t<T>(0)) return true;
-    return false;
-  });
-}
-
 // ---- backward rules (gradients in the output's dtype, converted to each input's) ----
 
 Tensor grad_as(const Tensor& g, const Tensor& input) {
-  Tensor r = autograd::sum_to(g, input.shape());
+  Tensor r = sum_to(g, input.shape());
   return r.dtype() == input.dtype() ? r : r.to(input.dtype());
 }
 
@@ -159,8 +149,7 @@ Tensor unary_grad(Op op, const Tensor& g, const Tensor& x, const Tensor& y) {
       // Rows without a rule, and the ops of other families: not differentiable here.
       LAMINA_UNARY_TABLE(LAMINA_CASE_IF_NOGRAD)
       LAMINA_BINARY_TABLE(LAMINA_CASE_OF_ROW)
-    case Op::where:
-    case Op::clamp:
+      LAMINA_KERNEL_TABLE(LAMINA_CASE_OF_ROW)
       break;
   }
   LAMINA_THROW(ValueError, name_of(op), "is not differentiable");
@@ -247,8 +236,7 @@ std::vector<Tensor> binary_grads(Op op, const Tensor& g, const Tensor& a, const 
       return {zeros_like(g), zeros_like(g)};
       LAMINA_BINARY_TABLE(LAMINA_CASE_IF_NOGRAD)
       LAMINA_UNARY_TABLE(LAMINA_CASE_OF_ROW)
-    case Op::where:
-    case Op::clamp:
+      LAMINA_KERNEL_TABLE(LAMINA_CASE_OF_ROW)
       break;
   }
   LAMINA_THROW(ValueError, name_of(op), "is not differentiable");
@@ -277,7 +265,7 @@ void record_binary(Op op, const Tensor& a, const Tensor& b, const Tensor& out) {
                      std::vector<Tensor> r = binary_grads(op, g, ta, tb, sy.get(label), need_a, need_b);
                      auto shape_to = [](Tensor t, const Shape& shape, Dtype dt) {
                        if (!t.defined()) return t;
-                       t = autograd::sum_to(t, shape);
+                       t = sum_to(t, shape);
                        return t.dtype() == dt ? t : t.to(dt);
                      };
                      return std::vector<Tensor>{shape_to(r[0], a_shape, a_dtype), shape_to(r[1], b_shape, b_dtype)};
@@ -299,7 +287,16 @@ struct BinaryPlan {
   Dtype compute;
   Dtype out;
   Shape shape;
+  bool reports_status;  // the kernel checks its inputs (integer division, integer pow)
 };
+
+// Raises what the kernel of a status-reporting launch found wrong with b.
+void raise_reported(int32_t status, const char* name, const Tensor& b) {
+  LAMINA_CHECK(status != kernels::kStatusIntegerDivisionByZero, ValueError, name, "integer division by zero (divisor ",
+               describe(b), ")");
+  LAMINA_CHECK(status != kernels::kStatusNegativeIntegerPower, ValueError, name,
+               "integers to negative integer powers are not allowed (exponent ", describe(b), "); use a floating base");
+}
 
 BinaryPlan plan_binary(const char* name, Kind kind, Op op, const Tensor& a, const Tensor& b) {
   ops::check_defined(a, name, "first operand");
@@ -312,14 +309,8 @@ BinaryPlan plan_binary(const char* name, Kind kind, Op op, const Tensor& a, cons
   LAMINA_CHECK(runtime::has_kernel(op_id(op), a.device(), plan.compute), DTypeError, name, "does not support ",
                dtype_name(plan.compute), " operands (got ", describe(a), " and ", describe(b), ")");
   plan.shape = broadcast_shapes(a.shape(), b.shape(), name);
-  if (is_integral(plan.compute) && (op == Op::floor_divide || op == Op::remainder || op == Op::fmod)) {
-    LAMINA_CHECK(!contains_zero(b), ValueError, name, "integer division by zero (divisor ", describe(b), ")");
-  }
-  if (op == Op::pow && is_integral(plan.compute) && b.numel() > 0) {
-    LAMINA_CHECK(amin(b.to(plan.compute)).item<int64_t>() >= 0, ValueError, name,
-                 "integers to negative integer powers are not allowed (exponent ", describe(b),
-                 "); use a floating base");
-  }
+  plan.reports_status =
+      is_integral(plan.compute) && (op == Op::floor_divide || op == Op::remainder || op == Op::fmod || op == Op::pow);
   return plan;
 }
 
@@ -334,8 +325,16 @@ Tensor binary(Op op, Kind kind, const Tensor& a, const Tensor& b) {
   const Tensor* pb = &b;
   if (a.dtype() != plan.compute || a.shape() != plan.shape) pa = &(converted_a = a.to(plan.compute).expand(plan.shape));
   if (b.dtype() != plan.compute || b.shape() != plan.shape) pb = &(converted_b = b.to(plan.compute).expand(plan.shape));
-  runtime::launch_elementwise(op_id(op), plan.compute, {&out, pa, pb});
-  if (autograd::grad_mode_enabled() && is_floating(plan.out)) record_binary(op, a, b, out);
+  if (plan.reports_status) {
+    ops::StatusWord status(a.device());
+    kernels::KernelParams params;
+    params.status = status.slot();
+    runtime::launch_elementwise(op_id(op), plan.compute, {&out, pa, pb}, params);
+    raise_reported(status.read(), name, b);
+  } else {
+    runtime::launch_elementwise(op_id(op), plan.compute, {&out, pa, pb});
+  }
+  if (autograd::any_autograd() && autograd::grad_mode_enabled() && is_floating(plan.out)) record_binary(op, a, b, out);
   return out;
 }
 
@@ -361,7 +360,8 @@ const Tensor& binary_inplace(const char* name, Op op, Kind kind, const Tensor& a
   LAMINA_CHECK(plan.shape == a.shape(), ShapeError, name, "output with shape ", a.shape(),
                " doesn't match the broadcast shape ", plan.shape, " of ", describe(a), " and ", describe(b));
   ops::check_writable(a, name);
-  if (plan.compute == a.dtype() && plan.out == a.dtype()) {
+  // A status-reporting kernel may find a bad input half way: it writes a temporary, not a.
+  if (plan.compute == a.dtype() && plan.out == a.dtype() && !plan.reports_status) {
     Tensor cb = ops::unaliased_input(b.to(plan.compute), a).expand(plan.shape);
     runtime::launch_elementwise(op_id(op), plan.compute, {&a, &a, &cb});
     a.bump_version();
@@ -410,7 +410,7 @@ const Tensor& unary_inplace(const char* name, Op op, bool float_valued, const Te
 #define LAMINA_AUTOCAST_HOOK_Keep(fn, ...)
 
 // The public functions of each Plain / Extra row of kernels/elementwise_table.h.
-#define LAMINA_DEFINE_UNARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_)                      \
+#define LAMINA_DEFINE_UNARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_, ...)                 \
   LAMINA_IF_PUBLIC(                                                                                          \
       api_,                                                                                                  \
       Tensor name(const Tensor& x) {                                                                         \
@@ -452,7 +452,7 @@ LAMINA_DEFINE_FLOAT_PREDICATE(isinf, false)
 LAMINA_DEFINE_FLOAT_PREDICATE(isfinite, true)
 #undef LAMINA_DEFINE_FLOAT_PREDICATE
 
-#define LAMINA_DEFINE_BINARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_)         \
+#define LAMINA_DEFINE_BINARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_, ...)    \
   LAMINA_IF_PUBLIC(                                                                              \
       api_,                                                                                      \
       Tensor name(const Tensor& a, const Tensor& b) {                                            \

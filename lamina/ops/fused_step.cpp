@@ -9,8 +9,9 @@ namespace lamina::ops {
 
 namespace {
 runtime::OpId op_of(FusedStep step) {
-  static const runtime::OpId ids[] = {runtime::op_id("sgd_step"), runtime::op_id("adam_step"),
-                                      runtime::op_id("rmsprop_step"), runtime::op_id("adagrad_step")};
+  constexpr runtime::OpId ids[] = {runtime::op_id(kernels::Op::sgd_step), runtime::op_id(kernels::Op::adam_step),
+                                   runtime::op_id(kernels::Op::rmsprop_step),
+                                   runtime::op_id(kernels::Op::adagrad_step)};
   return ids[static_cast<int>(step)];
 }
 }  // namespace
@@ -21,12 +22,12 @@ void fused_step(FusedStep step, const char* name, std::initializer_list<const Te
   const runtime::OpId id = op_of(step);
   LAMINA_CHECK(runtime::has_kernel(id, param.device(), param.dtype()), DTypeError, name,
                "no fused kernel for parameters of dtype ", dtype_name(param.dtype()), " on ", param.device().str());
-  auto kernel = runtime::find_kernel<kernels::OptimKernel>(id, param.device(), param.dtype());
   if (param.numel() == 0) return;
   args.base0 = static_cast<const char*>(param.data_ptr());
   args.extra[0] = extra0 ? static_cast<char*>(extra0->data_ptr()) : nullptr;
   args.extra[1] = extra1 ? static_cast<char*>(extra1->data_ptr()) : nullptr;
-  runtime::launch_strided(kernel, runtime::make_strided_loop(operands), args, param.device());
+  runtime::launch_strided<kernels::OptimKernel>(id, param.dtype(), runtime::make_strided_loop(operands), args,
+                                                param.device());
 }
 
 }  // namespace lamina::ops

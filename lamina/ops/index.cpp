@@ -14,7 +14,6 @@
 #include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/loops.h"
 #include "lamina/runtime/profiler.h"
 
@@ -42,14 +41,12 @@ bool is_index_dtype(Dtype dt) {
 // synchronization per indexing op with tensor indices: the price of raising IndexError before
 // anything is written, as on the CPU).
 std::pair<int64_t, int64_t> index_min_max(const Tensor& idx) {
-  static const OpId id = op_id("index_range");
+  constexpr OpId id = op_id(kernels::Op::index_range);
   if (!idx.device().is_cuda()) return {amin(idx).item().to_int(), amax(idx).item().to_int()};
-  auto kernel = runtime::find_kernel<kernels::IndexRangeKernel>(id, idx.device(), idx.dtype());
   Tensor min_max = Tensor::empty({2}, Dtype::Int64, idx.device());
-  {
-    runtime::DeviceGuard on(idx.device());
-    kernel(runtime::make_strided_loop({&idx}), static_cast<int64_t*>(min_max.data_ptr()));
-  }
+  runtime::launch_once<kernels::IndexRangeKernel>(id, idx.device(), idx.dtype(), [&](kernels::IndexRangeKernel k) {
+    k(runtime::make_strided_loop({&idx}), static_cast<int64_t*>(min_max.data_ptr()));
+  });
   const Tensor host = min_max.to(kCPU);
   return {host.data<int64_t>()[0], host.data<int64_t>()[1]};
 }
@@ -88,28 +85,24 @@ kernels::MaskLoop make_mask_loop(const Tensor& mask, const Tensor& out) {
 }
 
 int64_t count_true(const Tensor& mask) {
-  static const OpId id = op_id("mask_count");
+  constexpr OpId id = op_id(kernels::Op::mask_count);
   if (mask.numel() == 0) return 0;
-  auto kernel = runtime::find_kernel<MaskKernel>(id, mask.device(), Dtype::Bool);
   Tensor out = Tensor::empty({1}, Dtype::Int64, mask.device());
-  {
-    runtime::DeviceGuard on(mask.device());
-    kernel(make_mask_loop(mask, out), {});
-  }
+  runtime::launch_once<MaskKernel>(id, mask.device(), Dtype::Bool,
+                                   [&](MaskKernel k) { k(make_mask_loop(mask, out), {}); });
   return out.item().to_int();  // on a CUDA device: one 8-byte copy to size the output
 }
 
 // Byte offsets into `view` of the true elements of a bool mask covering view dims
 // first .. first + mask.dim() - 1, in row-major order.
 Tensor mask_offsets(const Tensor& mask, const Tensor& view, int64_t first) {
-  static const OpId id = op_id("mask_offsets");
-  auto kernel = runtime::find_kernel<MaskKernel>(id, mask.device(), Dtype::Bool);
+  constexpr OpId id = op_id(kernels::Op::mask_offsets);
+  runtime::require_kernel(id, mask.device(), Dtype::Bool);
   Tensor out = Tensor::empty({count_true(mask)}, Dtype::Int64, mask.device());
   if (out.numel() == 0) return out;
   kernels::MaskLoop loop = make_mask_loop(mask, out);
   for (int64_t d = 0; d < mask.dim(); ++d) loop.weights[d] = view.strides()[first + d] * view.element_size();
-  runtime::DeviceGuard on(mask.device());
-  kernel(loop, {});
+  runtime::launch_once<MaskKernel>(id, mask.device(), Dtype::Bool, [&](MaskKernel k) { k(loop, {}); });
   return out;
 }
 
@@ -245,7 +238,7 @@ struct Plan {
 // index needing no wrapping serves as is, scaled by its stride.
 Tensor combined_offsets(const std::vector<AdvancedIndex>& adv, const Shape& index_shape, Device device,
                         int64_t& scale) {
-  static const OpId id = op_id("index_offsets");
+  constexpr OpId id = op_id(kernels::Op::index_offsets);
   if (adv.size() == 1 && adv[0].index.dtype() == Dtype::Int64 && !adv[0].has_negative) {
     scale = adv[0].scale;
     return adv[0].index;
@@ -316,7 +309,7 @@ Plan plan_advanced(const Resolved& r, const char* op) {
 
 Tensor index_impl(const Tensor& x, const std::vector<TensorIndex>& indices, const char* op,
                   bool allow_negative = true) {
-  static const OpId id = op_id("gather");
+  constexpr OpId id = op_id(kernels::Op::gather);
   const bool record = is_floating(x.dtype()) && autograd::needs_grad({&x});
   Resolved r;
   {
@@ -381,7 +374,7 @@ namespace {
 
 const Tensor& index_put_values(const Tensor& x, const std::vector<TensorIndex>& indices, const Tensor& values,
                                bool accumulate) {
-  static const OpId id = op_id("scatter");
+  constexpr OpId id = op_id(kernels::Op::scatter);
   const char* op = "index_put_";
   ops::check_defined(x, op);
   ops::check_defined(values, op, "values");
@@ -400,14 +393,14 @@ const Tensor& index_put_values(const Tensor& x, const std::vector<TensorIndex>& 
   if (v.storage() == x.storage()) v = v.clone();
   if (p.offsets.storage() == x.storage()) p.offsets = p.offsets.clone();
   v = v.expand(p.result_shape);
-  auto kernel = runtime::find_kernel<ElementwiseKernel>(id, x.device(), x.dtype());
+  runtime::require_kernel(id, x.device(), x.dtype());
   if (v.numel() > 0) {
     kernels::StridedLoop loop = runtime::make_strided_loop({&p.base, &p.offsets, &v});
     KernelParams params;
     params.i = p.scale;
     params.j = accumulate ? kAdd : kAssign;
-    runtime::DeviceGuard on(x.device());
-    kernel(loop, params);  // serial on the CPU: repeated indices resolve in order (CUDA: index.cu)
+    // One serial call on the CPU: repeated indices resolve in order (CUDA: index.cu).
+    runtime::launch_once<ElementwiseKernel>(id, x.device(), x.dtype(), [&](ElementwiseKernel k) { k(loop, params); });
   }
   x.bump_version();
   return x;
@@ -434,7 +427,7 @@ const Tensor& index_put_(const Tensor& x, const std::vector<TensorIndex>& indice
                      r[0] = accumulate ? g : index_put(g, indices, zeros({}, {g.dtype(), g.device()}), false);
                      Tensor picked = index(g, indices);
                      while (picked.dim() < static_cast<int64_t>(v_shape.size())) picked = picked.unsqueeze(0);
-                     picked = autograd::sum_to(picked, v_shape);
+                     picked = sum_to(picked, v_shape);
                      r[1] = picked.dtype() == v_dtype ? picked : picked.to(v_dtype);
                      return r;
                    });
@@ -518,7 +511,7 @@ Tensor along_dim_view(const Tensor& t, int64_t d, const Shape& shape) {
 Tensor at_least_1d(const Tensor& t) { return t.dim() == 0 ? t.unsqueeze(0) : t; }
 
 Tensor gather_impl(const Tensor& x, int64_t dim, const Tensor& idx, const char* op) {
-  static const OpId id = op_id("gather");
+  constexpr OpId id = op_id(kernels::Op::gather);
   ops::check_defined(x, op);
   ops::check_defined(idx, op, "index");
   const Tensor sx = at_least_1d(x), sidx = x.dim() == 0 ? at_least_1d(idx) : idx;
@@ -553,7 +546,7 @@ int64_t scatter_mode(std::string_view reduce, const char* op) {
 
 const Tensor& scatter_values(const char* op, const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src,
                              int64_t mode) {
-  static const OpId id = op_id("scatter");
+  constexpr OpId id = op_id(kernels::Op::scatter);
   ops::check_defined(x, op);
   ops::check_defined(src, op, "src");
   ops::check_defined(idx, op, "index");
@@ -566,7 +559,7 @@ const Tensor& scatter_values(const char* op, const Tensor& x, int64_t dim, const
   Tensor s = scalar ? src.to(x.dtype()) : (x.dim() == 0 ? at_least_1d(src) : src);
   check_gather_args(op, sx, d, sidx, scalar ? nullptr : &s);
   ops::check_writable(x, op);
-  auto kernel = runtime::find_kernel<ElementwiseKernel>(id, x.device(), x.dtype());
+  runtime::require_kernel(id, x.device(), x.dtype());
   if (sidx.numel() > 0) {
     // Private copies of inputs sharing x's memory: the kernel must not read what it wrote
     // (an index rewritten mid-loop could even point out of bounds).
@@ -579,8 +572,8 @@ const Tensor& scatter_values(const char* op, const Tensor& x, int64_t dim, const
     KernelParams params;
     params.i = sx.strides()[d] * sx.element_size();
     params.j = mode;
-    runtime::DeviceGuard on(x.device());
-    kernel(loop, params);  // serial on the CPU: repeated indices resolve in order (CUDA: index.cu)
+    // One serial call on the CPU: repeated indices resolve in order (CUDA: index.cu).
+    runtime::launch_once<ElementwiseKernel>(id, x.device(), x.dtype(), [&](ElementwiseKernel k) { k(loop, params); });
   }
   x.bump_version();
   return x;
@@ -746,15 +739,13 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 
 Tensor nonzero(const Tensor& x) {
   LAMINA_PROFILE_OP("nonzero", x);
-  static const OpId id = op_id("nonzero");
+  constexpr OpId id = op_id(kernels::Op::nonzero);
   ops::check_defined(x, "nonzero");
   Tensor b = x.to(Dtype::Bool);
-  auto kernel = runtime::find_kernel<MaskKernel>(id, x.device(), Dtype::Bool);
+  runtime::require_kernel(id, x.device(), Dtype::Bool);
   Tensor out = Tensor::empty({count_true(b), x.dim()}, Dtype::Int64, x.device());
-  if (out.numel() > 0) {
-    runtime::DeviceGuard on(x.device());
-    kernel(make_mask_loop(b, out), {});
-  }
+  if (out.numel() > 0)
+    runtime::launch_once<MaskKernel>(id, x.device(), Dtype::Bool, [&](MaskKernel k) { k(make_mask_loop(b, out), {}); });
   return out;
 }
 

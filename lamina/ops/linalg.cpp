@@ -10,22 +10,14 @@
 #include "lamina/ops/copy.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/blas.h"
 #include "lamina/runtime/config.h"
-#include "lamina/runtime/device_backend.h"
-#include "lamina/runtime/parallel.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
 namespace {
 
-// Products of at most this many multiply-adds count as small (see run_matmul).
-constexpr int64_t kSmallGemm = int64_t{256} * 256 * 256;
-
-using GemmKernel = void (*)(const kernels::GemmLoop&, const kernels::KernelParams&);
-
 runtime::OpId matmul_id() {
-  static const runtime::OpId id = runtime::op_id("matmul");
+  constexpr runtime::OpId id = runtime::op_id(kernels::Op::matmul);
   return id;
 }
 
@@ -133,14 +125,14 @@ Tensor run_matmul(const Tensor& a, const Tensor& b, const Shape& batch, Dtype co
                    [sa, sb, ra = autograd::requires_grad(a), rb = autograd::requires_grad(b)](const Tensor& g) {
                      const Tensor A = sa.get("MmBackward0"), B = sb.get("MmBackward0");
                      std::vector<Tensor> r(2);
-                     if (ra) r[0] = autograd::sum_to(matmul(g, B.transpose(-1, -2)), A.shape());
+                     if (ra) r[0] = sum_to(matmul(g, B.transpose(-1, -2)), A.shape());
                      if (rb && B.dim() == 2 && A.dim() > 2) {
                        // A shared matrix (x @ W with x batched): one GEMM over all rows, not a product per
                        // batch entry summed afterwards.
                        const int64_t k = A.shape()[A.dim() - 1], n = g.shape()[g.dim() - 1];
                        r[1] = matmul(A.reshape({-1, k}).t(), g.reshape({-1, n}));
                      } else if (rb) {
-                       r[1] = autograd::sum_to(matmul(A.transpose(-1, -2), g), B.shape());
+                       r[1] = sum_to(matmul(A.transpose(-1, -2), g), B.shape());
                      }
                      return r;
                    });
@@ -194,40 +186,7 @@ Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dty
   g.c = static_cast<char*>(out.data_ptr());
   g.a_offsets = off_a.data();
   g.b_offsets = off_b.data();
-  const auto kernel = runtime::find_kernel<GemmKernel>(matmul_id(), a.device(), compute);
-  // A batch of small products runs one product per pool thread with BLAS single-threaded:
-  // BLAS's own threads cannot split a small product well, and the two pools must not both
-  // hold the cores. Large products are left to BLAS's threads.
-  const int64_t product = g.m * g.n * g.k;
-  const int parts =
-      g.batch > 1 && product <= kSmallGemm && !a.device().is_cuda() ? runtime::parallel_parts(g.batch, product) : 1;
-  if (parts > 1) {
-    const int64_t c_bytes = g.m * g.n * itemsize(compute);
-    const bool uses_blas = blas;
-    if (uses_blas) runtime::blas_set_num_threads(1);
-    try {
-      auto run_part = [&](int64_t begin, int64_t end) {
-        kernels::GemmLoop part = g;
-        part.batch = end - begin;
-        part.a_offsets += begin;
-        part.b_offsets += begin;
-        part.c += begin * c_bytes;
-        kernel(part, {});
-      };
-      runtime::parallel_run(g.batch, parts, runtime::RangeFn(run_part));
-    } catch (...) {
-      if (uses_blas) runtime::blas_set_num_threads(num_threads());
-      throw;
-    }
-    if (uses_blas) runtime::blas_set_num_threads(num_threads());
-    return out;
-  }
-  if (a.device().is_cuda()) {
-    runtime::DeviceGuard guard(a.device());
-    kernel(g, {});
-    return out;
-  }
-  kernel(g, {});
+  runtime::launch_gemm(matmul_id(), compute, g, a.device(), blas);
   return out;
 }
 

@@ -11,9 +11,7 @@
 #include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
-#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/dispatch.h"
-#include "lamina/runtime/parallel.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
@@ -86,8 +84,8 @@ std::vector<Tensor> layer_norm_grads_composite(const Tensor& grad, const Tensor&
   const Tensor c1 = mean(mul(wdy, xhat), dims, true), c2 = mean(wdy, dims, true);
   std::vector<Tensor> r(3);
   r[0] = mul(rstd, sub(sub(wdy, mul(xhat, c1)), c2));
-  if (weight.defined()) r[1] = autograd::sum_to(mul(grad, xhat), weight.shape());
-  if (has_bias) r[2] = autograd::sum_to(grad, Shape(x.shape().end() - normalized_dims, x.shape().end()));
+  if (weight.defined()) r[1] = sum_to(mul(grad, xhat), weight.shape());
+  if (has_bias) r[2] = sum_to(grad, Shape(x.shape().end() - normalized_dims, x.shape().end()));
   return r;
 }
 
@@ -121,20 +119,16 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
   args.has_weight = weight.defined();
   args.has_bias = bias.defined();
   if (rows > 0) {
-    static const runtime::OpId id = runtime::op_id("layer_norm");
-    auto kernel = runtime::find_kernel<kernels::LayerNormKernel>(id, x.device(), x.dtype());
+    constexpr runtime::OpId id = runtime::op_id(kernels::Op::layer_norm);
     const void* px = xc.data_ptr();
     const void* pw = wc.defined() ? wc.data_ptr() : nullptr;
     const void* pb = bc.defined() ? bc.data_ptr() : nullptr;
     void* py = y.data_ptr();
     void* pm = mu.data_ptr();
     void* pr = rstd.data_ptr();
-    if (x.device().is_cuda()) {
-      runtime::DeviceGuard guard(x.device());
-      kernel(args, px, pw, pb, py, pm, pr, 0, rows);
-    } else {
-      runtime::parallel_for(rows, 3 * d, [&](int64_t b, int64_t e) { kernel(args, px, pw, pb, py, pm, pr, b, e); });
-    }
+    runtime::launch_ranges<kernels::LayerNormKernel>(
+        id, x.device(), x.dtype(), rows, 3 * d,
+        [&](kernels::LayerNormKernel kernel, int64_t b, int64_t e) { kernel(args, px, pw, pb, py, pm, pr, b, e); });
   }
   if (autograd::needs_grad({&x, &weight, &bias})) {
     autograd::SavedTensor sx(xc), sw(weight), smu(mu), srstd(rstd);
@@ -151,8 +145,7 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
           Tensor dw_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
           Tensor db_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
           if (rows > 0) {
-            static const runtime::OpId bid = runtime::op_id("layer_norm_backward");
-            auto kernel = runtime::find_kernel<kernels::LayerNormBackwardKernel>(bid, xs.device(), xs.dtype());
+            constexpr runtime::OpId bid = runtime::op_id(kernels::Op::layer_norm_backward);
             const Tensor wc = ws.defined() ? ws.contiguous() : ws;
             const void* pdy = dy.data_ptr();
             const void* px = xs.data_ptr();
@@ -162,14 +155,11 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
             void* pdx = dx.data_ptr();
             void* pdw = dw_parts.data_ptr();
             void* pdb = db_parts.data_ptr();
-            if (xs.device().is_cuda()) {
-              runtime::DeviceGuard guard(xs.device());
-              kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, 0, chunks);
-            } else {
-              runtime::parallel_for(chunks, kernels::kLayerNormChunk * 4 * args.d, [&](int64_t b, int64_t e) {
-                kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, b, e);
-              });
-            }
+            runtime::launch_ranges<kernels::LayerNormBackwardKernel>(
+                bid, xs.device(), xs.dtype(), chunks, kernels::kLayerNormChunk * 4 * args.d,
+                [&](kernels::LayerNormBackwardKernel kernel, int64_t b, int64_t e) {
+                  kernel(args, rows, pdy, px, pw, pm, pr, pdx, pdw, pdb, b, e);
+                });
           }
           std::vector<Tensor> r(3);
           r[0] = dx;
@@ -198,7 +188,7 @@ std::vector<Tensor> rms_norm_grads_composite(const Tensor& grad, const Tensor& x
   const Tensor c = mean(mul(wdy, x), dims, true);
   std::vector<Tensor> r(2);
   r[0] = mul(rstd, sub(wdy, mul(mul(x, square(rstd)), c)));
-  if (weight.defined()) r[1] = autograd::sum_to(mul(grad, mul(x, rstd)), weight.shape());
+  if (weight.defined()) r[1] = sum_to(mul(grad, mul(x, rstd)), weight.shape());
   return r;
 }
 
@@ -234,11 +224,12 @@ Tensor rms_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, 
   args.eps = eps;
   args.has_weight = weight.defined();
   if (rows > 0) {
-    static const runtime::OpId id = runtime::op_id("rms_norm");
-    auto kernel = runtime::find_kernel<kernels::LayerNormKernel>(id, x.device(), x.dtype());
-    runtime::DeviceGuard guard(x.device());
-    kernel(args, xc.data_ptr(), wc.defined() ? wc.data_ptr() : nullptr, nullptr, y.data_ptr(), nullptr, rstd.data_ptr(),
-           0, rows);
+    constexpr runtime::OpId id = runtime::op_id(kernels::Op::rms_norm);
+    runtime::launch_ranges<kernels::LayerNormKernel>(
+        id, x.device(), x.dtype(), rows, 3 * d, [&](kernels::LayerNormKernel kernel, int64_t b, int64_t e) {
+          kernel(args, xc.data_ptr(), wc.defined() ? wc.data_ptr() : nullptr, nullptr, y.data_ptr(), nullptr,
+                 rstd.data_ptr(), b, e);
+        });
   }
   if (autograd::needs_grad({&x, &weight})) {
     autograd::SavedTensor sx(xc), sw(wc), srstd(rstd);
@@ -254,13 +245,14 @@ Tensor rms_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, 
                        Tensor dw_parts;
                        if (args.has_weight) dw_parts = Tensor::empty({chunks, args.d}, stat, xs.device());
                        if (rows > 0) {
-                         static const runtime::OpId bid = runtime::op_id("rms_norm_backward");
-                         auto kernel =
-                             runtime::find_kernel<kernels::LayerNormBackwardKernel>(bid, xs.device(), xs.dtype());
-                         runtime::DeviceGuard guard(xs.device());
-                         kernel(args, rows, dy.data_ptr(), xs.data_ptr(), ws.defined() ? ws.data_ptr() : nullptr,
-                                nullptr, srstd.get(node).data_ptr(), dx.data_ptr(),
-                                args.has_weight ? dw_parts.data_ptr() : nullptr, nullptr, 0, chunks);
+                         constexpr runtime::OpId bid = runtime::op_id(kernels::Op::rms_norm_backward);
+                         runtime::launch_ranges<kernels::LayerNormBackwardKernel>(
+                             bid, xs.device(), xs.dtype(), chunks, kernels::kLayerNormChunk * 4 * args.d,
+                             [&](kernels::LayerNormBackwardKernel kernel, int64_t b, int64_t e) {
+                               kernel(args, rows, dy.data_ptr(), xs.data_ptr(), ws.defined() ? ws.data_ptr() : nullptr,
+                                      nullptr, srstd.get(node).data_ptr(), dx.data_ptr(),
+                                      args.has_weight ? dw_parts.data_ptr() : nullptr, nullptr, b, e);
+                             });
                        }
                        std::vector<Tensor> r(2);
                        r[0] = dx;

@@ -13,9 +13,7 @@
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/index.h"
 #include "lamina/ops/join.h"
-#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/loops.h"
-#include "lamina/runtime/parallel.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
@@ -72,26 +70,11 @@ void check_nonempty(const Tensor& x, const ReducePlan& plan, const char* op) {
                  " to have non-zero size, got input ", describe(x));
 }
 
-// Runs `kernel` over `view` (the dims flagged in `mask` reduced) into `out_view` (view's other
-// dims, or those with the reduced dims kept as 1), splitting the outputs over the thread pool.
-// Each output's elements are combined by one kernel call in one fixed order, so the split
-// changes no bits.
-void launch_reduce(kernels::ReduceKernel kernel, const Tensor& view, const bool* mask, const Tensor& out_view,
+// Runs reduce kernel `id` for `dtype` over `view` (the dims flagged in `mask` reduced) into
+// `out_view` (view's other dims, or those with the reduced dims kept as 1).
+void launch_reduce(OpId id, Dtype dtype, const Tensor& view, const bool* mask, const Tensor& out_view,
                    const Tensor* index_view, const KernelParams& params) {
-  const kernels::ReduceLoop loop = runtime::make_reduce_loop(out_view, index_view, view, mask);
-  if (view.device().is_cuda()) {
-    // A CUDA kernel spreads the outputs over the GPU itself: one launch.
-    runtime::DeviceGuard guard(view.device());
-    kernel(loop, params);
-    return;
-  }
-  if (loop.outer_ndim == 0) {
-    kernel(loop, params);
-    return;
-  }
-  const int64_t unit = loop.outer_numel / loop.outer_shape[0] * std::max<int64_t>(loop.reduce_numel, 1);
-  runtime::parallel_for(loop.outer_shape[0], unit,
-                        [&](int64_t begin, int64_t end) { kernel(kernels::slice_outer(loop, begin, end), params); });
+  runtime::launch_reduce(id, dtype, runtime::make_reduce_loop(out_view, index_view, view, mask), view.device(), params);
 }
 
 // A reduction to few outputs over many elements is cut into chunks of kReduceChunk elements
@@ -125,17 +108,15 @@ void chunked_reduce(OpId id, const Tensor& view, int64_t r, Dtype out_dtype, con
       chunk_strides.push_back(view.strides()[d]);
     }
   }
-  auto kernel = runtime::find_kernel<kernels::ReduceKernel>(id, view.device(), view.dtype());
   const Tensor chunked =
       Tensor::make_view(view.storage(), chunk_shape, chunk_strides, view.storage_offset(), view.dtype());
-  launch_reduce(kernel, chunked, chunk_mask, partials.narrow(r, 0, chunks), nullptr, params);
+  launch_reduce(id, view.dtype(), chunked, chunk_mask, partials.narrow(r, 0, chunks), nullptr, params);
   bool mask[kMaxDims] = {};
   mask[r] = true;
   if (tail)
-    launch_reduce(kernel, view.narrow(r, chunks * kReduceChunk, tail), mask, partials.narrow(r, chunks, 1), nullptr,
-                  params);
-  auto final_kernel = runtime::find_kernel<kernels::ReduceKernel>(id, view.device(), out_dtype);
-  launch_reduce(final_kernel, partials, mask, out_view, nullptr, params);
+    launch_reduce(id, view.dtype(), view.narrow(r, chunks * kReduceChunk, tail), mask, partials.narrow(r, chunks, 1),
+                  nullptr, params);
+  launch_reduce(id, out_dtype, partials, mask, out_view, nullptr, params);
 }
 
 // Runs reduce kernel `id` for in's dtype over `in` into a new out_dtype tensor (and int64
@@ -145,7 +126,7 @@ void chunked_reduce(OpId id, const Tensor& view, int64_t r, Dtype out_dtype, con
 // large reduction to few outputs may go through chunked_reduce.
 Tensor run_reduce(OpId id, const Tensor& in, const ReducePlan& plan, Dtype out_dtype, const KernelParams& params,
                   Tensor* indices = nullptr, bool chunkable = false) {
-  auto kernel = runtime::find_kernel<kernels::ReduceKernel>(id, in.device(), in.dtype());
+  runtime::require_kernel(id, in.device(), in.dtype());
   Tensor out = Tensor::empty(plan.out_shape, out_dtype, in.device());
   if (indices) *indices = Tensor::empty(plan.out_shape, Dtype::Int64, in.device());
   if (out.numel() == 0) return out;
@@ -178,13 +159,13 @@ Tensor run_reduce(OpId id, const Tensor& in, const ReducePlan& plan, Dtype out_d
   }
   Tensor index_view;
   if (indices) index_view = indices->view(outer);
-  launch_reduce(kernel, view, mask, out_view, indices ? &index_view : nullptr, params);
+  launch_reduce(id, in.dtype(), view, mask, out_view, indices ? &index_view : nullptr, params);
   return out;
 }
 
 Tensor sum_like(const char* name, int64_t mode, const Tensor& x, const DimList& dims, bool keepdim,
                 std::optional<Dtype> dtype) {
-  static const OpId id = op_id("sum");
+  constexpr OpId id = op_id(kernels::Op::sum);
   const ReducePlan plan = plan_reduce(x, dims, keepdim, name);
   const Dtype dt = dtype ? *dtype : is_floating(x.dtype()) ? x.dtype() : Dtype::Int64;
   if (mode == kMean) {
@@ -214,7 +195,7 @@ Tensor sum_like(const char* name, int64_t mode, const Tensor& x, const DimList& 
 
 Tensor extreme(const char* name, int64_t mode, const Tensor& x, const DimList& dims, bool keepdim,
                Tensor* indices = nullptr) {
-  static const OpId id = op_id("extreme");
+  constexpr OpId id = op_id(kernels::Op::extreme);
   const ReducePlan plan = plan_reduce(x, dims, keepdim, name);
   check_nonempty(x, plan, name);
   KernelParams params;
@@ -236,7 +217,7 @@ Tensor arg_extreme(const char* name, int64_t mode, const Tensor& x, std::optiona
 
 Tensor var_like(const char* name, bool take_sqrt, const Tensor& x, const DimList& dims, double correction,
                 bool keepdim) {
-  static const OpId id = op_id("var");
+  constexpr OpId id = op_id(kernels::Op::var);
   const ReducePlan plan = plan_reduce(x, dims, keepdim, name);
   LAMINA_CHECK(is_floating(x.dtype()), DTypeError, name, "expected a floating-point input, got ", describe(x),
                "; std and var only support floating dtypes");
@@ -254,21 +235,15 @@ bool any_reduced_dim_empty(const Tensor& x, const ReducePlan& plan) {
 
 // Runs line kernel `id` for in's dtype along dim d into a new tensor of in's shape.
 Tensor run_lines(OpId id, const Tensor& in, int64_t d, Dtype out_dtype, const KernelParams& params) {
-  auto kernel = runtime::find_kernel<kernels::LineKernel>(id, in.device(), in.dtype());
+  runtime::require_kernel(id, in.device(), in.dtype());
   Tensor out = Tensor::empty(in.shape(), out_dtype, in.device());
   if (out.numel() == 0) return out;
-  const kernels::LineLoop loop = runtime::make_line_loop(in, d, out, nullptr);
-  if (in.device().is_cuda()) {
-    runtime::DeviceGuard guard(in.device());
-    kernel(loop, params);
-    return out;
-  }
-  runtime::launch_lines(kernel, loop, params);
+  runtime::launch_lines(id, in.dtype(), runtime::make_line_loop(in, d, out, nullptr), in.device(), params);
   return out;
 }
 
 Tensor cumulative(const char* name, int64_t mode, const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
-  static const OpId id = op_id("cumulative");
+  constexpr OpId id = op_id(kernels::Op::cumulative);
   ops::check_defined(x, name);
   const int64_t d = wrap_dim(dim, x.dim(), name);
   const Dtype dt = dtype ? *dtype : is_floating(x.dtype()) ? x.dtype() : Dtype::Int64;
@@ -280,7 +255,7 @@ Tensor cumulative(const char* name, int64_t mode, const Tensor& x, int64_t dim, 
 }
 
 Tensor softmax_like(const char* name, int64_t mode, const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
-  static const OpId id = op_id("softmax");
+  constexpr OpId id = op_id(kernels::Op::softmax);
   ops::check_defined(x, name);
   const int64_t d = wrap_dim(dim, x.dim(), name);
   const Dtype dt = dtype ? *dtype : x.dtype();
@@ -298,21 +273,17 @@ Tensor softmax_backward_lines(const Tensor& g, const Tensor& y, int64_t dim, boo
   if (autograd::grad_mode_enabled() || dim != y.dim() - 1 || g.dtype() != y.dtype() || g.shape() != y.shape() ||
       !y.is_contiguous())
     return Tensor();
-  static const OpId id = op_id("softmax_backward");
+  constexpr OpId id = op_id(kernels::Op::softmax_backward);
   const Tensor gc = g.contiguous();
   Tensor out = Tensor::empty(y.shape(), y.dtype(), y.device());
   const int64_t n = y.shape()[dim], lines = n == 0 ? 0 : y.numel() / n;
   if (lines == 0) return out;
-  auto kernel = runtime::find_kernel<kernels::SoftmaxBackwardKernel>(id, y.device(), y.dtype());
   const void* pg = gc.data_ptr();
   const void* py = y.data_ptr();
   void* po = out.data_ptr();
-  if (y.device().is_cuda()) {
-    runtime::DeviceGuard guard(y.device());
-    kernel(pg, py, po, n, log_form, 0, lines);
-    return out;
-  }
-  runtime::parallel_for(lines, 3 * n, [&](int64_t b, int64_t e) { kernel(pg, py, po, n, log_form, b, e); });
+  runtime::launch_ranges<kernels::SoftmaxBackwardKernel>(
+      id, y.device(), y.dtype(), lines, 3 * n,
+      [&](kernels::SoftmaxBackwardKernel kernel, int64_t b, int64_t e) { kernel(pg, py, po, n, log_form, b, e); });
   return out;
 }
 
@@ -505,7 +476,7 @@ Tensor std(const Tensor& x, DimList dims, double correction, bool keepdim) {
 
 Tensor logsumexp(const Tensor& x, DimList dims, bool keepdim) {
   LAMINA_PROFILE_OP("logsumexp", x);
-  static const OpId id = op_id("logsumexp");
+  constexpr OpId id = op_id(kernels::Op::logsumexp);
   const ReducePlan plan = plan_reduce(x, dims, keepdim, "logsumexp");
   const Dtype dt = to_floating(x.dtype());
   Tensor out = run_reduce(id, x.to(dt), plan, dt, {});
@@ -518,7 +489,7 @@ Tensor logsumexp(const Tensor& x, DimList dims, bool keepdim) {
 
 Tensor norm(const Tensor& x, double p, DimList dims, bool keepdim) {
   LAMINA_PROFILE_OP("norm", x);
-  static const OpId id = op_id("norm");
+  constexpr OpId id = op_id(kernels::Op::norm);
   const ReducePlan plan = plan_reduce(x, dims, keepdim, "norm");
   LAMINA_CHECK(is_floating(x.dtype()), DTypeError, "norm", "expected a floating-point input, got ", describe(x),
                "; convert it or pass a floating dtype=");
@@ -544,14 +515,14 @@ Tensor norm(const Tensor& x, double p, DimList dims, bool keepdim) {
 
 Tensor all(const Tensor& x, DimList dims, bool keepdim) {
   LAMINA_PROFILE_OP("all", x);
-  static const OpId id = op_id("all_any");
+  constexpr OpId id = op_id(kernels::Op::all_any);
   const ReducePlan plan = plan_reduce(x, dims, keepdim, "all");
   return run_reduce(id, x, plan, Dtype::Bool, {});
 }
 
 Tensor any(const Tensor& x, DimList dims, bool keepdim) {
   LAMINA_PROFILE_OP("any", x);
-  static const OpId id = op_id("all_any");
+  constexpr OpId id = op_id(kernels::Op::all_any);
   const ReducePlan plan = plan_reduce(x, dims, keepdim, "any");
   KernelParams params;
   params.i = 1;
@@ -637,6 +608,16 @@ Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<Dtype> dtype) {
     if (Tensor fused = softmax_backward_lines(g, y, d, true); fused.defined()) return fused;
     return sub(g, mul(exp(y), sum(g, std::vector<int64_t>{d}, true)));
   });
+}
+
+Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  if (grad.shape() == shape) return grad;
+  const int64_t lead = grad.dim() - static_cast<int64_t>(shape.size());
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < grad.dim(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && grad.shape()[d] != 1)) dims.push_back(d);
+  Tensor r = dims.empty() ? grad : sum(grad, dims, true);
+  return r.reshape(shape);
 }
 
 }  // namespace lamina

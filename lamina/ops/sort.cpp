@@ -6,7 +6,6 @@
 #include "lamina/ops/common.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/index.h"
-#include "lamina/runtime/device_backend.h"
 #include "lamina/runtime/loops.h"
 #include "lamina/runtime/profiler.h"
 
@@ -34,24 +33,18 @@ ValuesIndices alloc_lines(const Tensor& x, int64_t d, int64_t k) {
 }
 
 ValuesIndices run_sort_kernel(OpId id, const Tensor& x, int64_t d, int64_t k, int64_t mode) {
-  auto kernel = runtime::find_kernel<kernels::LineKernel>(id, x.device(), x.dtype());
+  runtime::require_kernel(id, x.device(), x.dtype());
   ValuesIndices r = alloc_lines(x, d, k);
   if (r.values.numel() > 0) {
     KernelParams params;
     params.i = mode;
-    const kernels::LineLoop loop = runtime::make_line_loop(x, d, r.values, &r.indices);
-    if (x.device().is_cuda()) {  // one launch sorts every line on the device's stream
-      runtime::DeviceGuard guard(x.device());
-      kernel(loop, params);
-    } else {
-      runtime::launch_lines(kernel, loop, params);
-    }
+    runtime::launch_lines(id, x.dtype(), runtime::make_line_loop(x, d, r.values, &r.indices), x.device(), params);
   }
   ValuesIndices out{r.values.contiguous(), r.indices.contiguous()};
   if (is_floating(x.dtype()) && autograd::needs_grad({&x})) {
     // Each value's gradient goes back to the position its index names.
     autograd::SavedTensor si(out.indices);
-    autograd::record(id == op_id("sort") ? "SortBackward0" : "TopkBackward0", out.values, {&x},
+    autograd::record(id == op_id(kernels::Op::sort) ? "SortBackward0" : "TopkBackward0", out.values, {&x},
                      [si, d, shape = x.shape()](const Tensor& g) {
                        const Tensor idx = si.get("SortBackward0");
                        if (shape.size() == 0) return std::vector<Tensor>{g.reshape({})};
@@ -66,7 +59,7 @@ ValuesIndices run_sort_kernel(OpId id, const Tensor& x, int64_t d, int64_t k, in
 
 ValuesIndices sort(const Tensor& x, int64_t dim, bool descending) {
   LAMINA_PROFILE_OP("sort", x);
-  static const OpId id = op_id("sort");
+  constexpr OpId id = op_id(kernels::Op::sort);
   ops::check_defined(x, "sort");
   const int64_t d = wrap_dim(dim, x.dim(), "sort");
   return run_sort_kernel(id, x, d, x.dim() == 0 ? 1 : x.shape()[d], descending ? 1 : 0);
@@ -81,7 +74,7 @@ Tensor argsort(const Tensor& x, int64_t dim, bool descending) {
 
 ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
   LAMINA_PROFILE_OP("topk", x);
-  static const OpId id = op_id("topk");
+  constexpr OpId id = op_id(kernels::Op::topk);
   (void)sorted;  // the result is always sorted
   ops::check_defined(x, "topk");
   const int64_t d = wrap_dim(dim, x.dim(), "topk");

@@ -6,6 +6,7 @@
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
+#include "lamina/ops/reduce.h"
 
 namespace lamina {
 namespace {
@@ -244,7 +245,7 @@ Tensor Tensor::expand(const Shape& shape) const {
   }
   if (out_shape == this->shape() && out_strides == this->strides()) return *this;
   return with_grad("ExpandBackward0", *this, with_geometry(*this, out_shape, out_strides, storage_offset()),
-                   [from = this->shape()](const Tensor& g) { return std::vector<Tensor>{autograd::sum_to(g, from)}; });
+                   [from = this->shape()](const Tensor& g) { return std::vector<Tensor>{sum_to(g, from)}; });
 }
 
 Tensor Tensor::squeeze() const {

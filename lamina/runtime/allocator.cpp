@@ -119,11 +119,12 @@ void release_cached(CpuCache& c) {
 int64_t size_class_bytes(int64_t nbytes) { return class_bytes(class_index(std::max<int64_t>(nbytes, 1))); }
 
 void* allocate(int64_t nbytes, Device device) {
-  check_device_available(device, "allocate");
-  if (!device.is_cpu())  // zero bytes get a real block too, so every tensor has a unique pointer
+  if (!device.is_cpu()) {  // zero bytes get a real block too, so every tensor has a unique pointer
+    check_device_available(device, "allocate");
     // The block belongs to the stream that allocates it, so it can be reused on that stream
     // without synchronizing (stream order keeps its last use ahead of the next).
     return require_device_backend(device, "allocate").allocate(std::max<int64_t>(nbytes, 1), device.index);
+  }
   LAMINA_CHECK(nbytes >= 0 && nbytes <= (int64_t{1} << kMaxLog2), OutOfMemoryError, "allocate", "cannot allocate ",
                nbytes, " bytes on cpu");
   // Zero-byte tensors still get a unique, aligned, non-null pointer.

@@ -16,9 +16,14 @@ using Row = std::array<std::array<void*, kNumDtypes>, kNumBackends>;
 
 constexpr size_t kMaxOps = 1024;
 
+// The rows' storage once the table exists, for lookups without the function-local static's
+// guard and call frame.
+std::atomic<const Row*> g_rows{nullptr};
+
 struct Table {
   Table() {
     rows.reserve(kMaxOps);                             // never reallocates, so lookups need no lock
+    g_rows.store(rows.data(), std::memory_order_release);
     for (std::string_view name : kernels::kOpNames) {  // the typed ids come first, in order
       names.emplace_back(name);
       rows.emplace_back();
@@ -87,9 +92,11 @@ void register_kernel(OpId op, Backend backend, Dtype dtype, void* fn) {
 
 static void* lookup(OpId op, Device device, Dtype dtype) {
   ensure_started();
-  auto& t = table();
+  const Row* rows = g_rows.load(std::memory_order_acquire);
+  if (rows == nullptr) [[unlikely]]
+    rows = table().rows.data();
   // Rows are only appended before lookups of that op, and kernels registered once at start-up.
-  const Row& row = t.rows[static_cast<size_t>(op)];
+  const Row& row = rows[static_cast<size_t>(op)];
   int dt = static_cast<int>(dtype);
   if (device.is_cuda()) return row[static_cast<int>(Backend::Cuda)][dt];
   if (g_cpu_backend.load(std::memory_order_relaxed) == Backend::CpuSimd) {

@@ -1,7 +1,9 @@
 #pragma once
 // Kernel launches: the runtime, not the ops, looks a kernel up, makes the operands' device
-// current and splits the work over the thread pool. One entry per geometry (the line kernels'
-// launch_lines is in loops.h).
+// current and splits the work over the thread pool. One entry per geometry: elementwise
+// (strided loops), reductions, lines, ranges of independent items, and one call for kernels
+// that take their own argument structs. Ops, nn and optim never call find_kernel, DeviceGuard or
+// parallel_for themselves (tools/check_layers.py checks).
 #include <initializer_list>
 
 #include "lamina/core/tensor.h"
@@ -24,6 +26,47 @@ enum class Split {
 void launch_elementwise(OpId op, Dtype kernel_dtype, std::initializer_list<const Tensor*> operands,
                         const kernels::KernelParams& params = {}, Split split = Split::Free);
 
+/// Runs the reduce kernel (op, dtype) over `loop` on `device`: one launch on a device (made
+/// current), or on the CPU the outputs split along the outermost output dim across the pool.
+/// Each output is combined by one kernel call in one fixed order, so the split changes no bits.
+void launch_reduce(OpId op, Dtype dtype, const kernels::ReduceLoop& loop, Device device,
+                   const kernels::KernelParams& params);
+
+/// Runs the line kernel (op, dtype) over the lines of `loop` on `device`: one launch on a device
+/// (made current), or on the CPU independent lines split across the pool.
+void launch_lines(OpId op, Dtype dtype, const kernels::LineLoop& loop, Device device,
+                  const kernels::KernelParams& params);
+
+/// Runs the matrix-product kernel (op, dtype) over `loop` on `device`. On the CPU a batch of small
+/// products runs one product per pool thread, with BLAS single-threaded meanwhile when the
+/// kernel calls BLAS (`uses_blas`): BLAS's own threads cannot split a small product well, and the
+/// two pools must not both hold the cores. Large products are left to BLAS's threads.
+void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device device, bool uses_blas);
+
+/// Looks up the kernel (op, device, dtype) of signature Kernel and runs call(kernel, begin, end)
+/// over the `count` independent items [0, count) (planes, rows, chunks): once with the device
+/// current on a device (the GPU splits the work), in ranges across the pool on the CPU, `cost`
+/// the work of one item.
+template <class Kernel, class Call>
+void launch_ranges(OpId op, Device device, Dtype dtype, int64_t count, int64_t cost, Call&& call) {
+  const Kernel kernel = find_kernel<Kernel>(op, device, dtype);
+  if (!device.is_cpu()) {
+    DeviceGuard guard(device);
+    call(kernel, int64_t{0}, count);
+    return;
+  }
+  parallel_for(count, cost, [&](int64_t begin, int64_t end) { call(kernel, begin, end); });
+}
+
+/// Looks up the kernel (op, device, dtype) of signature Kernel and returns call(kernel) with the
+/// device current: one launch of a kernel that splits its own work (cuDNN, cuBLAS, attention).
+template <class Kernel, class Call>
+decltype(auto) launch_once(OpId op, Device device, Dtype dtype, Call&& call) {
+  const Kernel kernel = find_kernel<Kernel>(op, device, dtype);
+  DeviceGuard guard(device);
+  return call(kernel);
+}
+
 /// Calls run(part, first) for the parts of `loop` a launch on `device` makes: the whole loop once
 /// on a device (made current; the GPU does the splitting), or on the CPU parts of the outermost
 /// dim across the thread pool when the loop is large; `first` is the part's first element.
@@ -44,11 +87,11 @@ void for_each_part(const kernels::StridedLoop& loop, Device device, Run&& run) {
                [&](int64_t begin, int64_t end) { run(kernels::slice_outer(loop, begin, end), begin * inner); });
 }
 
-/// Runs a strided kernel with its own argument struct (the fused optimizer steps) over `loop` on
-/// `device`, split as for_each_part does.
-template <class Args>
-void launch_strided(void (*kernel)(const kernels::StridedLoop&, const Args&), const kernels::StridedLoop& loop,
-                    const Args& args, Device device) {
+/// Runs the strided kernel (op, dtype) of signature Kernel, which takes its own argument struct
+/// (the fused optimizer steps), over `loop` on `device`, split as for_each_part does.
+template <class Kernel, class Args>
+void launch_strided(OpId op, Dtype dtype, const kernels::StridedLoop& loop, const Args& args, Device device) {
+  const Kernel kernel = find_kernel<Kernel>(op, device, dtype);
   for_each_part(loop, device, [&](const kernels::StridedLoop& part, int64_t) { kernel(part, args); });
 }
 

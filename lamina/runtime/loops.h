@@ -53,16 +53,4 @@ inline kernels::LineLoop make_line_loop(const Tensor& in, int64_t dim, const Ten
   return loop;
 }
 
-/// Runs `kernel` over the lines of `loop`, independent lines split over the thread pool.
-inline void launch_lines(kernels::LineKernel kernel, const kernels::LineLoop& loop,
-                         const kernels::KernelParams& params) {
-  if (loop.outer_ndim == 0) {
-    kernel(loop, params);
-    return;
-  }
-  const int64_t unit = loop.outer_numel / loop.outer_shape[0] * std::max<int64_t>(loop.n, 1);
-  parallel_for(loop.outer_shape[0], unit,
-               [&](int64_t begin, int64_t end) { kernel(kernels::slice_outer(loop, begin, end), params); });
-}
-
 }  // namespace lamina::runtime

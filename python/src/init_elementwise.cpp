@@ -43,7 +43,7 @@ nb::object inplace(F f, Self self, nb::handle b) {
 }  // namespace
 
 void init_elementwise(nb::module_& m, TensorClass& cls) {
-#define LAMINA_BIND_UNARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_) LAMINA_IF_PUBLIC(api_, \
+#define LAMINA_BIND_UNARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_, ...) LAMINA_IF_PUBLIC(api_, \
   m.def(#name, [](const Tensor& x) { return lamina::name(x); }, nb::arg("input"), "Elementwise " #name "."); \
   cls.def(#name, [](const Tensor& x) { return lamina::name(x); }, "Elementwise " #name ".");        \
   cls.def(#name "_", [](Self self) {                                                                 \
@@ -63,7 +63,7 @@ void init_elementwise(nb::module_& m, TensorClass& cls) {
     cls.def(name, fn);
   }
 
-#define LAMINA_BIND_BINARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_) LAMINA_IF_PLAIN(api_, \
+#define LAMINA_BIND_BINARY(name, kind_, types_, fn_, bool_fn_, grad_, autocast_, api_, ...) LAMINA_IF_PLAIN(api_, \
   m.def(#name, [](nb::handle a, nb::handle b) { return lamina::name(to_tensor_operand(a), to_tensor_operand(b)); }, \
         nb::arg("input"), nb::arg("other"), "Elementwise " #name " with broadcasting and type promotion.");  \
   cls.def(#name, [](const Tensor& a, nb::handle b) { return lamina::name(a, to_tensor_operand(b)); },       \
@@ -77,22 +77,24 @@ void init_elementwise(nb::module_& m, TensorClass& cls) {
   // The table itself, for the test sweep (every row must have a test) and for tools.
   m.def("_elementwise_table", [] {
     nb::list rows;
-#define LAMINA_TABLE_ROW(arity)                                                                     \
-  [&rows](const char* name, const char* kind, const char* types, const char* grad, const char* api,   \
-          const char* bool_fn) { rows.append(nb::make_tuple(name, arity, kind, types, grad, api, bool_fn)); }
+#define LAMINA_TABLE_ROW(arity)                                                                   \
+  [&rows](const char* name, const char* kind, const char* types, const char* grad, const char* api, \
+          const char* bool_fn, const char* simd) {                                                  \
+    rows.append(nb::make_tuple(name, arity, kind, types, grad, api, bool_fn, simd));                \
+  }
     auto unary_row = LAMINA_TABLE_ROW(1);
     auto binary_row = LAMINA_TABLE_ROW(2);
 #undef LAMINA_TABLE_ROW
-#define LAMINA_UNARY_ROW(name, kind, types, fn, bool_fn, grad, autocast, api) \
-  unary_row(#name, #kind, #types, #grad, #api, #bool_fn);
-#define LAMINA_BINARY_ROW(name, kind, types, fn, bool_fn, grad, autocast, api) \
-  binary_row(#name, #kind, #types, #grad, #api, #bool_fn);
+#define LAMINA_UNARY_ROW(name, kind, types, fn, bool_fn, grad, autocast, api, simd) \
+  unary_row(#name, #kind, #types, #grad, #api, #bool_fn, #simd);
+#define LAMINA_BINARY_ROW(name, kind, types, fn, bool_fn, grad, autocast, api, simd) \
+  binary_row(#name, #kind, #types, #grad, #api, #bool_fn, #simd);
     LAMINA_UNARY_TABLE(LAMINA_UNARY_ROW)
     LAMINA_BINARY_TABLE(LAMINA_BINARY_ROW)
 #undef LAMINA_UNARY_ROW
 #undef LAMINA_BINARY_ROW
     return rows;
-  }, "The rows of kernels/elementwise_table.h: (name, arity, kind, types, grad, api, bool_fn).");
+  }, "The rows of kernels/elementwise_table.h: (name, arity, kind, types, grad, api, bool_fn, simd).");
   m.def("multiply", [](nb::handle a, nb::handle b) { return mul(to_tensor_operand(a), to_tensor_operand(b)); });
   m.def("greater", [](nb::handle a, nb::handle b) { return gt(to_tensor_operand(a), to_tensor_operand(b)); });
   m.def("less", [](nb::handle a, nb::handle b) { return lt(to_tensor_operand(a), to_tensor_operand(b)); });

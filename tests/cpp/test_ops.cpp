@@ -127,3 +127,31 @@ TEST(ElementwiseTable, HypotLogAddExpCopySign) {
   EXPECT_THROW(copysign_(i, tensor(std::vector<double>{1.0, -1.0})), DTypeError);
   EXPECT_EQ(i.data<int64_t>()[1], 2);
 }
+
+TEST(ElementwiseTable, EveryKernelFamilyHasTypedIds) {
+  EXPECT_EQ(runtime::op_id("sum"), runtime::op_id(kernels::Op::sum));
+  EXPECT_EQ(runtime::op_id("adagrad_step"), runtime::op_id(kernels::Op::adagrad_step));
+  EXPECT_EQ(kernels::op_name(kernels::Op::max_pool2d), "max_pool2d");
+  EXPECT_EQ(runtime::op_id(kernels::Op::adagrad_step) + 1, kernels::kNumTypedOps);
+  EXPECT_TRUE(runtime::has_kernel(runtime::op_id(kernels::Op::cumulative), kCPU, Dtype::Int64));
+}
+
+// The integer division kernels find a zero divisor themselves (KernelParams::status); the op
+// raises after the launch, and the in-place form leaves its operand as it was.
+TEST(ElementwiseTable, KernelsReportBadIntegerInputs) {
+  std::vector<int32_t> values(100000), divisors(100000, 7);
+  for (size_t k = 0; k < values.size(); ++k) values[k] = static_cast<int32_t>(k * 37 % 1001) - 500;
+  divisors[99999] = 0;
+  Tensor a = tensor(values), b = tensor(divisors);
+  EXPECT_THROW(floor_divide(a, b), ValueError);
+  EXPECT_THROW(remainder_(a, b), ValueError);
+  EXPECT_THROW(fmod_(a, Scalar(0)), ValueError);
+  for (size_t k = 0; k < values.size(); ++k) ASSERT_EQ(a.data<int32_t>()[k], values[k]);
+  divisors[99999] = -3;
+  const Tensor q = floor_divide(a, tensor(divisors));
+  EXPECT_EQ(q.data<int32_t>()[99999], static_cast<int32_t>(std::floor(values[99999] / -3.0)));
+  EXPECT_THROW(pow(a, tensor(std::vector<int32_t>(100000, -1))), ValueError);
+  EXPECT_THROW(pow_(a, Scalar(-2)), ValueError);
+  EXPECT_EQ(a.data<int32_t>()[1], values[1]);
+  EXPECT_NO_THROW(floor_divide(tensor(std::vector<double>{1.0}), Scalar(0.0)));  // floats: inf, no error
+}

@@ -145,6 +145,55 @@ def test_integer_division_semantics(rng):
     assert (lamina.tensor([2], dtype=lamina.int32) ** 10).tolist() == [1024]
 
 
+@pytest.mark.parametrize("name", ["floor_divide", "remainder", "fmod"])
+@pytest.mark.parametrize("dtype", INTS)
+def test_integer_division_by_zero_is_reported_by_the_kernel(name, dtype, rng):
+    # Large enough that the CPU splits the loop over the pool: whichever part meets the zero, the
+    # op raises, and the in-place form leaves its operand as it was.
+    a = lamina.from_numpy(random_array(rng, (3, 40000), NP[dtype]))
+    b_np = random_array(rng, (40000, 3), NP[dtype])
+    b_np[b_np == 0] = 3
+    b_np[39999, 1] = 0
+    b = lamina.from_numpy(b_np).t()  # a non-contiguous divisor, the zero in its last column
+    before = a.numpy().copy()
+    with pytest.raises(lamina.ValueError, match=rf"\[{name}\].*integer division by zero"):
+        getattr(lamina, name)(a, b)
+    with pytest.raises(lamina.ValueError, match=r"integer division by zero"):
+        getattr(a, name + "_")(b)
+    np.testing.assert_array_equal(a.numpy(), before)
+    with pytest.raises(lamina.ValueError, match=r"integer division by zero"):
+        getattr(lamina, name)(a, 0)  # a broadcast 0-d divisor
+    with pytest.raises(lamina.ValueError, match=r"integer division by zero"):
+        getattr(a[:, ::7], name + "_")(lamina.zeros((1,), dtype=dtype))
+    np.testing.assert_array_equal(a.numpy(), before)
+    b_np[39999, 1] = 5
+    ref = {"floor_divide": np.floor_divide, "remainder": np.remainder, "fmod": np.fmod}[name]
+    got = getattr(lamina, name)(a, lamina.from_numpy(b_np).t())
+    np.testing.assert_array_equal(got.numpy(), ref(before, b_np.T))
+    empty = lamina.zeros((0,), dtype=dtype)
+    assert getattr(lamina, name)(empty, empty).shape == (0,)  # nothing divided, nothing to report
+
+
+@pytest.mark.parametrize("dtype", INTS)
+def test_integer_pow_of_a_negative_exponent_is_reported_by_the_kernel(dtype, rng):
+    base = lamina.from_numpy(np.clip(random_array(rng, (200000,), NP[dtype]), 0, 3).astype(NP[dtype]))
+    exps = np.clip(random_array(rng, (200000,), NP[dtype]), 0, 4).astype(NP[dtype])
+    before = base.numpy().copy()
+    np.testing.assert_array_equal((base ** lamina.from_numpy(exps)).numpy(), before ** exps)
+    if dtype == lamina.uint8:
+        return  # no negative exponents to write
+    exps[123456] = -1
+    e = lamina.from_numpy(exps)
+    with pytest.raises(lamina.ValueError, match=r"\[pow\].*negative integer powers"):
+        base ** e
+    with pytest.raises(lamina.ValueError, match=r"negative integer powers"):
+        base.pow_(e)
+    with pytest.raises(lamina.ValueError, match=r"negative integer powers"):
+        base.pow_(-2)
+    np.testing.assert_array_equal(base.numpy(), before)
+    assert (lamina.tensor([2.0]) ** lamina.tensor([-1])).tolist() == [0.5]  # a float base is fine
+
+
 def test_type_promotion_rules():
     i8 = lamina.tensor([1], dtype=lamina.int8)
     u8 = lamina.tensor([1], dtype=lamina.uint8)

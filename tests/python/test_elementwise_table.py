@@ -80,6 +80,45 @@ def test_every_public_row_has_a_reference():
         assert PUBLIC[name][1] == 2
 
 
+SIMD = {name: row[7] for name, row in ROWS.items() if row[7] != "NoSimd"}
+
+
+def _gelu_backward(g, x):
+    """gelu_backward (an internal row) as gelu's gradient, which runs it."""
+    x = x.clone().requires_grad_(True)
+    lamina.gelu(x).backward(g)
+    return x.grad
+
+
+def test_simd_rows_name_vector_kernels():
+    assert {"add", "mul", "exp", "relu"} <= set(SIMD)
+    for name, column in SIMD.items():
+        assert column.startswith("Simd(") and column.endswith(")"), (name, column)
+        assert "FLOAT" in ROWS[name][3] or ROWS[name][3] in ("NUMERIC", "ALL"), name
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "negative-step"])
+@pytest.mark.parametrize("name", sorted(SIMD))
+def test_simd_row_matches_its_scalar_kernel(name, layout, rng):
+    # The vector kernel a Simd(K) row registers for float32 / float64 against the row's scalar
+    # functor (set_backend("cpu_scalar")): the same op, within the vector math's few ulps.
+    domain = (UNARY.get(name) or BINARY.get(name) or (None, None))[1]
+    arity = ROWS[name][1]
+    for dt in (lamina.float32, lamina.float64):
+        args = [_input(rng, dt, domain if k == arity - 1 else None, layout)[0] for k in range(arity)]
+        fn = getattr(lamina, name) if name != "gelu_backward" else _gelu_backward
+        fast = fn(*args).numpy()
+        lamina.set_backend("cpu_scalar")
+        try:
+            slow = fn(*args).numpy()
+        finally:
+            lamina.set_backend("cpu_simd")
+        # Relative to the values' scale (inputs are O(1)): near gelu's and silu's tails the two
+        # formulas lose different low bits to cancellation.
+        tol = 2e-6 if dt == lamina.float32 else 1e-13
+        np.testing.assert_allclose(fast, slow, rtol=tol, atol=tol, err_msg=f"{name} {dt} {layout}")
+
+
 def _domain(arr, domain, dt):
     if domain is None or dt == lamina.bool:
         return arr
@@ -123,7 +162,7 @@ def _input(rng, dt, domain, layout):
 def _claimed(name):
     """The input dtypes the row's op accepts: its kernel dtypes, integers too where they compute in
     float32 or pass through, bool where the row has a bool functor, anything for logical ops."""
-    _, _, kind, types, _, _, bool_fn = PUBLIC[name]
+    _, _, kind, types, _, _, bool_fn, _ = PUBLIC[name]
     dts = list(DTYPES[types])
     if kind in ("Float", "Round"):
         dts = list(DTYPES["NUMERIC"])

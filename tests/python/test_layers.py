@@ -14,7 +14,7 @@ def run(root):
 def test_every_include_points_down():
     result = run(ROOT)
     assert result.returncode == 0, result.stdout
-    assert "0 include(s)" in result.stdout
+    assert "0 include(s) or launch(es)" in result.stdout
 
 
 def write(root, path, text):
@@ -61,3 +61,20 @@ def test_the_checker_keeps_kernels_below_the_ops(tmp_path):
     assert "lamina/nn/loss.cpp:2: includes lamina/kernels/optim.h: reaches the kernel interface from libraries" in result.stdout
     assert "lamina/ops/step.cpp" not in result.stdout  # the ops launch kernels
     assert "2 include(s)" in result.stdout
+
+
+def test_the_checker_keeps_launches_in_the_runtime(tmp_path):
+    write(tmp_path, "lamina/runtime/launch.h", "\n")
+    write(tmp_path, "lamina/runtime/launch.cpp", "void f() { DeviceGuard g(d); parallel_for(n, c, fn); }\n")
+    write(tmp_path, "lamina/ops/norm.cpp",
+          '#include "lamina/runtime/launch.h"\n// find_kernel in a comment is fine\n'
+          "auto k = runtime::find_kernel<K>(id, d, dt);\nruntime::DeviceGuard guard(d);\n")
+    write(tmp_path, "lamina/nn/module.cpp", "/* parallel_for\n */ void g() { runtime::parallel_for(1, 1, f); }\n")
+    result = run(tmp_path)
+    out = result.stdout
+    assert result.returncode == 1
+    assert "lamina/ops/norm.cpp:3: calls find_kernel from ops (launch through runtime/launch.h)" in out
+    assert "lamina/ops/norm.cpp:4: calls DeviceGuard from ops" in out
+    assert "lamina/nn/module.cpp:2: calls parallel_for from libraries" in out
+    assert "lamina/runtime/launch.cpp" not in out  # the runtime owns launches
+    assert "3 include(s) or launch(es)" in out

@@ -4,6 +4,7 @@
 // edges to its inputs' nodes and the tensors it saved. backward() walks the graph from the
 // outputs in reverse creation order, sums the gradients arriving at each node, and adds the
 // leaves' gradients into their .grad.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -94,6 +95,14 @@ void set_applying_node(Node* node);
 
 /// True while operations record graphs (the default; false under NoGradGuard).
 bool grad_mode_enabled();
+
+namespace detail {
+/// Set (never cleared) when the first tensor gets autograd state; read through any_autograd().
+extern std::atomic<bool> g_any_autograd;
+}  // namespace detail
+/// False until some tensor first requires grad or joins a graph: before that no op can need to
+/// record, whatever the grad mode (one relaxed load, no thread-local lookup).
+inline bool any_autograd() { return detail::g_any_autograd.load(std::memory_order_relaxed); }
 /// Turns recording on or off for the current thread.
 void set_grad_mode(bool enabled);
 
@@ -169,9 +178,6 @@ void record(const char* name, const Tensor& output, const std::vector<Tensor>& i
 
 /// Makes `t` the output of `result`'s node (in-place ops computed out of place).
 void rebase_history(const Tensor& t, const Tensor& result);
-
-/// `grad` summed over broadcast dims so it has `shape` (the gradient of an expand).
-Tensor sum_to(const Tensor& grad, const Shape& shape);
 
 /// Raises ValueError when an in-place op would modify `t` while autograd needs it unchanged
 /// (a leaf that requires grad, or a view of a tensor in the graph); returns true when the

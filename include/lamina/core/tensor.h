@@ -20,6 +20,9 @@ struct AutogradMeta;  // gradient bookkeeping, attached when a tensor takes part
 
 /// The shared state behind Tensor handles; views have their own impl but share storage.
 struct TensorImpl {
+  // User-provided (not `= default`): std::allocate_shared value-initializes, which for an
+  // implicit constructor zero-fills the whole object (both 136-byte DimVectors) first.
+  TensorImpl() noexcept {}
   std::shared_ptr<Storage> storage;
   int64_t offset = 0;  // in elements
   Shape shape;
@@ -79,7 +82,10 @@ class Tensor {
   /// The impl (for the runtime and bindings).
   const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
   /// True when elements are laid out row-major without gaps.
-  bool is_contiguous() const;
+  bool is_contiguous() const {
+    if (impl_->shape.size() == 1) return impl_->shape[0] <= 1 || impl_->strides[0] == 1;  // inline: the common case
+    return is_contiguous_nd();
+  }
   /// Version counter of the storage (bumped by in-place ops).
   uint64_t version() const { return impl_->storage->version(); }
   /// Records an in-place modification.
@@ -147,6 +153,8 @@ class Tensor {
   std::string str() const;
 
  private:
+  /// is_contiguous for any rank.
+  bool is_contiguous_nd() const;
   /// Throws DeviceMismatchError: host code asked for a device tensor's memory.
   [[noreturn]] void host_access_error() const;
 

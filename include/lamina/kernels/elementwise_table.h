@@ -6,7 +6,7 @@
 // ids that -Werror=switch keeps complete), the Python bindings (python/src/init_elementwise.cpp)
 // and the test sweep (lamina._lamina._elementwise_table()). Only macros: no includes, no code.
 //
-// Columns of X(name, kind, types, Fn, BoolFn, grad, autocast, api):
+// Columns of X(name, kind, types, Fn, BoolFn, grad, autocast, api, simd):
 //   kind     unary: Same (result keeps the dtype), Float (integers compute in float32), Round
 //            (integers pass through unchanged), Predicate (bool result; integers give a constant);
 //            binary: Same, Float, Compare (bool result), Logical (bool inputs and result)
@@ -18,78 +18,80 @@
 //   api      Plain (declared, defined and bound from this row), Extra (as Plain, plus hand-written
 //            overloads and bindings: add's alpha, div's rounding mode), Custom (hand-written
 //            public function), Internal (a kernel only, called by other ops)
+//   simd     Simd(K): the CPU also has a vector kernel for float and double, simd::kK in
+//            kernels/cpu/simd.cpp (preferred over Fn's scalar loop); NoSimd: Fn's loop only
 
-#define LAMINA_UNARY_TABLE(X)                                                  \
-  X(neg, Same, NUMERIC, NegFn, NoFn, Grad, Keep, Plain)                        \
-  X(abs, Same, NUMERIC, AbsFn, NoFn, Grad, Keep, Plain)                        \
-  X(sign, Same, NUMERIC, SignFn, NoFn, Grad, Keep, Plain)                      \
-  X(square, Same, NUMERIC, SquareFn, NoFn, Grad, Keep, Plain)                  \
-  X(exp, Float, FLOAT, ExpFn, NoFn, Grad, Fp32, Plain)                         \
-  X(exp2, Float, FLOAT, Exp2Fn, NoFn, Grad, Keep, Plain)                       \
-  X(expm1, Float, FLOAT, Expm1Fn, NoFn, Grad, Fp32, Plain)                     \
-  X(log, Float, FLOAT, LogFn, NoFn, Grad, Fp32, Plain)                         \
-  X(log2, Float, FLOAT, Log2Fn, NoFn, Grad, Fp32, Plain)                       \
-  X(log10, Float, FLOAT, Log10Fn, NoFn, Grad, Fp32, Plain)                     \
-  X(log1p, Float, FLOAT, Log1pFn, NoFn, Grad, Fp32, Plain)                     \
-  X(sqrt, Float, FLOAT, SqrtFn, NoFn, Grad, Keep, Plain)                       \
-  X(rsqrt, Float, FLOAT, RsqrtFn, NoFn, Grad, Fp32, Plain)                     \
-  X(reciprocal, Float, FLOAT, ReciprocalFn, NoFn, Grad, Fp32, Plain)           \
-  X(sin, Float, FLOAT, SinFn, NoFn, Grad, Keep, Plain)                         \
-  X(cos, Float, FLOAT, CosFn, NoFn, Grad, Keep, Plain)                         \
-  X(tan, Float, FLOAT, TanFn, NoFn, Grad, Fp32, Plain)                         \
-  X(asin, Float, FLOAT, AsinFn, NoFn, Grad, Fp32, Plain)                       \
-  X(acos, Float, FLOAT, AcosFn, NoFn, Grad, Fp32, Plain)                       \
-  X(atan, Float, FLOAT, AtanFn, NoFn, Grad, Keep, Plain)                       \
-  X(sinh, Float, FLOAT, SinhFn, NoFn, Grad, Fp32, Plain)                       \
-  X(cosh, Float, FLOAT, CoshFn, NoFn, Grad, Fp32, Plain)                       \
-  X(tanh, Float, FLOAT, TanhFn, NoFn, Grad, Keep, Plain)                       \
-  X(erf, Float, FLOAT, ErfFn, NoFn, Grad, Keep, Plain)                         \
-  X(sigmoid, Float, FLOAT, SigmoidFn, NoFn, Grad, Keep, Plain)                 \
-  X(relu, Same, NUMERIC, ReluFn, NoFn, Grad, Keep, Plain)                      \
-  X(silu, Float, FLOAT, SiluFn, NoFn, Grad, Keep, Plain)                       \
-  X(softplus, Float, FLOAT, SoftplusFn, NoFn, Grad, Fp32, Plain)               \
-  X(floor, Round, FLOAT, FloorFn, NoFn, Grad, Keep, Plain)                     \
-  X(ceil, Round, FLOAT, CeilFn, NoFn, Grad, Keep, Plain)                       \
-  X(trunc, Round, FLOAT, TruncFn, NoFn, Grad, Keep, Plain)                     \
-  X(round, Round, FLOAT, RoundFn, NoFn, Grad, Keep, Plain)                     \
-  X(bitwise_not, Same, INT, BitwiseNotFn, BoolNotFn, NoGrad, Keep, Plain)      \
-  X(gelu, Float, FLOAT, GeluFn, NoFn, Grad, Keep, Custom)                      \
-  X(gelu_tanh, Float, FLOAT, GeluTanhFn, NoFn, Grad, Keep, Internal)           \
-  X(logical_not, Same, BOOL, BoolNotFn, NoFn, NoGrad, Keep, Custom)            \
-  X(isnan, Predicate, FLOAT, IsNanFn, NoFn, NoGrad, Keep, Custom)              \
-  X(isinf, Predicate, FLOAT, IsInfFn, NoFn, NoGrad, Keep, Custom)              \
-  X(isfinite, Predicate, FLOAT, IsFiniteFn, NoFn, NoGrad, Keep, Custom)
+#define LAMINA_UNARY_TABLE(X)                                                          \
+  X(neg, Same, NUMERIC, NegFn, NoFn, Grad, Keep, Plain, Simd(Neg))                     \
+  X(abs, Same, NUMERIC, AbsFn, NoFn, Grad, Keep, Plain, Simd(Abs))                     \
+  X(sign, Same, NUMERIC, SignFn, NoFn, Grad, Keep, Plain, NoSimd)                      \
+  X(square, Same, NUMERIC, SquareFn, NoFn, Grad, Keep, Plain, Simd(Square))            \
+  X(exp, Float, FLOAT, ExpFn, NoFn, Grad, Fp32, Plain, Simd(Exp))                      \
+  X(exp2, Float, FLOAT, Exp2Fn, NoFn, Grad, Keep, Plain, NoSimd)                       \
+  X(expm1, Float, FLOAT, Expm1Fn, NoFn, Grad, Fp32, Plain, Simd(Expm1))                \
+  X(log, Float, FLOAT, LogFn, NoFn, Grad, Fp32, Plain, Simd(Log))                      \
+  X(log2, Float, FLOAT, Log2Fn, NoFn, Grad, Fp32, Plain, NoSimd)                       \
+  X(log10, Float, FLOAT, Log10Fn, NoFn, Grad, Fp32, Plain, NoSimd)                     \
+  X(log1p, Float, FLOAT, Log1pFn, NoFn, Grad, Fp32, Plain, Simd(Log1p))                \
+  X(sqrt, Float, FLOAT, SqrtFn, NoFn, Grad, Keep, Plain, Simd(Sqrt))                   \
+  X(rsqrt, Float, FLOAT, RsqrtFn, NoFn, Grad, Fp32, Plain, Simd(Rsqrt))                \
+  X(reciprocal, Float, FLOAT, ReciprocalFn, NoFn, Grad, Fp32, Plain, Simd(Reciprocal)) \
+  X(sin, Float, FLOAT, SinFn, NoFn, Grad, Keep, Plain, NoSimd)                         \
+  X(cos, Float, FLOAT, CosFn, NoFn, Grad, Keep, Plain, NoSimd)                         \
+  X(tan, Float, FLOAT, TanFn, NoFn, Grad, Fp32, Plain, NoSimd)                         \
+  X(asin, Float, FLOAT, AsinFn, NoFn, Grad, Fp32, Plain, NoSimd)                       \
+  X(acos, Float, FLOAT, AcosFn, NoFn, Grad, Fp32, Plain, NoSimd)                       \
+  X(atan, Float, FLOAT, AtanFn, NoFn, Grad, Keep, Plain, NoSimd)                       \
+  X(sinh, Float, FLOAT, SinhFn, NoFn, Grad, Fp32, Plain, NoSimd)                       \
+  X(cosh, Float, FLOAT, CoshFn, NoFn, Grad, Fp32, Plain, NoSimd)                       \
+  X(tanh, Float, FLOAT, TanhFn, NoFn, Grad, Keep, Plain, Simd(Tanh))                   \
+  X(erf, Float, FLOAT, ErfFn, NoFn, Grad, Keep, Plain, NoSimd)                         \
+  X(sigmoid, Float, FLOAT, SigmoidFn, NoFn, Grad, Keep, Plain, Simd(Sigmoid))          \
+  X(relu, Same, NUMERIC, ReluFn, NoFn, Grad, Keep, Plain, Simd(Relu))                  \
+  X(silu, Float, FLOAT, SiluFn, NoFn, Grad, Keep, Plain, Simd(Silu))                   \
+  X(softplus, Float, FLOAT, SoftplusFn, NoFn, Grad, Fp32, Plain, NoSimd)               \
+  X(floor, Round, FLOAT, FloorFn, NoFn, Grad, Keep, Plain, NoSimd)                     \
+  X(ceil, Round, FLOAT, CeilFn, NoFn, Grad, Keep, Plain, NoSimd)                       \
+  X(trunc, Round, FLOAT, TruncFn, NoFn, Grad, Keep, Plain, NoSimd)                     \
+  X(round, Round, FLOAT, RoundFn, NoFn, Grad, Keep, Plain, NoSimd)                     \
+  X(bitwise_not, Same, INT, BitwiseNotFn, BoolNotFn, NoGrad, Keep, Plain, NoSimd)      \
+  X(gelu, Float, FLOAT, GeluFn, NoFn, Grad, Keep, Custom, Simd(Gelu))                  \
+  X(gelu_tanh, Float, FLOAT, GeluTanhFn, NoFn, Grad, Keep, Internal, NoSimd)           \
+  X(logical_not, Same, BOOL, BoolNotFn, NoFn, NoGrad, Keep, Custom, NoSimd)            \
+  X(isnan, Predicate, FLOAT, IsNanFn, NoFn, NoGrad, Keep, Custom, NoSimd)              \
+  X(isinf, Predicate, FLOAT, IsInfFn, NoFn, NoGrad, Keep, Custom, NoSimd)              \
+  X(isfinite, Predicate, FLOAT, IsFiniteFn, NoFn, NoGrad, Keep, Custom, NoSimd)
 
-#define LAMINA_BINARY_TABLE(X)                                                     \
-  X(add, Same, NUMERIC, AddFn, BoolOrFn, Grad, Keep, Extra)                        \
-  X(sub, Same, NUMERIC, SubFn, NoFn, Grad, Keep, Extra)                            \
-  X(mul, Same, NUMERIC, MulFn, BoolAndFn, Grad, Keep, Plain)                       \
-  X(div, Float, FLOAT, DivFn, NoFn, Grad, Keep, Extra)                             \
-  X(floor_divide, Same, NUMERIC, FloorDivFn, NoFn, Grad, Keep, Plain)              \
-  X(remainder, Same, NUMERIC, RemainderFn, NoFn, Grad, Keep, Plain)                \
-  X(fmod, Same, NUMERIC, FmodFn, NoFn, Grad, Keep, Plain)                          \
-  X(pow, Same, NUMERIC, PowFn, NoFn, Grad, Fp32, Plain)                            \
-  X(maximum, Same, NUMERIC, MaximumFn, BoolOrFn, Grad, Keep, Plain)                \
-  X(minimum, Same, NUMERIC, MinimumFn, BoolAndFn, Grad, Keep, Plain)               \
-  X(atan2, Float, FLOAT, Atan2Fn, NoFn, Grad, Keep, Plain)                         \
-  X(hypot, Float, FLOAT, HypotFn, NoFn, Grad, Keep, Plain)                         \
-  X(logaddexp, Float, FLOAT, LogAddExpFn, NoFn, Grad, Keep, Plain)                 \
-  X(copysign, Float, FLOAT, CopySignFn, NoFn, Grad, Keep, Plain)                   \
-  X(bitwise_and, Same, INT, BitAndFn, BoolAndFn, NoGrad, Keep, Plain)              \
-  X(bitwise_or, Same, INT, BitOrFn, BoolOrFn, NoGrad, Keep, Plain)                 \
-  X(bitwise_xor, Same, INT, BitXorFn, BoolXorFn, NoGrad, Keep, Plain)              \
-  X(logical_and, Logical, BOOL, BoolAndFn, NoFn, NoGrad, Keep, Plain)              \
-  X(logical_or, Logical, BOOL, BoolOrFn, NoFn, NoGrad, Keep, Plain)                \
-  X(logical_xor, Logical, BOOL, BoolXorFn, NoFn, NoGrad, Keep, Plain)              \
-  X(eq, Compare, ALL, EqFn, NoFn, NoGrad, Keep, Plain)                             \
-  X(ne, Compare, ALL, NeFn, NoFn, NoGrad, Keep, Plain)                             \
-  X(lt, Compare, ALL, LtFn, NoFn, NoGrad, Keep, Plain)                             \
-  X(le, Compare, ALL, LeFn, NoFn, NoGrad, Keep, Plain)                             \
-  X(gt, Compare, ALL, GtFn, NoFn, NoGrad, Keep, Plain)                             \
-  X(ge, Compare, ALL, GeFn, NoFn, NoGrad, Keep, Plain)                             \
-  X(relu_backward, Same, FLOAT, ReluBackwardFn, NoFn, NoGrad, Keep, Internal)      \
-  X(gelu_backward, Same, FLOAT, GeluBackwardFn, NoFn, NoGrad, Keep, Internal)      \
-  X(gelu_tanh_backward, Same, FLOAT, GeluTanhBackwardFn, NoFn, NoGrad, Keep, Internal)
+#define LAMINA_BINARY_TABLE(X)                                                                    \
+  X(add, Same, NUMERIC, AddFn, BoolOrFn, Grad, Keep, Extra, Simd(Add))                            \
+  X(sub, Same, NUMERIC, SubFn, NoFn, Grad, Keep, Extra, Simd(Sub))                                \
+  X(mul, Same, NUMERIC, MulFn, BoolAndFn, Grad, Keep, Plain, Simd(Mul))                           \
+  X(div, Float, FLOAT, DivFn, NoFn, Grad, Keep, Extra, Simd(Div))                                 \
+  X(floor_divide, Same, NUMERIC, FloorDivFn, NoFn, Grad, Keep, Plain, NoSimd)                     \
+  X(remainder, Same, NUMERIC, RemainderFn, NoFn, Grad, Keep, Plain, NoSimd)                       \
+  X(fmod, Same, NUMERIC, FmodFn, NoFn, Grad, Keep, Plain, NoSimd)                                 \
+  X(pow, Same, NUMERIC, PowFn, NoFn, Grad, Fp32, Plain, NoSimd)                                   \
+  X(maximum, Same, NUMERIC, MaximumFn, BoolOrFn, Grad, Keep, Plain, Simd(Max))                    \
+  X(minimum, Same, NUMERIC, MinimumFn, BoolAndFn, Grad, Keep, Plain, Simd(Min))                   \
+  X(atan2, Float, FLOAT, Atan2Fn, NoFn, Grad, Keep, Plain, NoSimd)                                \
+  X(hypot, Float, FLOAT, HypotFn, NoFn, Grad, Keep, Plain, NoSimd)                                \
+  X(logaddexp, Float, FLOAT, LogAddExpFn, NoFn, Grad, Keep, Plain, NoSimd)                        \
+  X(copysign, Float, FLOAT, CopySignFn, NoFn, Grad, Keep, Plain, NoSimd)                          \
+  X(bitwise_and, Same, INT, BitAndFn, BoolAndFn, NoGrad, Keep, Plain, NoSimd)                     \
+  X(bitwise_or, Same, INT, BitOrFn, BoolOrFn, NoGrad, Keep, Plain, NoSimd)                        \
+  X(bitwise_xor, Same, INT, BitXorFn, BoolXorFn, NoGrad, Keep, Plain, NoSimd)                     \
+  X(logical_and, Logical, BOOL, BoolAndFn, NoFn, NoGrad, Keep, Plain, NoSimd)                     \
+  X(logical_or, Logical, BOOL, BoolOrFn, NoFn, NoGrad, Keep, Plain, NoSimd)                       \
+  X(logical_xor, Logical, BOOL, BoolXorFn, NoFn, NoGrad, Keep, Plain, NoSimd)                     \
+  X(eq, Compare, ALL, EqFn, NoFn, NoGrad, Keep, Plain, NoSimd)                                    \
+  X(ne, Compare, ALL, NeFn, NoFn, NoGrad, Keep, Plain, NoSimd)                                    \
+  X(lt, Compare, ALL, LtFn, NoFn, NoGrad, Keep, Plain, NoSimd)                                    \
+  X(le, Compare, ALL, LeFn, NoFn, NoGrad, Keep, Plain, NoSimd)                                    \
+  X(gt, Compare, ALL, GtFn, NoFn, NoGrad, Keep, Plain, NoSimd)                                    \
+  X(ge, Compare, ALL, GeFn, NoFn, NoGrad, Keep, Plain, NoSimd)                                    \
+  X(relu_backward, Same, FLOAT, ReluBackwardFn, NoFn, NoGrad, Keep, Internal, NoSimd)             \
+  X(gelu_backward, Same, FLOAT, GeluBackwardFn, NoFn, NoGrad, Keep, Internal, Simd(GeluBackward)) \
+  X(gelu_tanh_backward, Same, FLOAT, GeluTanhBackwardFn, NoFn, NoGrad, Keep, Internal, NoSimd)
 
 /// Expands to `then` for a Predicate / Compare / Logical kind (a bool result), else to `other`.
 #define LAMINA_IF_BOOL_RESULT(kind, then, other) LAMINA_IF_BOOL_RESULT_##kind(then, other)

@@ -98,7 +98,7 @@ struct CastPlan {
 /// True for the elementwise ops torch's autocast runs in float32 (exp, log, pow, ...): the rows
 /// of kernels/elementwise_table.h with autocast Fp32.
 constexpr bool is_fp32_op(std::string_view name) {
-#define LAMINA_FP32_ROW(op, kind, types, Fn, BoolFn, grad, autocast, api) \
+#define LAMINA_FP32_ROW(op, kind, types, Fn, BoolFn, grad, autocast, ...) \
   if (LAMINA_IS_FP32_##autocast && name == #op) return true;
 #define LAMINA_IS_FP32_Fp32 true
 #define LAMINA_IS_FP32_Keep false

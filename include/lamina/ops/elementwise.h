@@ -11,7 +11,7 @@ namespace lamina {
 
 // Unary ops, one per public row of kernels/elementwise_table.h: Tensor name(x) and the in-place
 // name_(x). Float-valued ones (exp, sin, ...) turn integer inputs into float32.
-#define LAMINA_DECLARE_UNARY(name, kind, types, Fn, BoolFn, grad, autocast, api) \
+#define LAMINA_DECLARE_UNARY(name, kind, types, Fn, BoolFn, grad, autocast, api, ...) \
   LAMINA_IF_PUBLIC(api, Tensor name(const Tensor& x); const Tensor& name##_(const Tensor& x);)
 LAMINA_UNARY_TABLE(LAMINA_DECLARE_UNARY)
 #undef LAMINA_DECLARE_UNARY
@@ -29,9 +29,9 @@ Tensor isfinite(const Tensor& x);
 
 // Binary ops, one per public row of kernels/elementwise_table.h, on (Tensor, Tensor) and
 // (Tensor, Scalar), broadcasting and promoting, and their in-place forms (b broadcasts to a).
-#define LAMINA_DECLARE_BINARY(name, kind, types, Fn, BoolFn, grad, autocast, api)                          \
+#define LAMINA_DECLARE_BINARY(name, kind, types, Fn, BoolFn, grad, autocast, api, ...)                                \
   LAMINA_IF_PUBLIC(api, Tensor name(const Tensor& a, const Tensor& b); Tensor name(const Tensor& a, const Scalar& b); \
-                   const Tensor& name##_(const Tensor& a, const Tensor& b);                                      \
+                   const Tensor& name##_(const Tensor& a, const Tensor& b);                                           \
                    const Tensor& name##_(const Tensor& a, const Scalar& b);)
 LAMINA_BINARY_TABLE(LAMINA_DECLARE_BINARY)
 #undef LAMINA_DECLARE_BINARY

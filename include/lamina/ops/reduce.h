@@ -12,6 +12,9 @@ namespace lamina {
 /// Dims to reduce; nullopt (or an empty list, as in PyTorch) reduces over all dims.
 using DimList = std::optional<std::vector<int64_t>>;
 
+/// `grad` summed over the dims `shape` was broadcast along, so it has `shape` (the gradient of an
+/// expand; PyTorch's Tensor.sum_to_size).
+Tensor sum_to(const Tensor& grad, const Shape& shape);
 /// Sum; bool/integer inputs give int64 unless dtype is given (empty: 0).
 Tensor sum(const Tensor& x, DimList dims = std::nullopt, bool keepdim = false,
            std::optional<Dtype> dtype = std::nullopt);

@@ -45,5 +45,8 @@ Fn find_kernel(OpId op, Device device, Dtype dtype) {
 /// True when a kernel exists for (op, device, dtype).
 bool has_kernel(OpId op, Device device, Dtype dtype);
 
+/// Throws find_kernel's NotImplementedError when no kernel exists for (op, device, dtype): ops
+/// validate before they allocate; runtime/launch.h looks the kernel up when it runs it.
+inline void require_kernel(OpId op, Device device, Dtype dtype) { (void)find_kernel_raw(op, device, dtype); }
 
 }  // namespace lamina::runtime

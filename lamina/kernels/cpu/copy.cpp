@@ -58,8 +58,8 @@ struct FillKernel {
 }  // namespace
 
 void register_copy_kernels() {
-  register_each<CopyKernel, LAMINA_ALL_TYPES>("copy");
-  register_each<FillKernel, LAMINA_ALL_TYPES>("fill");
+  register_each<CopyKernel, LAMINA_ALL_TYPES>(Op::copy);
+  register_each<FillKernel, LAMINA_ALL_TYPES>(Op::fill);
 }
 
 }  // namespace lamina::kernels::cpu

@@ -39,15 +39,10 @@ struct OnStoredToBool {
   }
 };
 
-template <template <class> class Kernel, class... Ts>
-void register_row(const char* name) {
-  register_each<Kernel, Ts...>(name);
-}
-
 // The bool variant of a row (BoolFn), when it has one.
 template <template <class> class Wrapper, class BoolFn>
-void register_bool_variant(const char* name) {
-  if constexpr (!std::is_same_v<BoolFn, NoFn>) register_each<Wrapper<OnStored<BoolFn>>::template K, bool>(name);
+void register_bool_variant(Op op) {
+  if constexpr (!std::is_same_v<BoolFn, NoFn>) register_each<Wrapper<OnStored<BoolFn>>::template K, bool>(op);
 }
 
 #define LAMINA_CPU_TYPES_FLOAT LAMINA_FLOAT_TYPES
@@ -56,15 +51,15 @@ void register_bool_variant(const char* name) {
 #define LAMINA_CPU_TYPES_ALL LAMINA_ALL_TYPES
 #define LAMINA_CPU_TYPES_BOOL bool
 
-#define LAMINA_CPU_REGISTER_UNARY(name, kind, types, Fn, BoolFn, ...)                                \
-  register_row<LAMINA_IF_BOOL_RESULT(kind, UnaryToBool<OnStoredToBool<Fn>>, Unary<OnStored<Fn>>)::K, \
-               LAMINA_CPU_TYPES_##types>(#name);                                                     \
-  register_bool_variant<Unary, BoolFn>(#name);
+#define LAMINA_CPU_REGISTER_UNARY(name, kind, types, Fn, BoolFn, ...)                                 \
+  register_each<LAMINA_IF_BOOL_RESULT(kind, UnaryToBool<OnStoredToBool<Fn>>, Unary<OnStored<Fn>>)::K, \
+                LAMINA_CPU_TYPES_##types>(Op::name);                                                  \
+  register_bool_variant<Unary, BoolFn>(Op::name);
 
-#define LAMINA_CPU_REGISTER_BINARY(name, kind, types, Fn, BoolFn, ...)                                 \
-  register_row<LAMINA_IF_BOOL_RESULT(kind, BinaryToBool<OnStoredToBool<Fn>>, Binary<OnStored<Fn>>)::K, \
-               LAMINA_CPU_TYPES_##types>(#name);                                                       \
-  register_bool_variant<Binary, BoolFn>(#name);
+#define LAMINA_CPU_REGISTER_BINARY(name, kind, types, Fn, BoolFn, ...)                                  \
+  register_each<LAMINA_IF_BOOL_RESULT(kind, BinaryToBool<OnStoredToBool<Fn>>, Binary<OnStored<Fn>>)::K, \
+                LAMINA_CPU_TYPES_##types>(Op::name);                                                    \
+  register_bool_variant<Binary, BoolFn>(Op::name);
 
 }  // namespace
 

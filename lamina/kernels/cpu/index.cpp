@@ -177,12 +177,12 @@ struct MaskCountKernel {
 }  // namespace
 
 void register_index_kernels() {
-  register_each<TakeKernel, LAMINA_ALL_TYPES>("gather");
-  register_each<PutKernel, LAMINA_ALL_TYPES>("scatter");
-  register_each<IndexOffsetsKernel, uint8_t, int8_t, int32_t, int64_t>("index_offsets");
-  register_each<MaskOffsetsKernel, bool>("mask_offsets");
-  register_each<NonzeroKernel, bool>("nonzero");
-  register_each<MaskCountKernel, bool>("mask_count");
+  register_each<TakeKernel, LAMINA_ALL_TYPES>(Op::gather);
+  register_each<PutKernel, LAMINA_ALL_TYPES>(Op::scatter);
+  register_each<IndexOffsetsKernel, uint8_t, int8_t, int32_t, int64_t>(Op::index_offsets);
+  register_each<MaskOffsetsKernel, bool>(Op::mask_offsets);
+  register_each<NonzeroKernel, bool>(Op::nonzero);
+  register_each<MaskCountKernel, bool>(Op::mask_count);
 }
 
 }  // namespace lamina::kernels::cpu

@@ -92,8 +92,8 @@ struct LayerNormBackward {
 }  // namespace
 
 void register_layer_norm_kernels() {
-  register_each<LayerNormForward, LAMINA_FLOAT_TYPES>("layer_norm");
-  register_each<LayerNormBackward, LAMINA_FLOAT_TYPES>("layer_norm_backward");
+  register_each<LayerNormForward, LAMINA_FLOAT_TYPES>(Op::layer_norm);
+  register_each<LayerNormBackward, LAMINA_FLOAT_TYPES>(Op::layer_norm_backward);
 }
 
 }  // namespace lamina::kernels::cpu

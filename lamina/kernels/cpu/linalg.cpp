@@ -12,7 +12,6 @@ namespace lamina::kernels::cpu {
 
 using kernels::GemmLoop;
 /// Signature of GEMM kernels.
-using GemmKernel = void (*)(const GemmLoop&, const KernelParams&);
 
 namespace {
 
@@ -83,9 +82,9 @@ struct LoopGemmKernel {
 }  // namespace
 
 void register_linalg_kernels() {
-  register_each<BlasGemmKernel, float, double>("matmul");
+  register_each<BlasGemmKernel, float, double>(Op::matmul);
   // float16/bfloat16 have no kernel here: the op computes them in float32 through BLAS.
-  register_each<LoopGemmKernel, LAMINA_INT_TYPES>("matmul");
+  register_each<LoopGemmKernel, LAMINA_INT_TYPES>(Op::matmul);
 }
 
 }  // namespace lamina::kernels::cpu

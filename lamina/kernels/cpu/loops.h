@@ -75,6 +75,10 @@ inline void for_each_row(const StridedLoop& loop, Body&& body) {
     ptrs[k] = loop.data[k];
     inner_strides[k] = loop.strides[k][inner];
   }
+  if (inner == 0) {  // one row (every contiguous loop): no index bookkeeping, no division
+    body(ptrs, inner_strides, n);
+    return;
+  }
   int64_t idx[kMaxDims] = {0};
   const int64_t rows = loop.numel / n;
   for (int64_t r = 0; r < rows; ++r) {
@@ -127,11 +131,11 @@ void binary_kernel(const StridedLoop& loop, const KernelParams& params) {
   });
 }
 
-/// Registers `Kernel<T>` under `name` for each T in Ts on the scalar CPU backend.
+/// Registers `Kernel<T>` under `op` for each T in Ts on `backend` (the scalar CPU one by default).
 template <template <class> class Kernel, class... Ts>
-void register_each(const char* name, runtime::Backend backend = runtime::Backend::CpuScalar) {
-  const runtime::OpId id = runtime::op_id(name);
-  (runtime::register_kernel(id, backend, DtypeOf<Ts>::value, reinterpret_cast<void*>(&Kernel<Ts>::run)), ...);
+void register_each(Op op, runtime::Backend backend = runtime::Backend::CpuScalar) {
+  (runtime::register_kernel(runtime::op_id(op), backend, DtypeOf<Ts>::value, reinterpret_cast<void*>(&Kernel<Ts>::run)),
+   ...);
 }
 
 /// Wraps a same-type unary functor F<T>-agnostic into a registrable kernel.

@@ -206,10 +206,10 @@ struct AdagradStep {
 }  // namespace
 
 void register_optim_kernels() {
-  register_each<SgdStep, float, double, Half, BFloat16>("sgd_step");
-  register_each<AdamStep, float, double, Half, BFloat16>("adam_step");
-  register_each<RmspropStep, float, double, Half, BFloat16>("rmsprop_step");
-  register_each<AdagradStep, float, double, Half, BFloat16>("adagrad_step");
+  register_each<SgdStep, float, double, Half, BFloat16>(Op::sgd_step);
+  register_each<AdamStep, float, double, Half, BFloat16>(Op::adam_step);
+  register_each<RmspropStep, float, double, Half, BFloat16>(Op::rmsprop_step);
+  register_each<AdagradStep, float, double, Half, BFloat16>(Op::adagrad_step);
 }
 
 }  // namespace lamina::kernels::cpu

@@ -58,9 +58,9 @@ struct RandintKernel {
 }  // namespace
 
 void register_random_kernels() {
-  register_each<UniformKernel, LAMINA_FLOAT_TYPES>("uniform");
-  register_each<NormalKernel, LAMINA_FLOAT_TYPES>("normal");
-  register_each<RandintKernel, LAMINA_INT_TYPES, LAMINA_FLOAT_TYPES>("randint");
+  register_each<UniformKernel, LAMINA_FLOAT_TYPES>(Op::uniform);
+  register_each<NormalKernel, LAMINA_FLOAT_TYPES>(Op::normal);
+  register_each<RandintKernel, LAMINA_INT_TYPES, LAMINA_FLOAT_TYPES>(Op::randint);
 }
 
 }  // namespace lamina::kernels::cpu

@@ -28,6 +28,7 @@
 #include "lamina/kernels/cpu/loops.h"
 #include "lamina/kernels/cpu/register.h"
 #include "lamina/kernels/cpu/simd.h"
+#include "lamina/kernels/reduce_table.h"
 #include "lamina/runtime/loops.h"
 
 namespace lamina::kernels::cpu {
@@ -661,16 +662,12 @@ struct LogSumExpSimdKernel {
 
 void register_reduce_kernels() {
   using runtime::Backend;
-  register_each<SumSimdKernel, float, double>("sum", Backend::CpuSimd);
-  register_each<ExtremeSimdKernel, float, double>("extreme", Backend::CpuSimd);
-  register_each<LogSumExpSimdKernel, float, double>("logsumexp", Backend::CpuSimd);
-  register_each<SumKernel, LAMINA_ALL_TYPES>("sum");
-  register_each<ExtremeKernel, LAMINA_ALL_TYPES>("extreme");
-  register_each<VarKernel, LAMINA_FLOAT_TYPES>("var");
-  register_each<LogSumExpKernel, LAMINA_FLOAT_TYPES>("logsumexp");
-  register_each<NormKernel, LAMINA_FLOAT_TYPES>("norm");
-  register_each<AllAnyKernel, LAMINA_ALL_TYPES>("all_any");
-  register_each<CumulativeKernel, LAMINA_ALL_TYPES>("cumulative");
+  register_each<SumSimdKernel, float, double>(Op::sum, Backend::CpuSimd);
+  register_each<ExtremeSimdKernel, float, double>(Op::extreme, Backend::CpuSimd);
+  register_each<LogSumExpSimdKernel, float, double>(Op::logsumexp, Backend::CpuSimd);
+#define LAMINA_CPU_REGISTER_REDUCE(op, Kernel, types) register_each<Kernel, LAMINA_##types##_TYPES>(Op::op);
+  LAMINA_REDUCE_TABLE(LAMINA_CPU_REGISTER_REDUCE)
+#undef LAMINA_CPU_REGISTER_REDUCE
 }
 
 }  // namespace lamina::kernels::cpu

@@ -679,30 +679,22 @@ struct UnarySimd {
 
 }  // namespace
 
+// The rows of kernels/elementwise_table.h with a Simd(K) column, for float and double.
+#define LAMINA_SIMD_KERNEL_Simd(K) simd::k##K
+#define LAMINA_SIMD_REGISTER(Driver, name, simd_col)                                                \
+  LAMINA_IF_SIMD_##simd_col(register_each<Driver<LAMINA_SIMD_KERNEL_##simd_col>::K, float, double>( \
+                                kernels::Op::name, runtime::Backend::CpuSimd);)
+#define LAMINA_IF_SIMD_Simd(K) LAMINA_SIMD_EMIT
+#define LAMINA_SIMD_EMIT(...) __VA_ARGS__
+#define LAMINA_IF_SIMD_NoSimd(...)
+#define LAMINA_SIMD_REGISTER_UNARY(name, kind, types, Fn, BoolFn, grad, autocast, api, simd_col) \
+  LAMINA_SIMD_REGISTER(UnarySimd, name, simd_col)
+#define LAMINA_SIMD_REGISTER_BINARY(name, kind, types, Fn, BoolFn, grad, autocast, api, simd_col) \
+  LAMINA_SIMD_REGISTER(BinarySimd, name, simd_col)
+
 void register_simd_kernels() {
-  using runtime::Backend;
-  register_each<BinarySimd<simd::kAdd>::K, float, double>("add", Backend::CpuSimd);
-  register_each<BinarySimd<simd::kSub>::K, float, double>("sub", Backend::CpuSimd);
-  register_each<BinarySimd<simd::kMul>::K, float, double>("mul", Backend::CpuSimd);
-  register_each<BinarySimd<simd::kDiv>::K, float, double>("div", Backend::CpuSimd);
-  register_each<BinarySimd<simd::kMax>::K, float, double>("maximum", Backend::CpuSimd);
-  register_each<BinarySimd<simd::kMin>::K, float, double>("minimum", Backend::CpuSimd);
-  register_each<BinarySimd<simd::kGeluBackward>::K, float, double>("gelu_backward", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kNeg>::K, float, double>("neg", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kAbs>::K, float, double>("abs", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kSqrt>::K, float, double>("sqrt", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kRelu>::K, float, double>("relu", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kExp>::K, float, double>("exp", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kLog>::K, float, double>("log", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kTanh>::K, float, double>("tanh", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kSigmoid>::K, float, double>("sigmoid", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kSquare>::K, float, double>("square", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kReciprocal>::K, float, double>("reciprocal", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kRsqrt>::K, float, double>("rsqrt", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kSilu>::K, float, double>("silu", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kGelu>::K, float, double>("gelu", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kExpm1>::K, float, double>("expm1", Backend::CpuSimd);
-  register_each<UnarySimd<simd::kLog1p>::K, float, double>("log1p", Backend::CpuSimd);
+  LAMINA_UNARY_TABLE(LAMINA_SIMD_REGISTER_UNARY)
+  LAMINA_BINARY_TABLE(LAMINA_SIMD_REGISTER_BINARY)
 }
 
 }  // namespace lamina::kernels::cpu

@@ -130,9 +130,9 @@ struct SoftmaxBackward {
 }  // namespace
 
 void register_softmax_kernels() {
-  register_each<SoftmaxBackward, LAMINA_FLOAT_TYPES>("softmax_backward");
-  register_each<SoftmaxKernel, LAMINA_FLOAT_TYPES>("softmax");
-  register_each<SoftmaxSimdKernel, float, double>("softmax", runtime::Backend::CpuSimd);
+  register_each<SoftmaxBackward, LAMINA_FLOAT_TYPES>(Op::softmax_backward);
+  register_each<SoftmaxKernel, LAMINA_FLOAT_TYPES>(Op::softmax);
+  register_each<SoftmaxSimdKernel, float, double>(Op::softmax, runtime::Backend::CpuSimd);
 }
 
 }  // namespace lamina::kernels::cpu

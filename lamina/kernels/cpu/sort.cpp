@@ -93,8 +93,8 @@ struct TopkKernel {
 }  // namespace
 
 void register_sort_kernels() {
-  register_each<SortKernel, LAMINA_ALL_TYPES>("sort");
-  register_each<TopkKernel, LAMINA_ALL_TYPES>("topk");
+  register_each<SortKernel, LAMINA_ALL_TYPES>(Op::sort);
+  register_each<TopkKernel, LAMINA_ALL_TYPES>(Op::topk);
 }
 
 }  // namespace lamina::kernels::cpu

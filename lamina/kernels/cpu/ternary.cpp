@@ -69,8 +69,8 @@ struct ClampKernel {
 }  // namespace
 
 void register_ternary_kernels() {
-  register_each<WhereKernel, LAMINA_ALL_TYPES>("where");
-  register_each<ClampKernel, LAMINA_NUMERIC_TYPES>("clamp");
+  register_each<WhereKernel, LAMINA_ALL_TYPES>(Op::where);
+  register_each<ClampKernel, LAMINA_NUMERIC_TYPES>(Op::clamp);
 }
 
 }  // namespace lamina::kernels::cpu

@@ -92,15 +92,6 @@ struct Col2im {
   }
 };
 
-// Keeps the first maximum; a NaN replaces anything but an earlier NaN.
-template <class C>
-inline void take_max(C v, int64_t at, C& best, int64_t& best_at) {
-  if (v > best || (v != v && best == best)) {
-    best = v;
-    best_at = at;
-  }
-}
-
 // 2x2 / stride-2 pooling of one plane without branches on the data (which element wins is
 // unpredictable); false when the plane holds a NaN, which the general loop then handles.
 template <class T, bool kArgmax>
@@ -152,23 +143,9 @@ struct MaxPool {
         continue;
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
-          C best = -std::numeric_limits<C>::infinity();
-          int64_t at = -1;
-          for (int64_t i = 0; i < g.kh; ++i) {
-            const int64_t y = oy * g.sh + i * g.dh - g.ph;
-            if (y < 0 || y >= g.h) continue;
-            for (int64_t j = 0; j < g.kw; ++j) {
-              const int64_t xx = ox * g.sw + j * g.dw - g.pw;
-              if (xx < 0 || xx >= g.w) continue;
-              const C v = static_cast<C>(src[y * g.w + xx]);
-              if (at < 0) {
-                best = v;
-                at = y * g.w + xx;
-              } else {
-                take_max(v, y * g.w + xx, best, at);
-              }
-            }
-          }
+          int64_t at;
+          const C best = window_max(
+              g, oy, ox, [src](int64_t k) { return static_cast<C>(src[k]); }, -std::numeric_limits<C>::infinity(), at);
           o[oy * g.ow + ox] = static_cast<T>(best);
           if (a != nullptr) a[oy * g.ow + ox] = at;
         }
@@ -197,10 +174,10 @@ struct MaxPoolBackward {
 }  // namespace
 
 void register_window_kernels() {
-  register_each<Im2col, LAMINA_FLOAT_TYPES>("im2col");
-  register_each<Col2im, LAMINA_FLOAT_TYPES>("col2im");
-  register_each<MaxPool, LAMINA_FLOAT_TYPES>("max_pool2d");
-  register_each<MaxPoolBackward, LAMINA_FLOAT_TYPES>("max_pool2d_backward");
+  register_each<Im2col, LAMINA_FLOAT_TYPES>(Op::im2col);
+  register_each<Col2im, LAMINA_FLOAT_TYPES>(Op::col2im);
+  register_each<MaxPool, LAMINA_FLOAT_TYPES>(Op::max_pool2d);
+  register_each<MaxPoolBackward, LAMINA_FLOAT_TYPES>(Op::max_pool2d_backward);
 }
 
 }  // namespace lamina::kernels::cpu

@@ -278,8 +278,8 @@ struct AttentionBackward {
 }  // namespace
 
 void register_attention_kernels() {
-  register_cuda<AttentionForward, __half, __nv_bfloat16, float>("scaled_dot_product_attention");
-  register_cuda<AttentionBackward, __half, __nv_bfloat16, float>("scaled_dot_product_attention_backward");
+  register_cuda<AttentionForward, __half, __nv_bfloat16, float>(Op::scaled_dot_product_attention);
+  register_cuda<AttentionBackward, __half, __nv_bfloat16, float>(Op::scaled_dot_product_attention_backward);
 }
 
 }  // namespace lamina::kernels::cuda

@@ -140,10 +140,10 @@ inline unsigned int grid_blocks(int64_t work) {
   return static_cast<unsigned int>(blocks < 1 ? 1 : blocks > (int64_t{1} << 20) ? (int64_t{1} << 20) : blocks);
 }
 
-/// Registers Kernel<T>::run under `name` on the CUDA backend for each storage type in Ts.
+/// Registers Kernel<T>::run under `op` on the CUDA backend for each storage type in Ts.
 template <template <class> class Kernel, class... Ts>
-void register_cuda(const char* name) {
-  const runtime::OpId id = runtime::op_id(name);
+void register_cuda(Op op) {
+  const runtime::OpId id = runtime::op_id(op);
   (runtime::register_kernel(id, runtime::Backend::Cuda, DtypeOfStorage<Ts>::value,
                             reinterpret_cast<void*>(&Kernel<Ts>::run)),
    ...);

@@ -256,8 +256,9 @@ struct ConvKernels {
 
 template <Dtype... Ds>
 void register_conv() {
-  const runtime::OpId fwd = runtime::op_id("cudnn_conv2d"), bwd_data = runtime::op_id("cudnn_conv2d_backward_input"),
-                      bwd_filter = runtime::op_id("cudnn_conv2d_backward_weight");
+  const runtime::OpId fwd = runtime::op_id(kernels::Op::cudnn_conv2d),
+                      bwd_data = runtime::op_id(kernels::Op::cudnn_conv2d_backward_input),
+                      bwd_filter = runtime::op_id(kernels::Op::cudnn_conv2d_backward_weight);
   (runtime::register_kernel(fwd, runtime::Backend::Cuda, Ds, reinterpret_cast<void*>(&ConvKernels<Ds>::forward)), ...);
   (runtime::register_kernel(bwd_data, runtime::Backend::Cuda, Ds,
                             reinterpret_cast<void*>(&ConvKernels<Ds>::backward_data)),

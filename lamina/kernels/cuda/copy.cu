@@ -25,8 +25,8 @@ struct FillKernel {
 }  // namespace
 
 void register_copy_kernels() {
-  register_cuda<CopyKernel, LAMINA_CUDA_ALL_TYPES>("copy");
-  register_cuda<FillKernel, LAMINA_CUDA_ALL_TYPES>("fill");
+  register_cuda<CopyKernel, LAMINA_CUDA_ALL_TYPES>(Op::copy);
+  register_cuda<FillKernel, LAMINA_CUDA_ALL_TYPES>(Op::fill);
 }
 
 }  // namespace lamina::kernels::cuda

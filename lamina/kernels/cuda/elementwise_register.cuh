@@ -19,9 +19,8 @@ struct TableKernel {
 
 /// Registers a row's bool functor, when it has one.
 template <template <class, class> class Wrapper, class BoolFn, class Label>
-void register_bool_variant(const char* name) {
-  if constexpr (!std::is_same_v<BoolFn, NoFn>)
-    register_cuda<TableKernel<Wrapper, BoolFn, Label>::template K, bool>(name);
+void register_bool_variant(Op op) {
+  if constexpr (!std::is_same_v<BoolFn, NoFn>) register_cuda<TableKernel<Wrapper, BoolFn, Label>::template K, bool>(op);
 }
 
 }  // namespace lamina::kernels::cuda
@@ -32,12 +31,12 @@ void register_bool_variant(const char* name) {
     static constexpr const char* value = #name; \
   };
 /// Registers one unary row for every type of its list (and its bool variant).
-#define LAMINA_CUDA_REGISTER_UNARY(name, kind, types, Fn, BoolFn, ...)                                    \
+#define LAMINA_CUDA_REGISTER_UNARY(name, kind, types, Fn, BoolFn, ...)                                          \
   register_cuda<TableKernel<LAMINA_IF_BOOL_RESULT(kind, UnaryToBoolOp, UnaryOp), Fn, Label_##name>::template K, \
-                LAMINA_CUDA_TYPES_##types>(#name);                                                         \
-  register_bool_variant<UnaryOp, BoolFn, Label_##name>(#name);
+                LAMINA_CUDA_TYPES_##types>(Op::name);                                                           \
+  register_bool_variant<UnaryOp, BoolFn, Label_##name>(Op::name);
 /// Registers one binary row for every type of its list (and its bool variant).
-#define LAMINA_CUDA_REGISTER_BINARY(name, kind, types, Fn, BoolFn, ...)                                      \
+#define LAMINA_CUDA_REGISTER_BINARY(name, kind, types, Fn, BoolFn, ...)                                           \
   register_cuda<TableKernel<LAMINA_IF_BOOL_RESULT(kind, BinaryToBoolOp, BinaryOp), Fn, Label_##name>::template K, \
-                LAMINA_CUDA_TYPES_##types>(#name);                                                            \
-  register_bool_variant<BinaryOp, BoolFn, Label_##name>(#name);
+                LAMINA_CUDA_TYPES_##types>(Op::name);                                                             \
+  register_bool_variant<BinaryOp, BoolFn, Label_##name>(Op::name);

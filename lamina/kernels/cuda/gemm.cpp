@@ -259,7 +259,7 @@ struct MatmulKernel {
 
 template <Dtype... Ds>
 void register_matmul() {
-  const runtime::OpId id = runtime::op_id("matmul");
+  const runtime::OpId id = runtime::op_id(kernels::Op::matmul);
   (runtime::register_kernel(id, runtime::Backend::Cuda, Ds, reinterpret_cast<void*>(&MatmulKernel<Ds>::run)), ...);
 }
 

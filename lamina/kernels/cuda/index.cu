@@ -320,13 +320,13 @@ struct NonzeroKernel {
 }  // namespace
 
 void register_index_kernels() {
-  register_cuda<TakeKernel, LAMINA_CUDA_ALL_TYPES>("gather");
-  register_cuda<PutKernel, LAMINA_CUDA_ALL_TYPES>("scatter");
-  register_cuda<IndexOffsetsKernel, uint8_t, int8_t, int32_t, int64_t>("index_offsets");
-  register_cuda<IndexRangeKernel, uint8_t, int8_t, int32_t, int64_t>("index_range");
-  register_cuda<MaskOffsetsKernel, bool>("mask_offsets");
-  register_cuda<NonzeroKernel, bool>("nonzero");
-  register_cuda<MaskCountKernel, bool>("mask_count");
+  register_cuda<TakeKernel, LAMINA_CUDA_ALL_TYPES>(Op::gather);
+  register_cuda<PutKernel, LAMINA_CUDA_ALL_TYPES>(Op::scatter);
+  register_cuda<IndexOffsetsKernel, uint8_t, int8_t, int32_t, int64_t>(Op::index_offsets);
+  register_cuda<IndexRangeKernel, uint8_t, int8_t, int32_t, int64_t>(Op::index_range);
+  register_cuda<MaskOffsetsKernel, bool>(Op::mask_offsets);
+  register_cuda<NonzeroKernel, bool>(Op::nonzero);
+  register_cuda<MaskCountKernel, bool>(Op::mask_count);
 }
 
 }  // namespace lamina::kernels::cuda

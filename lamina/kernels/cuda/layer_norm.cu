@@ -227,10 +227,10 @@ struct RmsNormBackward {
 }  // namespace
 
 void register_layer_norm_kernels() {
-  register_cuda<LayerNormForward, LAMINA_CUDA_FLOAT_TYPES>("layer_norm");
-  register_cuda<LayerNormBackward, LAMINA_CUDA_FLOAT_TYPES>("layer_norm_backward");
-  register_cuda<RmsNormForward, LAMINA_CUDA_FLOAT_TYPES>("rms_norm");
-  register_cuda<RmsNormBackward, LAMINA_CUDA_FLOAT_TYPES>("rms_norm_backward");
+  register_cuda<LayerNormForward, LAMINA_CUDA_FLOAT_TYPES>(Op::layer_norm);
+  register_cuda<LayerNormBackward, LAMINA_CUDA_FLOAT_TYPES>(Op::layer_norm_backward);
+  register_cuda<RmsNormForward, LAMINA_CUDA_FLOAT_TYPES>(Op::rms_norm);
+  register_cuda<RmsNormBackward, LAMINA_CUDA_FLOAT_TYPES>(Op::rms_norm_backward);
 }
 
 }  // namespace lamina::kernels::cuda

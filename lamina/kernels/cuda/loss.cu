@@ -137,8 +137,8 @@ struct CrossEntropyBackward {
 }  // namespace
 
 void register_loss_kernels() {
-  register_cuda<CrossEntropyForward, LAMINA_CUDA_FLOAT_TYPES>("cross_entropy");
-  register_cuda<CrossEntropyBackward, LAMINA_CUDA_FLOAT_TYPES>("cross_entropy_backward");
+  register_cuda<CrossEntropyForward, LAMINA_CUDA_FLOAT_TYPES>(Op::cross_entropy);
+  register_cuda<CrossEntropyBackward, LAMINA_CUDA_FLOAT_TYPES>(Op::cross_entropy_backward);
 }
 
 }  // namespace lamina::kernels::cuda

@@ -71,6 +71,6 @@ struct IntMatmul {
 
 }  // namespace
 
-void register_matmul_int_kernels() { register_cuda<IntMatmul, LAMINA_CUDA_INT_TYPES>("matmul"); }
+void register_matmul_int_kernels() { register_cuda<IntMatmul, LAMINA_CUDA_INT_TYPES>(Op::matmul); }
 
 }  // namespace lamina::kernels::cuda

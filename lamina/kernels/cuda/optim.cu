@@ -81,10 +81,10 @@ struct AdagradStep {
 }  // namespace
 
 void register_optim_kernels() {
-  register_cuda<SgdStep, LAMINA_CUDA_FLOAT_TYPES>("sgd_step");
-  register_cuda<AdamStep, LAMINA_CUDA_FLOAT_TYPES>("adam_step");
-  register_cuda<RmspropStep, LAMINA_CUDA_FLOAT_TYPES>("rmsprop_step");
-  register_cuda<AdagradStep, LAMINA_CUDA_FLOAT_TYPES>("adagrad_step");
+  register_cuda<SgdStep, LAMINA_CUDA_FLOAT_TYPES>(Op::sgd_step);
+  register_cuda<AdamStep, LAMINA_CUDA_FLOAT_TYPES>(Op::adam_step);
+  register_cuda<RmspropStep, LAMINA_CUDA_FLOAT_TYPES>(Op::rmsprop_step);
+  register_cuda<AdagradStep, LAMINA_CUDA_FLOAT_TYPES>(Op::adagrad_step);
 }
 
 }  // namespace lamina::kernels::cuda

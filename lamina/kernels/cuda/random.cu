@@ -59,9 +59,9 @@ struct RandintKernel {
 }  // namespace
 
 void register_random_kernels() {
-  register_cuda<UniformKernel, LAMINA_CUDA_FLOAT_TYPES>("uniform");
-  register_cuda<NormalKernel, LAMINA_CUDA_FLOAT_TYPES>("normal");
-  register_cuda<RandintKernel, LAMINA_CUDA_INT_TYPES, LAMINA_CUDA_FLOAT_TYPES>("randint");
+  register_cuda<UniformKernel, LAMINA_CUDA_FLOAT_TYPES>(Op::uniform);
+  register_cuda<NormalKernel, LAMINA_CUDA_FLOAT_TYPES>(Op::normal);
+  register_cuda<RandintKernel, LAMINA_CUDA_INT_TYPES, LAMINA_CUDA_FLOAT_TYPES>(Op::randint);
 }
 
 }  // namespace lamina::kernels::cuda

@@ -15,6 +15,7 @@
 // Welford triple in double; integer sums and products wrap in 64 bits like the CPU kernels.
 #include "lamina/kernels/cuda/reduce_block.cuh"
 #include "lamina/kernels/cuda/register.h"
+#include "lamina/kernels/reduce_table.h"
 
 namespace lamina::kernels::cuda {
 namespace {
@@ -405,13 +406,9 @@ struct CumulativeKernel {
 }  // namespace
 
 void register_reduce_kernels() {
-  register_cuda<SumKernel, LAMINA_CUDA_ALL_TYPES>("sum");
-  register_cuda<ExtremeKernel, LAMINA_CUDA_ALL_TYPES>("extreme");
-  register_cuda<VarKernel, LAMINA_CUDA_FLOAT_TYPES>("var");
-  register_cuda<LogSumExpKernel, LAMINA_CUDA_FLOAT_TYPES>("logsumexp");
-  register_cuda<NormKernel, LAMINA_CUDA_FLOAT_TYPES>("norm");
-  register_cuda<AllAnyKernel, LAMINA_CUDA_ALL_TYPES>("all_any");
-  register_cuda<CumulativeKernel, LAMINA_CUDA_ALL_TYPES>("cumulative");
+#define LAMINA_CUDA_REGISTER_REDUCE(op, Kernel, types) register_cuda<Kernel, LAMINA_CUDA_##types##_TYPES>(Op::op);
+  LAMINA_REDUCE_TABLE(LAMINA_CUDA_REGISTER_REDUCE)
+#undef LAMINA_CUDA_REGISTER_REDUCE
 }
 
 }  // namespace lamina::kernels::cuda

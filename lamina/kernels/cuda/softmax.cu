@@ -154,8 +154,8 @@ struct SoftmaxBackwardKernel {
 }  // namespace
 
 void register_softmax_kernels() {
-  register_cuda<SoftmaxKernel, LAMINA_CUDA_FLOAT_TYPES>("softmax");
-  register_cuda<SoftmaxBackwardKernel, LAMINA_CUDA_FLOAT_TYPES>("softmax_backward");
+  register_cuda<SoftmaxKernel, LAMINA_CUDA_FLOAT_TYPES>(Op::softmax);
+  register_cuda<SoftmaxBackwardKernel, LAMINA_CUDA_FLOAT_TYPES>(Op::softmax_backward);
 }
 
 }  // namespace lamina::kernels::cuda

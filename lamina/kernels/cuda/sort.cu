@@ -104,8 +104,8 @@ struct TopkKernel {
 }  // namespace
 
 void register_sort_kernels() {
-  register_cuda<SortKernel, LAMINA_CUDA_ALL_TYPES>("sort");
-  register_cuda<TopkKernel, LAMINA_CUDA_ALL_TYPES>("topk");
+  register_cuda<SortKernel, LAMINA_CUDA_ALL_TYPES>(Op::sort);
+  register_cuda<TopkKernel, LAMINA_CUDA_ALL_TYPES>(Op::topk);
 }
 
 }  // namespace lamina::kernels::cuda

@@ -23,8 +23,8 @@ struct ClampKernel {
 }  // namespace
 
 void register_ternary_kernels() {
-  register_cuda<WhereKernel, LAMINA_CUDA_ALL_TYPES>("where");
-  register_cuda<ClampKernel, LAMINA_CUDA_NUMERIC_TYPES>("clamp");
+  register_cuda<WhereKernel, LAMINA_CUDA_ALL_TYPES>(Op::where);
+  register_cuda<ClampKernel, LAMINA_CUDA_NUMERIC_TYPES>(Op::clamp);
 }
 
 }  // namespace lamina::kernels::cuda

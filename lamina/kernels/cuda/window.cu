@@ -82,10 +82,10 @@ struct MaxPoolBackward {
 }  // namespace
 
 void register_window_kernels() {
-  register_cuda<Im2col, LAMINA_CUDA_FLOAT_TYPES>("im2col");
-  register_cuda<Col2im, LAMINA_CUDA_FLOAT_TYPES>("col2im");
-  register_cuda<MaxPool, LAMINA_CUDA_FLOAT_TYPES>("max_pool2d");
-  register_cuda<MaxPoolBackward, LAMINA_CUDA_FLOAT_TYPES>("max_pool2d_backward");
+  register_cuda<Im2col, LAMINA_CUDA_FLOAT_TYPES>(Op::im2col);
+  register_cuda<Col2im, LAMINA_CUDA_FLOAT_TYPES>(Op::col2im);
+  register_cuda<MaxPool, LAMINA_CUDA_FLOAT_TYPES>(Op::max_pool2d);
+  register_cuda<MaxPoolBackward, LAMINA_CUDA_FLOAT_TYPES>(Op::max_pool2d_backward);
 }
 
 }  // namespace lamina::kernels::cuda

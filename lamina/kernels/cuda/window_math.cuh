@@ -56,25 +56,10 @@ LAMINA_HD inline T col2im_element(const WindowGeometry& g, const T* cols, int64_
 /// NaN wins), with its flat index in the input plane.
 template <class T>
 LAMINA_HD inline T max_pool_element(const WindowGeometry& g, const T* x, int64_t e, int64_t& at) {
-  using C = compute_t<T>;
   const int64_t ox = e % g.ow, oy = (e / g.ow) % g.oh, p = e / (g.ow * g.oh);
   const T* src = x + p * g.h * g.w;
-  C best(0);
-  at = -1;
-  for (int64_t i = 0; i < g.kh; ++i) {
-    const int64_t y = oy * g.sh + i * g.dh - g.ph;
-    if (y < 0 || y >= g.h) continue;
-    for (int64_t j = 0; j < g.kw; ++j) {
-      const int64_t xx = ox * g.sw + j * g.dw - g.pw;
-      if (xx < 0 || xx >= g.w) continue;
-      const C v = to_compute(src[y * g.w + xx]);
-      if (at < 0 || v > best || (v != v && best == best)) {
-        best = v;
-        at = y * g.w + xx;
-      }
-    }
-  }
-  return from_compute<T>(best);
+  const auto value = [src](int64_t k) { return to_compute(src[k]); };
+  return from_compute<T>(window_max(g, oy, ox, value, compute_t<T>(0), at));
 }
 
 /// gx element e of max pooling's gradient (layout (N*C, H, W)): the sum of the output gradients
