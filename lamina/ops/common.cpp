@@ -87,6 +87,11 @@ StatusWord::StatusWord(Device device) {
   if (!device.is_cpu()) device_word_ = zeros({1}, {Dtype::Int32, device});
 }
 
+int32_t* StatusWord::slot() {
+  // The device word's pointer is a device address: data_ptr, not the host-checked data<T>().
+  return device_word_.defined() ? static_cast<int32_t*>(device_word_.data_ptr()) : &host_word_;
+}
+
 int32_t StatusWord::read() const {
   if (!device_word_.defined()) return __atomic_load_n(&host_word_, __ATOMIC_RELAXED);
   return device_word_.item<int32_t>();

@@ -33,7 +33,7 @@ class StatusWord {
  public:
   explicit StatusWord(Device device);
   /// The pointer to hand the kernel.
-  int32_t* slot() { return device_word_.defined() ? device_word_.data<int32_t>() : &host_word_; }
+  int32_t* slot();
   /// What the kernel reported (kernels::kStatusOk when nothing).
   int32_t read() const;
 
