@@ -67,7 +67,9 @@ KERNEL_REACH = {"lamina/runtime/dispatch.h", "lamina/runtime/launch.h", "lamina/
 # What only the runtime's launch entries call: from the ops up, code launches through them.
 HAND_LAUNCH = re.compile(r"\b(find_kernel|find_kernel_raw|DeviceGuard|parallel_for|parallel_run|parallel_parts|"
                          r"for_each_part)\b")
-COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+# Comments (blanked, keeping their line breaks) and string literals (kept, so a "/*" in one
+# starts no comment).
+COMMENT = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/', re.S)
 INCLUDE = re.compile(r'^\s*#\s*include\s*["<](lamina/[^">]+)[">]', re.M)
 SOURCES = (".h", ".hpp", ".cpp", ".cc", ".cu", ".cuh")
 
@@ -101,7 +103,8 @@ def problems(root: pathlib.Path) -> list[str]:
             continue
         text = file.read_text(encoding="utf-8", errors="replace")
         if AUTOGRAD_FLOOR <= here[0] < BINDINGS_FLOOR:
-            code = COMMENT.sub(lambda c: "\n" * c.group(0).count("\n"), text)
+            code = COMMENT.sub(lambda c: c.group(0) if c.group(0).startswith('"') else "\n" * c.group(0).count("\n"),
+                               text)
             for m in HAND_LAUNCH.finditer(code):
                 line = code.count("\n", 0, m.start()) + 1
                 found.append(f"{rel}:{line}: calls {m.group(1)} from {FLOOR_NAMES[here[0]]} "

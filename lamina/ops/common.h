@@ -32,6 +32,8 @@ Tensor scalar_tensor(const Scalar& s, Dtype dtype, Device device = kCPU);
 class StatusWord {
  public:
   explicit StatusWord(Device device);
+  StatusWord(const StatusWord&) = delete;  // the kernel holds slot(): the word must not move
+  StatusWord& operator=(const StatusWord&) = delete;
   /// The pointer to hand the kernel.
   int32_t* slot();
   /// What the kernel reported (kernels::kStatusOk when nothing).

@@ -314,7 +314,8 @@ BinaryPlan plan_binary(const char* name, Kind kind, Op op, const Tensor& a, cons
   return plan;
 }
 
-Tensor binary(Op op, Kind kind, const Tensor& a, const Tensor& b) {
+// `error_name` names the op in a kernel-reported error (the in-place form's "floor_divide_").
+Tensor binary(Op op, Kind kind, const Tensor& a, const Tensor& b, const char* error_name = nullptr) {
   const char* name = name_of(op);
   LAMINA_PROFILE_OP(name, a, b);
   BinaryPlan plan = plan_binary(name, kind, op, a, b);
@@ -325,12 +326,12 @@ Tensor binary(Op op, Kind kind, const Tensor& a, const Tensor& b) {
   const Tensor* pb = &b;
   if (a.dtype() != plan.compute || a.shape() != plan.shape) pa = &(converted_a = a.to(plan.compute).expand(plan.shape));
   if (b.dtype() != plan.compute || b.shape() != plan.shape) pb = &(converted_b = b.to(plan.compute).expand(plan.shape));
-  if (plan.reports_status) {
+  if (plan.reports_status && out.numel() > 0) {  // an empty result divides nothing (as PyTorch)
     ops::StatusWord status(a.device());
     kernels::KernelParams params;
     params.status = status.slot();
     runtime::launch_elementwise(op_id(op), plan.compute, {&out, pa, pb}, params);
-    raise_reported(status.read(), name, b);
+    raise_reported(status.read(), error_name ? error_name : name, b);
   } else {
     runtime::launch_elementwise(op_id(op), plan.compute, {&out, pa, pb});
   }
@@ -366,7 +367,7 @@ const Tensor& binary_inplace(const char* name, Op op, Kind kind, const Tensor& a
     runtime::launch_elementwise(op_id(op), plan.compute, {&a, &a, &cb});
     a.bump_version();
   } else {
-    copy_(a, binary(op, kind, a, b));
+    copy_(a, binary(op, kind, a, b, name));
   }
   return a;
 }

@@ -23,12 +23,12 @@ std::atomic<const Row*> g_rows{nullptr};
 struct Table {
   Table() {
     rows.reserve(kMaxOps);                             // never reallocates, so lookups need no lock
-    g_rows.store(rows.data(), std::memory_order_release);
     for (std::string_view name : kernels::kOpNames) {  // the typed ids come first, in order
       names.emplace_back(name);
       rows.emplace_back();
       for (auto& per_backend : rows.back()) per_backend.fill(nullptr);
     }
+    g_rows.store(rows.data(), std::memory_order_release);  // published once the typed rows exist
   }
   std::mutex mutex;
   std::vector<std::string> names;
