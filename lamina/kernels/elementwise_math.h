@@ -256,6 +256,24 @@ LAMINA_BINARY_FN(AddFn, a + b)
 LAMINA_BINARY_FN(SubFn, a - b)
 LAMINA_BINARY_FN(MulFn, a* b)
 LAMINA_BINARY_FN(DivFn, a / b)
+LAMINA_BINARY_FN(MaximumFn, max_nan(a, b))
+LAMINA_BINARY_FN(MinimumFn, min_nan(a, b))
+LAMINA_BINARY_FN(Atan2Fn, std::atan2(a, b))
+LAMINA_BINARY_FN(HypotFn, std::hypot(a, b))
+LAMINA_BINARY_FN(LogAddExpFn, log_add_exp(a, b))
+LAMINA_BINARY_FN(CopySignFn, std::copysign(a, b))
+LAMINA_BINARY_FN(ReluBackwardFn, b > C(0) ? a : C(0))  // a: gradient, b: relu input
+// a: gradient, b: gelu input; d gelu / dx = Phi(x) + x phi(x).
+LAMINA_BINARY_FN(GeluBackwardFn, a * (C(0.5) * (C(1) + std::erf(b * C(0.7071067811865476))) +
+                                      b * C(0.3989422804014327) * std::exp(C(-0.5) * b * b)))
+LAMINA_BINARY_FN(GeluTanhBackwardFn, a* gelu_tanh_slope(b))  // a: gradient, b: input
+LAMINA_BINARY_FN(BitAndFn, a& b)
+LAMINA_BINARY_FN(BitOrFn, a | b)
+LAMINA_BINARY_FN(BitXorFn, a ^ b)
+// On bool, + is "or" and * is "and" (PyTorch semantics).
+LAMINA_BINARY_FN(BoolOrFn, a || b)
+LAMINA_BINARY_FN(BoolAndFn, a&& b)
+LAMINA_BINARY_FN(BoolXorFn, a != b)
 #undef LAMINA_BINARY_FN
 
 // The integer forms report an input they can't compute (a zero divisor, a negative exponent)
@@ -276,34 +294,6 @@ LAMINA_CHECKED_BINARY_FN(RemainderFn, py_mod(a, b), b == C(0), kStatusIntegerDiv
 LAMINA_CHECKED_BINARY_FN(FmodFn, c_fmod(a, b), b == C(0), kStatusIntegerDivisionByZero)
 LAMINA_CHECKED_BINARY_FN(PowFn, power(a, b), is_negative(b), kStatusNegativeIntegerPower)
 #undef LAMINA_CHECKED_BINARY_FN
-
-#define LAMINA_BINARY_FN(Name, expr)         \
-  struct Name {                              \
-    explicit Name(const KernelParams&) {}    \
-    template <class C>                       \
-    LAMINA_HD C operator()(C a, C b) const { \
-      return static_cast<C>(expr);           \
-    }                                        \
-  };
-LAMINA_BINARY_FN(MaximumFn, max_nan(a, b))
-LAMINA_BINARY_FN(MinimumFn, min_nan(a, b))
-LAMINA_BINARY_FN(Atan2Fn, std::atan2(a, b))
-LAMINA_BINARY_FN(HypotFn, std::hypot(a, b))
-LAMINA_BINARY_FN(LogAddExpFn, log_add_exp(a, b))
-LAMINA_BINARY_FN(CopySignFn, std::copysign(a, b))
-LAMINA_BINARY_FN(ReluBackwardFn, b > C(0) ? a : C(0))  // a: gradient, b: relu input
-// a: gradient, b: gelu input; d gelu / dx = Phi(x) + x phi(x).
-LAMINA_BINARY_FN(GeluBackwardFn, a * (C(0.5) * (C(1) + std::erf(b * C(0.7071067811865476))) +
-                                      b * C(0.3989422804014327) * std::exp(C(-0.5) * b * b)))
-LAMINA_BINARY_FN(GeluTanhBackwardFn, a* gelu_tanh_slope(b))  // a: gradient, b: input
-LAMINA_BINARY_FN(BitAndFn, a& b)
-LAMINA_BINARY_FN(BitOrFn, a | b)
-LAMINA_BINARY_FN(BitXorFn, a ^ b)
-// On bool, + is "or" and * is "and" (PyTorch semantics).
-LAMINA_BINARY_FN(BoolOrFn, a || b)
-LAMINA_BINARY_FN(BoolAndFn, a&& b)
-LAMINA_BINARY_FN(BoolXorFn, a != b)
-#undef LAMINA_BINARY_FN
 
 #define LAMINA_COMPARE_FN(Name, expr)              \
   struct Name {                                    \
