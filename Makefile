@@ -33,9 +33,10 @@ test-asan: setup
 	ninja -C build/asan -j$(JOBS) lamina_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/lamina_tests
 
-# libFuzzer on the safetensors parser (clang); longer runs: make test-fuzz FUZZ_SECONDS=3600. A crash fails it.
+# libFuzzer on the safetensors parser (clang) and atheris on the .pt reader; longer runs:
+# make test-fuzz FUZZ_SECONDS=3600. A crash fails it.
 FUZZ_SECONDS ?= 30
-test-fuzz: setup
+test-fuzz: setup python
 	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash fuzz/run.sh
 
 test: test-cpp test-python test-asan test-fuzz

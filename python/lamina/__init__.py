@@ -30,6 +30,20 @@ from . import profiler  # noqa: E402,F401
 from . import cuda  # noqa: E402,F401
 from .amp import autocast, is_autocast_enabled, get_autocast_dtype  # noqa: E402,F401
 from . import backends  # noqa: E402,F401
+from . import serialization  # noqa: E402,F401
+from .serialization import save, load  # noqa: E402,F401  (PyTorch's .pt format, read without running code)
+from . import accelerator  # noqa: E402,F401
+from . import testing  # noqa: E402,F401
+
+
+def compile(model=None, **options):
+    """torch.compile's name: returns `model` (a module or function) unchanged. lamina runs every op
+    eagerly at low overhead and has no graph compiler; the options (mode, fullgraph, dynamic,
+    backend, ...) are accepted and ignored so that scripts calling torch.compile run. Usable as a
+    decorator, with or without options."""
+    if model is None:
+        return lambda m: m
+    return model
 from .profiler import profile  # noqa: E402,F401  (SPEC's `with lamina.profile()`)
 
 __version__ = "0.1.0"

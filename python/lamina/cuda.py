@@ -10,7 +10,24 @@ __all__ = ["is_available", "is_built", "device_count", "get_device_name", "get_d
            "get_device_properties", "synchronize", "runtime_version", "memory_stats", "memory_allocated",
            "memory_reserved", "max_memory_allocated", "empty_cache", "current_device", "set_device", "device",
            "Stream", "ExternalStream", "Event", "StreamContext", "current_stream", "default_stream", "set_stream",
-           "stream", "host_memory_stats", "host_empty_cache"]
+           "stream", "host_memory_stats", "host_empty_cache", "manual_seed", "manual_seed_all", "initial_seed"]
+
+
+def manual_seed(seed):
+    """Seeds the random numbers of CUDA ops. lamina has one counter-based generator for every device
+    (a draw gives the same values on the CPU and the GPU), so this seeds it as lamina.manual_seed
+    does: unlike torch.cuda.manual_seed, CPU draws restart from the seed too. Works without a GPU."""
+    _lamina.manual_seed(int(seed))
+
+
+def manual_seed_all(seed):
+    """manual_seed for every device: the same single generator."""
+    manual_seed(seed)
+
+
+def initial_seed():
+    """The seed last set (lamina.initial_seed)."""
+    return _lamina.initial_seed()
 
 
 def is_built():
