@@ -56,6 +56,22 @@ void launch_lines(OpId op, Dtype dtype, const kernels::LineLoop& loop, Device de
 namespace {
 // Products of at most this many multiply-adds count as small (see launch_gemm).
 constexpr int64_t kSmallGemm = int64_t{256} * 256 * 256;
+
+// BLAS single-threaded for a scope (when `active`), its thread count restored however it ends.
+class SingleThreadedBlas {
+ public:
+  explicit SingleThreadedBlas(bool active) : active_(active) {
+    if (active_) blas_set_num_threads(1);
+  }
+  ~SingleThreadedBlas() {
+    if (active_) blas_set_num_threads(num_threads());
+  }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  bool active_;
+};
 }  // namespace
 
 void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device device, bool uses_blas) {
@@ -72,22 +88,16 @@ void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device dev
     return;
   }
   const int64_t c_bytes = loop.m * loop.n * itemsize(dtype);
-  if (uses_blas) blas_set_num_threads(1);
-  try {
-    auto run_part = [&](int64_t begin, int64_t end) {
-      kernels::GemmLoop part = loop;
-      part.batch = end - begin;
-      part.a_offsets += begin;
-      part.b_offsets += begin;
-      part.c += begin * c_bytes;
-      kernel(part, {});
-    };
-    parallel_run(loop.batch, parts, RangeFn(run_part));
-  } catch (...) {
-    if (uses_blas) blas_set_num_threads(num_threads());
-    throw;
-  }
-  if (uses_blas) blas_set_num_threads(num_threads());
+  const SingleThreadedBlas single_threaded(uses_blas);
+  auto run_part = [&](int64_t begin, int64_t end) {
+    kernels::GemmLoop part = loop;
+    part.batch = end - begin;
+    part.a_offsets += begin;
+    part.b_offsets += begin;
+    part.c += begin * c_bytes;
+    kernel(part, {});
+  };
+  parallel_run(loop.batch, parts, RangeFn(run_part));
 }
 
 }  // namespace lamina::runtime

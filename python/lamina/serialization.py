@@ -252,23 +252,24 @@ class _Archive:
 
     def __init__(self, f, path):
         self.path = path
-        self._map = None
-        if isinstance(f, (str, os.PathLike)):
-            self._file = open(f, "rb")
-            size = os.fstat(self._file.fileno()).st_size
-            if size == 0:
-                raise _error(path, "the file is empty")
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY)
-            source = self._map
-        else:
-            self._file = None
-            source = f.read() if hasattr(f, "read") else bytes(f)
-            self._bytes = source
+        self._map = self._file = self.zip = None
         try:
-            self.zip = zipfile.ZipFile(io.BytesIO(source) if not isinstance(source, mmap.mmap) else _MapReader(source))
-        except _MALFORMED as e:
-            raise _error(path, f"not a PyTorch zip archive ({e}); lamina.load reads the format of PyTorch 1.6+") \
-                from None
+            if isinstance(f, (str, os.PathLike)):
+                self._file = open(f, "rb")
+                if os.fstat(self._file.fileno()).st_size == 0:
+                    raise _error(path, "the file is empty")
+                self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY)
+                source = self._map
+            else:
+                source = f.read() if hasattr(f, "read") else bytes(f)
+            try:
+                self.zip = zipfile.ZipFile(_MapReader(source) if self._map is not None else io.BytesIO(source))
+            except _MALFORMED as e:
+                raise _error(path, f"not a PyTorch zip archive ({e}); lamina.load reads the format of PyTorch "
+                             "1.6+") from None
+        except BaseException:
+            self.close()
+            raise
         self._source = source
         self.names = self.zip.namelist()
         self.spans = {}
@@ -292,6 +293,18 @@ class _Archive:
             raise _error(self.path, f"{name} runs past the end of the file (truncated?)")
         self.spans[name] = (begin, end)
         return memoryview(self._source)[begin:end]
+
+    def close(self):
+        """Closes the zip, the map and the file (the tensors loaded are copies)."""
+        if self.zip is not None:
+            self.zip.close()
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:  # a traceback still holds a storage view: the collector closes it
+                pass
+        if self._file is not None:
+            self._file.close()
 
     def release(self, name):
         """Drops the mapped pages of a member already copied out (they would be re-read from the
@@ -346,6 +359,13 @@ def load(f, map_location=None, weights_only=True, **kwargs):
         raise TypeError(f"load() got unexpected keyword arguments {sorted(kwargs)}")
     path = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file object>")
     archive = _Archive(f, path)
+    try:
+        return _load_archive(archive, path, map_location)
+    finally:
+        archive.close()
+
+
+def _load_archive(archive, path, map_location):
     pkls = [n for n in archive.names if n.endswith("/data.pkl") and n.count("/") == 1]
     if len(pkls) != 1:
         raise _error(path, "no <name>/data.pkl in the archive (not a torch.save file)")
