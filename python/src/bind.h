@@ -105,6 +105,8 @@ void init_backends(nb::module_& m);
 std::string tensor_repr_with_grad(const Tensor& t);
 void init_optim(nb::module_& m);
 void init_nn(nb::module_& m);
+/// The recurrent layers and cells into lamina._lamina._nn (init_rnn.cpp).
+void bind_rnn(nb::module_& sub);
 
 }  // namespace lamina::python
 

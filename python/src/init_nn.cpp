@@ -266,6 +266,7 @@ void init_nn(nb::module_& m) {
   bind_module(sub);
   bind_layers(sub);
   bind_losses(sub);
+  bind_rnn(sub);
   nb::module_ fsub = sub.def_submodule("functional", "torch.nn.functional's forms");
   bind_functional(fsub);
   nb::module_ isub = sub.def_submodule("init", "torch.nn.init's fills");

@@ -9,4 +9,5 @@
 #include "lamina/nn/layers.h"
 #include "lamina/nn/loss.h"
 #include "lamina/nn/module.h"
+#include "lamina/nn/rnn.h"
 #include "lamina/nn/utils.h"
