@@ -137,6 +137,20 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   return x * keep.to(x.dtype()) * Scalar(1.0 / (1.0 - p));
 }
 
+Tensor channel_dropout(const Tensor& x, double p, bool training) {
+  LAMINA_PROFILE_OP("channel_dropout", x);
+  LAMINA_CHECK(p >= 0.0 && p <= 1.0, ConfigError, "channel_dropout",
+               "dropout probability has to be between 0 and 1, but got ", p);
+  LAMINA_CHECK(x.dim() >= 2, ShapeError, "channel_dropout", "expected input (N, C, *), got ", describe(x));
+  if (!training || p == 0.0) return x;
+  if (p == 1.0) return x * Scalar(0.0);
+  std::vector<int64_t> mask_shape(static_cast<size_t>(x.dim()), 1);
+  mask_shape[0] = x.shape()[0];
+  mask_shape[1] = x.shape()[1];
+  Tensor keep = lt(rand(Shape(mask_shape), {x.dtype(), x.device()}), Scalar(1.0 - p));
+  return x * keep.to(x.dtype()) * Scalar(1.0 / (1.0 - p));
+}
+
 Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
   LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, layer_norm, x, normalized_shape, weight, bias, eps);

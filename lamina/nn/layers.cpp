@@ -171,4 +171,18 @@ Tensor Dropout::forward(const Tensor& x) { return functional::dropout(x, p, is_t
 
 std::string Dropout::extra_repr() const { return "p=" + format_float(p) + ", inplace=False"; }
 
+ChannelDropout::ChannelDropout(const char* name, int64_t dims, double p_) : Module(name), spatial_dims(dims), p(p_) {
+  LAMINA_CHECK(p >= 0.0 && p <= 1.0, ConfigError, name, "dropout probability has to be between 0 and 1, but got ", p);
+}
+
+Tensor ChannelDropout::forward(const Tensor& x) {
+  const bool batched = x.dim() == spatial_dims + 2;
+  LAMINA_CHECK(batched || x.dim() == spatial_dims + 1, ShapeError, type_name().c_str(), "expected ", spatial_dims + 1,
+               "-D or ", spatial_dims + 2, "-D input, got ", describe(x));
+  if (batched) return functional::channel_dropout(x, p, is_training());
+  return functional::channel_dropout(x.unsqueeze(0), p, is_training()).squeeze(0);
+}
+
+std::string ChannelDropout::extra_repr() const { return "p=" + format_float(p) + ", inplace=False"; }
+
 }  // namespace lamina::nn

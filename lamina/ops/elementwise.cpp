@@ -66,6 +66,7 @@ Tensor fused_backward(Op op, const Tensor& g, const Tensor& x);
 // a row of the table without a case here is a compile error (-Werror=switch on this file).
 Tensor unary_grad(Op op, const Tensor& g, const Tensor& x, const Tensor& y) {
   constexpr double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046, kSqrt2OverPi = 0.7978845608028654;
+  constexpr double kSeluScale = 1.0507009873554804934, kSeluAlpha = 1.6732632423543772848;
   // relu and gelu: one fused pass unless the backward itself is differentiated (create_graph).
   const bool fuse = !autograd::grad_mode_enabled() && g.dtype() == x.dtype() && g.shape() == x.shape();
   switch (op) {
@@ -131,6 +132,17 @@ Tensor unary_grad(Op op, const Tensor& g, const Tensor& x, const Tensor& y) {
     }
     case Op::softplus:
       return mul(g, sigmoid(x));
+    case Op::selu:
+      return mul(g, where(gt(x, Scalar(0)), Scalar(kSeluScale), mul(exp(x), Scalar(kSeluScale * kSeluAlpha))));
+    case Op::mish: {
+      Tensor t = tanh(softplus(x));
+      return mul(g, add(t, mul(mul(x, sigmoid(x)), rsub(square(t), Scalar(1.0)))));
+    }
+    case Op::hardswish:  // PyTorch's one-sided choice at the kinks: 0 at -3, 1.5 at 3
+      return mul(g, where(lt(x, Scalar(-3.0)), Scalar(0.0),
+                          where(le(x, Scalar(3.0)), add(div(x, Scalar(3.0)), Scalar(0.5)), Scalar(1.0))));
+    case Op::hardsigmoid:
+      return mul(g, mul(logical_and(gt(x, Scalar(-3.0)), lt(x, Scalar(3.0))).to(g.dtype()), Scalar(1.0 / 6.0)));
     case Op::gelu: {
       if (fuse) return fused_backward(Op::gelu_backward, g, x);
       Tensor cdf = mul(add(erf(mul(x, Scalar(0.7071067811865476))), Scalar(1.0)), Scalar(0.5));

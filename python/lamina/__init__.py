@@ -34,6 +34,7 @@ from . import serialization  # noqa: E402,F401
 from .serialization import save, load  # noqa: E402,F401  (PyTorch's .pt format, read without running code)
 from . import accelerator  # noqa: E402,F401
 from . import testing  # noqa: E402,F401
+from . import distributions  # noqa: E402,F401
 
 
 def compile(model=None, **options):

@@ -107,6 +107,9 @@ void init_optim(nb::module_& m);
 void init_nn(nb::module_& m);
 /// The recurrent layers and cells into lamina._lamina._nn (init_rnn.cpp).
 void bind_rnn(nb::module_& sub);
+/// Activations with settings, instance norm, channel dropout, padding layers and their
+/// functional forms into lamina._lamina._nn and its functional (init_activation.cpp).
+void bind_activations(nb::module_& sub, nb::module_& fsub);
 
 }  // namespace lamina::python
 

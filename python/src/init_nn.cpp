@@ -269,6 +269,7 @@ void init_nn(nb::module_& m) {
   bind_rnn(sub);
   nb::module_ fsub = sub.def_submodule("functional", "torch.nn.functional's forms");
   bind_functional(fsub);
+  bind_activations(sub, fsub);
   nb::module_ isub = sub.def_submodule("init", "torch.nn.init's fills");
   bind_init(isub);
 }

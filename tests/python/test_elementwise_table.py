@@ -49,6 +49,10 @@ UNARY = {
     "relu": (lambda x: np.maximum(x, 0), None), "silu": (lambda x: x / (1 + np.exp(-x)), None),
     "softplus": (_softplus, None), "floor": (np.floor, None), "ceil": (np.ceil, None), "trunc": (np.trunc, None),
     "round": (np.round, None), "bitwise_not": (np.invert, None),
+    "selu": (lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0))), None),
+    "mish": (lambda x: x * np.tanh(_softplus(x)), None),
+    "hardswish": (lambda x: x * np.clip(x + 3, 0, 6) / 6, None),
+    "hardsigmoid": (lambda x: np.clip(x + 3, 0, 6) / 6, None),
 }
 BINARY = {
     "add": (np.add, None), "sub": (np.subtract, None), "mul": (np.multiply, None), "div": (np.divide, "nonzero"),

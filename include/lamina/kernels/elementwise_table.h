@@ -50,6 +50,10 @@
   X(relu, Same, NUMERIC, ReluFn, NoFn, Grad, Keep, Plain, Simd(Relu))                  \
   X(silu, Float, FLOAT, SiluFn, NoFn, Grad, Keep, Plain, Simd(Silu))                   \
   X(softplus, Float, FLOAT, SoftplusFn, NoFn, Grad, Fp32, Plain, NoSimd)               \
+  X(selu, Float, FLOAT, SeluFn, NoFn, Grad, Keep, Plain, NoSimd)                       \
+  X(mish, Float, FLOAT, MishFn, NoFn, Grad, Keep, Plain, NoSimd)                       \
+  X(hardswish, Float, FLOAT, HardswishFn, NoFn, Grad, Keep, Plain, NoSimd)             \
+  X(hardsigmoid, Float, FLOAT, HardsigmoidFn, NoFn, Grad, Keep, Plain, NoSimd)         \
   X(floor, Round, FLOAT, FloorFn, NoFn, Grad, Keep, Plain, NoSimd)                     \
   X(ceil, Round, FLOAT, CeilFn, NoFn, Grad, Keep, Plain, NoSimd)                       \
   X(trunc, Round, FLOAT, TruncFn, NoFn, Grad, Keep, Plain, NoSimd)                     \

@@ -14,6 +14,9 @@ namespace lamina::nn::functional {
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 /// Zeroes elements with probability p and scales the rest by 1/(1-p) when training.
 Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
+/// Zeroes whole channels of x (N, C, *) (each (n, c) slice at once) with probability p and
+/// scales the rest by 1/(1-p) when training (torch.nn.functional.dropout1d / dropout2d).
+Tensor channel_dropout(const Tensor& x, double p = 0.5, bool training = true);
 /// Normalizes over the trailing `normalized_shape` dims, then scales/shifts (either undefined).
 Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight = Tensor(),
                   const Tensor& bias = Tensor(), double eps = 1e-5);

@@ -121,4 +121,32 @@ class Dropout : public Module {
   double p;
 };
 
+/// Zeroes whole channels with probability p while training (torch.nn.Dropout1d / Dropout2d):
+/// input (N, C, *spatial) or (C, *spatial) with `spatial_dims` spatial dims.
+class ChannelDropout : public Module {
+ public:
+  /// ConfigError unless 0 <= p <= 1.
+  ChannelDropout(const char* name, int64_t spatial_dims, double p);
+  /// Applies channel dropout when training; ShapeError for the wrong rank.
+  Tensor forward(const Tensor& input) override;
+  /// "p=0.5, inplace=False".
+  std::string extra_repr() const override;
+  int64_t spatial_dims;  ///< 1 or 2
+  double p;              ///< drop probability
+};
+
+/// Channel dropout of (N, C, L) or (C, L).
+class Dropout1d : public ChannelDropout {
+ public:
+  /// See ChannelDropout.
+  explicit Dropout1d(double p = 0.5) : ChannelDropout("Dropout1d", 1, p) {}
+};
+
+/// Channel dropout of (N, C, H, W) or (C, H, W).
+class Dropout2d : public ChannelDropout {
+ public:
+  /// See ChannelDropout.
+  explicit Dropout2d(double p = 0.5) : ChannelDropout("Dropout2d", 2, p) {}
+};
+
 }  // namespace lamina::nn

@@ -195,3 +195,106 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """torch.nn.functional.scaled_dot_product_attention: softmax(q k^T * scale + mask) v; a fused kernel on
     CUDA (no mask, no dropout, head dim <= 128), the composite computation elsewhere."""
     return _F.scaled_dot_product_attention(query, key, value, attn_mask, float(dropout_p), bool(is_causal), scale)
+
+
+def _inplace(input, out, inplace):
+    if inplace:
+        input.copy_(out)
+        return input
+    return out
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else negative_slope * x."""
+    return _inplace(input, _F.leaky_relu(input, float(negative_slope)), inplace)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    return _inplace(input, _F.elu(input, float(alpha)), inplace)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return _inplace(input, _F.celu(input, float(alpha)), inplace)
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalizing constants."""
+    return _inplace(input, _lamina.selu(input), inplace)
+
+
+def prelu(input, weight):
+    """x where x > 0, else weight * x (one weight, or one per channel)."""
+    return _F.prelu(input, weight)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clamped to [min_val, max_val]."""
+    return _inplace(input, _F.hardtanh(input, float(min_val), float(max_val)), inplace)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6)."""
+    return _inplace(input, _F.relu6(input), inplace)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6."""
+    return _inplace(input, _lamina.hardswish(input), inplace)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6."""
+    return _inplace(input, _lamina.hardsigmoid(input), inplace)
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x))."""
+    return _inplace(input, _lamina.mish(input), inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, x itself where beta x > threshold."""
+    return _F.softplus(input, float(beta), float(threshold))
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)), stable for large |x|."""
+    return _F.logsigmoid(input)
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    return _F.softsign(input)
+
+
+def _channel_dropout(name, spatial, input, p, training, inplace):
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise _lamina.ShapeError(f"[{name}] expected {spatial + 1}-D or {spatial + 2}-D input, got shape "
+                                 f"{tuple(input.shape)}")
+    batched = input.dim() == spatial + 2
+    x = input if batched else input.unsqueeze(0)
+    out = _F.channel_dropout(x, float(p), bool(training))
+    return _inplace(input, out if batched else out.squeeze(0), inplace and training)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, L) / (C, L) input with probability p."""
+    return _channel_dropout("dropout1d", 1, input, p, training, inplace)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, H, W) / (C, H, W) input with probability p."""
+    return _channel_dropout("dropout2d", 2, input, p, training, inplace)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalizes each sample's channels over their spatial dims (torch.nn.functional.instance_norm)."""
+    return _F.instance_norm(input, running_mean, running_var, weight, bias, bool(use_input_stats), float(momentum),
+                            float(eps))
+
+
+__all__ += ["leaky_relu", "elu", "celu", "selu", "prelu", "hardtanh", "relu6", "hardswish", "hardsigmoid", "mish",
+            "softplus", "logsigmoid", "softsign", "dropout1d", "dropout2d", "instance_norm"]
