@@ -19,6 +19,7 @@ APT_PACKAGES=(
   dataset-fashion-mnist                     # the built-in data set (make demo)
   python3-venv                              # the .venv
   python3-torch                             # PyTorch reference for tests and benchmarks (own interpreter)
+  python3-matplotlib                        # plots of the pytorch/examples programs run under PyTorch in tests
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -38,8 +39,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 PIP_PACKAGES=("nanobind>=2.0" "scikit-build-core>=0.10" "numpy>=1.24" "pytest>=7" "tqdm>=4.60"
-              "safetensors>=0.4" "tensorboard>=2.14" "onnx>=1.14" "onnxruntime>=1.16" "atheris>=2.3")
-if ! .venv/bin/python -c "import nanobind, scikit_build_core, numpy, pytest, tqdm, safetensors, tensorboard, onnx, onnxruntime, atheris" >/dev/null 2>&1; then
+              "safetensors>=0.4" "tensorboard>=2.14" "onnx>=1.14" "onnxruntime>=1.16" "atheris>=2.3"
+              "matplotlib>=3.6")  # the pytorch/examples programs the tests run unmodified plot with it
+if ! .venv/bin/python -c "import nanobind, scikit_build_core, numpy, pytest, tqdm, safetensors, tensorboard, onnx, onnxruntime, atheris, matplotlib" >/dev/null 2>&1; then
   echo "setup: pip install ${PIP_PACKAGES[*]}"
   .venv/bin/pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 fi

@@ -77,10 +77,10 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
 
 Tensor SavedTensor::get(const char* node_name) const {
   if (!tensor_.defined()) return tensor_;
-  LAMINA_CHECK(tensor_.version() == version_, ValueError, "backward",
+  LAMINA_CHECK(tensor_.version() == version_, AutogradError, "backward",
                "one of the tensors needed for gradient computation by ", node_name,
-               " has been modified by an in-place operation (its version is ", tensor_.version(),
-               "; expected ", version_, "); use the out-of-place op or clone() before modifying it");
+               " has been modified by an in-place operation (its version is ", tensor_.version(), "; expected ",
+               version_, "); use the out-of-place op or clone() before modifying it");
   if (is_output_ && t_grad_mode && t_applying_node != nullptr) {
     // create_graph: the output as its own node's tensor again (a fresh alias, no cycle kept).
     Tensor alias = detach(tensor_);
@@ -107,7 +107,7 @@ void set_requires_grad(const Tensor& t, bool value) {
   LAMINA_CHECK(t.defined(), ValueError, "requires_grad_", "undefined tensor");
   AutogradMeta* m = meta(t);
   if (m != nullptr && m->grad_fn) {
-    LAMINA_CHECK(value, ValueError, "requires_grad_",
+    LAMINA_CHECK(value, AutogradError, "requires_grad_",
                  "you can only change requires_grad of leaf tensors; use detach() to get a tensor outside the graph");
     return;
   }
@@ -144,14 +144,15 @@ std::shared_ptr<Node> grad_fn(const Tensor& t) {
 bool is_leaf(const Tensor& t) { return grad_fn(t) == nullptr; }
 
 void retain_grad(const Tensor& t) {
-  LAMINA_CHECK(requires_grad(t), ValueError, "retain_grad", "can't retain_grad on a tensor that has requires_grad=False");
+  LAMINA_CHECK(requires_grad(t), AutogradError, "retain_grad",
+               "can't retain_grad on a tensor that has requires_grad=False");
   if (is_leaf(t)) return;  // leaves keep their gradient anyway
   ensure_meta(t).retains_grad = true;
   grad_fn(t)->retained = t.impl();
 }
 
 void register_hook(const Tensor& t, std::function<Tensor(const Tensor&)> hook) {
-  LAMINA_CHECK(requires_grad(t), ValueError, "register_hook",
+  LAMINA_CHECK(requires_grad(t), AutogradError, "register_hook",
                "cannot register a hook on a tensor that doesn't require gradient");
   edge_of(t).fn->pre_hooks.push_back(std::move(hook));
 }
@@ -196,14 +197,24 @@ void rebase_history(const Tensor& t, const Tensor& result) {
   m.grad_accumulator = nullptr;
 }
 
+void mark_parameter(const Tensor& t) {
+  LAMINA_CHECK(t.defined(), ValueError, "Parameter", "undefined tensor");
+  ensure_meta(t).is_parameter = true;
+}
+
+bool is_parameter(const Tensor& t) {
+  AutogradMeta* m = t.defined() ? meta(t) : nullptr;
+  return m != nullptr && m->is_parameter;
+}
+
 bool check_inplace(const Tensor& t, const char* op) {
   if (!t_grad_mode) return false;
   AutogradMeta* m = meta(t);
   if (m == nullptr || !m->requires_grad) return false;
-  LAMINA_CHECK(m->grad_fn != nullptr, ValueError, op,
+  LAMINA_CHECK(m->grad_fn != nullptr, AutogradError, op,
                "a leaf tensor that requires grad is being used in an in-place operation; wrap it in no_grad() "
                "or use the out-of-place op");
-  LAMINA_CHECK(!m->is_view, ValueError, op,
+  LAMINA_CHECK(!m->is_view, AutogradError, op,
                "in-place operation on a view of a tensor that requires grad; its base would not see the change "
                "in backward: clone() the view first, or use the out-of-place op");
   return true;

@@ -95,8 +95,9 @@ void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool 
         }
       }
     } else if (g.defined()) {
-      LAMINA_CHECK(!node->released, ValueError, "backward", "trying to backward through the graph a second time (",
-                   node->name(), "'s saved tensors were freed after the first backward); pass retain_graph=True "
+      LAMINA_CHECK(!node->released, AutogradError, "backward", "trying to backward through the graph a second time (",
+                   node->name(),
+                   "'s saved tensors were freed after the first backward); pass retain_graph=True "
                    "to the first backward if you need to backward twice");
       struct Applying {  // restores the previous node even when apply() throws
         Node* previous = applying_node();
@@ -126,12 +127,14 @@ std::vector<Tensor> seeds_for(const std::vector<Tensor>& outputs, const std::vec
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
     LAMINA_CHECK(out.defined(), ValueError, op, "output ", i, " is an undefined tensor");
-    LAMINA_CHECK(requires_grad(out), ValueError, op, "element ", i,
+    LAMINA_CHECK(requires_grad(out), AutogradError, op, "element ", i,
                  " of tensors does not require grad and does not have a grad_fn");
     Tensor seed = grad_outputs.empty() ? Tensor() : grad_outputs[i];
     if (!seed.defined()) {
-      LAMINA_CHECK(out.numel() == 1, ValueError, op, "grad can be implicitly created only for scalar outputs; pass "
-                   "a gradient for ", describe(out));
+      LAMINA_CHECK(out.numel() == 1, AutogradError, op,
+                   "grad can be implicitly created only for scalar outputs; pass "
+                   "a gradient for ",
+                   describe(out));
       seed = ones_like(out);
     } else {
       LAMINA_CHECK(seed.shape() == out.shape(), ShapeError, op, "gradient of shape ", seed.shape(),
@@ -161,7 +164,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   std::unordered_map<Node*, Tensor> captures;
   std::vector<Node*> input_nodes;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    LAMINA_CHECK(requires_grad(inputs[i]), ValueError, "grad", "input ", i, " does not require grad");
+    LAMINA_CHECK(requires_grad(inputs[i]), AutogradError, "grad", "input ", i, " does not require grad");
     Node* n = edge_of(inputs[i]).fn.get();
     input_nodes.push_back(n);
     captures.emplace(n, Tensor());
@@ -172,7 +175,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   std::vector<Tensor> result;
   for (size_t i = 0; i < inputs.size(); ++i) {
     Tensor g = captures[input_nodes[i]];
-    LAMINA_CHECK(g.defined() || allow_unused, ValueError, "grad", "input ", i,
+    LAMINA_CHECK(g.defined() || allow_unused, AutogradError, "grad", "input ", i,
                  " was not used in the graph of the outputs; pass allow_unused=True to get None for it");
     result.push_back(g);
   }

@@ -71,6 +71,7 @@ void Module::register_parameter(const std::string& name, const Tensor& param, bo
     LAMINA_CHECK(is_floating(param.dtype()), DTypeError, type_name_, "parameter '", name,
                  "' must be floating point, got ", dtype_name(param.dtype()));
     if (autograd::requires_grad(param) != requires_grad) autograd::set_requires_grad(param, requires_grad);
+    autograd::mark_parameter(param);
   }
   for (auto& s : params_)
     if (s.name == name) {

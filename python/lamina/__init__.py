@@ -35,6 +35,11 @@ from .serialization import save, load  # noqa: E402,F401  (PyTorch's .pt format,
 from . import accelerator  # noqa: E402,F401
 from . import testing  # noqa: E402,F401
 from . import distributions  # noqa: E402,F401
+from ._torch_names import *  # noqa: E402,F401,F403  (aliases, legacy typed constructors, Size, finfo)
+from ._torch_names import __all__ as _torch_names_all  # noqa: E402
+from ._torch_names import install_tensor_methods as _install_tensor_methods  # noqa: E402
+
+_install_tensor_methods()
 
 
 def compile(model=None, **options):
@@ -50,9 +55,12 @@ from .profiler import profile  # noqa: E402,F401  (SPEC's `with lamina.profile()
 __version__ = "0.1.0"
 
 __all__ = [n for n in dir(_lamina) if not n.startswith("_")
-           and n not in ("IndexError", "ValueError", "NotImplementedError", "IOError")]
+           and n not in ("IndexError", "ValueError", "NotImplementedError", "IOError")] + list(_torch_names_all)
 
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None):
     """Sets how tensors print (like torch.set_printoptions)."""
     _lamina._set_printoptions(precision, threshold, edgeitems, linewidth, sci_mode)
+
+
+from . import _signatures; _signatures.install()  # noqa: E402,E702  (inspect.signature for the C++ callables)

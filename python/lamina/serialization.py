@@ -414,6 +414,10 @@ class _Writer(pickle._Pickler):
     def save(self, obj, save_persistent_id=True):
         if isinstance(obj, _lamina.dtype):
             obj = _Global("torch", str(obj).split(".")[-1])
+        elif callable(obj) and str(getattr(obj, "__module__", "")).startswith("numpy._core."):
+            # NumPy 2 names its array-rebuild helpers numpy._core.*, which NumPy 1 cannot import;
+            # numpy.core.* resolves in both (NumPy 2 keeps it as an alias), so files stay portable.
+            obj = _Global("numpy.core." + obj.__module__[len("numpy._core."):], obj.__qualname__)
         if isinstance(obj, _Global):
             self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("ascii"))
             return

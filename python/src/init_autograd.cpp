@@ -27,7 +27,8 @@ std::string tensor_repr_with_grad(const Tensor& t) {
   std::vector<std::string> extra;
   if (auto fn = ag::grad_fn(t)) extra.push_back("grad_fn=<" + fn->name() + ">");
   else if (ag::requires_grad(t)) extra.push_back("requires_grad=True");
-  return tensor_repr(t, extra);
+  const std::string body = tensor_repr(t, extra);
+  return ag::is_parameter(t) ? "Parameter containing:\n" + body : body;
 }
 
 void init_autograd(nb::module_& m, TensorClass& cls) {
@@ -40,38 +41,76 @@ void init_autograd(nb::module_& m, TensorClass& cls) {
       }, "(node, input_nr) for each input, None where the input needs no gradient.")
       .def("__repr__", [](const ag::Node& n) { return "<" + n.name() + " object>"; });
 
-  cls.def_prop_rw("requires_grad", [](const Tensor& t) { return ag::requires_grad(t); },
-                  [](const Tensor& t, bool v) { ag::set_requires_grad(t, v); }, "True when gradients flow to this tensor.")
-      .def("requires_grad_", [](nb::handle self, bool v) {
-        ag::set_requires_grad(nb::cast<Tensor>(self), v);
-        return nb::borrow(self);
-      }, nb::arg("requires_grad") = true, "Sets requires_grad in place; returns self.")
-      .def_prop_rw("grad", [](const Tensor& t) -> nb::object {
-        Tensor g = ag::grad(t);
-        return g.defined() ? nb::cast(g) : nb::none();
-      }, [](const Tensor& t, nb::handle g) { ag::set_grad(t, g.is_none() ? Tensor() : nb::cast<Tensor>(g)); },
-         nb::arg("value").none(), "The accumulated gradient (None until a backward reaches this tensor).")
-      .def_prop_ro("grad_fn", [](const Tensor& t) -> nb::object {
-        auto fn = ag::grad_fn(t);
-        return fn ? nb::cast(fn) : nb::none();
-      }, "The node that made this tensor (None for leaves).")
-      .def_prop_ro("is_leaf", [](const Tensor& t) { return ag::is_leaf(t); }, "True unless made by a recorded op.")
-      .def("detach", [](const Tensor& t) { return ag::detach(t); }, "A view of the same data outside the graph.")
-      .def("retain_grad", [](const Tensor& t) { ag::retain_grad(t); }, "Keep .grad for this non-leaf in backward.")
-      .def("register_hook", [](const Tensor& t, nb::callable fn) {
-        ag::register_hook(t, [fn](const Tensor& g) -> Tensor {
-          nb::gil_scoped_acquire gil;
-          nb::object r = fn(g);
-          return r.is_none() ? Tensor() : nb::cast<Tensor>(r);
-        });
-      }, nb::arg("hook"), "hook(grad) runs during backward; it may return a replacement gradient.")
-      .def("backward", [](const Tensor& t, nb::handle gradient, nb::handle retain_graph, bool create_graph) {
-        std::vector<Tensor> seeds;
-        if (!gradient.is_none()) seeds.push_back(to_tensor_operand(gradient));
-        const bool retain = retain_graph.is_none() ? create_graph : nb::cast<bool>(retain_graph);
-        ag::backward({t}, seeds, retain, create_graph);
-      }, nb::arg("gradient") = nb::none(), nb::arg("retain_graph") = nb::none(), nb::arg("create_graph") = false,
-         "Computes the gradient of this tensor with respect to the graph's leaves.");
+  cls.def_prop_rw(
+         "requires_grad", [](const Tensor& t) { return ag::requires_grad(t); },
+         [](const Tensor& t, bool v) { ag::set_requires_grad(t, v); }, "True when gradients flow to this tensor.")
+      .def(
+          "requires_grad_",
+          [](nb::handle self, bool v) {
+            ag::set_requires_grad(nb::cast<Tensor>(self), v);
+            return nb::borrow(self);
+          },
+          nb::arg("requires_grad") = true, "Sets requires_grad in place; returns self.")
+      .def_prop_rw(
+          "grad",
+          [](const Tensor& t) -> nb::object {
+            Tensor g = ag::grad(t);
+            return g.defined() ? nb::cast(g) : nb::none();
+          },
+          [](const Tensor& t, nb::handle g) { ag::set_grad(t, g.is_none() ? Tensor() : nb::cast<Tensor>(g)); },
+          nb::arg("value").none(), "The accumulated gradient (None until a backward reaches this tensor).")
+      .def_prop_ro(
+          "grad_fn",
+          [](const Tensor& t) -> nb::object {
+            auto fn = ag::grad_fn(t);
+            return fn ? nb::cast(fn) : nb::none();
+          },
+          "The node that made this tensor (None for leaves).")
+      .def_prop_ro(
+          "is_leaf", [](const Tensor& t) { return ag::is_leaf(t); }, "True unless made by a recorded op.")
+      .def(
+          "detach", [](const Tensor& t) { return ag::detach(t); }, "A view of the same data outside the graph.")
+      .def_prop_rw(
+          "data", [](const Tensor& t) { return ag::detach(t); },
+          [](const Tensor& t, const Tensor& src) {
+            // PyTorch's `.data = x`: this tensor takes x's storage and geometry, keeping its
+            // identity, requires_grad and .grad; autograd does not see the swap.
+            TensorImpl& dst = *t.impl();
+            const TensorImpl& from = *src.impl();
+            dst.storage = from.storage;
+            dst.offset = from.offset;
+            dst.shape = from.shape;
+            dst.strides = from.strides;
+            dst.dtype = from.dtype;
+          },
+          "The tensor's data outside the graph (a detached alias); assigning replaces it.")
+      .def(
+          "_mark_parameter", [](const Tensor& t) { ag::mark_parameter(t); }, "Marks this tensor as a parameter.")
+      .def_prop_ro(
+          "_is_parameter", [](const Tensor& t) { return ag::is_parameter(t); },
+          "True for module parameters (isinstance(t, nn.Parameter)).")
+      .def(
+          "retain_grad", [](const Tensor& t) { ag::retain_grad(t); }, "Keep .grad for this non-leaf in backward.")
+      .def(
+          "register_hook",
+          [](const Tensor& t, nb::callable fn) {
+            ag::register_hook(t, [fn](const Tensor& g) -> Tensor {
+              nb::gil_scoped_acquire gil;
+              nb::object r = fn(g);
+              return r.is_none() ? Tensor() : nb::cast<Tensor>(r);
+            });
+          },
+          nb::arg("hook"), "hook(grad) runs during backward; it may return a replacement gradient.")
+      .def(
+          "backward",
+          [](const Tensor& t, nb::handle gradient, nb::handle retain_graph, bool create_graph) {
+            std::vector<Tensor> seeds;
+            if (!gradient.is_none()) seeds.push_back(to_tensor_operand(gradient));
+            const bool retain = retain_graph.is_none() ? create_graph : nb::cast<bool>(retain_graph);
+            ag::backward({t}, seeds, retain, create_graph);
+          },
+          nb::arg("gradient") = nb::none(), nb::arg("retain_graph") = nb::none(), nb::arg("create_graph") = false,
+          "Computes the gradient of this tensor with respect to the graph's leaves.");
 
   m.def("is_grad_enabled", &ag::grad_mode_enabled, "True while operations record graphs.");
   m.def("_set_grad_enabled", &ag::set_grad_mode, nb::arg("mode"));

@@ -21,6 +21,7 @@ struct ErrorClasses {
   PyObject* format = nullptr;
   PyObject* kernel = nullptr;
   PyObject* value = nullptr;
+  PyObject* autograd = nullptr;
 };
 
 ErrorClasses g_errors;
@@ -70,6 +71,8 @@ void init_errors(nb::module_& m) {
   c.format = make_class(m, "FormatError", {c.io}, "A file whose contents are malformed.");
   c.kernel = make_class(m, "KernelError", {c.base, PyExc_RuntimeError}, "A kernel failed at run time.");
   c.value = make_class(m, "ValueError", {c.base, PyExc_ValueError}, "A value outside the op's domain.");
+  c.autograd = make_class(m, "AutogradError", {c.value, PyExc_RuntimeError},
+                          "A misuse of autograd; a RuntimeError as in PyTorch, and a ValueError.");
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
@@ -96,6 +99,8 @@ void init_errors(nb::module_& m) {
       raise(g_errors.io, e);
     } catch (const lamina::KernelError& e) {
       raise(g_errors.kernel, e);
+    } catch (const lamina::AutogradError& e) {
+      raise(g_errors.autograd, e);
     } catch (const lamina::ValueError& e) {
       raise(g_errors.value, e);
     } catch (const lamina::Error& e) {

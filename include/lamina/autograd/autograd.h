@@ -61,6 +61,7 @@ struct AutogradMeta {
   bool requires_grad = false;
   bool retains_grad = false;
   bool is_view = false;                       // made by a view op from a tensor in the graph
+  bool is_parameter = false;                  // a module parameter (nn.Parameter in Python)
   Tensor grad;                                // accumulated gradient (leaves, or retain_grad)
   std::shared_ptr<Node> grad_fn;              // the op that made this tensor (null for leaves)
   std::shared_ptr<Node> grad_accumulator;     // leaves: the node that adds into .grad
@@ -142,6 +143,10 @@ void set_grad(const Tensor& t, const Tensor& g);
 std::shared_ptr<Node> grad_fn(const Tensor& t);
 /// True for tensors not made by a recorded op.
 bool is_leaf(const Tensor& t);
+/// Marks `t` as a module parameter (what Python's isinstance(t, nn.Parameter) reads).
+void mark_parameter(const Tensor& t);
+/// True once mark_parameter(t) ran on `t` or a tensor sharing its impl.
+bool is_parameter(const Tensor& t);
 /// Keeps .grad for a non-leaf during backward.
 void retain_grad(const Tensor& t);
 /// Adds a hook called with the gradient of `t` during backward; it may return a replacement

@@ -48,6 +48,10 @@ LAMINA_DECLARE_ERROR(FormatError, IOError)
 LAMINA_DECLARE_ERROR(KernelError, Error)
 /// A value outside the op's domain (e.g. a negative count); Python ValueError.
 LAMINA_DECLARE_ERROR(ValueError, Error)
+/// A misuse of autograd (backward of a non-scalar without a gradient, a second backward through a
+/// released graph, a saved tensor modified in place, an in-place op on a leaf that requires
+/// grad); Python's lamina.AutogradError, both a ValueError and a RuntimeError (PyTorch's class).
+LAMINA_DECLARE_ERROR(AutogradError, ValueError)
 
 #undef LAMINA_DECLARE_ERROR
 

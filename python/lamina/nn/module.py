@@ -14,17 +14,25 @@ from .._lamina import Tensor
 __all__ = ["Module", "Parameter"]
 
 
-def Parameter(data=None, requires_grad=True):
-    """A leaf tensor sharing `data`'s storage with requires_grad set (torch.nn.Parameter).
+class _ParameterType(type):
+    """isinstance(t, Parameter) is True for tensors marked as module parameters."""
 
-    lamina has no Parameter subclass: Module attribute assignment treats any leaf tensor
-    that requires grad as a parameter; register a frozen one (requires_grad=False) with
-    Module.register_parameter."""
-    if data is None:
-        data = _lamina.empty(0)
-    p = data.detach()
-    p.requires_grad_(requires_grad)
-    return p
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj._is_parameter
+
+
+class Parameter(metaclass=_ParameterType):
+    """A leaf tensor sharing `data`'s storage with requires_grad set, marked as a module parameter
+    (torch.nn.Parameter). The result is a lamina.Tensor; isinstance(p, Parameter) holds for it and
+    for every parameter a module registers, and its repr starts "Parameter containing:"."""
+
+    def __new__(cls, data=None, requires_grad=True):
+        if data is None:
+            data = _lamina.empty(0)
+        p = data.detach()
+        p.requires_grad_(requires_grad)
+        p._mark_parameter()
+        return p
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -84,6 +92,8 @@ class Module:
             self._c.register_parameter(name, param)
             return
         self._discard(name)
+        if param is not None:
+            param._mark_parameter()
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):

@@ -3,7 +3,8 @@ import collections.abc as _abc
 
 from .._lamina.optim import Optimizer, ParamGroup, SGD, Adam, AdamW, RMSprop, Adagrad  # noqa: F401
 from . import lr_scheduler  # noqa: F401
+from .lbfgs import LBFGS  # noqa: F401
 
 _abc.MutableMapping.register(ParamGroup)
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "lr_scheduler"]

@@ -1,0 +1,187 @@
+"""PyTorch names real programs use: nn.Parameter as a class, Tensor.data, autograd errors as
+RuntimeError, the legacy typed constructors, multinomial / diag / aliases, and optim.LBFGS taking
+PyTorch's steps (Debian's python3-torch in its own process)."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+import lamina
+import lamina.nn as nn
+
+
+def test_parameter_is_a_class_and_marks_module_parameters():
+    p = nn.Parameter(lamina.randn(3))
+    assert isinstance(p, nn.Parameter) and isinstance(p, lamina.Tensor)
+    assert p.requires_grad and p.is_leaf
+    assert repr(p).startswith("Parameter containing:\ntensor(") and "requires_grad=True" in repr(p)
+    assert not isinstance(lamina.randn(3, requires_grad=True), nn.Parameter)
+    frozen = nn.Parameter(lamina.ones(2), requires_grad=False)
+    assert isinstance(frozen, nn.Parameter) and not frozen.requires_grad
+    lin = nn.Linear(3, 2)
+    assert all(isinstance(q, nn.Parameter) for q in lin.parameters())
+    assert not isinstance(lin.weight.detach(), nn.Parameter)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(lamina.ones(1))
+
+    assert isinstance(Net().scale, nn.Parameter)
+    assert [n for n, _ in Net().named_parameters()] == ["scale"]
+
+
+def test_tensor_data_reads_and_replaces():
+    lin = nn.Linear(3, 2)
+    d = lin.weight.data
+    assert not d.requires_grad and d.shape == (2, 3)
+    d.mul_(0.0)  # an alias: writes reach the parameter without autograd
+    assert np.all(lin.weight.numpy() == 0)
+    new = lamina.randn(2, 3, dtype=lamina.float64)
+    w = lin.weight
+    w.data = new
+    assert w.dtype == lamina.float64 and w.requires_grad
+    np.testing.assert_array_equal(lin.weight.numpy(), new.numpy())
+    for param in lin.parameters():  # pytorch/examples regression: param.data.add_(-lr * param.grad)
+        param.data.add_(lamina.ones_like(param.data))
+
+
+def test_autograd_errors_are_runtime_errors():
+    x = lamina.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="scalar"):
+        (x * 2).backward()
+    with pytest.raises(RuntimeError):
+        lamina.randn(3).sum().backward()
+    y = x.exp()
+    x2 = x * 1.0
+    z = x2.exp()
+    x2.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified"):
+        z.sum().backward()
+    with pytest.raises(RuntimeError, match="leaf"):
+        x.add_(1.0)
+    loss = y.sum()
+    loss.backward()
+    with pytest.raises(RuntimeError):
+        loss.backward()
+    err = pytest.raises(lamina.AutogradError, (x * 2).backward).value
+    assert isinstance(err, ValueError) and isinstance(err, lamina.Error)
+
+
+def test_typed_tensor_constructors():
+    assert lamina.FloatTensor(2, 3).shape == (2, 3) and lamina.FloatTensor(2, 3).dtype == lamina.float32
+    t = lamina.LongTensor([1, 2, 3])
+    assert t.dtype == lamina.int64 and t.tolist() == [1, 2, 3]
+    assert isinstance(t, lamina.LongTensor) and not isinstance(t, lamina.FloatTensor)
+    assert lamina.DoubleTensor(np.arange(3.0)).dtype == lamina.float64
+    assert lamina.BoolTensor([True, False]).dtype == lamina.bool
+    assert lamina.FloatTensor().shape == (0,)
+    assert t.type() == "lamina.LongTensor" and t.type(lamina.FloatTensor).dtype == lamina.float32
+    assert lamina.randn(2).type_as(t).dtype == lamina.int64
+    assert t.new_zeros(2, 2).dtype == lamina.int64 and t.new_full((3,), 7).tolist() == [7, 7, 7]
+    with pytest.raises(TypeError):
+        lamina.FloatTensor(2, "a")
+    assert f"{lamina.tensor(2.5):+.2f}" == "+2.50" and "tensor" in f"{lamina.ones(2)}"
+    with pytest.raises(TypeError):
+        f"{lamina.ones(2):.2f}"
+
+
+def test_aliases_and_small_functions():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4))
+    x = lamina.tensor(a)
+    np.testing.assert_allclose(lamina.arctan(x).numpy(), np.arctan(a))
+    np.testing.assert_allclose(x.arctan().numpy(), np.arctan(a))
+    np.testing.assert_allclose(lamina.flatten(lamina.tensor(a.reshape(3, 2, 2)), 1).numpy(), a)
+    v = lamina.tensor(a[0]).requires_grad_()
+    for k in (0, 1, -2):
+        np.testing.assert_array_equal(lamina.diag(v, k).detach().numpy(), np.diag(a[0], k))
+        np.testing.assert_array_equal(lamina.diag(x, k).numpy(), np.diag(a, k))
+    lamina.diag(v, 1).sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), np.ones(4))
+    assert lamina.allclose(x, x + 1e-9) and not lamina.allclose(x, x + 1)
+    assert lamina.equal(x, x.clone()) and not lamina.equal(x, x[:2])
+    assert lamina.broadcast_shapes((3, 1), (1, 4)) == (3, 4)
+    assert lamina.finfo(lamina.float32).eps == np.finfo(np.float32).eps
+    assert lamina.iinfo(lamina.int64).max == 2 ** 63 - 1
+    with pytest.raises(lamina.ShapeError):
+        lamina.diag(lamina.randn(2, 2, 2))
+
+
+def test_multinomial_draws_by_weight():
+    lamina.manual_seed(0)
+    w = lamina.tensor([[0.1, 0.0, 0.6, 0.3], [1.0, 1.0, 0.0, 2.0]])
+    draws = lamina.multinomial(w, 20000, replacement=True).numpy()
+    assert draws.shape == (2, 20000) and draws.dtype == np.int64
+    freq = np.stack([np.bincount(r, minlength=4) / r.size for r in draws])
+    np.testing.assert_allclose(freq, [[0.1, 0.0, 0.6, 0.3], [0.25, 0.25, 0.0, 0.5]], atol=0.015)
+    once = lamina.multinomial(w, 3).numpy()
+    for row, z in zip(once, (1, 2)):
+        assert len(set(row)) == 3 and z not in row
+    lamina.manual_seed(5)
+    a = lamina.tensor([0.2, 0.5, 0.3]).multinomial(4, replacement=True).tolist()
+    lamina.manual_seed(5)
+    assert lamina.tensor([0.2, 0.5, 0.3]).multinomial(4, replacement=True).tolist() == a
+    with pytest.raises(ValueError):
+        lamina.multinomial(w, 4)  # only 3 categories with weight in each row
+    with pytest.raises(ValueError):
+        lamina.multinomial(lamina.tensor([0.5, -0.1]), 1)
+    with pytest.raises(ValueError):
+        lamina.multinomial(lamina.zeros(3), 1)
+    with pytest.raises(lamina.ShapeError):
+        lamina.multinomial(lamina.ones(2, 2, 2), 1)
+
+
+LBFGS_CODE = r'''
+import json, sys, numpy as np
+def run(torch, data):
+    x = torch.tensor(np.asarray(data["x"]))
+    y = torch.tensor(np.asarray(data["y"]))
+    w = torch.tensor(np.asarray(data["w0"])).requires_grad_()
+    opt = torch.optim.LBFGS([w], lr=0.8, history_size=4, max_iter=data["max_iter"])
+    losses = []
+    def closure():
+        opt.zero_grad()
+        loss = ((torch.tanh(x @ w) - y) ** 2).mean() + (w ** 4).sum() * 0.01
+        loss.backward()
+        return loss
+    for _ in range(data["steps"]):
+        losses.append(float(opt.step(closure)))
+    return {"losses": losses, "w": w.detach().numpy().tolist(), "evals": opt.state_dict()["state"][0]["func_evals"]}
+'''
+
+
+def test_lbfgs_takes_pytorchs_steps():
+    rng = np.random.default_rng(4)
+    data = {"x": rng.standard_normal((30, 5)).tolist(), "y": rng.uniform(-0.9, 0.9, 30).tolist(),
+            "w0": (rng.standard_normal(5) * 0.5).tolist(), "max_iter": 7, "steps": 4}
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("PyTorch not importable under /usr/bin/python3")
+    script = LBFGS_CODE + "import torch\nprint(json.dumps(run(torch, json.load(sys.stdin))))\n"
+    out = subprocess.run(["/usr/bin/python3", "-c", script], input=json.dumps(data), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    theirs = json.loads(out.stdout)
+    scope = {}
+    exec(LBFGS_CODE, scope)
+    mine = scope["run"](lamina, data)
+    print("LBFGS losses lamina", mine["losses"], "pytorch", theirs["losses"])
+    np.testing.assert_allclose(mine["losses"], theirs["losses"], rtol=1e-9)
+    np.testing.assert_allclose(mine["w"], theirs["w"], rtol=1e-8, atol=1e-12)
+    assert mine["evals"] == theirs["evals"]
+    assert mine["losses"][-1] < 0.5 * mine["losses"][0]
+
+
+def test_lbfgs_rejects_bad_settings():
+    w = lamina.randn(3, requires_grad=True)
+    with pytest.raises(lamina.ConfigError):
+        lamina.optim.LBFGS([w], lr=-1)
+    with pytest.raises(ValueError):
+        lamina.optim.LBFGS([])
+    with pytest.raises(ValueError):
+        lamina.optim.LBFGS([{"params": [w]}, {"params": [lamina.randn(2, requires_grad=True)]}])
+    opt = lamina.optim.LBFGS([w])
+    with pytest.raises(ValueError):
+        opt.step(None)
