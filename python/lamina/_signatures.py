@@ -62,10 +62,12 @@ class _Default:
         return self.text
 
 
-def _split_top(s, seps):
-    """Splits s at the characters in seps that stand outside brackets and quotes."""
-    parts, depth, quote, start = [], 0, None, 0
-    for i, c in enumerate(s):
+def _scan(s, start=0):
+    """(index, char, depth) for each character of s from `start` that stands outside quotes;
+    depth counts the brackets open before it (a closing bracket reports the depth it leaves)."""
+    depth, quote = 0, None
+    for i in range(start, len(s)):
+        c = s[i]
         if quote:
             if c == quote and s[i - 1] != "\\":
                 quote = None
@@ -75,7 +77,16 @@ def _split_top(s, seps):
             depth += 1
         elif c in _CLOSE:
             depth -= 1
-        elif depth == 0 and c in seps:
+            yield i, c, depth
+        else:
+            yield i, c, depth
+
+
+def _split_top(s, seps):
+    """Splits s at the characters in seps that stand outside brackets and quotes."""
+    parts, start = [], 0
+    for i, c, depth in _scan(s):
+        if depth == 0 and c in seps:
             parts.append(s[start:i])
             start = i + 1
     parts.append(s[start:])
@@ -84,20 +95,9 @@ def _split_top(s, seps):
 
 def _closing(s, i):
     """Index of the bracket closing the one at s[i] (quotes respected), or -1."""
-    depth, quote = 0, None
-    for j in range(i, len(s)):
-        c = s[j]
-        if quote:
-            if c == quote and s[j - 1] != "\\":
-                quote = None
-        elif c in "'\"":
-            quote = c
-        elif c in _OPEN:
-            depth += 1
-        elif c in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                return j
+    for j, c, depth in _scan(s, i):
+        if c in _CLOSE and depth == 0:
+            return j
     return -1
 
 
@@ -120,18 +120,8 @@ def _default(text, values):
 
 def _split_default(item):
     """(name_and_annotation, default_text or None): the first top-level '=' that is no operator."""
-    depth, quote = 0, None
-    for i, c in enumerate(item):
-        if quote:
-            if c == quote and item[i - 1] != "\\":
-                quote = None
-        elif c in "'\"":
-            quote = c
-        elif c in _OPEN:
-            depth += 1
-        elif c in _CLOSE:
-            depth -= 1
-        elif c == "=" and depth == 0 and item[i - 1:i] not in ("=", "!", "<", ">") and item[i + 1:i + 2] != "=":
+    for i, c, depth in _scan(item):
+        if c == "=" and depth == 0 and item[i - 1:i] not in ("=", "!", "<", ">") and item[i + 1:i + 2] != "=":
             return item[:i], item[i + 1:]
     return item, None
 
