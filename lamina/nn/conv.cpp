@@ -208,16 +208,21 @@ BatchNorm::BatchNorm(const char* name, std::vector<int64_t> dims, int64_t n, dou
       affine(a),
       track_running_stats(track),
       input_dims(std::move(dims)) {
+  register_norm_state(*this, name, n, e, m, a, track, dtype);
+}
+
+void register_norm_state(Module& module, const char* name, int64_t n, double eps, double momentum, bool affine,
+                         bool track_running_stats, Dtype dtype) {
   LAMINA_CHECK(n > 0, ConfigError, name, "num_features must be positive, got ", n);
-  LAMINA_CHECK(e >= 0, ConfigError, name, "eps must be non-negative, got ", e);
-  LAMINA_CHECK(m >= 0 && m <= 1, ConfigError, name, "momentum must be in [0, 1], got ", m);
+  LAMINA_CHECK(eps >= 0, ConfigError, name, "eps must be non-negative, got ", eps);
+  LAMINA_CHECK(momentum >= 0 && momentum <= 1, ConfigError, name, "momentum must be in [0, 1], got ", momentum);
   LAMINA_CHECK(is_floating(dtype), ConfigError, name, "parameters need a floating dtype");
-  register_parameter("weight", a ? ones({n}, {dtype}) : Tensor());
-  register_parameter("bias", a ? zeros({n}, {dtype}) : Tensor());
-  if (track) {
-    register_buffer("running_mean", zeros({n}, {dtype}));
-    register_buffer("running_var", ones({n}, {dtype}));
-    register_buffer("num_batches_tracked", zeros({}, {Dtype::Int64}));
+  module.register_parameter("weight", affine ? ones({n}, {dtype}) : Tensor());
+  module.register_parameter("bias", affine ? zeros({n}, {dtype}) : Tensor());
+  if (track_running_stats) {
+    module.register_buffer("running_mean", zeros({n}, {dtype}));
+    module.register_buffer("running_var", ones({n}, {dtype}));
+    module.register_buffer("num_batches_tracked", zeros({}, {Dtype::Int64}));
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "lamina/autograd/autograd.h"
 #include "lamina/core/print.h"
+#include "lamina/nn/conv.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
@@ -52,17 +53,8 @@ Tensor instance_norm(const Tensor& x, const Tensor& running_mean, const Tensor& 
 InstanceNorm::InstanceNorm(const char* name, int64_t dims, int64_t n, double e, double m, bool a, bool track,
                            Dtype dtype)
     : Module(name), spatial_dims(dims), num_features(n), eps(e), momentum(m), affine(a), track_running_stats(track) {
-  LAMINA_CHECK(n > 0, ConfigError, name, "num_features must be positive, got ", n);
-  LAMINA_CHECK(e >= 0, ConfigError, name, "eps must be non-negative, got ", e);
-  LAMINA_CHECK(m >= 0 && m <= 1, ConfigError, name, "momentum must be in [0, 1], got ", m);
-  LAMINA_CHECK(is_floating(dtype), ConfigError, name, "parameters need a floating dtype");
-  register_parameter("weight", a ? ones({n}, {dtype}) : Tensor());
-  register_parameter("bias", a ? zeros({n}, {dtype}) : Tensor());
-  if (track) {
-    register_buffer("running_mean", zeros({n}, {dtype}));
-    register_buffer("running_var", ones({n}, {dtype}));
-    register_buffer("num_batches_tracked", zeros({}, {Dtype::Int64}));  // kept for PyTorch's state_dict; never counts
-  }
+  // num_batches_tracked is kept for PyTorch's state_dict layout; instance norm never counts it.
+  register_norm_state(*this, name, n, e, m, a, track, dtype);
 }
 
 Tensor InstanceNorm::forward(const Tensor& x) {

@@ -5,6 +5,10 @@ import pytest
 
 os.environ.setdefault("LAMINA_FORCE_CPU", "1")
 
+# The interpreter whose PyTorch the parity tests compare with: Debian's python3-torch by default,
+# or e.g. the current PyPI release from bench/setup_torch_pypi.sh.
+TORCH_PYTHON = os.environ.get("LAMINA_TORCH_PYTHON") or "/usr/bin/python3"
+
 import lamina  # noqa: E402
 
 NP_DTYPES = {
@@ -47,7 +51,7 @@ def torch_reference(script, data, timeout=300):
     import json
     import subprocess
     try:
-        out = subprocess.run(["/usr/bin/python3", "-c", script], input=json.dumps(data), capture_output=True,
+        out = subprocess.run([TORCH_PYTHON, "-c", script], input=json.dumps(data), capture_output=True,
                              text=True, timeout=timeout)
     except FileNotFoundError:
         pytest.skip("no /usr/bin/python3")

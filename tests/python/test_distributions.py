@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import lamina
+from conftest import TORCH_PYTHON
 import lamina.distributions as D
 
 # Code run both here (T = lamina, D = lamina.distributions) and under /usr/bin/python3
@@ -254,12 +255,12 @@ def run_torch_json(script, data):
     """Runs `script` under /usr/bin/python3 with `data` as JSON on stdin; skips only when torch is
     not importable there, fails on any other error."""
     try:
-        probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True)
+        probe = subprocess.run([TORCH_PYTHON, "-c", "import torch"], capture_output=True)
     except FileNotFoundError:
         pytest.skip("no /usr/bin/python3")
     if probe.returncode != 0:
         pytest.skip("PyTorch not importable under /usr/bin/python3")
-    out = subprocess.run(["/usr/bin/python3", "-c", script], input=json.dumps(data), capture_output=True,
+    out = subprocess.run([TORCH_PYTHON, "-c", script], input=json.dumps(data), capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import lamina
+from conftest import TORCH_PYTHON
 import lamina.nn as nn
 from lamina.nn.utils.rnn import PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence, pad_sequence
 
@@ -116,7 +117,7 @@ def _loss_weights(arrays, result, rng):
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
     """(lamina's results, PyTorch's results) per case."""
-    probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True)
+    probe = subprocess.run([TORCH_PYTHON, "-c", "import torch"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip("PyTorch not importable under /usr/bin/python3")
     scope = {}
@@ -133,7 +134,7 @@ def compared(tmp_path_factory):
     (tmp / "cases.json").write_text(json.dumps([{k: v for k, v in c.items() if k not in ("x", "h0", "c0")}
                                                 for c in CASES]))
     np.savez(tmp / "in.npz", **all_arrays)
-    out = subprocess.run(["/usr/bin/python3", "-c", CASE_CODE + TORCH_DRIVER, tmp / "cases.json", tmp / "in.npz",
+    out = subprocess.run([TORCH_PYTHON, "-c", CASE_CODE + TORCH_DRIVER, tmp / "cases.json", tmp / "in.npz",
                           tmp / "out.npz"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     ref = np.load(tmp / "out.npz")
@@ -165,7 +166,7 @@ layers = [nn.LSTM(3, 5, 2, bidirectional=True), nn.GRU(2, 4, bias=False), nn.RNN
           nn.GRUCell(3, 2), nn.RNNCell(2, 3, bias=False)]
 print(json.dumps([[(k, list(v.shape)) for k, v in m.state_dict().items()] + [repr(m)] for m in layers]))
 """
-    out = subprocess.run(["/usr/bin/python3", "-c", script], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([TORCH_PYTHON, "-c", script], capture_output=True, text=True, timeout=120)
     if out.returncode != 0 and "No module named 'torch'" in out.stderr:
         pytest.skip("PyTorch not importable under /usr/bin/python3")
     assert out.returncode == 0, out.stderr[-2000:]

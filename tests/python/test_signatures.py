@@ -9,6 +9,7 @@ import types
 import pytest
 
 import lamina
+from conftest import TORCH_PYTHON
 import lamina.nn.functional as F
 from lamina import _signatures
 
@@ -255,12 +256,12 @@ KNOWN_ORDER = {"lamina.nn.Embedding"}  # lamina: ..., device, dtype, _weight; to
 
 def _torch_signatures(names):
     try:
-        probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True, timeout=120)
+        probe = subprocess.run([TORCH_PYTHON, "-c", "import torch"], capture_output=True, timeout=120)
     except FileNotFoundError:
         pytest.skip("no /usr/bin/python3")
     if probe.returncode != 0:
         pytest.skip("PyTorch not importable under /usr/bin/python3")
-    out = subprocess.run(["/usr/bin/python3", "-c", TORCH_SIGNATURES], input=json.dumps(names), capture_output=True,
+    out = subprocess.run([TORCH_PYTHON, "-c", TORCH_SIGNATURES], input=json.dumps(names), capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout)

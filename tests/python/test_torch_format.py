@@ -1,6 +1,6 @@
-"""lamina.save / lamina.load against PyTorch's own torch.save / torch.load (Debian's python3-torch,
-run in its own process), and against hostile files: a pickle that would run code, truncated and
-malformed archives."""
+"""lamina.save / lamina.load against PyTorch's own torch.save / torch.load (Debian's python3-torch, or
+the interpreter LAMINA_TORCH_PYTHON names, run in its own process), and against hostile files: a pickle
+that would run code, truncated and malformed archives."""
 import collections
 import io
 import os
@@ -13,15 +13,17 @@ import numpy as np
 import pytest
 
 import lamina
-from conftest import random_array, to_np
+from conftest import TORCH_PYTHON, random_array, to_np
+
+
 
 
 def run_torch(script, *args):
-    """Runs `script` under /usr/bin/python3 with args in sys.argv; skips only when torch is absent."""
-    probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True)
+    """Runs `script` under TORCH_PYTHON with args in sys.argv; skips only when torch is absent."""
+    probe = subprocess.run([TORCH_PYTHON, "-c", "import torch"], capture_output=True)
     if probe.returncode != 0:
-        pytest.skip("PyTorch not importable under /usr/bin/python3")
-    out = subprocess.run(["/usr/bin/python3", "-c", script, *map(str, args)], capture_output=True, text=True,
+        pytest.skip(f"PyTorch not importable under {TORCH_PYTHON}")
+    out = subprocess.run([TORCH_PYTHON, "-c", script, *map(str, args)], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout

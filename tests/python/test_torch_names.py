@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import lamina
+from conftest import TORCH_PYTHON
 import lamina.nn as nn
 
 
@@ -156,11 +157,11 @@ def test_lbfgs_takes_pytorchs_steps():
     rng = np.random.default_rng(4)
     data = {"x": rng.standard_normal((30, 5)).tolist(), "y": rng.uniform(-0.9, 0.9, 30).tolist(),
             "w0": (rng.standard_normal(5) * 0.5).tolist(), "max_iter": 7, "steps": 4}
-    probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True)
+    probe = subprocess.run([TORCH_PYTHON, "-c", "import torch"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip("PyTorch not importable under /usr/bin/python3")
     script = LBFGS_CODE + "import torch\nprint(json.dumps(run(torch, json.load(sys.stdin))))\n"
-    out = subprocess.run(["/usr/bin/python3", "-c", script], input=json.dumps(data), capture_output=True, text=True,
+    out = subprocess.run([TORCH_PYTHON, "-c", script], input=json.dumps(data), capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     theirs = json.loads(out.stdout)

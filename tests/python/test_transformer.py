@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import lamina
+from conftest import TORCH_PYTHON
 import lamina.nn as nn
 
 CASES = [
@@ -70,7 +71,7 @@ np.savez(sys.argv[3], **out)
 
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
-    if subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode != 0:
+    if subprocess.run([TORCH_PYTHON, "-c", "import torch"], capture_output=True).returncode != 0:
         pytest.skip("PyTorch not importable under /usr/bin/python3")
     scope = {}
     exec(CASE_CODE, scope)
@@ -95,7 +96,7 @@ def compared(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("transformer")
     (tmp / "cases.json").write_text(json.dumps(CASES))
     np.savez(tmp / "in.npz", **all_arrays)
-    out = subprocess.run(["/usr/bin/python3", "-c", CASE_CODE + TORCH_DRIVER, tmp / "cases.json", tmp / "in.npz",
+    out = subprocess.run([TORCH_PYTHON, "-c", CASE_CODE + TORCH_DRIVER, tmp / "cases.json", tmp / "in.npz",
                           tmp / "out.npz"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     ref = np.load(tmp / "out.npz")

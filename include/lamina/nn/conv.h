@@ -88,6 +88,12 @@ class AdaptiveAvgPool2d : public Module {
   Pair output_size;  ///< (oH, oW)
 };
 
+/// Checks a norm layer's settings (ConfigError naming `name`) and registers its state as PyTorch
+/// does: weight 1 and bias 0 when affine; running_mean 0, running_var 1 and num_batches_tracked 0
+/// when track_running_stats.
+void register_norm_state(Module& module, const char* name, int64_t num_features, double eps, double momentum,
+                         bool affine, bool track_running_stats, Dtype dtype);
+
 /// Batch normalization over channel dim 1 of (N, C) / (N, C, L) (BatchNorm1d) or (N, C, H, W)
 /// (BatchNorm2d) inputs, with running statistics buffers.
 class BatchNorm : public Module {
