@@ -186,3 +186,18 @@ def test_lbfgs_rejects_bad_settings():
     opt = lamina.optim.LBFGS([w])
     with pytest.raises(ValueError):
         opt.step(None)
+
+
+def test_torch_nn_modules_file_paths_resolve():
+    # The names word_language_model allowlists for torch.load, as attribute paths after `import torch`.
+    paths = ["activation.MultiheadAttention", "container.ModuleList", "dropout.Dropout", "linear.Linear",
+             "linear.NonDynamicallyQuantizableLinear", "normalization.LayerNorm", "sparse.Embedding",
+             "transformer.TransformerEncoder", "transformer.TransformerEncoderLayer", "rnn.GRU", "rnn.LSTM",
+             "rnn.RNN", "module.Module", "conv.Conv2d", "activation.ReLU", "activation.LeakyReLU",
+             "padding.ReflectionPad2d", "instancenorm.InstanceNorm2d", "batchnorm.BatchNorm2d", "loss.MSELoss"]
+    for path in paths:
+        obj = lamina.nn.modules
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        assert obj is getattr(nn, path.split(".")[-1], obj), path
+    assert lamina.nn.modules.linear.NonDynamicallyQuantizableLinear is nn.Linear

@@ -1,13 +1,15 @@
 """Built-in layers, containers and losses of lamina.nn with torch.nn's signatures. Layers and
 losses hold their C++ implementation (lamina._lamina._nn) in ``_c``: parameters, validation,
-initialization and forward are the C++ ones."""
+initialization and forward are the C++ ones. Its submodules (activation, linear, rnn, ...) are
+torch.nn.modules' file names, so `torch.nn.modules.linear.Linear` paths in programs and in
+allowlists resolve; lamina.nn loads them once every layer exists."""
 import operator
 from collections import OrderedDict
 from itertools import islice
 
-from .. import _lamina
-from . import functional as F
-from .module import Module
+from ... import _lamina
+from .. import functional as F
+from ..module import Module
 
 _nn = _lamina._nn
 
