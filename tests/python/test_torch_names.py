@@ -140,7 +140,8 @@ def run(torch, data):
     x = torch.tensor(np.asarray(data["x"]))
     y = torch.tensor(np.asarray(data["y"]))
     w = torch.tensor(np.asarray(data["w0"])).requires_grad_()
-    opt = torch.optim.LBFGS([w], lr=0.8, history_size=4, max_iter=data["max_iter"])
+    opt = torch.optim.LBFGS([w], lr=data["lr"], history_size=4, max_iter=data["max_iter"],
+                            line_search_fn=data["line_search"])
     losses = []
     def closure():
         opt.zero_grad()
@@ -153,10 +154,12 @@ def run(torch, data):
 '''
 
 
-def test_lbfgs_takes_pytorchs_steps():
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+def test_lbfgs_takes_pytorchs_steps(line_search):
     rng = np.random.default_rng(4)
     data = {"x": rng.standard_normal((30, 5)).tolist(), "y": rng.uniform(-0.9, 0.9, 30).tolist(),
-            "w0": (rng.standard_normal(5) * 0.5).tolist(), "max_iter": 7, "steps": 4}
+            "w0": (rng.standard_normal(5) * 0.5).tolist(), "max_iter": 3, "steps": 5,
+            "lr": 0.8 if line_search is None else 1.0, "line_search": line_search}
     probe = subprocess.run([TORCH_PYTHON, "-c", "import torch"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip("PyTorch not importable under /usr/bin/python3")
@@ -168,7 +171,7 @@ def test_lbfgs_takes_pytorchs_steps():
     scope = {}
     exec(LBFGS_CODE, scope)
     mine = scope["run"](lamina, data)
-    print("LBFGS losses lamina", mine["losses"], "pytorch", theirs["losses"])
+    print("LBFGS", line_search, "losses lamina", mine["losses"], "pytorch", theirs["losses"])
     np.testing.assert_allclose(mine["losses"], theirs["losses"], rtol=1e-9)
     np.testing.assert_allclose(mine["w"], theirs["w"], rtol=1e-8, atol=1e-12)
     assert mine["evals"] == theirs["evals"]
@@ -179,6 +182,8 @@ def test_lbfgs_rejects_bad_settings():
     w = lamina.randn(3, requires_grad=True)
     with pytest.raises(lamina.ConfigError):
         lamina.optim.LBFGS([w], lr=-1)
+    with pytest.raises(lamina.ConfigError):
+        lamina.optim.LBFGS([w], line_search_fn="armijo")
     with pytest.raises(ValueError):
         lamina.optim.LBFGS([])
     with pytest.raises(ValueError):
