@@ -33,6 +33,13 @@ void register_dtype_object(Dtype dt, nb::handle obj);
 Dtype to_dtype(nb::handle h);
 /// Converts an optional Python dtype argument (None -> nullopt).
 std::optional<Dtype> to_optional_dtype(const nb::object& h);
+/// A layer constructor's dtype argument: None is the default floating dtype.
+inline Dtype dtype_or_default(const nb::object& h) {
+  std::optional<Dtype> d = to_optional_dtype(h);
+  return d ? *d : kDefaultFloat;
+}
+/// An optional tensor argument as the C++ API takes it: None is an undefined tensor.
+inline Tensor tensor_or_undefined(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
 /// Accepts a lamina.device, a string like "cpu" / "cuda:0", or None (-> default device).
 Device to_device(const nb::object& h);
 /// True when `h` is a Python bool, int or float (or a NumPy scalar of those kinds).

@@ -12,17 +12,6 @@
 #include "lamina/nn/rectifiers.h"
 
 namespace lamina::python {
-namespace {
-
-Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
-
-Dtype dtype_or_default(const nb::object& h) {
-  std::optional<Dtype> d = to_optional_dtype(h);
-  return d ? *d : kDefaultFloat;
-}
-
-}  // namespace
-
 void bind_activations(nb::module_& sub, nb::module_& fsub) {
   namespace F = nn::functional;
   nb::class_<nn::LeakyReLU, nn::Module>(sub, "LeakyReLU")
@@ -118,8 +107,10 @@ void bind_activations(nb::module_& sub, nb::module_& fsub) {
   fsub.def(
       "instance_norm",
       [](const Tensor& x, std::optional<Tensor> rm, std::optional<Tensor> rv, std::optional<Tensor> w,
-         std::optional<Tensor> b, bool use_input_stats, double momentum,
-         double eps) { return F::instance_norm(x, opt(rm), opt(rv), opt(w), opt(b), use_input_stats, momentum, eps); },
+         std::optional<Tensor> b, bool use_input_stats, double momentum, double eps) {
+        return F::instance_norm(x, tensor_or_undefined(rm), tensor_or_undefined(rv), tensor_or_undefined(w),
+                                tensor_or_undefined(b), use_input_stats, momentum, eps);
+      },
       nb::arg("input"), nb::arg("running_mean").none(), nb::arg("running_var").none(), nb::arg("weight").none(),
       nb::arg("bias").none(), nb::arg("use_input_stats"), nb::arg("momentum"), nb::arg("eps"));
 }

@@ -13,13 +13,6 @@ namespace {
 namespace F = lamina::nn::functional;
 namespace ag = lamina::autograd;
 
-Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
-
-Dtype dtype_or_default(const nb::object& h) {
-  std::optional<Dtype> d = to_optional_dtype(h);
-  return d ? *d : kDefaultFloat;
-}
-
 nb::list named_list(const nn::NamedTensors& v) {
   nb::list out;
   for (const auto& [k, t] : v) out.append(nb::make_tuple(nb::str(k.c_str()), nb::cast(t)));
@@ -34,24 +27,25 @@ void bind_module(nb::module_& sub) {
       .def("state_dict", [](const nn::Module& m) { return named_list(m.state_dict()); })
       .def("named_buffers", [](const nn::Module& m) { return named_list(m.named_buffers(false)); })
       .def("has_param", &nn::Module::has_param)
-      .def("get", [](const nn::Module& m, const std::string& name) -> nb::object {
-        if (m.has_param(name)) {
-          const Tensor& t = m.param(name);
-          return t.defined() ? nb::cast(t) : nb::none();
-        }
-        try {
-          const Tensor& t = m.buffer(name);
-          return t.defined() ? nb::cast(t) : nb::none();
-        } catch (const ValueError&) {
-          throw nb::key_error(name.c_str());
-        }
-      })
-      .def("register_parameter", [](nn::Module& m, const std::string& name, std::optional<Tensor> t) {
-        m.register_parameter(name, opt(t), t && ag::requires_grad(*t));
-      })
-      .def("register_buffer", [](nn::Module& m, const std::string& name, std::optional<Tensor> t) {
-        m.register_buffer(name, opt(t));
-      })
+      .def("get",
+           [](const nn::Module& m, const std::string& name) -> nb::object {
+             if (m.has_param(name)) {
+               const Tensor& t = m.param(name);
+               return t.defined() ? nb::cast(t) : nb::none();
+             }
+             try {
+               const Tensor& t = m.buffer(name);
+               return t.defined() ? nb::cast(t) : nb::none();
+             } catch (const ValueError&) {
+               throw nb::key_error(name.c_str());
+             }
+           })
+      .def("register_parameter",
+           [](nn::Module& m, const std::string& name, std::optional<Tensor> t) {
+             m.register_parameter(name, tensor_or_undefined(t), t && ag::requires_grad(*t));
+           })
+      .def("register_buffer", [](nn::Module& m, const std::string& name,
+                                 std::optional<Tensor> t) { m.register_buffer(name, tensor_or_undefined(t)); })
       .def("train", &nn::Module::train)
       .def_prop_ro("training", &nn::Module::is_training);
 }
@@ -179,13 +173,12 @@ void bind_losses(nb::module_& sub) {
       .def_ro("reduction", &nn::Loss::reduction);
   nb::class_<nn::CrossEntropyLoss, nn::Loss>(sub, "CrossEntropyLoss")
       .def("__init__", [](nn::CrossEntropyLoss* self, std::optional<Tensor> w, int64_t ignore, const std::string& red,
-                          double ls) { new (self) nn::CrossEntropyLoss(opt(w), ignore, red, ls); })
+                          double ls) { new (self) nn::CrossEntropyLoss(tensor_or_undefined(w), ignore, red, ls); })
       .def_ro("ignore_index", &nn::CrossEntropyLoss::ignore_index)
       .def_ro("label_smoothing", &nn::CrossEntropyLoss::label_smoothing);
   nb::class_<nn::NLLLoss, nn::Loss>(sub, "NLLLoss")
-      .def("__init__", [](nn::NLLLoss* self, std::optional<Tensor> w, int64_t ignore, const std::string& red) {
-        new (self) nn::NLLLoss(opt(w), ignore, red);
-      })
+      .def("__init__", [](nn::NLLLoss* self, std::optional<Tensor> w, int64_t ignore,
+                          const std::string& red) { new (self) nn::NLLLoss(tensor_or_undefined(w), ignore, red); })
       .def_ro("ignore_index", &nn::NLLLoss::ignore_index);
   nb::class_<nn::MSELoss, nn::Loss>(sub, "MSELoss").def(nb::init<std::string>());
   nb::class_<nn::L1Loss, nn::Loss>(sub, "L1Loss").def(nb::init<std::string>());
@@ -194,11 +187,13 @@ void bind_losses(nb::module_& sub) {
       .def_ro("beta", &nn::SmoothL1Loss::beta);
   nb::class_<nn::BCELoss, nn::Loss>(sub, "BCELoss")
       .def("__init__", [](nn::BCELoss* self, std::optional<Tensor> w, const std::string& red) {
-        new (self) nn::BCELoss(opt(w), red);
+        new (self) nn::BCELoss(tensor_or_undefined(w), red);
       });
   nb::class_<nn::BCEWithLogitsLoss, nn::Loss>(sub, "BCEWithLogitsLoss")
-      .def("__init__", [](nn::BCEWithLogitsLoss* self, std::optional<Tensor> w, const std::string& red,
-                          std::optional<Tensor> pw) { new (self) nn::BCEWithLogitsLoss(opt(w), red, opt(pw)); });
+      .def("__init__",
+           [](nn::BCEWithLogitsLoss* self, std::optional<Tensor> w, const std::string& red, std::optional<Tensor> pw) {
+             new (self) nn::BCEWithLogitsLoss(tensor_or_undefined(w), red, tensor_or_undefined(pw));
+           });
   nb::class_<nn::KLDivLoss, nn::Loss>(sub, "KLDivLoss")
       .def(nb::init<std::string, bool>())
       .def_ro("log_target", &nn::KLDivLoss::log_target);
@@ -206,42 +201,44 @@ void bind_losses(nb::module_& sub) {
 
 void bind_functional(nb::module_& sub) {
   using OT = std::optional<Tensor>;
-  sub.def("linear", [](const Tensor& x, const Tensor& w, OT b) { return F::linear(x, w, opt(b)); });
+  sub.def("linear", [](const Tensor& x, const Tensor& w, OT b) { return F::linear(x, w, tensor_or_undefined(b)); });
   sub.def("dropout", &F::dropout);
   sub.def("layer_norm", [](const Tensor& x, std::vector<int64_t> shape, OT w, OT b, double eps) {
-    return F::layer_norm(x, shape, opt(w), opt(b), eps);
+    return F::layer_norm(x, shape, tensor_or_undefined(w), tensor_or_undefined(b), eps);
   });
   sub.def("rms_norm", [](const Tensor& x, std::vector<int64_t> shape, OT w, std::optional<double> eps) {
-    return F::rms_norm(x, shape, opt(w), eps);
+    return F::rms_norm(x, shape, tensor_or_undefined(w), eps);
   });
   sub.def("group_norm", [](const Tensor& x, int64_t g, OT w, OT b, double eps) {
-    return F::group_norm(x, g, opt(w), opt(b), eps);
+    return F::group_norm(x, g, tensor_or_undefined(w), tensor_or_undefined(b), eps);
   });
   sub.def("embedding", [](const Tensor& idx, const Tensor& w, std::optional<int64_t> pad) {
     return F::embedding(idx, w, pad);
   });
   sub.def("nll_loss", [](const Tensor& x, const Tensor& t, OT w, int64_t ignore, const std::string& red) {
-    return F::nll_loss(x, t, opt(w), ignore, red);
+    return F::nll_loss(x, t, tensor_or_undefined(w), ignore, red);
   });
   sub.def("cross_entropy", [](const Tensor& x, const Tensor& t, OT w, int64_t ignore, const std::string& red,
-                              double ls) { return F::cross_entropy(x, t, opt(w), ignore, red, ls); });
+                              double ls) { return F::cross_entropy(x, t, tensor_or_undefined(w), ignore, red, ls); });
   sub.def("mse_loss", &F::mse_loss);
   sub.def("l1_loss", &F::l1_loss);
   sub.def("smooth_l1_loss", &F::smooth_l1_loss);
   sub.def("binary_cross_entropy", [](const Tensor& x, const Tensor& t, OT w, const std::string& red) {
-    return F::binary_cross_entropy(x, t, opt(w), red);
+    return F::binary_cross_entropy(x, t, tensor_or_undefined(w), red);
   });
-  sub.def("binary_cross_entropy_with_logits", [](const Tensor& x, const Tensor& t, OT w, const std::string& red, OT pw) {
-    return F::binary_cross_entropy_with_logits(x, t, opt(w), red, opt(pw));
-  });
+  sub.def("binary_cross_entropy_with_logits",
+          [](const Tensor& x, const Tensor& t, OT w, const std::string& red, OT pw) {
+            return F::binary_cross_entropy_with_logits(x, t, tensor_or_undefined(w), red, tensor_or_undefined(pw));
+          });
   sub.def("kl_div", &F::kl_div);
   sub.def(
       "scaled_dot_product_attention",
-      [](const Tensor& q, const Tensor& k, const Tensor& v, OT mask, double p, bool causal, std::optional<double> scale) {
-        return F::scaled_dot_product_attention(q, k, v, opt(mask), p, causal, scale);
+      [](const Tensor& q, const Tensor& k, const Tensor& v, OT mask, double p, bool causal,
+         std::optional<double> scale) {
+        return F::scaled_dot_product_attention(q, k, v, tensor_or_undefined(mask), p, causal, scale);
       },
-      nb::arg("query"), nb::arg("key"), nb::arg("value"), nb::arg("attn_mask") = nb::none(),
-      nb::arg("dropout_p") = 0.0, nb::arg("is_causal") = false, nb::arg("scale") = nb::none());
+      nb::arg("query"), nb::arg("key"), nb::arg("value"), nb::arg("attn_mask") = nb::none(), nb::arg("dropout_p") = 0.0,
+      nb::arg("is_causal") = false, nb::arg("scale") = nb::none());
 }
 
 void bind_init(nb::module_& sub) {

@@ -11,13 +11,6 @@
 namespace lamina::python {
 namespace {
 
-Tensor opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
-
-Dtype dtype_or_default(const nb::object& h) {
-  std::optional<Dtype> d = to_optional_dtype(h);
-  return d ? *d : kDefaultFloat;
-}
-
 nb::object opt_out(const Tensor& t) { return t.defined() ? nb::cast(t) : nb::none(); }
 
 // (output, h_n, c_n or None)
@@ -30,7 +23,7 @@ void bind_rnn(nb::module_& sub) {
       .def(
           "step",
           [](nn::RNNCellBase& m, const Tensor& x, std::optional<Tensor> h, std::optional<Tensor> c) {
-            nn::RnnState s = m.step(x, {opt(h), opt(c)});
+            nn::RnnState s = m.step(x, {tensor_or_undefined(h), tensor_or_undefined(c)});
             return nb::make_tuple(s.h, opt_out(s.c));
           },
           nb::arg("input"), nb::arg("h").none(), nb::arg("c").none())
@@ -66,14 +59,14 @@ void bind_rnn(nb::module_& sub) {
       .def(
           "run",
           [](nn::RNNBase& m, const Tensor& x, std::optional<Tensor> h, std::optional<Tensor> c) {
-            return result(m.forward(x, nn::RnnState{opt(h), opt(c)}));
+            return result(m.forward(x, nn::RnnState{tensor_or_undefined(h), tensor_or_undefined(c)}));
           },
           nb::arg("input"), nb::arg("h").none(), nb::arg("c").none())
       .def(
           "run_packed",
           [](nn::RNNBase& m, const Tensor& data, const std::vector<int64_t>& sizes, std::optional<Tensor> h,
              std::optional<Tensor> c) {
-            return result(m.forward_packed(data, sizes, nn::RnnState{opt(h), opt(c)}));
+            return result(m.forward_packed(data, sizes, nn::RnnState{tensor_or_undefined(h), tensor_or_undefined(c)}));
           },
           nb::arg("data"), nb::arg("batch_sizes"), nb::arg("h").none(), nb::arg("c").none())
       .def("reset_parameters", &nn::RNNBase::reset_parameters)
