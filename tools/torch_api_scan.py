@@ -99,6 +99,20 @@ def lamina_has(path: str, lamina) -> bool:
     return True
 
 
+# Families the coverage bar leaves out: graph capture, RPC and sharded / tensor-parallel internals
+# (named in the report, not planned) and, until the distributed issue lands, the distributed API.
+OUT_OF_SCOPE = ("torch.fx", "torch.distributed.rpc", "torch.distributed.fsdp", "torch.distributed.tensor",
+                "torch.distributed._tensor", "torch.distributed.algorithms", "torch.distributed.autograd",
+                "torch.distributed.optim", "torch.distributed.checkpoint", "torch.futures", "torch._dynamo",
+                "torch._inductor", "torch.jit")
+PENDING = ("torch.distributed", "torch.multiprocessing", "torch.nn.parallel.DistributedDataParallel",
+           "torch.utils.data.distributed")
+
+
+def in_family(path: str, families) -> bool:
+    return any(path == f or path.startswith(f + ".") for f in families)
+
+
 def scan(folders, top, markdown):
     import lamina
 
@@ -125,10 +139,17 @@ def scan(folders, top, markdown):
     covered = sum(r[2] for r in rows if r[3])
     name_total = sum(r[2] for r in rows if r[0] == "name")
     name_covered = sum(r[2] for r in rows if r[0] == "name" and r[3])
+    kept = [r for r in rows if not in_family(r[1], OUT_OF_SCOPE + PENDING)]
+    kept_total, kept_covered = sum(r[2] for r in kept), sum(r[2] for r in kept if r[3])
+    kept_names = [r for r in kept if r[0] == "name"]
+    kn_total, kn_covered = sum(r[2] for r in kept_names), sum(r[2] for r in kept_names if r[3])
     missing = sorted((r for r in rows if not r[3]), key=lambda r: (-r[2], r[1]))
     print(f"{files} files; {total} uses of {len(rows)} torch APIs; lamina resolves {covered} "
           f"({100.0 * covered / max(total, 1):.1f}%); torch.* names alone: {name_covered} / {name_total} "
           f"({100.0 * name_covered / max(name_total, 1):.1f}%)")
+    print(f"without the families left out ({', '.join(OUT_OF_SCOPE)}) and those of the distributed issue "
+          f"({', '.join(PENDING)}): {kept_covered} / {kept_total} ({100.0 * kept_covered / max(kept_total, 1):.1f}%); "
+          f"torch.* names alone: {kn_covered} / {kn_total} ({100.0 * kn_covered / max(kn_total, 1):.1f}%)")
     if markdown:
         print("\n| missing in lamina | kind | uses |\n|---|---|---|")
         for kind, path, count, _ in missing[:top]:

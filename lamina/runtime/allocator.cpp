@@ -114,11 +114,34 @@ void release_cached(CpuCache& c) {
     while (!c.free_lists[i].empty()) release_one(c, i);
 }
 
+// Bytes the calling thread may still allocate under an AllocationBudget; -1 means no budget.
+thread_local int64_t t_budget_left = -1;
+
+void charge_budget(int64_t nbytes, Device device) {
+  if (t_budget_left < 0) return;
+  LAMINA_CHECK(nbytes <= t_budget_left, OutOfMemoryError, "allocate", "allocating ", nbytes, " bytes on ", device.str(),
+               " would pass the allocation budget (", t_budget_left,
+               " bytes left): the sizes come from a file whose tensors do not back them");
+  t_budget_left -= nbytes;
+}
+
 }  // namespace
+
+AllocationBudget::AllocationBudget(int64_t bytes) : enclosing_(t_budget_left) {
+  LAMINA_CHECK(bytes >= 0, ValueError, "AllocationBudget", "the budget must be >= 0 bytes, got ", bytes);
+  start_ = enclosing_ < 0 ? bytes : std::min(enclosing_, bytes);
+  t_budget_left = start_;
+}
+
+AllocationBudget::~AllocationBudget() {
+  const int64_t used = start_ - t_budget_left;
+  t_budget_left = enclosing_ < 0 ? -1 : enclosing_ - used;
+}
 
 int64_t size_class_bytes(int64_t nbytes) { return class_bytes(class_index(std::max<int64_t>(nbytes, 1))); }
 
 void* allocate(int64_t nbytes, Device device) {
+  charge_budget(nbytes, device);
   if (!device.is_cpu()) {  // zero bytes get a real block too, so every tensor has a unique pointer
     check_device_available(device, "allocate");
     // The block belongs to the stream that allocates it, so it can be reused on that stream

@@ -52,7 +52,8 @@ def compile(model=None, **options):
     return model
 from .profiler import profile  # noqa: E402,F401  (SPEC's `with lamina.profile()`)
 
-__version__ = "0.1.0"
+from . import version  # noqa: E402
+from .version import __version__  # noqa: E402,F401
 
 __all__ = [n for n in dir(_lamina) if not n.startswith("_")
            and n not in ("IndexError", "ValueError", "NotImplementedError", "IOError")] + list(_torch_names_all)

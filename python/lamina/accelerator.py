@@ -2,7 +2,7 @@
 from . import _lamina, cuda
 
 __all__ = ["is_available", "current_accelerator", "device_count", "current_device_index", "set_device_index",
-           "synchronize"]
+           "device_index", "synchronize"]
 
 
 def is_available():
@@ -36,3 +36,21 @@ def synchronize(device=None):
     """Waits for the accelerator's queued work (nothing to wait for without a GPU)."""
     if cuda.is_available():
         cuda.synchronize(device)
+
+
+class device_index:
+    """with device_index(i): GPU i is current inside the block, the previous one after
+    (torch.accelerator.device_index); None leaves the current device as it is."""
+
+    def __init__(self, device_index):
+        if device_index is not None and not cuda.is_available():
+            raise _lamina.DeviceNotAvailableError(f"[device_index] no accelerator for index {device_index}: lamina "
+                                                  "found no usable GPU")
+        self._guard = cuda.device(device_index)
+
+    def __enter__(self):
+        self._guard.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._guard.__exit__(*exc)

@@ -6,7 +6,7 @@ from . import _lamina
 
 _c = _lamina._cuda
 
-__all__ = ["is_available", "is_built", "device_count", "get_device_name", "get_device_capability",
+__all__ = ["is_available", "is_bf16_supported", "is_built", "device_count", "get_device_name", "get_device_capability",
            "get_device_properties", "synchronize", "runtime_version", "memory_stats", "memory_allocated",
            "memory_reserved", "max_memory_allocated", "empty_cache", "current_device", "set_device", "device",
            "Stream", "ExternalStream", "Event", "StreamContext", "current_stream", "default_stream", "set_stream",
@@ -43,6 +43,12 @@ def device_count():
 def is_available():
     """True when at least one CUDA device is usable."""
     return device_count() > 0
+
+
+def is_bf16_supported(including_emulation=True):
+    """True when the current GPU computes in bfloat16 natively (compute capability 8.0 or later);
+    False without a GPU."""
+    return is_available() and get_device_capability()[0] >= 8
 
 
 def get_device_name(device=None):

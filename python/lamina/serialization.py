@@ -11,6 +11,7 @@ storage per tensor). lamina's own checkpoints stay safetensors (`lamina.save_fil
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import math
 import mmap
@@ -18,13 +19,14 @@ import os
 import pickle
 import pickletools
 import struct
+import threading
 import zipfile
 
 import numpy as np
 
 from . import _lamina
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "safe_globals", "add_safe_globals", "get_safe_globals", "clear_safe_globals"]
 
 # Storage type names -> (numpy dtype of the raw bytes, lamina dtype name).
 _STORAGES = {
@@ -59,6 +61,73 @@ _NUMPY_GLOBALS = {
     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
     ("numpy", "ndarray"), ("numpy", "dtype"),
 }
+
+
+# Globals the user trusts (torch.serialization's add_safe_globals / safe_globals): classes and
+# functions, each admitted under the "module.qualname" a pickle names it by. A trusted class is
+# built the way pickle builds it (cls.__new__, then __setstate__ or a __dict__ update; lamina's
+# nn modules rebuild their C++ layers in Module.__setstate__).
+_USER_GLOBALS = []
+_SCOPED = threading.local()
+
+
+def _global_name(entry):
+    if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], str):
+        return entry[1], entry[0]
+    module, qualname = getattr(entry, "__module__", None), getattr(entry, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str):
+        raise _lamina.ValueError(f"safe globals must be classes or functions (or (object, 'module.name') pairs), "
+                                 f"got {entry!r}")
+    return f"{module}.{qualname}", entry
+
+
+def add_safe_globals(safe_globals):
+    """Trusts these classes / functions in every later load (torch.serialization.add_safe_globals)."""
+    entries = [_global_name(e) for e in safe_globals]
+    _USER_GLOBALS.extend(entries)
+
+
+def get_safe_globals():
+    """The objects add_safe_globals trusted."""
+    return [obj for _, obj in _USER_GLOBALS]
+
+
+def clear_safe_globals():
+    """Forgets what add_safe_globals trusted."""
+    _USER_GLOBALS.clear()
+
+
+@contextlib.contextmanager
+def safe_globals(safe_globals):
+    """with safe_globals([...]): load may build these classes and call these functions
+    (torch.serialization.safe_globals), on this thread, inside the block."""
+    entries = [_global_name(e) for e in safe_globals]
+    stack = _SCOPED.__dict__.setdefault("stack", [])
+    stack.append(entries)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def _trusted(module, name):
+    full = f"{module}.{name}"
+    entries = [e for group in [_USER_GLOBALS] + list(getattr(_SCOPED, "stack", [])) for e in group]
+    for entry_name, obj in entries:
+        if entry_name == full:
+            return obj
+    if module.startswith("torch."):
+        # torch.save(model) names PyTorch's classes (torch.nn.modules.rnn.LSTM): the lamina object
+        # at the same path, found by attribute lookup (nothing is imported), if it is trusted.
+        import lamina
+        obj = lamina
+        for part in module.split(".")[1:] + name.split("."):
+            obj = getattr(obj, part, None) if not part.startswith("__") else None
+            if obj is None:
+                return None
+        if any(obj is trusted for _, trusted in entries):
+            return obj
+    return None
 
 
 def _error(path, message):
@@ -107,7 +176,7 @@ class _Loader(pickle._Unpickler):
             return collections.OrderedDict
         if (module, name) == ("_codecs", "encode"):  # how protocol 2 spells bytes (NumPy array payloads)
             return _latin1_bytes
-        if module == "builtins" and name in ("set", "frozenset", "slice", "complex"):
+        if module in ("builtins", "__builtin__") and name in ("set", "frozenset", "slice", "complex"):
             return {"set": set, "frozenset": frozenset, "slice": slice, "complex": complex}[name]
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return _Rebuild(self.rebuild_tensor)
@@ -131,9 +200,13 @@ class _Loader(pickle._Unpickler):
             if name == "scalar":
                 return _numpy_scalar
             return _NDARRAY if name == "ndarray" else np.dtype
+        trusted = _trusted(module, name)
+        if trusted is not None:
+            return trusted
         raise _error(self.path, f"the pickle names the global {module}.{name}, which lamina.load does not run "
                      "(only containers, Python scalars, tensors, dtypes and NumPy arrays are allowed, as with "
-                     "torch.load(weights_only=True))")
+                     "torch.load(weights_only=True)); if you trust this file's source, pass that class or "
+                     "function in lamina.serialization.safe_globals([...])")
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
@@ -351,10 +424,12 @@ def load(f, map_location=None, weights_only=True, **kwargs):
     a device or device string for every tensor, a dict {saved location: device}, or a callable
     (tensor, saved_location) -> tensor. weights_only must stay True: lamina never runs a pickle's
     code. FormatError for a malformed or truncated archive and for any global outside the
-    allowlist (the error names it)."""
+    allowlist (the error names it); classes and functions passed to safe_globals /
+    add_safe_globals join the allowlist (a whole pickled model: its module classes)."""
     if weights_only is False:
         raise _lamina.ConfigError("[load] weights_only=False would run the pickle's code; lamina.load only reads "
-                                  "tensors, containers, scalars and NumPy arrays")
+                                  "tensors, containers, scalars and NumPy arrays, and the classes passed to "
+                                  "lamina.serialization.safe_globals")
     if kwargs.pop("mmap", None) not in (None, True, False) or kwargs:
         raise TypeError(f"load() got unexpected keyword arguments {sorted(kwargs)}")
     path = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file object>")
@@ -408,11 +483,18 @@ class _Storage:
 
 class _Writer(pickle._Pickler):
     def __init__(self, file):
-        super().__init__(file, protocol=2)
+        super().__init__(file, protocol=2, fix_imports=False)  # builtins.set, not Python 2's __builtin__.set
         self.storages = []  # (key, bytes)
+        # Python handles of one tensor (a parameter read twice, tied weights) -> the first handle,
+        # so pickle's memo writes it once and load gives back one shared tensor.
+        self.handles = {}
 
     def save(self, obj, save_persistent_id=True):
-        if isinstance(obj, _lamina.dtype):
+        if isinstance(obj, _lamina.Tensor):
+            key = (obj.data_ptr(), tuple(obj.shape), tuple(obj.stride()), str(obj.dtype), str(obj.device),
+                   obj.requires_grad)
+            obj = self.handles.setdefault(key, obj)
+        elif isinstance(obj, _lamina.dtype):
             obj = _Global("torch", str(obj).split(".")[-1])
         elif callable(obj) and str(getattr(obj, "__module__", "")).startswith("numpy._core."):
             # NumPy 2 names its array-rebuild helpers numpy._core.*, which NumPy 1 cannot import;
@@ -457,7 +539,9 @@ class _Writer(pickle._Pickler):
 def save(obj, f, archive_name="archive"):
     """Writes `obj` (tensors, parameters, dicts / lists / tuples of them, Python scalars and strings)
     in PyTorch's format, which `torch.load` reads (also with weights_only=True). Each tensor gets a
-    storage of its own (views are saved as their values). f: a path or a binary file object."""
+    storage of its own (views are saved as their values; one tensor reached twice is saved once).
+    A whole lamina.nn.Module pickles by class reference, as torch.save(model) does: lamina.load
+    reads it back when its classes are passed in safe_globals. f: a path or a binary file object."""
     buf = io.BytesIO()
     writer = _Writer(buf)
     writer.dump(obj)

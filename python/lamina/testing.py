@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _lamina
 
-__all__ = ["assert_close"]
+__all__ = ["assert_close", "assert_allclose"]
 
 # (rtol, atol) by dtype, PyTorch's defaults; integers and bool compare exactly.
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
@@ -94,3 +94,11 @@ def _compare(actual, expected, rtol, atol, equal_nan, check_device, check_dtype,
               f"Greatest relative difference: {float(rel[rel_at]) if bad.ndim else float(rel)} at index "
               f"{tuple(int(i) for i in rel_at)} (up to {rtol} allowed)")
     raise AssertionError(msg or report)
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):
+    """torch.testing.assert_allclose (deprecated there in favour of assert_close): expected may be
+    a number or nested list, taken in actual's dtype; dtypes are not compared; NaNs equal."""
+    if isinstance(actual, _lamina.Tensor) and not isinstance(expected, _lamina.Tensor):
+        expected = _lamina.tensor(expected, dtype=actual.dtype, device=actual.device)
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_dtype=False, msg=msg or None)

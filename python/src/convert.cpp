@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "bind.h"
+#include "lamina/autograd/autograd.h"
 #include "lamina/ops/common.h"
 
 namespace lamina::python {
@@ -79,6 +80,14 @@ Scalar to_scalar(nb::handle h) {
     if (kind == "b") return Scalar(nb::cast<bool>(nb::bool_(h)));
     if (kind == "i" || kind == "u") return Scalar(static_cast<int64_t>(nb::cast<long long>(nb::int_(h))));
     return Scalar(nb::cast<double>(nb::float_(h)));
+  }
+  if (nb::isinstance<Tensor>(h)) {  // a 0-d tensor stands for its value, as in x.fill_(t[i])
+    const Tensor& t = nb::cast<const Tensor&>(h);
+    LAMINA_CHECK(t.dim() == 0, DTypeError, "scalar", "expected a Python number or a 0-d tensor, got ", describe(t));
+    LAMINA_CHECK(!autograd::requires_grad(t), DTypeError, "scalar",
+                 "a 0-d tensor that requires grad cannot stand for a number (its gradient would be lost); pass "
+                 "t.detach() or t.item()");
+    return t.item();
   }
   LAMINA_THROW(DTypeError, "scalar", "expected a Python number, got ", nb::cast<std::string>(nb::repr(nb::type_name(h.type()))));
 }

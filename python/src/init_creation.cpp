@@ -1,5 +1,5 @@
 // Creation functions with PyTorch's signatures: tensor, zeros, ones, full, empty, arange,
-// linspace, eye, rand, randn, randint, randperm, *_like, manual_seed.
+// linspace, eye, rand, randn, randint, randperm, *_like, manual_seed, the generator's state.
 #include "bind.h"
 #include "lamina/autograd/autograd.h"
 
@@ -112,6 +112,10 @@ void init_creation(nb::module_& m, TensorClass& cls) {
   m.def("manual_seed", [](uint64_t seed) { manual_seed(seed); }, nb::arg("seed"),
         "Seeds the global generator; results are reproducible across runs and thread counts.");
   m.def("initial_seed", &initial_seed, "The seed last set.");
+  m.def("get_rng_state", &get_rng_state,
+        "The global generator's state: 16 bytes (seed, draw offset) as a uint8 tensor (torch.get_rng_state).");
+  m.def("set_rng_state", &set_rng_state, nb::arg("new_state"),
+        "Restores a state get_rng_state() returned (torch.set_rng_state).");
 
   auto like = [](const Tensor& t, const nb::object& dtype, const nb::object& device) {
     return TensorOptions{to_optional_dtype(dtype).value_or(t.dtype()),

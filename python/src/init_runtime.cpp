@@ -95,6 +95,21 @@ void init_runtime(nb::module_& m) {
       "reset_peak_memory_stats",
       [](const nb::object& device) { runtime::reset_peak_memory_stats(device.is_none() ? kCPU : to_device(device)); },
       nb::arg("device") = nb::none(), "Resets peak_allocated_bytes to the bytes allocated now.");
+  // A budget lives from __enter__ to __exit__ on the thread of the with-block.
+  struct BudgetScope {
+    int64_t bytes;
+    std::optional<runtime::AllocationBudget> budget;
+  };
+  nb::class_<BudgetScope>(m, "_AllocationBudget",
+                          "with _AllocationBudget(n): allocations on this thread may take at most n bytes in all "
+                          "(OutOfMemoryError past it); for building objects whose sizes a file names.")
+      .def(nb::init<int64_t>(), nb::arg("nbytes"))
+      .def("__enter__",
+           [](BudgetScope& s) {
+             LAMINA_CHECK(!s.budget, ValueError, "_AllocationBudget", "this budget is already in use");
+             s.budget.emplace(s.bytes);
+           })
+      .def("__exit__", [](BudgetScope& s, const nb::args&) { s.budget.reset(); });
   m.def(
       "cuda_is_available", [] { return cuda_device_count() > 0; }, "True when a CUDA GPU is usable.");
 }

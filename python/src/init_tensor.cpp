@@ -108,6 +108,20 @@ TensorClass init_tensor_class(nb::module_& m) {
 }
 
 void init_tensor(nb::module_& m, TensorClass& cls) {
+  // torch.Tensor(...)'s legacy constructor: Tensor(2, 3) is an uninitialized float32 tensor of
+  // that shape, Tensor([[1, 2]]) float32 values, Tensor() an empty one.
+  cls.def(
+      "__init__",
+      [](Tensor* self, const nb::args& args, const nb::object& device) {
+        const Device dev = to_device(device);
+        if (args.size() == 1 && !PyLong_Check(args[0].ptr())) {
+          new (self) Tensor(tensor_from_data(args[0], Dtype::Float32, dev));
+          return;
+        }
+        new (self) Tensor(Tensor::empty(args.size() == 0 ? Shape{0} : to_shape(args), Dtype::Float32, dev));
+      },
+      nb::arg("args"), nb::kw_only(), nb::arg("device") = nb::none(),
+      "Tensor(*sizes) (uninitialized) or Tensor(data): float32, as torch.Tensor's legacy constructor.");
   m.def("_set_printoptions",
         [](std::optional<int> precision, std::optional<int64_t> threshold, std::optional<int64_t> edgeitems,
            std::optional<int64_t> linewidth, std::optional<bool> sci_mode) {

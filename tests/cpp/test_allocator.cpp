@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "lamina/lamina.h"
@@ -126,4 +127,48 @@ TEST(Allocator, ConcurrentAllocationsFromPoolThreads) {
   set_num_threads(saved);
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(runtime::memory_stats(kCPU).allocated_bytes, before.allocated_bytes);
+}
+
+TEST(AllocationBudget, RefusesTheAllocationThatWouldPassItAndNestsWithTheSmallerLimit) {
+  {
+    runtime::AllocationBudget budget(10000);
+    Tensor fits = empty({1000});                    // 4000 bytes
+    EXPECT_THROW(empty({2000}), OutOfMemoryError);  // 8000 more would pass 10000
+    {
+      runtime::AllocationBudget inner(1 << 30);  // no more than what the outer budget has left
+      EXPECT_THROW(empty({1600}), OutOfMemoryError);
+      Tensor small = empty({500});
+    }
+    EXPECT_THROW(empty({1001}), OutOfMemoryError);  // the inner budget's 2000 bytes were charged: 4000 left
+    Tensor last = empty({1000});
+  }
+  Tensor unlimited = empty({1 << 20});  // no budget once it ends
+  EXPECT_THROW(runtime::AllocationBudget(-1), ValueError);
+}
+
+TEST(AllocationBudget, BindsOnlyTheThreadThatOpenedIt) {
+  runtime::AllocationBudget budget(0);
+  std::atomic<bool> other_ok{false};
+  std::thread other([&] {
+    Tensor t = empty({1000});
+    other_ok = t.numel() == 1000;
+  });
+  other.join();
+  EXPECT_TRUE(other_ok.load());
+  EXPECT_THROW(empty({1}), OutOfMemoryError);
+}
+
+TEST(RngState, RestoresTheDrawsAndRejectsOtherTensors) {
+  manual_seed(123);
+  (void)rand({7});
+  Tensor state = get_rng_state();
+  ASSERT_EQ(state.numel(), 16);
+  EXPECT_EQ(state.dtype(), Dtype::UInt8);
+  Tensor first = rand({5});
+  (void)rand({3});
+  set_rng_state(state);
+  Tensor again = rand({5});
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(first.data<float>()[i], again.data<float>()[i]);
+  EXPECT_THROW(set_rng_state(zeros({16})), ValueError);
+  EXPECT_THROW(set_rng_state(zeros({8}, {Dtype::UInt8})), ValueError);
 }

@@ -461,3 +461,83 @@ def test_table_ops_hypot_logaddexp_copysign(tmp_path):
     lamina.manual_seed(21)
     proto = check_export(_TableOps(), (lamina.randn(3, 4), lamina.randn(4)), tmp_path)
     assert {"Sqrt", "Exp", "Log", "Where"} <= _ops(proto)
+
+
+# ---- recurrent layers ---------------------------------------------------------------------------
+
+def _flat(v):
+    return [x for e in v for x in _flat(e)] if isinstance(v, (tuple, list)) else [v]
+
+
+class _Call(lamina.nn.Module):
+    """A user module around a layer, so the layer is exported as a leaf."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, *args):
+        return self.layer(*args)
+
+
+def _check_nested(model, args, tmp_path):
+    """Export with nested inputs / outputs (torch.onnx.export flattens both), checked by
+    onnx.checker and ONNX Runtime against lamina on the example and on fresh values."""
+    path = tmp_path / "rnn.onnx"
+    proto = lamina.onnx.export(model, args, str(path))
+    onnx.checker.check_model(str(path), full_check=True)
+    model.eval()
+    flat_in = _flat(args)
+    for ins in (flat_in, [_fresh_like(t) for t in flat_in]):
+        it = iter(ins)
+        structured = tuple(type(a)(next(it) for _ in a) if isinstance(a, tuple) else next(it) for a in args)
+        with lamina.no_grad():
+            want = _flat(model(*structured))
+        got = _run_ort(path, ins)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.shape == tuple(w.shape)
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-4, atol=1e-5)
+    return proto
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("layers,bidirectional,batch_first,bias,state", [
+    (1, False, False, True, False), (2, True, False, True, True), (2, False, True, False, True),
+    (1, True, True, True, False), (3, True, False, True, True)])
+def test_recurrent_layers(tmp_path, kind, layers, bidirectional, batch_first, bias, state):
+    lamina.manual_seed(3)
+    layer = getattr(lamina.nn, kind)(3, 5, layers, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+    x = lamina.randn(2, 4, 3) if batch_first else lamina.randn(4, 2, 3)
+    args = (x,)
+    if state:
+        h = lamina.randn(layers * (2 if bidirectional else 1), 2, 5)
+        args = (x, (h, lamina.randn(*h.shape)) if kind == "LSTM" else h)
+    proto = _check_nested(_Call(layer), args, tmp_path)
+    assert [n.op_type for n in proto.graph.node].count(kind) == layers
+
+
+def test_recurrent_variants_relu_unbatched_and_cells(tmp_path):
+    lamina.manual_seed(4)
+    _check_nested(_Call(lamina.nn.RNN(3, 4, 2, nonlinearity="relu")), (lamina.randn(5, 2, 3),), tmp_path)
+    _check_nested(_Call(lamina.nn.LSTM(3, 4, 2)), (lamina.randn(5, 3), (lamina.randn(2, 4), lamina.randn(2, 4))),
+                  tmp_path)
+    for cell in (lamina.nn.RNNCell(3, 4), lamina.nn.GRUCell(3, 4), lamina.nn.LSTMCell(3, 4)):
+        h = lamina.randn(2, 4)
+        state = (h, lamina.randn(2, 4)) if isinstance(cell, lamina.nn.LSTMCell) else h
+        _check_nested(_Call(cell), (lamina.randn(2, 3),), tmp_path)
+        _check_nested(_Call(cell), (lamina.randn(2, 3), state), tmp_path)
+
+
+def test_recurrent_layer_on_packed_input_is_refused(tmp_path):
+    from lamina.nn.utils.rnn import pack_padded_sequence
+
+    class Packed(lamina.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = lamina.nn.GRU(3, 4)
+
+        def forward(self, x):
+            return self.rnn(pack_padded_sequence(x, [4, 2]))[1]
+    with pytest.raises(lamina.NotImplementedError):
+        lamina.onnx.export(Packed(), lamina.randn(4, 2, 3), str(tmp_path / "p.onnx"))

@@ -170,7 +170,7 @@ def test_subclasses_keep_their_own_signatures():
     assert _names(Inherits) == _names(lamina.optim.AdamW)
     assert _names(lamina.nn.Parameter) == ["data", "requires_grad"]  # a Tensor subclass
     assert _names(lamina.ShapeError) == ["args"]
-    assert _names(lamina.Tensor) == ["args", "kwargs"]  # nanobind gives Tensor no constructor
+    assert _names(lamina.Tensor) == ["args", "device"]  # the legacy constructor Tensor(*sizes or data)
 
 
 def test_parser():

@@ -112,3 +112,25 @@ def test_accelerator_and_cuda_seeds():
     b = lamina.rand(5).numpy()
     np.testing.assert_array_equal(a, b)  # one generator for every device
     assert lamina.cuda.initial_seed() == 123
+
+
+def test_device_queries_version_and_assert_allclose():
+    has_gpu = lamina.cuda.is_available()
+    with lamina.accelerator.device_index(None):
+        pass
+    if has_gpu:
+        with lamina.accelerator.device_index(0):
+            assert lamina.accelerator.current_device_index() == 0
+        assert lamina.cuda.is_bf16_supported() == (lamina.cuda.get_device_capability()[0] >= 8)
+    else:
+        with pytest.raises(lamina.DeviceNotAvailableError):
+            lamina.accelerator.device_index(0)
+        assert lamina.cuda.is_bf16_supported() is False
+    assert lamina.backends.mps.is_available() is False and lamina.backends.mps.is_built() is False
+    assert lamina.version.__version__ == lamina.__version__
+    assert lamina.version.cuda == (lamina.cuda.runtime_version() or None)
+    x = lamina.tensor([1.0, 2.0, float("nan")])
+    lamina.testing.assert_allclose(x, [1.0, 2.0 + 1e-7, float("nan")])  # NaNs equal; expected takes x's dtype
+    with pytest.raises(AssertionError):
+        lamina.testing.assert_allclose(x, [1.0, 2.1, float("nan")])
+    lamina.testing.assert_allclose(lamina.tensor([1, 2]), lamina.tensor([1.0, 2.0]))  # dtypes not compared

@@ -39,4 +39,21 @@ void empty_cache(Device device);
 /// Resets peak_allocated_bytes to the current allocated_bytes.
 void reset_peak_memory_stats(Device device);
 
+/// While alive, the allocations this thread makes (any device) may take at most `bytes` in all;
+/// the one that would pass it throws OutOfMemoryError. Nested budgets take the smaller limit.
+/// For building objects whose sizes a file names: they get no more memory than the file backs.
+class AllocationBudget {
+ public:
+  /// Starts a budget of `bytes` (>= 0) on the calling thread.
+  explicit AllocationBudget(int64_t bytes);
+  /// Ends it; an enclosing budget is charged what this one used.
+  ~AllocationBudget();
+  AllocationBudget(const AllocationBudget&) = delete;
+  AllocationBudget& operator=(const AllocationBudget&) = delete;
+
+ private:
+  int64_t enclosing_;  // the enclosing budget's remaining bytes, or -1 for none
+  int64_t start_;      // this budget's bytes at the start
+};
+
 }  // namespace lamina::runtime

@@ -1,4 +1,4 @@
 """lamina.backends: switches of the compute backends with torch.backends' names."""
-from . import cuda  # noqa: F401
+from . import cuda, mps  # noqa: F401
 
-__all__ = ["cuda"]
+__all__ = ["cuda", "mps"]

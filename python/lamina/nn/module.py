@@ -295,6 +295,62 @@ class Module:
                 dst.copy_(src)
         return _IncompatibleKeys(missing, unexpected)
 
+    # ---- pickling (lamina.save(model) / lamina.load with safe_globals) ---------------------
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        c = state.pop("_c", None)
+        init = state.pop("_init_args", None)
+        if c is not None:
+            # A C++ layer is not picklable: it is rebuilt from its constructor's arguments (or,
+            # for a layer owned by its parent's C++ layer, by the parent) and given these tensors.
+            state["_lamina_layer"] = {
+                "init": init, "parameters": [(k, v) for k, v in c.named_parameters()],
+                "buffers": [(k, v) for k, v in c.named_buffers()], "settings": _layer_settings(c)}
+        return state
+
+    def __setstate__(self, state):
+        import pickle
+        if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+            raise pickle.UnpicklingError(f"{type(self).__name__}: a pickled module's state must be a dict of names")
+        state = dict(state)
+        if "_non_persistent_buffers_set" in state:  # written by torch.save(model): PyTorch's attributes
+            state = _from_torch_state(self, state)
+        for store, kind in (("_parameters", Tensor), ("_buffers", Tensor), ("_modules", Module)):
+            v = state.get(store)
+            if not isinstance(v, dict) or not all(isinstance(k, str) and (x is None or isinstance(x, kind))
+                                                  for k, x in v.items()):
+                raise pickle.UnpicklingError(f"{type(self).__name__}: '{store}' in the pickled state must map "
+                                             f"names to {kind.__name__}s")
+        if not isinstance(state.get("_non_persistent", set()), set) or not isinstance(state.get("training"), bool):
+            raise pickle.UnpicklingError(f"{type(self).__name__}: bad '_non_persistent' or 'training' in the state")
+        layer = state.pop("_lamina_layer", None)
+        if layer is None:
+            self.__dict__.update(state)
+        elif layer.get("init") is None:
+            # Owned by the parent's C++ layer (MultiheadAttention.out_proj): the parent adopts the tensors.
+            self.__dict__.update(state)
+            self.__dict__["_lamina_pending_layer"] = _checked_layer(layer, type(self).__name__)
+        else:
+            _rebuild_layer(self, _checked_layer(layer, type(self).__name__))
+            fresh = self.__dict__["_modules"]
+            for name, child in list(state["_modules"].items()):
+                pending = child.__dict__.pop("_lamina_pending_layer", None) if child is not None else None
+                owned = fresh.get(name)
+                if owned is None or owned._c is None or "_init_args" in owned.__dict__:
+                    continue
+                # A child the rebuilt C++ layer owns (MultiheadAttention.out_proj) takes the saved tensors.
+                if pending is None and child is not None and child._c is not None:
+                    pending = {"parameters": list(child._c.named_parameters()),
+                               "buffers": list(child._c.named_buffers()), "settings": {}}
+                if pending is not None:
+                    _adopt_tensors(owned, pending)
+                    state["_modules"][name] = owned
+            self.__dict__.update(state)
+            self._c.train(self.training)
+        for p in self._parameters.values():
+            if p is not None:
+                p._mark_parameter()
+
     # ---- modes, dtype, grads -------------------------------------------------------------
     def train(self, mode=True):
         """Sets training mode here and in every descendant; returns self."""
@@ -432,6 +488,142 @@ class Module:
         keys.update(self._parameters, self._buffers, self._modules)
         keys.update(k for k, _ in self._own_parameters())
         return sorted(keys)
+
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _layer_settings(c):
+    """The C++ layer's settable attributes (LayerNorm.eps, Dropout.p, ...) with plain values."""
+    out = {}
+    for klass in type(c).__mro__:
+        for name, attr in vars(klass).items():
+            if isinstance(attr, property) and attr.fset is not None and name not in out:
+                value = getattr(c, name)
+                if isinstance(value, _PLAIN):
+                    out[name] = value
+    return out
+
+
+def _plain_args(value):
+    """True for what a layer constructor may take from a file: plain values, dtypes, tensors and
+    tuples / lists / dicts of them."""
+    if isinstance(value, (_PLAIN, _lamina.dtype, Tensor)):
+        return True
+    if isinstance(value, (tuple, list)):
+        return all(_plain_args(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_args(v) for k, v in value.items())
+    return False
+
+
+def _checked_layer(layer, what):
+    import pickle
+    ok = isinstance(layer, dict) and set(layer) == {"init", "parameters", "buffers", "settings"}
+    if ok:
+        init = layer["init"]
+        ok = init is None or (isinstance(init, tuple) and len(init) == 2 and isinstance(init[0], tuple)
+                              and isinstance(init[1], dict) and _plain_args(init))
+        for key in ("parameters", "buffers"):
+            ok = ok and isinstance(layer[key], list) and all(
+                isinstance(e, tuple) and len(e) == 2 and isinstance(e[0], str) and isinstance(e[1], Tensor)
+                for e in layer[key])
+        ok = ok and isinstance(layer["settings"], dict) and all(
+            isinstance(k, str) and isinstance(v, _PLAIN) for k, v in layer["settings"].items())
+    if not ok:
+        raise pickle.UnpicklingError(f"{what}: malformed layer state in the pickle")
+    return layer
+
+
+def _recording_ctor(cls):
+    return next((k.__dict__["__init__"] for k in cls.__mro__
+                 if getattr(k.__dict__.get("__init__"), "_lamina_records_init", False)), None)
+
+
+# Constructor flags PyTorch keeps only as the presence of a parameter.
+_FLAG_PARAMETERS = {"bias": ("bias", "bias_ih_l0", "bias_ih", "in_proj_bias"), "add_bias_kv": ("bias_k",)}
+
+
+def _from_torch_state(module, state):
+    """A torch.nn module's pickled __dict__ as lamina's: the hooks and caches dropped, and for a
+    built-in layer its constructor's arguments read from PyTorch's attributes of the same names
+    (in_features, hidden_size, p, ...; bias from the presence of the bias parameter), so the C++
+    layer is rebuilt as for lamina's own pickles."""
+    import inspect
+    import pickle
+    params = state.get("_parameters")
+    buffers = state.get("_buffers")
+    if not isinstance(params, dict) or not isinstance(buffers, dict):
+        raise pickle.UnpicklingError(f"{type(module).__name__}: a PyTorch module state without _parameters / _buffers")
+    non_persistent = state.get("_non_persistent_buffers_set")
+    out = {k: v for k, v in state.items() if not k.startswith("_")}
+    out.update(_parameters=params, _buffers=buffers, _modules=state.get("_modules", {}),
+               _non_persistent=set(non_persistent) if isinstance(non_persistent, (set, frozenset)) else set())
+    ctor = _recording_ctor(type(module))
+    if ctor is None:
+        return out
+    kwargs = {}
+    for name, p in inspect.signature(ctor).parameters.items():
+        if name in ("self", "device", "dtype") or name.startswith("_") or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if name in state and isinstance(state[name], _PLAIN + (tuple, list)) and _plain_args(state[name]):
+            kwargs[name] = state[name]
+        elif name in _FLAG_PARAMETERS:
+            kwargs[name] = any(params.get(k) is not None or state.get(k) is not None for k in _FLAG_PARAMETERS[name])
+        elif p.default is inspect.Parameter.empty:
+            raise pickle.UnpicklingError(f"{type(module).__name__}: the PyTorch module state has no '{name}'")
+    tensors = {"parameters": [(k, v) for k, v in params.items() if v is not None],
+               "buffers": [(k, v) for k, v in buffers.items() if v is not None]}
+    for store in ("_parameters", "_buffers"):
+        out[store] = {}
+    out["_lamina_layer"] = {"init": ((), kwargs), "settings": {}, **tensors}
+    return out
+
+
+def _rebuild_layer(module, layer):
+    """Calls the built-in constructor again with the recorded arguments, then swaps in the saved
+    tensors. The constructor may allocate a few times what the saved tensors hold and no more, so
+    a file naming huge sizes it does not back fails with OutOfMemoryError; the global generator is
+    left as it was (PyTorch's torch.load draws no random numbers)."""
+    import pickle
+    ctor = _recording_ctor(type(module))
+    if ctor is None:
+        raise pickle.UnpicklingError(f"{type(module).__name__}: no built-in layer constructor to rebuild it with")
+    saved = layer["parameters"] + layer["buffers"]
+    budget = 4 * sum(t.numel() * t.element_size() for _, t in saved) + (1 << 20)
+    args, kwargs = layer["init"]
+    rng = _lamina.get_rng_state()
+    try:
+        with _lamina._AllocationBudget(budget):
+            Module.__init__(module)
+            ctor(module, *args, **kwargs)
+    except (_lamina.Error, TypeError, ValueError) as e:
+        # Arguments from a file: a constructor that refuses them (or would pass the budget) makes
+        # the file malformed, reported as such by load.
+        raise pickle.UnpicklingError(f"rebuilding {type(module).__name__} from the arguments in the file failed: "
+                                     f"{type(e).__name__}: {e}") from None
+    finally:
+        _lamina.set_rng_state(rng)
+    _adopt_tensors(module, layer)
+
+
+def _adopt_tensors(module, layer):
+    import pickle
+    c = module._c
+    for kind, current, register in (("parameters", dict(c.named_parameters()), c.register_parameter),
+                                    ("buffers", dict(c.named_buffers()), c.register_buffer)):
+        saved = dict(layer[kind])
+        if set(saved) != set(current):
+            raise pickle.UnpicklingError(f"{type(module).__name__}: the pickle has {kind} {sorted(saved)}, the layer "
+                                         f"built from its arguments has {sorted(current)}")
+        for name, t in saved.items():
+            if tuple(t.shape) != tuple(current[name].shape):
+                raise pickle.UnpicklingError(f"{type(module).__name__}.{name}: saved shape {list(t.shape)}, the layer "
+                                             f"built from its arguments has {list(current[name].shape)}")
+            register(name, t)
+    for name, value in layer["settings"].items():
+        if name in _layer_settings(c):
+            setattr(c, name, value)
 
 
 def _lamina_no_grad():

@@ -70,7 +70,7 @@ class TransformerEncoderLayer(Module):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         """src (S, N, E) ((N, S, E) with batch_first); masks as MultiheadAttention's."""
         if is_causal and src_mask is None:
-            src_mask = Transformer.generate_square_subsequent_mask(src.shape[1 if self.batch_first else 0],
+            src_mask = Transformer.generate_square_subsequent_mask(src.shape[1 if self.self_attn.batch_first else 0],
                                                                    dtype=src.dtype)
         x = src
         if self.norm_first:
@@ -124,7 +124,7 @@ class TransformerDecoderLayer(Module):
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
         """tgt (T, N, E) attends to itself (tgt_mask) and to memory (S, N, E) (memory_mask)."""
         if tgt_is_causal and tgt_mask is None:
-            tgt_mask = Transformer.generate_square_subsequent_mask(tgt.shape[1 if self.batch_first else 0],
+            tgt_mask = Transformer.generate_square_subsequent_mask(tgt.shape[1 if self.self_attn.batch_first else 0],
                                                                    dtype=tgt.dtype)
         x = tgt
         if self.norm_first:

@@ -12,7 +12,8 @@ __all__ = ["export", "supported_ops", "supported_modules"]
 def export(model, example_input, path, input_names=None, output_names=None, opset_version=17, dynamic_axes=None,
            verbose=False):
     """Writes `model` as an ONNX model to `path` by tracing one forward pass on `example_input`
-    (a tensor or a tuple of tensors) in eval mode; returns the onnx.ModelProto. Shapes are
+    (a tensor or a tuple of arguments, tuples of tensors nested: flattened in order) in eval
+    mode; returns the onnx.ModelProto. Shapes are
     static except axis 0 of inputs/outputs named in `dynamic_axes` (torch's format). An op or
     layer without an ONNX mapping raises lamina.NotImplementedError naming it. See
     lamina.onnx._export.export for details."""

@@ -150,8 +150,8 @@ class _Graph:
             if isinstance(names, str) or len(names) != len(out):
                 raise RuntimeError(f"onnx export: converter of {what} returned {names!r} for {len(out)} outputs")
             for o, n in zip(out, names):
-                if isinstance(o, Tensor) and n is not None:
-                    self.bind(o, n)
+                if n is not None and isinstance(o, (Tensor, tuple, list)):
+                    self.bind_result(o, n, what)  # nested: an LSTM's (output, (h_n, c_n))
             return
         raise _NotImpl(f"onnx export: {what} returned a {type(out).__name__}, which cannot be traced")
 
@@ -268,6 +268,20 @@ def _patch_all(p):
 
 # ---- export -----------------------------------------------------------------------------
 
+def _flatten(value):
+    """The tensors (and other leaves) of nested tuples / lists, depth first: torch.onnx.export's
+    order for inputs such as (tokens, (h_0, c_0)) and outputs such as (logits, (h_n, c_n))."""
+    if isinstance(value, (tuple, list)):
+        return [leaf for v in value for leaf in _flatten(v)]
+    return [value]
+
+
+def _unflatten(structure, leaves):
+    if isinstance(structure, (tuple, list)):
+        return type(structure)(_unflatten(v, leaves) for v in structure)
+    return next(leaves)
+
+
 def _names(given, n, default):
     if given is None:
         return [default if i == 0 else f"{default}_{i}" for i in range(n)]
@@ -299,9 +313,11 @@ def export(model, example_input, path, input_names=None, output_names=None, opse
            dynamic_axes=None, verbose=False):
     """Writes `model` (a lamina.nn.Module) as an ONNX model to `path` (a path or a binary file).
 
-    One forward pass on `example_input` (a tensor or a tuple of tensors) is traced in eval mode
+    One forward pass on `example_input` (a tensor or a tuple of arguments, which may nest tuples
+    of tensors such as an LSTM's (h_0, c_0)) is traced in eval mode
     (the training flags are restored afterwards). Inputs are named ``input``, ``input_1``, ...
     and outputs ``output``, ``output_1``, ... unless `input_names` / `output_names` are given.
+    Nested inputs and outputs are flattened in order (torch.onnx.export's convention).
     Shapes are static, except axis 0 of the inputs and outputs named in `dynamic_axes`
     (torch's format: ``{"input": {0: "batch"}, "output": {0: "batch"}}``); reshapes keep a
     traced batch size symbolic, but a Python int computed from the batch size elsewhere stays
@@ -315,9 +331,10 @@ def export(model, example_input, path, input_names=None, output_names=None, opse
 
     if not isinstance(model, Module):
         raise _lamina.ValueError(f"onnx export: model must be a lamina.nn.Module, got {type(model).__name__}")
-    inputs = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
+    args = tuple(example_input) if isinstance(example_input, (tuple, list)) else (example_input,)
+    inputs = _flatten(args)
     if not inputs or not all(isinstance(t, Tensor) for t in inputs):
-        raise _lamina.ValueError("onnx export: example_input must be a tensor or a tuple of tensors")
+        raise _lamina.ValueError("onnx export: example_input must be a tensor or a (nested) tuple of tensors")
     if opset_version < 13:
         raise _NotImpl(f"onnx export: opset_version {opset_version} is not supported (13 or later)")
     if _TRACER is not None:
@@ -331,6 +348,7 @@ def export(model, example_input, path, input_names=None, output_names=None, opse
         with no_grad():
             # Fresh handles, so an input passed twice or aliased by the model is traced once each.
             inputs = [t.detach() for t in inputs]
+            args = _unflatten(args, iter(inputs))
             probe_names = set(in_names) | set(output_names or []) | {"output"}
             batch, dyn = _dynamic_batch(dynamic_axes, probe_names | set(dynamic_axes or {}), inputs)
             g = _Graph(opset_version, batch)
@@ -339,7 +357,7 @@ def export(model, example_input, path, input_names=None, output_names=None, opse
             _patch_all(p)
             _TRACER = g
             try:
-                result = model(*inputs)
+                result = model(*args)
             finally:
                 _TRACER = None
                 p.restore()
@@ -348,7 +366,7 @@ def export(model, example_input, path, input_names=None, output_names=None, opse
         for m, mode in modes:
             m.train(mode)
 
-    outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+    outputs = _flatten(result) if isinstance(result, (tuple, list)) else [result]
     out_names = _names(output_names, len(outputs), "output")
     for i, o in enumerate(outputs):
         if not isinstance(o, Tensor):

@@ -58,7 +58,7 @@ def module_converter(m):
     through); raises for a built-in C++ layer without one."""
     from ..nn import modules as M
     for cls in type(m).__mro__:
-        if cls.__module__ == M.__name__ and cls.__name__ in MODULES:
+        if cls.__module__.startswith("lamina.nn") and cls.__name__ in MODULES:
             if type(m).forward is not cls.forward:
                 return None  # a subclass with its own forward: trace it
             return MODULES[cls.__name__]
@@ -974,3 +974,116 @@ def _m_mha(g, m, out, query, key, value, key_padding_mask=None, need_weights=Tru
     if need_weights and out[1] is not None:
         weights = _reduce(g, "ReduceMean", attn, [1], False) if average_attn_weights else attn
     return [y, weights]
+
+
+# ---- recurrent layers: ONNX's RNN / LSTM / GRU ops, one node per layer ----------------------
+
+# PyTorch's gate blocks in ONNX's order: LSTM (i, f, g, o) -> (i, o, f, c); GRU (r, z, n) -> (z, r, h).
+_GATE_ORDER = {"RNN": [0], "LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2]}
+
+
+def _rnn_kind(m):
+    for cls in type(m).__mro__:
+        for kind in ("LSTM", "GRU", "RNN"):
+            if cls.__name__ in (kind, kind + "Cell"):
+                return kind
+    raise RuntimeError(f"onnx export: {type(m).__name__} is not a recurrent layer")
+
+
+def _rnn_node(g, m, kind, x, h0, c0, suffix, directions, dt):
+    """One ONNX recurrent node over x (L, N, In): its W, R, B from the layer's weights named
+    weight_ih{suffix}, ... (and {suffix}_reverse for the backward direction). Returns
+    (Y (L, N, dirs*H), Y_h (dirs, N, H), Y_c or None)."""
+    hidden = int(m.hidden_size)
+    order = _GATE_ORDER[kind]
+    npdt = g.np_dtype(dt)
+
+    def gates(a):
+        return np.concatenate([a[k * hidden:(k + 1) * hidden] for k in order], axis=0).astype(npdt)
+
+    ws, rs, bs = [], [], []
+    for d in range(directions):
+        sfx = suffix + ("_reverse" if d else "")
+        ws.append(gates(g.array(getattr(m, "weight_ih" + sfx))))
+        rs.append(gates(g.array(getattr(m, "weight_hh" + sfx))))
+        if m.bias:
+            bs.append(np.concatenate([gates(g.array(getattr(m, "bias_ih" + sfx))),
+                                      gates(g.array(getattr(m, "bias_hh" + sfx)))]))
+        else:
+            bs.append(np.zeros(2 * len(order) * hidden, dtype=npdt))
+    inputs = [x, g.const(np.stack(ws), "rnn_W"), g.const(np.stack(rs), "rnn_R"), g.const(np.stack(bs), "rnn_B")]
+    if h0 is not None or c0 is not None:
+        inputs += ["", h0 or ""]
+        if c0 is not None:
+            inputs.append(c0)
+    attrs = {"hidden_size": hidden, "direction": "bidirectional" if directions == 2 else "forward"}
+    if kind == "RNN":
+        attrs["activations"] = ["Relu" if m.nonlinearity == "relu" else "Tanh"] * directions
+    if kind == "GRU":
+        attrs["linear_before_reset"] = 1  # PyTorch's n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+    outs = g.op(kind, inputs, n_out=3 if kind == "LSTM" else 2, **attrs)
+    y = g.op("Transpose", [outs[0]], perm=[0, 2, 1, 3])          # (L, dirs, N, H) -> (L, N, dirs, H)
+    y = g.op("Reshape", [y, g.ints([0, 0, directions * hidden])])
+    return y, outs[1], outs[2] if kind == "LSTM" else None
+
+
+@module("RNN", "LSTM", "GRU")
+def _m_rnn(g, m, out, input, hx=None):
+    """The stack as one ONNX node per layer (both directions in one), states sliced per layer."""
+    from ..nn.utils.rnn import PackedSequence
+    if isinstance(input, PackedSequence):
+        unsupported(f"{type(m).__name__} on a PackedSequence")
+    kind = _rnn_kind(m)
+    dt = out[0].dtype
+    layers, dirs = int(m.num_layers), 2 if m.bidirectional else 1
+    unbatched = input.ndim == 2
+    x = g.value(input, dt)
+    if unbatched:
+        x = _unsqueeze(g, x, [1])
+    elif m.batch_first:
+        x = g.op("Transpose", [x], perm=[1, 0, 2])
+    h_all, c_all = (hx if kind == "LSTM" else (hx, None)) if hx is not None else (None, None)
+
+    def state(t, layer):
+        if t is None:
+            return None
+        v = g.value(t, dt)
+        if unbatched:
+            v = _unsqueeze(g, v, [1])
+        return g.op("Slice", [v, g.ints([layer * dirs]), g.ints([(layer + 1) * dirs]), g.ints([0])])
+
+    hs, cs = [], []
+    for layer in range(layers):
+        x, y_h, y_c = _rnn_node(g, m, kind, x, state(h_all, layer), state(c_all, layer), f"_l{layer}", dirs, dt)
+        hs.append(y_h)
+        cs.append(y_c)
+    if unbatched:
+        x = _squeeze(g, x, [1])
+    elif m.batch_first:
+        x = g.op("Transpose", [x], perm=[1, 0, 2])
+
+    def stacked(parts):
+        v = parts[0] if len(parts) == 1 else g.op("Concat", parts, axis=0)
+        return _squeeze(g, v, [1]) if unbatched else v
+    h_n = stacked(hs)
+    return [x, [h_n, stacked(cs)]] if kind == "LSTM" else [x, h_n]
+
+
+@module("RNNCell", "LSTMCell", "GRUCell")
+def _m_rnn_cell(g, m, out, input, hx=None):
+    """One step: the layer's ONNX op over a sequence of length 1."""
+    kind = _rnn_kind(m)
+    dt = (out[0] if isinstance(out, (tuple, list)) else out).dtype
+    unbatched = input.ndim == 1
+    x = g.value(input, dt)
+    x = _unsqueeze(g, x, [0, 1] if unbatched else [0])               # (1, N, In)
+    h0 = c0 = None
+    if hx is not None:
+        h, c = hx if kind == "LSTM" else (hx, None)
+        lead = [0, 1] if unbatched else [0]
+        h0 = _unsqueeze(g, g.value(h, dt), lead)
+        c0 = _unsqueeze(g, g.value(c, dt), lead) if c is not None else None
+    _, y_h, y_c = _rnn_node(g, m, kind, x, h0, c0, "", 1, dt)
+    drop = [0, 1] if unbatched else [0]
+    h1 = _squeeze(g, y_h, drop)
+    return [h1, _squeeze(g, y_c, drop)] if kind == "LSTM" else h1

@@ -3,6 +3,7 @@ losses hold their C++ implementation (lamina._lamina._nn) in ``_c``: parameters,
 initialization and forward are the C++ ones. Its submodules (activation, linear, rnn, ...) are
 torch.nn.modules' file names, so `torch.nn.modules.linear.Linear` paths in programs and in
 allowlists resolve; lamina.nn loads them once every layer exists."""
+import functools
 import operator
 from collections import OrderedDict
 from itertools import islice
@@ -31,12 +32,28 @@ def _shape(s):
 
 
 class _Wrapped(Module):
-    """A Module whose own parameters and forward live in a C++ layer."""
+    """A Module whose own parameters and forward live in a C++ layer. Each built-in layer's
+    constructor records its arguments, so a pickled layer (lamina.save(model)) is rebuilt by
+    calling it again and then given the saved tensors (Module.__setstate__)."""
 
     def __init__(self, c):
         super().__init__()
         self.__dict__["_c"] = c
         c.train(True)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None or not cls.__module__.startswith("lamina."):
+            return
+
+        @functools.wraps(init)
+        def recording_init(self, *args, **kw):
+            # The outermost built-in constructor records (a subclass's super().__init__ call).
+            self.__dict__.setdefault("_init_args", (args, kw))
+            init(self, *args, **kw)
+        recording_init._lamina_records_init = True
+        cls.__init__ = recording_init
 
 
 class Linear(_Wrapped):
