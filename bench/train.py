@@ -1,27 +1,37 @@
-"""Training benchmarks, lamina beside PyTorch: epoch time, final accuracy, peak memory.
+"""Training benchmarks, lamina beside PyTorch 2.x (PyPI) and 1.13 (Debian): epoch / step time,
+final accuracy or loss, peak memory.
 
 Usage:
+  bash bench/setup_torch_pypi.sh        # once: the current PyTorch from PyPI in its own venv
   PYTHONPATH=$(bash scripts/devpy.sh build/bench-py) .venv/bin/python bench/train.py [--quick]
-        [--tasks mlp,cnn,gpt,loader] [--epochs N] [--steps N] [--threads T]
+        [--tasks mlp,cnn,gpt,lstm,loader] [--epochs N] [--steps N] [--threads T] [--rounds R]
 
-Tasks (the recipes of issue 5, same data in memory, same threads for both libraries):
+Tasks (the recipes of issue 5, same data in memory, same threads for every library):
   mlp     MLP 784-256-128-10, ReLU, Adam lr 1e-3, batch 128, Fashion-MNIST
   cnn     conv32(3x3,pad 1)-ReLU-maxpool2-conv64-ReLU-maxpool2-fc128-ReLU-fc10, Adam lr 1e-3, bs 128
   gpt     character transformer: 4 layers, 4 heads, width 128, context 128, batch 32, AdamW;
           median step time over --steps steps (after 2 warm-up steps)
+  lstm    pytorch/examples' word_language_model at its defaults (its own model.py, vendored in
+          tests/programs): 2-layer LSTM, emsize = nhid = 200, dropout 0.2, bptt 35, batch 20,
+          WikiText-2's 33 278-word vocabulary (random tokens), its training step (NLLLoss,
+          clip_grad_norm_ 0.25, p.data.add_(p.grad, alpha=-lr)); median step time as for gpt
   loader  DataLoader throughput (lamina.utils.data vs torch.utils.data) over the training set as
           a TensorDataset, batch 128, shuffled: samples/s, set beside the MLP's training rate
 
-Every (library, task) runs in its own process, so peak resident memory (VmHWM) is that run's
-own, and no two thread pools contend for the 2 cores. PyTorch runs under the interpreter that
-can import it (this one, else /usr/bin/python3: Debian's python3-torch). Both libraries run
-the same model code below: lamina keeps PyTorch's names, so `T` is either module.
+Every (library, task, round) runs in its own process, so peak resident memory (VmHWM) is that
+run's own and no two thread pools contend for the cores. The libraries take turns within each
+round (lamina, PyTorch 2.x, PyTorch 1.13, then the next round), so a slow spell of the shared
+machine falls on all of them; each figure is the median over --rounds rounds, printed with its
+min-max spread. PyTorch 2.x runs under $LAMINA_TORCH_PYTHON or the venv bench/setup_torch_pypi.sh
+makes (~/.cache/lamina/torch-pypi), 1.13 under /usr/bin/python3 (Debian's python3-torch); a
+missing one is left out. Every library runs the same model code below: lamina keeps PyTorch's
+names, so `T` is either module.
 
 Epoch time is the median over epochs of the wall time of one pass over the 60 000 training
 images (model step only: batches are gathered by index from tensors already in memory, the
-same way for both). Accuracy is on the 10 000 test images after the last epoch. The output is
-a markdown table for bench/RESULTS.md; ratios are lamina's time / PyTorch's (below 1.0 is
-faster).
+same way for all). Accuracy is on the 10 000 test images after the last epoch. The output is a
+markdown table for bench/RESULTS.md; "vs faster torch" is lamina's time / the faster PyTorch's
+(below 1.0 is faster).
 """
 import argparse
 import datetime
@@ -169,6 +179,43 @@ def run_gpt(T, args):
     return {"step_s": statistics.median(times), "step_times": times, "last_loss": float(loss.item())}
 
 
+def run_lstm(T, lib, args):
+    """word_language_model's RNNModel and training step at the program's default sizes."""
+    import importlib
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "programs", "pytorch_examples",
+                          "word_language_model")
+    if lib == "lamina":
+        import lamina.compat
+        lamina.compat.install()  # model.py says `import torch`
+    sys.path.insert(0, folder)
+    model_py = importlib.import_module("model")
+    ntokens, bptt, batch, lr, clip = 33278, 35, 20, 20.0, 0.25
+    T.manual_seed(1111)
+    model = model_py.RNNModel("LSTM", ntokens, 200, 200, 2, 0.2, False)
+    criterion = T.nn.NLLLoss()
+    rng = np.random.default_rng(0)
+    data = T.from_numpy(rng.integers(0, ntokens, size=(bptt * (args.steps + 3) + 1, batch)).astype(np.int64))
+    model.train()
+    hidden = model.init_hidden(batch)
+    times = []
+    for step in range(args.steps + 2):
+        i = step * bptt
+        x, y = data[i:i + bptt], data[i + 1:i + 1 + bptt].reshape(-1)
+        start = time.perf_counter()
+        hidden = tuple(h.detach() for h in hidden)
+        model.zero_grad()
+        output, hidden = model(x, hidden)
+        loss = criterion(output, y)
+        loss.backward()
+        T.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        for p in model.parameters():
+            p.data.add_(p.grad, alpha=-lr)
+        float(loss.item())
+        if step >= 2:
+            times.append(time.perf_counter() - start)
+    return {"step_s": statistics.median(times), "step_times": times, "last_loss": float(loss.item())}
+
+
 def run_loader(T, lib, args):
     x, y, _, _ = fashion_arrays(args.limit)
     x, y = T.from_numpy(np.ascontiguousarray(x)), T.from_numpy(y)
@@ -200,23 +247,30 @@ def child(lib, task, args):
         res = run_classifier(T, task, args)
     elif task == "gpt":
         res = run_gpt(T, args)
+    elif task == "lstm":
+        res = run_lstm(T, lib, args)
     else:
         res = run_loader(T, lib, args)
     res["peak_rss_mb"] = peak_rss_mb()
     print("RESULT " + json.dumps(res))
 
 
-def torch_python():
-    try:
-        import torch  # noqa: F401
-        return sys.executable
-    except ImportError:
-        return "/usr/bin/python3"
+def torch_pythons():
+    """{label: interpreter} for the PyTorch builds present: the PyPI release and Debian's 1.13."""
+    found = {}
+    pypi = os.environ.get("LAMINA_TORCH_PYTHON") or os.path.expanduser("~/.cache/lamina/torch-pypi/bin/python")
+    for python in (pypi, "/usr/bin/python3"):
+        if not os.path.exists(python):
+            continue
+        out = subprocess.run([python, "-c", "import torch; print(torch.__version__.split('+')[0])"],
+                             capture_output=True, text=True)
+        if out.returncode == 0:
+            found[f"torch {out.stdout.strip()}"] = python
+    return found
 
 
-def spawn(lib, task, args):
-    py = sys.executable if lib == "lamina" else torch_python()
-    cmd = [py, os.path.abspath(__file__), "--child", lib, "--task", task, "--epochs", str(args.epochs),
+def spawn(lib, python, task, args):
+    cmd = [python, os.path.abspath(__file__), "--child", lib, "--task", task, "--epochs", str(args.epochs),
            "--steps", str(args.steps), "--threads", str(args.threads), "--limit", str(args.limit)]
     env = dict(os.environ, LAMINA_FORCE_CPU="1", OMP_WAIT_POLICY="PASSIVE")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -226,49 +280,67 @@ def spawn(lib, task, args):
     raise RuntimeError(f"{lib} {task} failed:\n{proc.stdout}\n{proc.stderr}")
 
 
+def _figure(runs, key):
+    """Median over rounds and the min-max spread of one result key."""
+    values = [r[key] for r in runs]
+    return statistics.median(values), min(values), max(values)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tasks", default="mlp,cnn,gpt,loader")
+    p.add_argument("--tasks", default="mlp,cnn,gpt,lstm,loader")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--rounds", type=int, default=3, help="interleaved runs per library; figures are medians")
     p.add_argument("--limit", type=int, default=0, help="first N training images only (smoke runs)")
-    p.add_argument("--quick", action="store_true", help="smoke run: 1 epoch on 2048 images, 3 steps")
+    p.add_argument("--quick", action="store_true", help="smoke run: 1 epoch on 2048 images, 3 steps, 1 round")
     p.add_argument("--child", choices=["lamina", "torch"])
     p.add_argument("--task")
     args = p.parse_args()
     if args.quick:
-        args.epochs, args.steps, args.limit = 1, 3, 2048
+        args.epochs, args.steps, args.limit, args.rounds = 1, 3, 2048, 1
     if args.child:
         child(args.child, args.task, args)
         return
+    libs = {"lamina": ("lamina", sys.executable)}
+    libs.update({label: ("torch", py) for label, py in torch_pythons().items()})
+    torches = [k for k in libs if k != "lamina"]
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores; threads {args.threads}; load average at start "
-          f"{load}; {datetime.datetime.now().isoformat(timespec='minutes')}")
+          f"{load}; {datetime.datetime.now().isoformat(timespec='minutes')}; {args.rounds} interleaved rounds, "
+          f"medians (min-max)")
     print(f"Command: {' '.join(shlex.quote(a) for a in sys.argv)}\n")
-    print("| task | figure | lamina | torch | lamina/torch | lamina peak RSS | torch peak RSS | "
-          "lamina acc / loss | torch acc / loss |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| task | figure | " + " | ".join(libs) + " | vs faster torch | peak RSS (" + ", ".join(libs) +
+          ") | acc / loss (" + ", ".join(libs) + ") |")
+    print("|---|---|" + "---|" * len(libs) + "---|---|---|")
     mlp_rate = None
     for task in args.tasks.split(","):
-        lam, tor = spawn("lamina", task, args), spawn("torch", task, args)
-        if task in ("mlp", "cnn"):
-            n = args.limit or 60000
-            if task == "mlp":
-                mlp_rate = n / lam["epoch_s"]
-            print(f"| {task} | s/epoch | {lam['epoch_s']:.2f} | {tor['epoch_s']:.2f} | "
-                  f"{lam['epoch_s'] / tor['epoch_s']:.2f}x | {lam['peak_rss_mb']:.0f} MB | "
-                  f"{tor['peak_rss_mb']:.0f} MB | {lam['acc']:.4f} | {tor['acc']:.4f} |")
-        elif task == "gpt":
-            print(f"| gpt | ms/step | {lam['step_s'] * 1e3:.0f} | {tor['step_s'] * 1e3:.0f} | "
-                  f"{lam['step_s'] / tor['step_s']:.2f}x | {lam['peak_rss_mb']:.0f} MB | "
-                  f"{tor['peak_rss_mb']:.0f} MB | {lam['last_loss']:.3f} | {tor['last_loss']:.3f} |")
-        else:
+        runs = {k: [] for k in libs}
+        for _ in range(args.rounds):
+            for k, (lib, python) in libs.items():
+                runs[k].append(spawn(lib, python, task, args))
+        if task == "loader":
             for w in (0, 2):
                 key = f"samples_per_s_w{w}"
-                note = f" ({lam[key] / mlp_rate:.0f}x the MLP's training rate)" if mlp_rate else ""
-                print(f"| loader, {w} workers | samples/s | {lam[key]:,.0f}{note} | {tor[key]:,.0f} | "
-                      f"{tor[key] / lam[key]:.2f}x | | | | |")
+                figs = {k: _figure(v, key) for k, v in runs.items()}
+                note = f" ({figs['lamina'][0] / mlp_rate:.0f}x the MLP's training rate)" if mlp_rate else ""
+                best = max((figs[k][0] for k in torches), default=float("nan"))
+                cells = " | ".join(f"{m:,.0f} ({lo:,.0f}-{hi:,.0f})" for m, lo, hi in figs.values())
+                print(f"| loader, {w} workers | samples/s | {cells}{note} | {best / figs['lamina'][0]:.2f}x | | |")
+            continue
+        key, unit, scale = ("epoch_s", "s/epoch", 1.0) if task in ("mlp", "cnn") else ("step_s", "ms/step", 1e3)
+        figs = {k: _figure(v, key) for k, v in runs.items()}
+        if task == "mlp":
+            mlp_rate = (args.limit or 60000) / figs["lamina"][0]
+        best = min((figs[k][0] for k in torches), default=float("nan"))
+        fmt = "{:.2f}" if scale == 1.0 else "{:.0f}"
+        cells = " | ".join(f"{fmt.format(m * scale)} ({fmt.format(lo * scale)}-{fmt.format(hi * scale)})"
+                           for m, lo, hi in figs.values())
+        rss = ", ".join(f"{statistics.median(r['peak_rss_mb'] for r in v):.0f}" for v in runs.values())
+        quality = ", ".join(f"{statistics.median(r['acc'] for r in v):.4f}" if "acc" in v[0] else
+                            f"{statistics.median(r['last_loss'] for r in v):.3f}" for v in runs.values())
+        print(f"| {task} | {unit} | {cells} | {figs['lamina'][0] / best:.2f}x | {rss} MB | {quality} |")
         sys.stdout.flush()
 
 

@@ -7,6 +7,7 @@
 #include "lamina/core/error.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
 #include "lamina/ops/fused_step.h"
 #include "lamina/runtime/profiler.h"
 
@@ -412,6 +413,55 @@ void Adagrad::update(const Options& o, const Tensor& param, const Tensor& grad, 
   const double t = bump_step(st["step"], Dtype::Float32);
   a.step_size = lr / (1.0 + (t - 1.0) * lr_decay);
   ops::fused_step(id, op, {&param, &grad, &st["sum"]}, nullptr, nullptr, a);
+}
+
+// ---- Adadelta ----
+
+namespace {
+Options adadelta_options(const AdadeltaOptions& o) {
+  return {{"lr", o.lr}, {"rho", o.rho}, {"eps", o.eps}, {"weight_decay", o.weight_decay}, {"maximize", o.maximize}};
+}
+}  // namespace
+
+Adadelta::Adadelta(std::vector<Tensor> params, const AdadeltaOptions& options)
+    : Adadelta(std::vector<ParamGroup>{{std::move(params), {}}}, options) {}
+Adadelta::Adadelta(std::vector<ParamGroup> groups, const AdadeltaOptions& options)
+    : Optimizer("Adadelta", adadelta_options(options)) {
+  init_groups(std::move(groups));
+}
+
+void Adadelta::validate(const Options& o) const {
+  const char* op = "Adadelta";
+  const double lr = option_number(o, "lr", op), rho = option_number(o, "rho", op), eps = option_number(o, "eps", op),
+               wd = option_number(o, "weight_decay", op);
+  LAMINA_CHECK(lr >= 0.0, ConfigError, op, "invalid learning rate: ", lr, " (must be >= 0)");
+  LAMINA_CHECK(rho >= 0.0 && rho <= 1.0, ConfigError, op, "invalid rho value: ", rho, " (must be in [0, 1])");
+  LAMINA_CHECK(eps >= 0.0, ConfigError, op, "invalid epsilon value: ", eps, " (must be >= 0)");
+  LAMINA_CHECK(wd >= 0.0, ConfigError, op, "invalid weight_decay value: ", wd, " (must be >= 0)");
+  option_flag(o, "maximize", op);
+}
+
+// Composed of elementwise ops (any device, any floating dtype) rather than a fused kernel:
+// Adadelta is rare enough in training code not to need one.
+void Adadelta::update(const Options& o, const Tensor& param, const Tensor& grad, ParamState& st) {
+  const char* op = "Adadelta";
+  const double lr = option_number(o, "lr", op), rho = option_number(o, "rho", op), eps = option_number(o, "eps", op),
+               wd = option_number(o, "weight_decay", op);
+  const bool maximize = option_flag(o, "maximize", op);
+  if (!st.count("square_avg")) {
+    st["step"] = scalar_tensor(Scalar(0.0), Dtype::Float32);
+    st["square_avg"] = zeros_state(param);
+    st["acc_delta"] = zeros_state(param);
+  }
+  bump_step(st["step"], Dtype::Float32);
+  Tensor g = maximize ? neg(grad) : grad;
+  if (wd != 0.0) g = add(g, param, Scalar(wd));
+  const Tensor& square_avg = st["square_avg"];
+  const Tensor& acc_delta = st["acc_delta"];
+  copy_(square_avg, add(mul(square_avg, Scalar(rho)), mul(g, g), Scalar(1.0 - rho)));
+  Tensor delta = mul(div(sqrt(add(acc_delta, Scalar(eps))), sqrt(add(square_avg, Scalar(eps)))), g);
+  copy_(acc_delta, add(mul(acc_delta, Scalar(rho)), mul(delta, delta), Scalar(1.0 - rho)));
+  copy_(param, sub(param, delta, Scalar(lr)));
 }
 
 }  // namespace lamina::optim

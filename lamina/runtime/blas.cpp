@@ -2,6 +2,20 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "lamina/core/error.h"
+
+// LAPACK's Fortran entry points (OpenBLAS exports them; it ships no C header for them).
+extern "C" {
+void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
+             int* info);
+void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau, double* work,
+             const int* lwork, int* info);
+}
+
 namespace lamina::runtime {
 
 std::string blas_vendor() {
@@ -24,6 +38,28 @@ void gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, doubl
   cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
               static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+void qr_f64(int64_t m, int64_t n, double* a, double* r_diag) {
+  LAMINA_CHECK(m >= n && n >= 1 && m <= std::numeric_limits<int>::max(), ValueError, "qr",
+               "needs m >= n >= 1 and m "
+               "within LAPACK's int, got ",
+               m, " x ", n);
+  const int rows = static_cast<int>(m), cols = static_cast<int>(n);
+  std::vector<double> tau(static_cast<size_t>(n));
+  int info = 0, query = -1;
+  double size = 0.0;
+  dgeqrf_(&rows, &cols, a, &rows, tau.data(), &size, &query, &info);
+  std::vector<double> work(static_cast<size_t>(std::max(size, 1.0)));
+  int lwork = static_cast<int>(work.size());
+  dgeqrf_(&rows, &cols, a, &rows, tau.data(), work.data(), &lwork, &info);
+  LAMINA_CHECK(info == 0, KernelError, "qr", "LAPACK dgeqrf failed (info ", info, ")");
+  for (int64_t j = 0; j < n; ++j) r_diag[j] = a[j + j * m];
+  dorgqr_(&rows, &cols, &cols, a, &rows, tau.data(), &size, &query, &info);
+  work.resize(static_cast<size_t>(std::max(size, 1.0)));
+  lwork = static_cast<int>(work.size());
+  dorgqr_(&rows, &cols, &cols, a, &rows, tau.data(), work.data(), &lwork, &info);
+  LAMINA_CHECK(info == 0, KernelError, "qr", "LAPACK dorgqr failed (info ", info, ")");
 }
 
 }  // namespace lamina::runtime

@@ -1,5 +1,6 @@
 #pragma once
-// The runtime's handle on BLAS: vendor, thread count, and the GEMM entry points kernels use.
+// The runtime's handle on BLAS: vendor, thread count, the GEMM entry points kernels use, and the
+// one LAPACK routine lamina needs (QR, for orthogonal initialization).
 #include <cstdint>
 #include <string>
 
@@ -18,5 +19,9 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float
 /// Double-precision variant of gemm_f32.
 void gemm_f64(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
               int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+
+/// Thin QR of a column-major (m, n) double matrix with m >= n >= 1 (LAPACK's dgeqrf + dorgqr):
+/// replaces `a` with Q's n orthonormal columns and writes R's diagonal to `r_diag` (n values).
+void qr_f64(int64_t m, int64_t n, double* a, double* r_diag);
 
 }  // namespace lamina::runtime

@@ -286,6 +286,33 @@ def _format(self, spec):
     return str(self)
 
 
+# The largest integers random_() draws by default: every integer up to 2^digits is exact in a
+# float dtype; integer dtypes go up to their maximum (int64's, exclusive).
+_RANDOM_TOP = {"float16": 2 ** 11, "bfloat16": 2 ** 8, "float32": 2 ** 24, "float64": 2 ** 53,
+               "uint8": 2 ** 8 - 1, "int8": 2 ** 7 - 1, "int32": 2 ** 31 - 1, "int64": 2 ** 63 - 2, "bool": 1}
+
+
+def _random_(self, from_=0, to=None, *, generator=None):
+    """Fills with integers drawn uniformly from [from_, to) (torch's Tensor.random_): random_(to)
+    is [0, to), random_() [0, the dtype's largest exactly representable integer]."""
+    if generator is not None:
+        raise _lamina.ConfigError("[random_] generator= is not supported: lamina draws from its global generator")
+    if to is None:
+        low, high = (0, from_) if from_ else (0, _RANDOM_TOP[str(self.dtype).split(".")[-1]] + 1)
+    else:
+        low, high = from_, to
+    if not low < high:
+        raise _lamina.ValueError(f"[random_] expects from < to, got from={low}, to={high}")
+    draws = _lamina.randint(int(low), int(high), tuple(self.shape), dtype=_lamina.int64, device=self.device)
+    with _no_grad():
+        return self.copy_(draws)
+
+
+def _no_grad():
+    from .autograd import no_grad
+    return no_grad()
+
+
 _TENSOR_METHODS = {
     "arctan": Tensor.atan, "arcsin": Tensor.asin, "arccos": Tensor.acos, "absolute": Tensor.abs,
     "arctan2": Tensor.atan2,
@@ -296,7 +323,7 @@ _TENSOR_METHODS = {
     "new_zeros": _new_factory(lambda self, s, dt, dev: _lamina.zeros(*s, dtype=dt, device=dev)),
     "new_ones": _new_factory(lambda self, s, dt, dev: _lamina.ones(*s, dtype=dt, device=dev)),
     "new_empty": _new_factory(lambda self, s, dt, dev: _lamina.empty(*s, dtype=dt, device=dev)),
-    "new_full": _new_full, "new_tensor": _new_tensor, "type": _type, "__format__": _format,
+    "new_full": _new_full, "new_tensor": _new_tensor, "type": _type, "__format__": _format, "random_": _random_,
 }
 _REPLACED = ("type", "__format__")  # the extension's versions: a dtype-name string, object's format
 

@@ -254,6 +254,8 @@ void bind_init(nb::module_& sub) {
   sub.def("kaiming_normal_", &I::kaiming_normal_, nb::rv_policy::reference);
   sub.def("xavier_uniform_", &I::xavier_uniform_, nb::rv_policy::reference);
   sub.def("xavier_normal_", &I::xavier_normal_, nb::rv_policy::reference);
+  sub.def("trunc_normal_", &I::trunc_normal_, nb::rv_policy::reference);
+  sub.def("orthogonal_", &I::orthogonal_, nb::rv_policy::reference);
 }
 
 }  // namespace

@@ -335,6 +335,15 @@ void init_optim(nb::module_& m) {
           nb::arg("initial_accumulator_value") = 0.0, nb::arg("eps") = 1e-10, nb::kw_only(),
           nb::arg("maximize") = false);
 
+  nb::class_<Adadelta, Optimizer>(optim, "Adadelta", "Adadelta (rho, eps).")
+      .def(
+          "__init__",
+          [](Adadelta* self, nb::handle params, double lr, double rho, double eps, double weight_decay, bool maximize) {
+            new (self) Adadelta(to_groups(params), AdadeltaOptions{lr, rho, eps, weight_decay, maximize});
+          },
+          nb::arg("params"), nb::arg("lr") = 1.0, nb::arg("rho") = 0.9, nb::arg("eps") = 1e-6,
+          nb::arg("weight_decay") = 0.0, nb::kw_only(), nb::arg("maximize") = false);
+
   nb::module_ sched = optim.def_submodule("lr_scheduler", "Learning-rate schedulers (torch.optim.lr_scheduler)");
   nb::class_<LRScheduler>(sched, "LRScheduler", "Base class of the schedulers.")
       .def("step", &LRScheduler::step, "Advances one step and sets each group's lr.")

@@ -3,8 +3,10 @@
 // the layers and every loss, and a small MLP that learns.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <utility>
 
 #include "lamina/lamina.h"
 #include "lamina/nn/nn.h"
@@ -369,6 +371,36 @@ TEST(Nn, InitFansAndGains) {
   nn::init::constant_(big, 0.5);
   EXPECT_EQ(amin(big).item<double>(), 0.5);
   EXPECT_THROW(nn::init::kaiming_uniform_(big, 0.0, "fan_avg"), ValueError);
+}
+
+TEST(NnInit, TruncNormalStaysInsideItsWindowAndOrthogonalIsOrthonormal) {
+  manual_seed(9);
+  Tensor t = empty({20000});
+  nn::init::trunc_normal_(t, 1.0, 0.5, 0.25, 1.5);
+  const float* v = t.data<float>();
+  double sum = 0.0;
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    ASSERT_GE(v[i], 0.25f);
+    ASSERT_LE(v[i], 1.5f);
+    sum += v[i];
+  }
+  // The mean of N(1, 0.5^2) on [0.25, 1.5] (alpha = -1.5, beta = 1), from the closed form.
+  EXPECT_NEAR(sum / t.numel(), 0.9274, 0.01);
+  EXPECT_THROW(nn::init::trunc_normal_(t, 0.0, 0.0), ValueError);
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{5, 3}, {3, 5}}) {
+    Tensor w = empty({rows, cols}, {Dtype::Float64});
+    nn::init::orthogonal_(w, 1.5);
+    const double* a = w.data<double>();
+    const int64_t k = std::min(rows, cols);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j) {
+        double dot = 0.0;  // rows of a wide matrix, columns of a tall one, are orthogonal
+        for (int64_t l = 0; l < std::max(rows, cols); ++l)
+          dot += rows < cols ? a[i * cols + l] * a[j * cols + l] : a[l * cols + i] * a[l * cols + j];
+        EXPECT_NEAR(dot, i == j ? 2.25 : 0.0, 1e-12);
+      }
+  }
+  EXPECT_THROW(nn::init::orthogonal_(empty({4})), ValueError);
 }
 
 TEST(Nn, MlpTrainsWithAdam) {

@@ -55,9 +55,11 @@ const std::map<std::string, std::vector<double>> kReference = {
     {"adam", {0.817211509, 0.895253062, 0.14472875, -0.726051509, -0.932032108, -0.263599724, 0.655536711}},
     {"adam_amsgrad", {0.80637151, 0.893202364, 0.146413818, -0.707518697, -0.917164624, -0.253387898, 0.660740495}},
     {"adamw", {0.816736281, 0.895390987, 0.144602686, -0.72438401, -0.929815292, -0.26309219, 0.65436542}},
-    {"rmsprop_centered", {0.695849538, 0.833236873, 0.0776477009, -0.508827269, -0.785023391, -0.172172815, 0.705946863}},
+    {"rmsprop_centered",
+     {0.695849538, 0.833236873, 0.0776477009, -0.508827269, -0.785023391, -0.172172815, 0.705946863}},
     {"rmsprop", {0.745071113, 0.847443819, 0.095349662, -0.627074301, -0.852256835, -0.198714107, 0.704184771}},
     {"adagrad", {0.748692811, 0.850126266, 0.138764486, -0.636230111, -0.854337394, -0.201931089, 0.695522308}},
+    {"adadelta", {0.825544119, 0.897438109, 0.130059481, -0.742323160, -0.944529951, -0.265700191, 0.667239964}},
 };
 
 using Factory = std::function<std::unique_ptr<Optimizer>(std::vector<Tensor>)>;
@@ -72,12 +74,16 @@ const std::map<std::string, Factory>& factories() {
        [](std::vector<Tensor> ps) {
          return std::make_unique<SGD>(ps, SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true, .maximize = true});
        }},
-      {"adam", [](std::vector<Tensor> ps) { return std::make_unique<Adam>(ps, AdamOptions{.lr = 0.01, .weight_decay = 0.1}); }},
+      {"adam",
+       [](std::vector<Tensor> ps) { return std::make_unique<Adam>(ps, AdamOptions{.lr = 0.01, .weight_decay = 0.1}); }},
       {"adam_amsgrad",
        [](std::vector<Tensor> ps) {
          return std::make_unique<Adam>(ps, AdamOptions{.lr = 0.02, .beta1 = 0.8, .beta2 = 0.9, .amsgrad = true});
        }},
-      {"adamw", [](std::vector<Tensor> ps) { return std::make_unique<AdamW>(ps, AdamOptions{.lr = 0.01, .weight_decay = 0.1}); }},
+      {"adamw",
+       [](std::vector<Tensor> ps) {
+         return std::make_unique<AdamW>(ps, AdamOptions{.lr = 0.01, .weight_decay = 0.1});
+       }},
       {"rmsprop_centered",
        [](std::vector<Tensor> ps) {
          return std::make_unique<RMSprop>(
@@ -88,6 +94,11 @@ const std::map<std::string, Factory>& factories() {
        [](std::vector<Tensor> ps) {
          return std::make_unique<Adagrad>(
              ps, AdagradOptions{.lr = 0.1, .lr_decay = 0.01, .weight_decay = 0.01, .initial_accumulator_value = 0.1});
+       }},
+      {"adadelta",
+       [](std::vector<Tensor> ps) {
+         return std::make_unique<Adadelta>(ps,
+                                           AdadeltaOptions{.lr = 0.5, .rho = 0.8, .eps = 1e-4, .weight_decay = 0.02});
        }},
   };
   return f;

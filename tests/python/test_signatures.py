@@ -243,6 +243,7 @@ KNOWN_MISSING = {
     "lamina.optim.AdamW": {"foreach", "capturable"},
     "lamina.optim.RMSprop": {"foreach", "differentiable"},
     "lamina.optim.Adagrad": {"foreach"},
+    "lamina.optim.Adadelta": {"foreach", "capturable", "differentiable"},
     **{f"lamina.optim.lr_scheduler.{name}": {"verbose"} for name in (
         "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "OneCycleLR", "SequentialLR")},
     "lamina.utils.data.DataLoader": {"timeout", "worker_init_fn", "multiprocessing_context", "pin_memory_device"},

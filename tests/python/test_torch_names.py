@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lamina
-from conftest import TORCH_PYTHON
+from conftest import TORCH_PYTHON, torch_reference
 import lamina.nn as nn
 
 
@@ -206,3 +206,96 @@ def test_torch_nn_modules_file_paths_resolve():
             obj = getattr(obj, part)
         assert obj is getattr(nn, path.split(".")[-1], obj), path
     assert lamina.nn.modules.linear.NonDynamicallyQuantizableLinear is nn.Linear
+
+
+ADADELTA_CODE = r'''
+import json, sys, numpy as np
+def run(torch, data):
+    w = torch.tensor(np.asarray(data["w0"])).requires_grad_()
+    b = torch.tensor(np.asarray(data["b0"])).requires_grad_()
+    x = torch.tensor(np.asarray(data["x"]))
+    opt = torch.optim.Adadelta([{"params": [w]}, {"params": [b], "rho": 0.5}], lr=data["lr"],
+                               weight_decay=data["wd"], maximize=data["maximize"])
+    losses = []
+    for _ in range(6):
+        opt.zero_grad()
+        loss = ((x @ w + b).tanh() ** 2).sum() * (-1.0 if data["maximize"] else 1.0)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    st = opt.state_dict()["state"][0]
+    return {"losses": losses, "w": w.detach().numpy().tolist(), "b": b.detach().numpy().tolist(),
+            "acc_delta": st["acc_delta"].numpy().tolist()}
+'''
+
+
+@pytest.mark.parametrize("wd,maximize", [(0.0, False), (0.1, True)])
+def test_adadelta_takes_pytorchs_steps(wd, maximize):
+    rng = np.random.default_rng(7)
+    data = {"w0": rng.standard_normal((4, 3)).tolist(), "b0": rng.standard_normal(3).tolist(),
+            "x": rng.standard_normal((5, 4)).tolist(), "lr": 0.7, "wd": wd, "maximize": maximize}
+    theirs = torch_reference(ADADELTA_CODE + "import torch\nprint(json.dumps(run(torch, json.load(sys.stdin))))\n",
+                             data)
+    scope = {}
+    exec(ADADELTA_CODE, scope)
+    mine = scope["run"](lamina, data)
+    for key in ("losses", "w", "b", "acc_delta"):
+        np.testing.assert_allclose(mine[key], theirs[key], rtol=1e-10, atol=1e-12)
+
+
+def test_adadelta_rejects_bad_settings():
+    w = lamina.randn(3, requires_grad=True)
+    for bad in ({"lr": -1.0}, {"rho": 1.5}, {"eps": -1e-3}, {"weight_decay": -0.1}):
+        with pytest.raises(lamina.ConfigError):
+            lamina.optim.Adadelta([w], **bad)
+
+
+def test_trunc_normal_and_orthogonal_init():
+    lamina.manual_seed(11)
+    t = lamina.empty(200000)
+    lamina.nn.init.trunc_normal_(t, mean=0.5, std=2.0, a=-1.0, b=3.0)
+    v = t.numpy().astype(np.float64)
+    assert v.min() >= -1.0 and v.max() <= 3.0
+    # The truncated normal's mean and variance (alpha, beta in std units).
+    from math import erf, exp, pi, sqrt
+    alpha, beta = (-1.0 - 0.5) / 2.0, (3.0 - 0.5) / 2.0
+    pdf = lambda z: exp(-z * z / 2) / sqrt(2 * pi)  # noqa: E731
+    cdf = lambda z: 0.5 * (1 + erf(z / sqrt(2)))  # noqa: E731
+    Z = cdf(beta) - cdf(alpha)
+    mean = 0.5 + 2.0 * (pdf(alpha) - pdf(beta)) / Z
+    var = 4.0 * (1 + (alpha * pdf(alpha) - beta * pdf(beta)) / Z - ((pdf(alpha) - pdf(beta)) / Z) ** 2)
+    assert abs(v.mean() - mean) < 0.01 and abs(v.var() - var) < 0.02
+    # A far tail window stays inside its bounds.
+    tail = lamina.nn.init.trunc_normal_(lamina.empty(1000, dtype=lamina.float64), a=5.0, b=5.5).numpy()
+    assert tail.min() >= 5.0 and tail.max() <= 5.5 and tail.std() > 0
+    with pytest.raises(lamina.ValueError):
+        lamina.nn.init.trunc_normal_(lamina.empty(3), a=1.0, b=0.0)
+    for shape in ((6, 4), (4, 6), (5, 2, 3), (3, 3)):
+        w = lamina.empty(*shape)
+        lamina.nn.init.orthogonal_(w, gain=2.0)
+        m = w.numpy().reshape(shape[0], -1).astype(np.float64)
+        gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+        np.testing.assert_allclose(gram, 4.0 * np.eye(gram.shape[0]), atol=1e-5)
+    a = lamina.empty(4, 4)
+    lamina.manual_seed(3)
+    lamina.nn.init.orthogonal_(a)
+    b = lamina.empty(4, 4)
+    lamina.manual_seed(3)
+    lamina.nn.init.orthogonal_(b)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(lamina.ValueError):
+        lamina.nn.init.orthogonal_(lamina.empty(3))
+    assert lamina.nn.init.orthogonal_(lamina.empty(0, 3)).shape == (0, 3)
+
+
+def test_random_fills_integers_in_range():
+    lamina.manual_seed(2)
+    t = lamina.empty(5000).random_(3, 9)
+    v = t.numpy()
+    assert set(np.unique(v)) == set(range(3, 9))
+    assert set(np.unique(lamina.zeros(2000, dtype=lamina.int64).random_(4).numpy())) == {0, 1, 2, 3}
+    f = lamina.empty(1000).random_().numpy()
+    assert f.min() >= 0 and f.max() <= 2 ** 24 and np.all(f == np.floor(f)) and f.max() > 2 ** 20
+    assert set(np.unique(lamina.empty(100, dtype=lamina.bool).random_().numpy())) == {False, True}
+    with pytest.raises(lamina.ValueError):
+        lamina.empty(3).random_(5, 2)

@@ -34,4 +34,11 @@ const Tensor& xavier_uniform_(const Tensor& t, double gain = 1.0);
 /// Glorot normal: N(0, (gain * sqrt(2 / (fan_in + fan_out)))^2).
 const Tensor& xavier_normal_(const Tensor& t, double gain = 1.0);
 
+/// N(mean, std^2) restricted to [a, b] (absolute bounds), drawn by inverting the normal CDF over
+/// the window; ValueError unless std > 0 and a < b.
+const Tensor& trunc_normal_(const Tensor& t, double mean = 0.0, double std = 1.0, double a = -2.0, double b = 2.0);
+/// A (semi-)orthogonal matrix times `gain` (the Q of a Gaussian matrix's QR, signs fixed by R's
+/// diagonal; dims after the first are flattened); ValueError below 2-D.
+const Tensor& orthogonal_(const Tensor& t, double gain = 1.0);
+
 }  // namespace lamina::nn::init

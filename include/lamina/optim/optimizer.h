@@ -219,4 +219,26 @@ class Adagrad : public Optimizer {
   void update(const Options& options, const Tensor& param, const Tensor& grad, ParamState& state) override;
 };
 
+/// Adadelta hyper-parameters (PyTorch's defaults).
+struct AdadeltaOptions {
+  double lr = 1.0;
+  double rho = 0.9;
+  double eps = 1e-6;
+  double weight_decay = 0.0;
+  bool maximize = false;
+};
+
+/// Adadelta: steps scaled by the running RMS of past updates over that of the gradients.
+class Adadelta : public Optimizer {
+ public:
+  /// One group holding `params`.
+  Adadelta(std::vector<Tensor> params, const AdadeltaOptions& options = {});
+  /// Several groups; each group's options override `options`.
+  Adadelta(std::vector<ParamGroup> groups, const AdadeltaOptions& options = {});
+
+ protected:
+  void validate(const Options& options) const override;
+  void update(const Options& options, const Tensor& param, const Tensor& grad, ParamState& state) override;
+};
+
 }  // namespace lamina::optim

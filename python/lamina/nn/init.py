@@ -4,7 +4,7 @@ from .. import _lamina
 _I = _lamina._nn.init
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "kaiming_uniform_",
-           "kaiming_normal_", "xavier_uniform_", "xavier_normal_"]
+           "kaiming_normal_", "xavier_uniform_", "xavier_normal_", "trunc_normal_", "orthogonal_"]
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -59,3 +59,19 @@ def xavier_uniform_(tensor, gain=1.0):
 def xavier_normal_(tensor, gain=1.0):
     """Glorot normal initialization."""
     return _I.xavier_normal_(tensor, float(gain))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Fills with N(mean, std^2) truncated to [a, b] (absolute bounds, as torch.nn.init's)."""
+    if generator is not None:
+        raise _lamina.ConfigError("[trunc_normal_] generator= is not supported: lamina draws from its global "
+                                  "generator (seed it with lamina.manual_seed)")
+    return _I.trunc_normal_(tensor, float(mean), float(std), float(a), float(b))
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """Fills with a (semi-)orthogonal matrix times gain; dims after the first are flattened."""
+    if generator is not None:
+        raise _lamina.ConfigError("[orthogonal_] generator= is not supported: lamina draws from its global "
+                                  "generator (seed it with lamina.manual_seed)")
+    return _I.orthogonal_(tensor, float(gain))
