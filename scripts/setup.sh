@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config   # toolchain
   libopenblas-dev                           # GEMM (BLAS)
+  libdnnl-dev                               # oneDNN: CPU convolutions
   libhwy-dev                                # SIMD with run-time ISA dispatch
   libdlpack-dev                             # DLPack interop header
   googletest libgtest-dev                   # C++ tests

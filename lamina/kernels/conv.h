@@ -1,6 +1,7 @@
 #pragma once
 // Arguments and signatures of the direct convolution kernels (cuDNN on CUDA:
-// kernels/cuda/conv.cpp), called by lamina/ops/conv.cpp through the dispatch table.
+// kernels/cuda/conv.cpp; oneDNN on the CPU: kernels/cpu/conv_onednn.cpp), called by
+// lamina/ops/conv.cpp through the dispatch table.
 #include <cstdint>
 
 namespace lamina::kernels {
@@ -12,8 +13,8 @@ struct ConvShape {
   int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
 };
 
-/// y = conv(x, weight) on device pointers; false when cuDNN cannot be loaded (the caller takes
-/// its im2col path), KernelError when cuDNN fails.
+/// y = conv(x, weight) on device pointers; false when the library cannot be loaded or is switched
+/// off (the caller takes its im2col path), KernelError when it fails.
 using ConvForwardKernel = bool (*)(const ConvShape&, const void* x, const void* weight, void* y);
 /// dx = the input gradient from weight and dy (overwrites dx).
 using ConvBackwardDataKernel = void (*)(const ConvShape&, const void* weight, const void* dy, void* dx);

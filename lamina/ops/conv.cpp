@@ -1,6 +1,7 @@
-// Convolution as im2col + GEMM: the input's kernel windows are a strided view (no copy) that
-// one reshape gathers into a (positions x window) matrix for BLAS; the backward scatters the
-// window gradients back with one strided add per kernel offset. Pooling uses the same view.
+// Convolution through a library where one is registered (cuDNN on CUDA, oneDNN on the CPU), else
+// as im2col + GEMM: the input's kernel windows are a strided view (no copy) that one reshape
+// gathers into a (positions x window) matrix for BLAS; the backward scatters the window
+// gradients back with one strided add per kernel offset. Pooling uses the same view.
 #include "lamina/ops/conv.h"
 
 #include <algorithm>
@@ -143,11 +144,12 @@ Tensor weight_grad_by_conv(const Tensor& x, const Tensor& grad, const Geometry& 
   return groups == 1 ? parts[0] : cat(parts, 0);
 }
 
-// conv2d through cuDNN on a CUDA device (dtypes with a registered kernel); false when cuDNN is
-// missing there, and the caller takes the im2col path. The backward uses cuDNN's data and filter
-// passes, or differentiable convolutions under create_graph.
-bool conv2d_cudnn(const Tensor& x, const Tensor& weight, const Tensor& bias, const Geometry& g, int64_t groups,
-                  Tensor& result) {
+// conv2d through a convolution library — cuDNN on a CUDA device, oneDNN on the CPU (the dtypes
+// with a registered kernel; the op ids keep cuDNN's name) — false when the library is missing or
+// switched off, and the caller takes the im2col path. The backward uses the library's data and
+// filter passes, or differentiable convolutions under create_graph.
+bool conv2d_library(const Tensor& x, const Tensor& weight, const Tensor& bias, const Geometry& g, int64_t groups,
+                    Tensor& result) {
   constexpr runtime::OpId fwd_id = runtime::op_id(kernels::Op::cudnn_conv2d);
   constexpr runtime::OpId data_id = runtime::op_id(kernels::Op::cudnn_conv2d_backward_input);
   constexpr runtime::OpId filter_id = runtime::op_id(kernels::Op::cudnn_conv2d_backward_weight);
@@ -245,9 +247,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
     LAMINA_CHECK(bias.dtype() == x.dtype(), DTypeError, op, "bias ", describe(bias), " must have dtype ",
                  dtype_name(x.dtype()));
   }
-  if (x.device().is_cuda()) {
+  {
     Tensor fused;
-    if (conv2d_cudnn(x, weight, bias, g, groups, fused)) return fused;
+    if (conv2d_library(x, weight, bias, g, groups, fused)) return fused;
   }
   const int64_t p = g.oh * g.ow, k = cg * g.kh * g.kw, og = out_channels / groups;
   Tensor cols, out;

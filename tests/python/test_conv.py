@@ -276,3 +276,66 @@ def test_conv2d_without_graph_runs_large_batches_in_slices_with_the_same_result(
         whole = lamina.conv2d(x, w, b, padding=1)
     parts = lamina.cat([lamina.conv2d(x[i:i + 50], w, b, padding=1) for i in range(0, 300, 50)])
     np.testing.assert_array_equal(whole.numpy(), parts.numpy())
+
+
+# float32 on the CPU runs through oneDNN where the build has it (float64 stays on im2col + GEMM):
+# forward, input and weight gradients against the float64 result, over the geometry oneDNN is
+# told about (strides, padding whose right side floor division trims, dilation, groups).
+@pytest.mark.parametrize("shape,kernel,stride,padding,dilation,groups", [
+    ((2, 3, 9, 8), (4, 3, 3, 3), 1, 1, 1, 1),
+    ((2, 4, 10, 7), (6, 2, 3, 2), (2, 1), (1, 0), (1, 2), 2),
+    ((2, 6, 6, 6), (6, 1, 3, 3), 2, 1, 1, 6),
+    ((3, 8, 7, 7), (16, 8, 1, 1), 1, 0, 1, 1),
+    ((2, 3, 10, 11), (5, 3, 3, 3), 2, 1, 1, 1),        # (10 + 2 - 3) // 2 + 1: the last row unused
+    ((1, 32, 14, 14), (64, 32, 3, 3), 1, 1, 1, 1),
+    ((4, 1, 28, 28), (32, 1, 3, 3), 1, 1, 1, 1),
+])
+def test_float32_conv_forward_and_backward_match_float64(shape, kernel, stride, padding, dilation, groups):
+    rng = np.random.default_rng(5)
+    x64 = rng.standard_normal(shape)
+    w64 = rng.standard_normal(kernel) * 0.3
+    b64 = rng.standard_normal(kernel[0])
+    results = {}
+    for dt in (lamina.float32, lamina.float64):
+        x = lamina.tensor(x64, dtype=dt, requires_grad=True)
+        w = lamina.tensor(w64, dtype=dt, requires_grad=True)
+        b = lamina.tensor(b64, dtype=dt, requires_grad=True)
+        y = lamina.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        g = lamina.cos(lamina.arange(y.numel(), dtype=dt)).reshape(y.shape)
+        y.backward(g)
+        results[str(dt)] = [t.numpy().astype(np.float64) for t in (y, x.grad, w.grad, b.grad)]
+    for got, want, name in zip(results["lamina.float32"], results["lamina.float64"], ("y", "dx", "dw", "db")):
+        scale = max(1.0, float(np.abs(want).max()))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * scale, err_msg=name)
+
+
+def test_float32_conv_on_a_non_contiguous_input_and_without_grad():
+    x = lamina.randn(2, 9, 9, 3).permute(0, 3, 1, 2)  # NHWC storage viewed as NCHW
+    w = lamina.randn(5, 3, 3, 3)
+    with lamina.no_grad():
+        y = lamina.conv2d(x, w, padding=1)
+    ref = lamina.conv2d(x.to(lamina.float64), w.to(lamina.float64), padding=1)
+    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_the_library_switch_gives_the_im2col_path_the_same_answer(tmp_path):
+    code = """
+import numpy as np, lamina
+lamina.manual_seed(0)
+x = lamina.randn(2, 4, 12, 12, requires_grad=True)
+w = lamina.randn(6, 4, 3, 3, requires_grad=True)
+y = lamina.conv2d(x, w, stride=2, padding=1)
+(y * y).sum().backward()
+np.savez(__import__("sys").argv[1], y=y.detach().numpy(), gx=x.grad.numpy(), gw=w.grad.numpy())
+"""
+    import os
+    import subprocess
+    import sys
+    runs = {}
+    for switch in ("1", "0"):
+        out = tmp_path / f"conv_{switch}.npz"
+        env = dict(os.environ, LAMINA_ONEDNN=switch, LAMINA_FORCE_CPU="1")
+        subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env)
+        runs[switch] = np.load(out)
+    for key in ("y", "gx", "gw"):
+        np.testing.assert_allclose(runs["1"][key], runs["0"][key], rtol=1e-4, atol=1e-4)

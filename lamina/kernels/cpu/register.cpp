@@ -16,6 +16,9 @@ void register_all() {
   register_window_kernels();
   register_layer_norm_kernels();
   register_simd_kernels();
+#if defined(LAMINA_HAVE_ONEDNN)
+  register_onednn_conv_kernels();
+#endif
 }
 
 namespace {

@@ -1,0 +1,194 @@
+// 2-d convolution on the CPU through oneDNN (float32): the forward and the data and weight
+// passes of the backward, for contiguous NCHW tensors. oneDNN picks its own blocked layouts
+// (format "any") and the tensors are reordered in and out around each primitive, as PyTorch's
+// CPU convolution does; primitives are cached per shape. LAMINA_ONEDNN=0 turns the path off
+// (the forward reports "not run" and ops/conv.cpp takes its im2col + GEMM path), for comparing.
+#include <cstdlib>
+#include <cstring>
+#include <dnnl.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+
+#include "lamina/core/dtype.h"
+#include "lamina/core/error.h"
+#include "lamina/kernels/conv.h"
+#include "lamina/kernels/cpu/register.h"
+#include "lamina/kernels/op.h"
+#include "lamina/runtime/config.h"
+#include "lamina/runtime/dispatch.h"
+
+// oneDNN runs its loops on OpenMP (Debian builds it so); its team follows lamina's thread count.
+extern "C" void omp_set_num_threads(int n);
+
+namespace lamina::kernels::cpu {
+namespace {
+
+using dnnl::memory;
+using Dims = memory::dims;
+using Tag = memory::format_tag;
+constexpr memory::data_type kF32 = memory::data_type::f32;
+
+enum class Pass { Forward, BackwardData, BackwardWeights };
+
+bool enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("LAMINA_ONEDNN");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return on;
+}
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t, int64_t, int64_t>;
+
+Key key_of(Pass pass, const ConvShape& s) {
+  return {static_cast<int>(pass), s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.groups};
+}
+
+// The primitive of one pass and shape, with the layouts it computes in and the plain ones the
+// caller's tensors have.
+struct Plan {
+  dnnl::primitive prim;
+  memory::desc src, weights, dst;  // the primitive's layouts (diff_* for the backward)
+  memory::desc plain_src, plain_weights, plain_dst;
+};
+
+Plan make_plan(Pass pass, const ConvShape& s) {
+  const Dims src{s.n, s.c, s.h, s.w}, dst{s.n, s.o, s.oh, s.ow};
+  const Dims weights =
+      s.groups == 1 ? Dims{s.o, s.c, s.kh, s.kw} : Dims{s.groups, s.o / s.groups, s.c / s.groups, s.kh, s.kw};
+  const Dims strides{s.sh, s.sw}, dilates{s.dh - 1, s.dw - 1}, pad_l{s.ph, s.pw};
+  // The right / bottom padding that makes oneDNN's output size the one computed (floor division
+  // may leave part of the last window unused).
+  const Dims pad_r{(s.oh - 1) * s.sh + (s.kh - 1) * s.dh + 1 - s.h - s.ph,
+                   (s.ow - 1) * s.sw + (s.kw - 1) * s.dw + 1 - s.w - s.pw};
+  const memory::desc any_src(src, kF32, Tag::any), any_w(weights, kF32, Tag::any), any_dst(dst, kF32, Tag::any);
+  Plan p;
+  p.plain_src = memory::desc(src, kF32, Tag::nchw);
+  p.plain_weights = memory::desc(weights, kF32, s.groups == 1 ? Tag::oihw : Tag::goihw);
+  p.plain_dst = memory::desc(dst, kF32, Tag::nchw);
+  const dnnl::algorithm algo = dnnl::algorithm::convolution_direct;
+  const dnnl::convolution_forward::desc fwd_desc(dnnl::prop_kind::forward_training, algo, any_src, any_w, any_dst,
+                                                 strides, dilates, pad_l, pad_r);
+  const dnnl::convolution_forward::primitive_desc fwd(fwd_desc, engine());
+  if (pass == Pass::Forward) {
+    p.prim = dnnl::convolution_forward(fwd);
+    p.src = fwd.src_desc();
+    p.weights = fwd.weights_desc();
+    p.dst = fwd.dst_desc();
+  } else if (pass == Pass::BackwardData) {
+    const dnnl::convolution_backward_data::desc d(algo, any_src, any_w, any_dst, strides, dilates, pad_l, pad_r);
+    const dnnl::convolution_backward_data::primitive_desc pd(d, engine(), fwd);
+    p.prim = dnnl::convolution_backward_data(pd);
+    p.src = pd.diff_src_desc();
+    p.weights = pd.weights_desc();
+    p.dst = pd.diff_dst_desc();
+  } else {
+    const dnnl::convolution_backward_weights::desc d(algo, any_src, any_w, any_dst, strides, dilates, pad_l, pad_r);
+    const dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), fwd);
+    p.prim = dnnl::convolution_backward_weights(pd);
+    p.src = pd.src_desc();
+    p.weights = pd.diff_weights_desc();
+    p.dst = pd.diff_dst_desc();
+  }
+  return p;
+}
+
+const Plan& plan_for(Pass pass, const ConvShape& s) {
+  static std::mutex mutex;
+  static std::map<Key, std::unique_ptr<Plan>> plans;
+  constexpr size_t kMaxPlans = 1024;
+  std::lock_guard<std::mutex> lock(mutex);
+  const Key key = key_of(pass, s);
+  auto it = plans.find(key);
+  if (it == plans.end()) {
+    if (plans.size() >= kMaxPlans) plans.clear();  // shapes keep changing: start over
+    it = plans.emplace(key, std::make_unique<Plan>(make_plan(pass, s))).first;
+  }
+  return *it->second;
+}
+
+// The caller's buffer as the primitive's layout: itself when the layouts agree, else a reordered
+// copy (`copy_in` false: a fresh buffer for an output, reordered out by finish()).
+memory as_layout(dnnl::stream& stream, const memory::desc& plain, const memory::desc& want, void* data, bool copy_in) {
+  memory user(plain, engine(), data);
+  if (plain == want) return user;
+  memory m(want, engine());
+  if (copy_in) dnnl::reorder(user, m).execute(stream, user, m);
+  return m;
+}
+
+void finish(dnnl::stream& stream, const memory& result, const memory::desc& plain, void* data) {
+  if (result.get_desc() == plain) return;
+  memory user(plain, engine(), data);
+  dnnl::reorder(result, user).execute(stream, const_cast<memory&>(result), user);
+}
+
+void run(Pass pass, const ConvShape& s, const void* a, const void* b, void* out) {
+  try {
+    omp_set_num_threads(num_threads());  // the calling thread's setting; costs a store
+    const Plan& p = plan_for(pass, s);
+    dnnl::stream stream(engine());
+    if (pass == Pass::Forward) {  // a = x, b = weight, out = y
+      memory x = as_layout(stream, p.plain_src, p.src, const_cast<void*>(a), true);
+      memory w = as_layout(stream, p.plain_weights, p.weights, const_cast<void*>(b), true);
+      memory y = as_layout(stream, p.plain_dst, p.dst, out, false);
+      p.prim.execute(stream, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
+      finish(stream, y, p.plain_dst, out);
+    } else if (pass == Pass::BackwardData) {  // a = weight, b = dy, out = dx
+      memory w = as_layout(stream, p.plain_weights, p.weights, const_cast<void*>(a), true);
+      memory dy = as_layout(stream, p.plain_dst, p.dst, const_cast<void*>(b), true);
+      memory dx = as_layout(stream, p.plain_src, p.src, out, false);
+      p.prim.execute(stream, {{DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
+      finish(stream, dx, p.plain_src, out);
+    } else {  // a = x, b = dy, out = dweight
+      memory x = as_layout(stream, p.plain_src, p.src, const_cast<void*>(a), true);
+      memory dy = as_layout(stream, p.plain_dst, p.dst, const_cast<void*>(b), true);
+      memory dw = as_layout(stream, p.plain_weights, p.weights, out, false);
+      p.prim.execute(stream, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}});
+      finish(stream, dw, p.plain_weights, out);
+    }
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    LAMINA_THROW(KernelError, "conv2d", "oneDNN ",
+                 pass == Pass::Forward        ? "forward"
+                 : pass == Pass::BackwardData ? "backward (data)"
+                                              : "backward (weights)",
+                 " failed: ", e.what(), " (status ", static_cast<int>(e.status), ")");
+  }
+}
+
+bool forward(const ConvShape& s, const void* x, const void* w, void* y) {
+  if (!enabled()) return false;
+  run(Pass::Forward, s, x, w, y);
+  return true;
+}
+
+void backward_data(const ConvShape& s, const void* w, const void* dy, void* dx) {
+  run(Pass::BackwardData, s, w, dy, dx);
+}
+
+void backward_weights(const ConvShape& s, const void* x, const void* dy, void* dw) {
+  run(Pass::BackwardWeights, s, x, dy, dw);
+}
+
+}  // namespace
+
+void register_onednn_conv_kernels() {
+  using runtime::Backend;
+  runtime::register_kernel(runtime::op_id(Op::cudnn_conv2d), Backend::CpuScalar, Dtype::Float32,
+                           reinterpret_cast<void*>(&forward));
+  runtime::register_kernel(runtime::op_id(Op::cudnn_conv2d_backward_input), Backend::CpuScalar, Dtype::Float32,
+                           reinterpret_cast<void*>(&backward_data));
+  runtime::register_kernel(runtime::op_id(Op::cudnn_conv2d_backward_weight), Backend::CpuScalar, Dtype::Float32,
+                           reinterpret_cast<void*>(&backward_weights));
+}
+
+}  // namespace lamina::kernels::cpu
