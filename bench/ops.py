@@ -1,4 +1,4 @@
-"""Side-by-side op benchmarks: lamina | NumPy | PyTorch, as ratios ("times as good").
+"""Side-by-side op benchmarks: lamina | NumPy | PyTorch 2.x and 1.13, as ratios ("times as good").
 
 Usage:
   PYTHONPATH=$(bash scripts/devpy.sh build/bench-py) .venv/bin/python bench/ops.py [--quick] [--rows SUBSTR[,SUBSTR...]]
@@ -7,12 +7,13 @@ Usage:
   --rows S       only rows whose name contains S (case-insensitive; comma-separated alternatives)
   --rounds K     run every library K times, interleaved, keeping the best figure per row
                  (default 1; use 2-3 to record figures on the shared, noisy machine)
-  --no-torch     skip the PyTorch column
+  --no-torch     skip the PyTorch columns
 
 Every library runs in its own process (`--child LIB`), so no two thread pools (lamina's runtime,
 NumPy's bundled OpenBLAS, PyTorch's OpenMP + OpenBLAS) spin against each other on the cores.
-PyTorch runs under the interpreter that can import it: this one, else /usr/bin/python3 (Debian's
-python3-torch). PyTorch is measured at its best configuration (SPEC §10): with
+PyTorch runs twice: the current release from PyPI (the venv `bash bench/setup_torch_pypi.sh`
+makes, or $LAMINA_TORCH_PYTHON) and Debian's python3-torch 1.13 under /usr/bin/python3, whichever
+are present; the last column is the ratio to the faster of the two. Each is measured at its best configuration (SPEC §10): with
 OMP_WAIT_POLICY=PASSIVE and with OPENBLAS_NUM_THREADS=1, each at PyTorch's default thread count
 (1 here) and at torch.set_num_threads(cores), keeping the best figure per row.
 
@@ -177,16 +178,19 @@ TORCH_CONFIGS = (
 )
 
 
-def torch_python():
-    try:
-        import torch  # noqa: F401
-        return sys.executable
-    except ImportError:
-        pass
-    if os.path.exists("/usr/bin/python3") and subprocess.run(
-            ["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0:
-        return "/usr/bin/python3"
-    return None
+def torch_pythons():
+    """[(label, interpreter)] for the PyTorch builds present: the current release from PyPI (the
+    venv of bench/setup_torch_pypi.sh, or $LAMINA_TORCH_PYTHON) and Debian's 1.13 (/usr/bin/python3)."""
+    found = []
+    pypi = os.environ.get("LAMINA_TORCH_PYTHON") or os.path.expanduser("~/.cache/lamina/torch-pypi/bin/python")
+    for python in (pypi, "/usr/bin/python3"):
+        if not os.path.exists(python) or any(python == p for _, p in found):
+            continue
+        out = subprocess.run([python, "-c", "import torch; print(torch.__version__.split('+')[0])"],
+                             capture_output=True, text=True)
+        if out.returncode == 0:
+            found.append((f"torch {out.stdout.strip()}", python))
+    return found
 
 
 def child(python, lib, args, extra_env=None):
@@ -245,31 +249,35 @@ def main():
         raise SystemExit(f"no row matches {filt}; rows: " + ", ".join(label for _k, label, _u, _w in table))
     cargs = (["--quick"] if quick else []) + ["--keys", ",".join(wanted)]
     rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 1
-    tpy = None if "--no-torch" in argv else torch_python()
+    torches = [] if "--no-torch" in argv else torch_pythons()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     # Rounds interleave the libraries, so a burst of load on the shared machine hits all of them.
-    runs = {"lamina": [], "numpy": [], "torch": []}
+    runs = {"lamina": [], "numpy": [], **{label: [] for label, _ in torches}}
     for _ in range(rounds):
         for lib in ("lamina", "numpy"):
             runs[lib].append(child(sys.executable, lib, cargs))
-        if tpy:
-            runs["torch"] += [child(tpy, "torch", cargs, e) for e in TORCH_CONFIGS]
+        for label, tpy in torches:
+            runs[label] += [child(tpy, "torch", cargs, e) for e in TORCH_CONFIGS]
     libs = {lib: combine(rs, table, wanted) for lib, rs in runs.items()}
     if libs["lamina"] is None:
         raise SystemExit("lamina failed to run (is PYTHONPATH set to the devpy.sh package?)")
-    if libs["torch"] is None:
-        del libs["torch"]
+    torch_labels = [label for label, _ in torches if libs[label] is not None]
+    for label, _ in torches:
+        if libs[label] is None:
+            del libs[label]
 
     li, ni = libs["lamina"]["info"], (libs["numpy"] or {"info": {}})["info"]
     machine = (f"Machine: {cpu_model()}, {os.cpu_count()} cores; lamina {li.get('version')} "
                f"(SIMD target {li.get('simd_target')}, {li.get('threads')} threads, {li.get('blas')}); "
                f"Python {li.get('python')}, NumPy {ni.get('version')}")
-    if "torch" in libs:
-        ti = libs["torch"]["info"]
-        threads = "/".join(str(t) for t in libs["torch"]["threads"])
+    for label, tpy in torches:
+        if label not in libs:
+            continue
+        ti = libs[label]["info"]
+        threads = "/".join(str(t) for t in libs[label]["threads"])
         machine += (f"; PyTorch {ti.get('version')} ({tpy}, Python {ti.get('python')}, NumPy {ti.get('numpy')}), "
                     f"best per row of OMP_WAIT_POLICY=PASSIVE / OPENBLAS_NUM_THREADS=1, each at {threads} torch threads")
-    else:
+    if not torch_labels:
         machine += "; PyTorch not available"
     machine += f". Load average at start: {load:.2f}"
     print(f"Date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
@@ -286,8 +294,14 @@ def main():
             return "n/a"
         return f"{(ov / lv) if unit in LOWER_IS_BETTER else (lv / ov):.2f}x"
 
-    has_torch = "torch" in libs
-    header = f"| {'op':32} | unit | lamina | numpy | lamina/numpy |" + (" torch | lamina/torch |" if has_torch else "")
+    def better(unit, values):
+        values = [v for v in values if v is not None]
+        if not values:
+            return None
+        return min(values) if unit in LOWER_IS_BETTER else max(values)
+
+    header = f"| {'op':32} | unit | lamina | numpy | lamina/numpy |" + "".join(f" {t} |" for t in torch_labels) + \
+        (" lamina / faster torch |" if torch_labels else "")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     problems = []
@@ -296,11 +310,11 @@ def main():
             continue
         lv, nv = value("lamina", key), value("numpy", key)
         row = f"| {label:32} | {unit} | {fmt(lv)} | {fmt(nv)} | {ratio(lv, nv, unit)} |"
-        if has_torch:
-            tv = value("torch", key)
-            row += f" {fmt(tv)} | {ratio(lv, tv, unit)} |"
+        if torch_labels:
+            tvs = [value(t, key) for t in torch_labels]
+            row += "".join(f" {fmt(tv)} |" for tv in tvs) + f" {ratio(lv, better(unit, tvs), unit)} |"
         print(row)
-        for lib in ("lamina", "numpy", "torch"):
+        for lib in ["lamina", "numpy"] + torch_labels:
             err = (libs.get(lib) or {"results": {}})["results"].get(key, {}).get("error")
             if err:
                 problems.append(f"{lib}: {label}: {err}")
