@@ -52,3 +52,7 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self):
         return self
+
+
+# torch.autograd.profiler's profile / record_function are lamina's profiler (torch's older path).
+from . import profiler  # noqa: E402,F401

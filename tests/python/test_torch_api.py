@@ -134,3 +134,12 @@ def test_device_queries_version_and_assert_allclose():
     with pytest.raises(AssertionError):
         lamina.testing.assert_allclose(x, [1.0, 2.1, float("nan")])
     lamina.testing.assert_allclose(lamina.tensor([1, 2]), lamina.tensor([1.0, 2.0]))  # dtypes not compared
+
+
+def test_autograd_profiler_path_is_the_profiler():
+    assert lamina.autograd.profiler is lamina.profiler
+    with lamina.autograd.profiler.profile() as prof:
+        with lamina.autograd.profiler.record_function("block"):
+            (lamina.randn(4) * 2).sum()
+    names = {e.name for e in prof.events()}
+    assert "block" in names and "mul" in names
