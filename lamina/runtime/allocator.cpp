@@ -116,9 +116,12 @@ void release_cached(CpuCache& c) {
 
 // Bytes the calling thread may still allocate under an AllocationBudget; -1 means no budget.
 thread_local int64_t t_budget_left = -1;
+// Budgets open on any thread: while none is, an allocation reads this one global instead of the
+// thread-local above (which costs a __tls_get_addr call inside the dlopen'ed extension).
+std::atomic<int> g_open_budgets{0};
 
 void charge_budget(int64_t nbytes, Device device) {
-  if (t_budget_left < 0) return;
+  if (g_open_budgets.load(std::memory_order_relaxed) == 0 || t_budget_left < 0) return;
   LAMINA_CHECK(nbytes <= t_budget_left, OutOfMemoryError, "allocate", "allocating ", nbytes, " bytes on ", device.str(),
                " would pass the allocation budget (", t_budget_left,
                " bytes left): the sizes come from a file whose tensors do not back them");
@@ -131,11 +134,13 @@ AllocationBudget::AllocationBudget(int64_t bytes) : enclosing_(t_budget_left) {
   LAMINA_CHECK(bytes >= 0, ValueError, "AllocationBudget", "the budget must be >= 0 bytes, got ", bytes);
   start_ = enclosing_ < 0 ? bytes : std::min(enclosing_, bytes);
   t_budget_left = start_;
+  g_open_budgets.fetch_add(1, std::memory_order_relaxed);
 }
 
 AllocationBudget::~AllocationBudget() {
   const int64_t used = start_ - t_budget_left;
   t_budget_left = enclosing_ < 0 ? -1 : enclosing_ - used;
+  g_open_budgets.fetch_sub(1, std::memory_order_relaxed);
 }
 
 int64_t size_class_bytes(int64_t nbytes) { return class_bytes(class_index(std::max<int64_t>(nbytes, 1))); }

@@ -583,8 +583,8 @@ def _from_torch_state(module, state):
 def _rebuild_layer(module, layer):
     """Calls the built-in constructor again with the recorded arguments, then swaps in the saved
     tensors. The constructor may allocate a few times what the saved tensors hold and no more, so
-    a file naming huge sizes it does not back fails with OutOfMemoryError; the global generator is
-    left as it was (PyTorch's torch.load draws no random numbers)."""
+    a file naming huge sizes it does not back fails (UnpicklingError, FormatError from load); the
+    global generator is left as it was (PyTorch's torch.load draws no random numbers)."""
     import pickle
     ctor = _recording_ctor(type(module))
     if ctor is None:
@@ -621,8 +621,9 @@ def _adopt_tensors(module, layer):
                 raise pickle.UnpicklingError(f"{type(module).__name__}.{name}: saved shape {list(t.shape)}, the layer "
                                              f"built from its arguments has {list(current[name].shape)}")
             register(name, t)
+    settable = _layer_settings(c)
     for name, value in layer["settings"].items():
-        if name in _layer_settings(c):
+        if name in settable:
             setattr(c, name, value)
 
 
