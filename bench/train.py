@@ -4,13 +4,17 @@ final accuracy or loss, peak memory.
 Usage:
   bash bench/setup_torch_pypi.sh        # once: the current PyTorch from PyPI in its own venv
   PYTHONPATH=$(bash scripts/devpy.sh build/bench-py) .venv/bin/python bench/train.py [--quick]
-        [--tasks mlp,cnn,gpt,lstm,loader] [--epochs N] [--steps N] [--threads T] [--rounds R]
+        [--tasks mlp,cnn,gpt,gpt-sdpa,lstm,loader] [--epochs N] [--steps N] [--threads T] [--rounds R]
 
 Tasks (the recipes of issue 5, same data in memory, same threads for every library):
   mlp     MLP 784-256-128-10, ReLU, Adam lr 1e-3, batch 128, Fashion-MNIST
   cnn     conv32(3x3,pad 1)-ReLU-maxpool2-conv64-ReLU-maxpool2-fc128-ReLU-fc10, Adam lr 1e-3, bs 128
   gpt     character transformer: 4 layers, 4 heads, width 128, context 128, batch 32, AdamW;
-          median step time over --steps steps (after 2 warm-up steps)
+          median step time over --steps steps (after 2 warm-up steps); attention written out
+          (q k^T * scale, masked_fill of the causal mask, softmax, @ v), as 1.x-era code does
+  gpt-sdpa  the same model with F.scaled_dot_product_attention(q, k, v, is_causal=True), as
+          nanoGPT and current code write it (each library's fused attention; PyTorch 1.13 has
+          no such function and is left out of this row)
   lstm    pytorch/examples' word_language_model at its defaults (its own model.py, vendored in
           tests/programs): 2-layer LSTM, emsize = nhid = 200, dropout 0.2, bptt 35, batch 20,
           WikiText-2's 33 278-word vocabulary (random tokens), its training step (NLLLoss,
@@ -120,9 +124,9 @@ def run_classifier(T, kind, args):
 class Block:
     """Pre-LayerNorm transformer block with causal self-attention (built the same in both)."""
 
-    def __init__(self, T, width, heads):
+    def __init__(self, T, width, heads, sdpa=False):
         nn = T.nn
-        self.T, self.heads = T, heads
+        self.T, self.heads, self.sdpa = T, heads, sdpa
         self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
         self.qkv, self.proj = nn.Linear(width, 3 * width), nn.Linear(width, width)
         self.fc, self.out = nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
@@ -136,19 +140,23 @@ class Block:
         q = q.reshape(b, t, h, c // h).transpose(1, 2)
         k = k.reshape(b, t, h, c // h).transpose(1, 2)
         v = v.reshape(b, t, h, c // h).transpose(1, 2)
-        att = T.matmul(q, k.transpose(-2, -1)) * (1.0 / (c // h) ** 0.5)
-        att = F.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
-        y = T.matmul(att, v).transpose(1, 2).reshape(b, t, c)
+        if self.sdpa:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            att = T.matmul(q, k.transpose(-2, -1)) * (1.0 / (c // h) ** 0.5)
+            att = F.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
+            y = T.matmul(att, v)
+        y = y.transpose(1, 2).reshape(b, t, c)
         x = x + self.proj(y)
         return x + self.out(F.gelu(self.fc(self.ln2(x))))
 
 
-def run_gpt(T, args):
+def run_gpt(T, args, sdpa=False):
     nn = T.nn
     vocab, width, heads, layers, ctx, batch = 96, 128, 4, 4, 128, 32
     T.manual_seed(0)
     tok, pos = nn.Embedding(vocab, width), nn.Embedding(ctx, width)
-    blocks = [Block(T, width, heads) for _ in range(layers)]
+    blocks = [Block(T, width, heads, sdpa) for _ in range(layers)]
     ln, head = nn.LayerNorm(width), nn.Linear(width, vocab)
     params = list(tok.parameters()) + list(pos.parameters()) + list(ln.parameters()) + list(head.parameters())
     for blk in blocks:
@@ -247,6 +255,11 @@ def child(lib, task, args):
         res = run_classifier(T, task, args)
     elif task == "gpt":
         res = run_gpt(T, args)
+    elif task == "gpt-sdpa":
+        if not hasattr(T.nn.functional, "scaled_dot_product_attention"):
+            print("RESULT " + json.dumps({"unsupported": True}))
+            return
+        res = run_gpt(T, args, sdpa=True)
     elif task == "lstm":
         res = run_lstm(T, lib, args)
     else:
@@ -288,7 +301,7 @@ def _figure(runs, key):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tasks", default="mlp,cnn,gpt,lstm,loader")
+    p.add_argument("--tasks", default="mlp,cnn,gpt,gpt-sdpa,lstm,loader")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -330,16 +343,20 @@ def main():
                 print(f"| loader, {w} workers | samples/s | {cells}{note} | {best / figs['lamina'][0]:.2f}x | | |")
             continue
         key, unit, scale = ("epoch_s", "s/epoch", 1.0) if task in ("mlp", "cnn") else ("step_s", "ms/step", 1e3)
+        runs = {k: v for k, v in runs.items() if not v[0].get("unsupported")}
+        present = [k for k in runs if k != "lamina"]
         figs = {k: _figure(v, key) for k, v in runs.items()}
         if task == "mlp":
             mlp_rate = (args.limit or 60000) / figs["lamina"][0]
-        best = min((figs[k][0] for k in torches), default=float("nan"))
+        best = min((figs[k][0] for k in present), default=float("nan"))
         fmt = "{:.2f}" if scale == 1.0 else "{:.0f}"
-        cells = " | ".join(f"{fmt.format(m * scale)} ({fmt.format(lo * scale)}-{fmt.format(hi * scale)})"
-                           for m, lo, hi in figs.values())
-        rss = ", ".join(f"{statistics.median(r['peak_rss_mb'] for r in v):.0f}" for v in runs.values())
-        quality = ", ".join(f"{statistics.median(r['acc'] for r in v):.4f}" if "acc" in v[0] else
-                            f"{statistics.median(r['last_loss'] for r in v):.3f}" for v in runs.values())
+        cells = " | ".join(f"{fmt.format(figs[k][0] * scale)} ({fmt.format(figs[k][1] * scale)}-"
+                           f"{fmt.format(figs[k][2] * scale)})" if k in figs else "(none)" for k in libs)
+        rss = ", ".join(f"{statistics.median(r['peak_rss_mb'] for r in runs[k]):.0f}" if k in runs else "-"
+                        for k in libs)
+        quality = ", ".join("-" if k not in runs else f"{statistics.median(r['acc'] for r in runs[k]):.4f}"
+                            if "acc" in runs[k][0] else f"{statistics.median(r['last_loss'] for r in runs[k]):.3f}"
+                            for k in libs)
         print(f"| {task} | {unit} | {cells} | {figs['lamina'][0] / best:.2f}x | {rss} MB | {quality} |")
         sys.stdout.flush()
 

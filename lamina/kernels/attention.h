@@ -1,5 +1,6 @@
 #pragma once
-// Arguments and signatures of the fused attention kernels (kernels/cuda/attention.cu), called
+// Arguments and signatures of the fused attention kernels (kernels/cuda/attention.cu and
+// kernels/cpu/attention.cpp), called
 // by lamina/ops/attention.cpp through the dispatch table.
 #include <cstdint>
 
@@ -14,7 +15,7 @@ struct AttentionShape {
 };
 
 /// out (batch, L, E) = softmax(scale * q k^T [causal]) v, and each row's logsumexp (batch, L)
-/// in float32, on device pointers.
+/// in float32, on the device's pointers.
 using AttentionForwardKernel = void (*)(const AttentionShape&, const void* q, const void* k, const void* v, void* out,
                                         float* lse);
 /// dq, dk, dv from the forward's inputs, output, logsumexp and the output gradient; `delta` is

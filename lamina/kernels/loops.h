@@ -187,6 +187,7 @@ struct GemmLoop {
   const int64_t* b_offsets = nullptr;  // bytes
   int64_t a_rs = 0, a_cs = 0;          // elements
   int64_t b_rs = 0, b_cs = 0;          // elements
+  int64_t c_rs = 0;                    // elements between rows of C (0: n); nonzero only with batch 1
 };
 
 /// Signature of every matrix-product kernel.

@@ -64,7 +64,7 @@ runtime::OpId backward_id() {
 }  // namespace
 
 bool fused_attention_ok(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double dropout_p) {
-  if (!q.device().is_cuda() || mask.defined() || dropout_p > 0) return false;
+  if (mask.defined() || dropout_p > 0) return false;
   if (!runtime::has_kernel(forward_id(), q.device(), q.dtype()) ||
       !runtime::has_kernel(backward_id(), q.device(), q.dtype()))
     return false;
@@ -74,8 +74,58 @@ bool fused_attention_ok(const Tensor& q, const Tensor& k, const Tensor& v, const
     if (k.shape()[d] != q.shape()[d] || v.shape()[d] != q.shape()[d]) return false;
   const int64_t e = q.shape()[nd - 1];
   const int64_t batch = shape_numel(Shape(q.shape().begin(), q.shape().end() - 2));
+  if (q.device().is_cpu()) return e > 0 && v.shape()[nd - 1] == e;
   return e > 0 && e <= 128 && v.shape()[nd - 1] == e && batch <= 65535;
 }
+
+namespace {
+
+// The forward kernel over all of sh.batch: on the CPU the batch entries split across the pool
+// (each part a kernel call on its own contiguous range), on a device one launch.
+void run_attention_forward(const AttentionShape& sh, Device device, Dtype dt, const Tensor& q, const Tensor& k,
+                           const Tensor& v, Tensor& out, Tensor& lse) {
+  const int64_t item = itemsize(dt);
+  const char* pq = static_cast<const char*>(q.data_ptr());
+  const char* pk = static_cast<const char*>(k.data_ptr());
+  const char* pv = static_cast<const char*>(v.data_ptr());
+  char* po = static_cast<char*>(out.data_ptr());
+  float* pl = static_cast<float*>(lse.data_ptr());
+  runtime::launch_ranges<kernels::AttentionForwardKernel>(
+      forward_id(), device, dt, sh.batch, sh.l * sh.s * sh.e * 2,
+      [&](kernels::AttentionForwardKernel kernel, int64_t b0, int64_t b1) {
+        AttentionShape part = sh;
+        part.batch = b1 - b0;
+        kernel(part, pq + b0 * sh.l * sh.e * item, pk + b0 * sh.s * sh.e * item, pv + b0 * sh.s * sh.e * item,
+               po + b0 * sh.l * sh.e * item, pl + b0 * sh.l);
+      });
+}
+
+// The backward kernel over all of sh.batch, split as run_attention_forward.
+void run_attention_backward(const AttentionShape& sh, Device device, Dtype dt, const Tensor& q, const Tensor& k,
+                            const Tensor& v, const Tensor& o, const Tensor& g, const Tensor& lse, Tensor& delta,
+                            std::vector<Tensor>& r) {
+  const int64_t item = itemsize(dt), lq = sh.l * sh.e * item, ls = sh.s * sh.e * item;
+  const char* pq = static_cast<const char*>(q.data_ptr());
+  const char* pk = static_cast<const char*>(k.data_ptr());
+  const char* pv = static_cast<const char*>(v.data_ptr());
+  const char* po = static_cast<const char*>(o.data_ptr());
+  const char* pg = static_cast<const char*>(g.data_ptr());
+  const float* pl = static_cast<const float*>(lse.data_ptr());
+  float* pd = static_cast<float*>(delta.data_ptr());
+  char* pdq = static_cast<char*>(r[0].data_ptr());
+  char* pdk = static_cast<char*>(r[1].data_ptr());
+  char* pdv = static_cast<char*>(r[2].data_ptr());
+  runtime::launch_ranges<kernels::AttentionBackwardKernel>(
+      backward_id(), device, dt, sh.batch, sh.l * sh.s * sh.e * 5,
+      [&](kernels::AttentionBackwardKernel kernel, int64_t b0, int64_t b1) {
+        AttentionShape part = sh;
+        part.batch = b1 - b0;
+        kernel(part, pq + b0 * lq, pk + b0 * ls, pv + b0 * ls, po + b0 * lq, pg + b0 * lq, pl + b0 * sh.l,
+               pd + b0 * sh.l, pdq + b0 * lq, pdk + b0 * ls, pdv + b0 * ls);
+      });
+}
+
+}  // namespace
 
 Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& value, bool is_causal, double scale) {
   const int64_t nd = query.dim(), l = query.shape()[nd - 2], s = key.shape()[nd - 2], e = query.shape()[nd - 1];
@@ -97,10 +147,7 @@ Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& val
     v = value.reshape({batch, s, e}).contiguous();
     out = Tensor::empty({batch, l, e}, dt, device);
     lse = Tensor::empty({batch, l}, Dtype::Float32, device);
-    runtime::launch_once<kernels::AttentionForwardKernel>(
-        forward_id(), device, dt, [&](kernels::AttentionForwardKernel kernel) {
-          kernel(sh, q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(), static_cast<float*>(lse.data_ptr()));
-        });
+    run_attention_forward(sh, device, dt, q, k, v, out, lse);
   }
   if (ag::needs_grad({&query, &key, &value})) {
     // The inputs themselves are saved (not their contiguous copies) so that create_graph
@@ -124,12 +171,7 @@ Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& val
                    const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
                    r = {Tensor::empty(q.shape(), dt, device), Tensor::empty(k.shape(), dt, device),
                         Tensor::empty(v.shape(), dt, device)};
-                   runtime::launch_once<kernels::AttentionBackwardKernel>(
-                       backward_id(), device, dt, [&](kernels::AttentionBackwardKernel kernel) {
-                         kernel(sh, qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), o.data_ptr(), g.data_ptr(),
-                                static_cast<const float*>(lse.data_ptr()), static_cast<float*>(delta.data_ptr()),
-                                r[0].data_ptr(), r[1].data_ptr(), r[2].data_ptr());
-                       });
+                   run_attention_backward(sh, device, dt, qc, kc, vc, o, g, lse, delta, r);
                  }
                  return std::vector<Tensor>{r[0].reshape(qs), r[1].reshape(ks), r[2].reshape(vs)};
                });

@@ -10,8 +10,9 @@ namespace lamina::ops {
 /// applied, from differentiable ops.
 Tensor attention_weights(const Tensor& q, const Tensor& k, const Tensor& attn_mask, bool is_causal, double scale);
 
-/// True when the fused kernels take these inputs: a CUDA kernel for the dtype, no mask or
-/// dropout, equal batch dims, one head dim up to 128 for queries, keys and values.
+/// True when the fused kernels take these inputs: a kernel for the device and dtype (CPU:
+/// float32; CUDA: its dtypes), no mask or dropout, equal batch dims, one head dim for queries,
+/// keys and values (up to 128 on CUDA).
 bool fused_attention_ok(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask, double dropout_p);
 
 /// Attention by the fused kernels (inputs as fused_attention_ok accepts), with their backward;

@@ -543,11 +543,15 @@ Tensor where_impl(const Tensor& cond, const Tensor& a, const Tensor& b) {
   runtime::launch_elementwise(id, dt, {&out, &c, &ca, &cb});
   if (is_floating(dt) && autograd::needs_grad({&a, &b})) {
     autograd::SavedTensor sc(cond);
-    autograd::record("WhereBackward0", out, {&a, &b}, [sc, a, b](const Tensor& g) {
-      const Tensor m = sc.get("WhereBackward0");
-      const Tensor z = zeros_like(g);
-      return std::vector<Tensor>{grad_as(where(m, g, z), a), grad_as(where(m, z, g), b)};
-    });
+    // Only the operands that need it get a gradient (masked_fill's filled value is a constant).
+    autograd::record("WhereBackward0", out, {&a, &b},
+                     [sc, a, b, ra = autograd::requires_grad(a), rb = autograd::requires_grad(b)](const Tensor& g) {
+                       const Tensor m = sc.get("WhereBackward0");
+                       std::vector<Tensor> r(2);
+                       if (ra) r[0] = grad_as(where(m, g, Scalar(0.0)), a);
+                       if (rb) r[1] = grad_as(where(m, Scalar(0.0), g), b);
+                       return r;
+                     });
   }
   return out;
 }

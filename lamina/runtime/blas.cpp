@@ -24,7 +24,15 @@ std::string blas_vendor() {
   return s;
 }
 
-void blas_set_num_threads(int n) { openblas_set_num_threads(n); }
+namespace {
+// OpenBLAS runs every call on the calling thread: the pool splits GEMMs itself (launch_gemm),
+// so no second set of threads spins on the cores between products. Set when this library
+// loads, after OpenBLAS's own start-up (a library this one links to).
+[[maybe_unused]] const bool kBlasOnCallingThread = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
+}  // namespace
 
 void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
               int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {

@@ -8,8 +8,6 @@ namespace lamina::runtime {
 
 /// The BLAS library in use, e.g. "OpenBLAS 0.3.21 (Haswell)".
 std::string blas_vendor();
-/// Sets BLAS's own thread count (the runtime owns the cores; BLAS follows it).
-void blas_set_num_threads(int n);
 /// Name of the best SIMD target the CPU kernels use on this machine (e.g. "AVX2").
 std::string simd_target_name();
 

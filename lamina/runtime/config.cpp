@@ -41,11 +41,7 @@ int initial_threads() {
 }
 
 std::atomic<int>& threads_storage() {
-  static std::atomic<int> threads{[] {
-    int n = initial_threads();
-    runtime::blas_set_num_threads(n);
-    return n;
-  }()};
+  static std::atomic<int> threads{initial_threads()};
   return threads;
 }
 
@@ -70,7 +66,6 @@ int num_threads() { return threads_storage().load(); }
 void set_num_threads(int n) {
   LAMINA_CHECK(n >= 1, ConfigError, "set_num_threads", "thread count must be >= 1, got ", n);
   threads_storage() = n;
-  runtime::blas_set_num_threads(n);
   runtime::resize_thread_pool(n);
 }
 

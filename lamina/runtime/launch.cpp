@@ -54,27 +54,17 @@ void launch_lines(OpId op, Dtype dtype, const kernels::LineLoop& loop, Device de
 }
 
 namespace {
-// Products of at most this many multiply-adds count as small (see launch_gemm).
-constexpr int64_t kSmallGemm = int64_t{256} * 256 * 256;
-
-// BLAS single-threaded for a scope (when `active`), its thread count restored however it ends.
-class SingleThreadedBlas {
- public:
-  explicit SingleThreadedBlas(bool active) : active_(active) {
-    if (active_) blas_set_num_threads(1);
-  }
-  ~SingleThreadedBlas() {
-    if (active_) blas_set_num_threads(num_threads());
-  }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  bool active_;
-};
+// A GEMM part below this many multiply-adds is not worth a hand-off to the pool.
+constexpr int64_t kGemmGrain = int64_t{128} * 128 * 64;
+// Rows (or columns) of C per part at least: each part packs the whole other operand again.
+constexpr int64_t kGemmMinSlice = 64;
 }  // namespace
 
-void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device device, bool uses_blas) {
+// BLAS runs single-threaded (see config.cpp) and the pool runs its calls: the batch entries
+// split across the threads, or a single product's rows of C (columns when C is wider than it
+// is tall, so the operand every part packs again is the smaller one). One pool for every op
+// means no second set of threads spinning on the cores after a GEMM.
+void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device device, bool /*uses_blas*/) {
   auto kernel = find_kernel<kernels::GemmKernel>(op, device, dtype);
   if (!device.is_cpu()) {
     DeviceGuard guard(device);
@@ -82,22 +72,48 @@ void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device dev
     return;
   }
   const int64_t product = loop.m * loop.n * loop.k;
-  const int parts = loop.batch > 1 && product <= kSmallGemm ? parallel_parts(loop.batch, product) : 1;
+  const int64_t item = itemsize(dtype);
+  if (loop.batch > 1) {
+    const int parts = parallel_parts(loop.batch, std::max<int64_t>(product / 64, 1));
+    if (parts <= 1) {
+      kernel(loop, {});
+      return;
+    }
+    const int64_t c_bytes = loop.m * loop.n * item;
+    auto run_batches = [&](int64_t begin, int64_t end) {
+      kernels::GemmLoop part = loop;
+      part.batch = end - begin;
+      part.a_offsets += begin;
+      part.b_offsets += begin;
+      part.c += begin * c_bytes;
+      kernel(part, {});
+    };
+    parallel_run(loop.batch, parts, RangeFn(run_batches));
+    return;
+  }
+  const bool by_rows = loop.m >= loop.n;
+  const int64_t extent = by_rows ? loop.m : loop.n;
+  const int threads = in_parallel_region() ? 1 : num_threads();
+  const int parts = static_cast<int>(std::min<int64_t>({threads, extent / kGemmMinSlice, product / kGemmGrain}));
   if (parts <= 1) {
     kernel(loop, {});
     return;
   }
-  const int64_t c_bytes = loop.m * loop.n * itemsize(dtype);
-  const SingleThreadedBlas single_threaded(uses_blas);
-  auto run_part = [&](int64_t begin, int64_t end) {
+  auto run_slice = [&](int64_t begin, int64_t end) {
     kernels::GemmLoop part = loop;
-    part.batch = end - begin;
-    part.a_offsets += begin;
-    part.b_offsets += begin;
-    part.c += begin * c_bytes;
+    part.c_rs = loop.c_rs ? loop.c_rs : loop.n;
+    if (by_rows) {
+      part.m = end - begin;
+      part.a += begin * loop.a_rs * item;
+      part.c += begin * part.c_rs * item;
+    } else {
+      part.n = end - begin;
+      part.b += begin * loop.b_cs * item;
+      part.c += begin * item;
+    }
     kernel(part, {});
   };
-  parallel_run(loop.batch, parts, RangeFn(run_part));
+  parallel_run(extent, parts, RangeFn(run_slice));
 }
 
 }  // namespace lamina::runtime

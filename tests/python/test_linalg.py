@@ -79,6 +79,28 @@ def test_matmul_large_f32_matches_numpy(rng):
     np.testing.assert_allclose((lt(at).T @ lt(bt).T).numpy(), a @ b, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("npdt", [np.float32, np.float64, np.int64])
+def test_matmul_split_across_threads(threads, npdt, rng):
+    # The pool splits one product by rows of C (taller than wide) or by columns (wider), and a
+    # batch by entries: every split, on column-major and strided operands, gives NumPy's product.
+    cases = [((300, 200), (200, 70)), ((70, 200), (200, 300)), ((129, 130), (130, 131)), ((6, 97, 64), (64, 88))]
+    before = lamina.get_num_threads()
+    lamina.set_num_threads(threads)
+    try:
+        for sa, sb in cases:
+            a, b = random_array(rng, sa, npdt), random_array(rng, sb, npdt)
+            want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+            col_major = lt(np.swapaxes(a, -1, -2)).transpose(-1, -2)
+            strided = lt(np.concatenate([b[..., None], b[..., None]], axis=-1))[..., 0]
+            tol = 1e-4 if npdt == np.float32 else 1e-12
+            for x, y in ((lt(a), lt(b)), (col_major, lt(b)), (lt(a), strided)):
+                got = (x @ y).numpy().astype(np.float64)
+                np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    finally:
+        lamina.set_num_threads(before)
+
+
 def test_products_mm_bmm_mv_dot_outer(rng):
     a, b = random_array(rng, (3, 4), np.float64), random_array(rng, (4, 2), np.float64)
     v, u = random_array(rng, (4,), np.float64), random_array(rng, (3,), np.float64)

@@ -118,3 +118,61 @@ def test_allow_tf32_flag():
         flags.allow_tf32 = False
     assert flags.allow_tf32 is False
     assert "allow_tf32=False" in repr(flags)
+
+
+FUSED_CASES = [((2, 4, 33, 16), 33, False), ((2, 4, 130, 32), 130, True), ((3, 70, 8), 20, True),
+               ((1, 2, 9, 64), 200, False), ((1, 1, 1, 1), 1, True), ((2, 65, 4), 65, True)]
+
+
+def fused_graph(out):
+    """True when out came from the fused kernel (its backward node sits under the reshape)."""
+    seen, todo = set(), [out.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.name() == "ScaledDotProductFlashAttentionBackward0":
+            return True
+        todo.extend(fn for fn, _ in node.next_functions)
+    return False
+
+
+@pytest.mark.parametrize("qs,s,causal", FUSED_CASES)
+def test_sdpa_fused_cpu_float32_matches_float64(qs, s, causal, rng):
+    # float32 on the CPU takes the fused kernel (query blocks of 64 rows, causal by index):
+    # values and gradients against the float64 reference, inputs as non-contiguous views.
+    ks = qs[:-2] + (s, qs[-1])
+    q, k, v = rng.standard_normal(qs), rng.standard_normal(ks), rng.standard_normal(ks)
+    views = [lamina.from_numpy(np.swapaxes(a, -1, -2).astype(np.float32).copy()).transpose(-1, -2) for a in (q, k, v)]
+    for t in views:
+        t.requires_grad_(True)
+    out = sdpa(*views, is_causal=causal)
+    assert out.dtype == lamina.float32 and fused_graph(out)
+    ref, p, scale = reference(q, k, v, causal=causal)
+    np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-4, atol=2e-5)
+    go = rng.standard_normal(ref.shape)
+    (out * lt(go.astype(np.float32))).sum().backward()
+    for t, want in zip(views, reference_grads(q, k, v, p, go, scale)):
+        np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-3, atol=2e-4)
+
+
+def test_sdpa_fused_cpu_edges(rng):
+    # No keys: zeros (as the composite path's empty softmax times no values); no queries: empty;
+    # a NaN score poisons only its own row; float64, masks and dropout keep the composite path.
+    q = lt(rng.standard_normal((2, 3, 4)).astype(np.float32), True)
+    empty_k = lt(np.zeros((2, 0, 4), np.float32), True)
+    out = sdpa(q, empty_k, empty_k)
+    np.testing.assert_array_equal(out.detach().numpy(), np.zeros((2, 3, 4), np.float32))
+    out.sum().backward()
+    np.testing.assert_array_equal(q.grad.numpy(), np.zeros((2, 3, 4), np.float32))
+    assert sdpa(lt(np.zeros((2, 0, 4), np.float32)), q, q).shape == (2, 0, 4)
+    qn = rng.standard_normal((1, 4, 4)).astype(np.float32)
+    qn[0, 1, 0] = np.nan
+    out = sdpa(lt(qn), lt(qn[:, :, :]), lt(np.ones((1, 4, 4), np.float32)), is_causal=True).numpy()
+    assert np.isnan(out[0, 1:]).all() and not np.isnan(out[0, 0]).any()
+    q64 = lt(rng.standard_normal((2, 3, 4)), True)
+    assert not fused_graph(sdpa(q64, q64, q64))
+    qf = lt(rng.standard_normal((2, 3, 4)).astype(np.float32), True)
+    assert not fused_graph(sdpa(qf, qf, qf, attn_mask=lt(np.ones((3, 3), bool))))
+    assert not fused_graph(sdpa(qf, qf, qf, dropout_p=0.5))

@@ -33,14 +33,15 @@ struct BlasGemmKernel {
     int64_t lda, ldb;
     blas_layout(g.m, g.k, g.a_rs, g.a_cs, ta, lda);
     blas_layout(g.k, g.n, g.b_rs, g.b_cs, tb, ldb);
+    const int64_t ldc = g.c_rs ? g.c_rs : std::max<int64_t>(1, g.n);
     for (int64_t b = 0; b < g.batch; ++b) {
       const T* a = reinterpret_cast<const T*>(g.a + g.a_offsets[b]);
       const T* bm = reinterpret_cast<const T*>(g.b + g.b_offsets[b]);
       T* c = reinterpret_cast<T*>(g.c) + b * g.m * g.n;
       if constexpr (std::is_same_v<T, float>)
-        runtime::gemm_f32(ta, tb, g.m, g.n, g.k, 1.0f, a, lda, bm, ldb, 0.0f, c, std::max<int64_t>(1, g.n));
+        runtime::gemm_f32(ta, tb, g.m, g.n, g.k, 1.0f, a, lda, bm, ldb, 0.0f, c, ldc);
       else
-        runtime::gemm_f64(ta, tb, g.m, g.n, g.k, 1.0, a, lda, bm, ldb, 0.0, c, std::max<int64_t>(1, g.n));
+        runtime::gemm_f64(ta, tb, g.m, g.n, g.k, 1.0, a, lda, bm, ldb, 0.0, c, ldc);
     }
   }
 };
@@ -59,6 +60,7 @@ struct LoopGemmKernel {
         return static_cast<Acc>(static_cast<compute_t<T>>(v));
     };
     Acc acc[kTile];
+    const int64_t ldc = g.c_rs ? g.c_rs : g.n;
     for (int64_t b = 0; b < g.batch; ++b) {
       const T* a = reinterpret_cast<const T*>(g.a + g.a_offsets[b]);
       const T* bm = reinterpret_cast<const T*>(g.b + g.b_offsets[b]);
@@ -72,7 +74,7 @@ struct LoopGemmKernel {
             const T* brow = bm + p * g.b_rs + j0 * g.b_cs;
             for (int64_t j = 0; j < jn; ++j) acc[j] += av * widen(brow[j * g.b_cs]);
           }
-          for (int64_t j = 0; j < jn; ++j) c[i * g.n + j0 + j] = static_cast<T>(acc[j]);
+          for (int64_t j = 0; j < jn; ++j) c[i * ldc + j0 + j] = static_cast<T>(acc[j]);
         }
       }
     }

@@ -323,12 +323,80 @@ HWY_INLINE V gelu_demoted(D d, V x) {
   }
 }
 
+// Two floats summed exactly: returns a + b rounded, err gets the rounding error (Knuth's TwoSum).
+template <class V>
+HWY_INLINE V two_sum(V a, V b, V& err) {
+  const V s = hn::Add(a, b);
+  const V bb = hn::Sub(s, a);
+  err = hn::Add(hn::Sub(a, hn::Sub(s, bb)), hn::Sub(b, bb));
+  return s;
+}
+
+// float32's gelu in float lanes for |x| < 4 (where nearly every activation lies), to the same
+// ulp bound as the double evaluation: the series below 0.5 and m = 0.5 |x| exp(-x^2/2 + M(|x|))
+// from the float tables above, with the exponent carried in two parts: x^2 split exactly by an
+// FMA, the constant term of M split into two floats, and the sums' rounding errors (TwoSum)
+// added back through exp(s + c) = exp(s) (1 + c). Lanes outside the range give garbage here;
+// gelu() replaces them.
+template <class D, class V = Vec<D>>
+HWY_INLINE V gelu_f32_fast(D d, V x) {
+  static_assert(sizeof(hn::TFromD<D>) == 4, "gelu_f32_fast takes float lanes");
+  const V one = hn::Set(d, 1.0f), half = hn::Set(d, 0.5f);
+  const V ax = hn::Abs(x);
+  const V xx = hn::Mul(x, x);
+  const auto near = hn::Lt(ax, half);
+  const V q = horner<std::size(kGeluQf)>(xx, [&](auto k) { return hn::Set(d, static_cast<float>(kGeluQf[k])); });
+  const V series = hn::Mul(hn::Mul(half, x), hn::MulAdd(x, q, one));
+  const auto o1 = hn::Ge(ax, one), o2 = hn::Ge(ax, hn::Set(d, 2.0f));
+  const V scale = hn::IfThenElse(o2, half, hn::IfThenElse(o1, one, hn::Set(d, 2.0f)));
+  const V v = hn::MulSub(ax, scale, hn::Set(d, 1.5f));  // exact
+  auto pick = [&](auto k) {
+    constexpr size_t K = decltype(k)::value + 1;  // the constant term is added apart
+    return hn::IfThenElse(
+        o2, hn::Set(d, static_cast<float>(kGeluMf2[K])),
+        hn::IfThenElse(o1, hn::Set(d, static_cast<float>(kGeluMf1[K])), hn::Set(d, static_cast<float>(kGeluMf0[K]))));
+  };
+  constexpr size_t nm = std::size(kGeluMf0);
+  const V t = hn::Mul(v, horner<nm - 1>(v, pick));  // M - M[0], small
+  auto split = [&](auto hi_part) {
+    constexpr float h0 = static_cast<float>(kGeluMf0[0]), h1 = static_cast<float>(kGeluMf1[0]),
+                    h2 = static_cast<float>(kGeluMf2[0]);
+    if constexpr (decltype(hi_part)::value)
+      return hn::IfThenElse(o2, hn::Set(d, h2), hn::IfThenElse(o1, hn::Set(d, h1), hn::Set(d, h0)));
+    else
+      return hn::IfThenElse(o2, hn::Set(d, static_cast<float>(kGeluMf2[0] - h2)),
+                            hn::IfThenElse(o1, hn::Set(d, static_cast<float>(kGeluMf1[0] - h1)),
+                                           hn::Set(d, static_cast<float>(kGeluMf0[0] - h0))));
+  };
+  const V c_hi = split(std::true_type()), c_lo = split(std::false_type());
+  const V sq_lo = hn::MulSub(x, x, xx);  // x^2 - xx, exact with an FMA
+  V e1, e2;
+  const V s1 = two_sum(hn::Mul(xx, hn::Set(d, -0.5f)), c_hi, e1);
+  const V s = two_sum(s1, t, e2);
+  const V corr = hn::MulAdd(sq_lo, hn::Set(d, -0.5f), hn::Add(hn::Add(e1, e2), c_lo));
+  const V e = hn::Exp(d, s);
+  const V m = hn::Mul(hn::Mul(half, ax), hn::MulAdd(e, corr, e));
+  const V tail = hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Neg(m), hn::Sub(x, m));
+  return hn::IfThenElse(near, series, tail);
+}
+
 // gelu for any lane type: double directly, float through two double halves (|gelu(x)| <= |x|,
-// so only +inf, which some targets' DemoteTo clamps, needs putting back).
+// so only +inf, which some targets' DemoteTo clamps, needs putting back). Where FMA is native,
+// float lanes below |x| = 4 take gelu_f32_fast and only the others the double evaluation; the
+// choice is per lane, so an element's value never depends on its neighbours.
 template <class D, class V = Vec<D>>
 HWY_INLINE V gelu(D d, V x) {
+  const V inf = hn::Set(d, std::numeric_limits<hn::TFromD<D>>::infinity());
+#if HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+  if constexpr (sizeof(hn::TFromD<D>) == 4) {
+    const auto fast = hn::Lt(hn::Abs(x), hn::Set(d, 4.0f));
+    const V r = gelu_f32_fast(d, x);
+    if (hn::AllTrue(d, fast)) return r;
+    return hn::IfThenElse(fast, r, hn::IfThenElse(hn::Eq(x, inf), x, gelu_demoted(d, x)));
+  }
+#endif
   const V r = gelu_demoted(d, x);
-  return hn::IfThenElse(hn::Eq(x, hn::Set(d, std::numeric_limits<hn::TFromD<D>>::infinity())), x, r);
+  return hn::IfThenElse(hn::Eq(x, inf), x, r);
 }
 
 // expm1 with C's edges: inf past the overflow point, -1 at -inf (Highway's Expm1 already
