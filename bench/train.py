@@ -4,7 +4,7 @@ final accuracy or loss, peak memory.
 Usage:
   bash bench/setup_torch_pypi.sh        # once: the current PyTorch from PyPI in its own venv
   PYTHONPATH=$(bash scripts/devpy.sh build/bench-py) .venv/bin/python bench/train.py [--quick]
-        [--tasks mlp,cnn,gpt,gpt-sdpa,lstm,loader] [--epochs N] [--steps N] [--threads T] [--rounds R]
+        [--tasks mlp,cnn,gpt,gpt-sdpa,cnn-bf16,gpt-bf16,lstm,loader] [--epochs N] [--steps N] [--threads T] [--rounds R]
 
 Tasks (the recipes of issue 5, same data in memory, same threads for every library):
   mlp     MLP 784-256-128-10, ReLU, Adam lr 1e-3, batch 128, Fashion-MNIST
@@ -15,6 +15,9 @@ Tasks (the recipes of issue 5, same data in memory, same threads for every libra
   gpt-sdpa  the same model with F.scaled_dot_product_attention(q, k, v, is_causal=True), as
           nanoGPT and current code write it (each library's fused attention; PyTorch 1.13 has
           no such function and is left out of this row)
+  cnn-bf16, gpt-bf16  the cnn / gpt recipes with the forward and loss under
+          autocast(device_type="cpu", dtype=bfloat16): GEMMs and convolutions in bfloat16 with
+          float32 accumulation, float32 master weights, the optimizer in float32
   lstm    pytorch/examples' word_language_model at its defaults (its own model.py, vendored in
           tests/programs): 2-layer LSTM, emsize = nhid = 200, dropout 0.2, bptt 35, batch 20,
           WikiText-2's 33 278-word vocabulary (random tokens), its training step (NLLLoss,
@@ -38,6 +41,7 @@ markdown table for bench/RESULTS.md; "vs faster torch" is lamina's time / the fa
 (below 1.0 is faster).
 """
 import argparse
+import contextlib
 import datetime
 import gzip
 import json
@@ -90,7 +94,12 @@ def make_model(T, kind):
                          nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def run_classifier(T, kind, args):
+def autocast_or_not(T, amp):
+    """The region a bf16 row's forward runs in: CPU autocast to bfloat16, or nothing."""
+    return T.autocast(device_type="cpu", dtype=T.bfloat16) if amp else contextlib.nullcontext()
+
+
+def run_classifier(T, kind, args, amp=False):
     x, y, xt, yt = fashion_arrays(args.limit)
     x, y, xt, yt = (T.from_numpy(np.ascontiguousarray(a)) for a in (x, y, xt, yt))
     T.manual_seed(0)
@@ -107,7 +116,8 @@ def run_classifier(T, kind, args):
             idx = order[b:b + bs]
             xb, yb = x[idx], y[idx]
             opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
+            with autocast_or_not(T, amp):
+                loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
         times.append(time.perf_counter() - start)
@@ -151,7 +161,7 @@ class Block:
         return x + self.out(F.gelu(self.fc(self.ln2(x))))
 
 
-def run_gpt(T, args, sdpa=False):
+def run_gpt(T, args, sdpa=False, amp=False):
     nn = T.nn
     vocab, width, heads, layers, ctx, batch = 96, 128, 4, 4, 128, 32
     T.manual_seed(0)
@@ -173,11 +183,12 @@ def run_gpt(T, args, sdpa=False):
         xb = T.from_numpy(np.stack([text[s:s + ctx] for s in starts]).astype(np.int64))
         yb = T.from_numpy(np.stack([text[s + 1:s + ctx + 1] for s in starts]).astype(np.int64))
         start = time.perf_counter()
-        x = tok(xb) + pos(positions)
-        for blk in blocks:
-            x = blk(x, mask)
-        logits = head(ln(x))
-        loss = nn.functional.cross_entropy(logits.reshape(batch * ctx, vocab), yb.reshape(batch * ctx))
+        with autocast_or_not(T, amp):
+            x = tok(xb) + pos(positions)
+            for blk in blocks:
+                x = blk(x, mask)
+            logits = head(ln(x))
+            loss = nn.functional.cross_entropy(logits.reshape(batch * ctx, vocab), yb.reshape(batch * ctx))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -253,6 +264,10 @@ def child(lib, task, args):
         T.set_num_threads(args.threads)
     if task in ("mlp", "cnn"):
         res = run_classifier(T, task, args)
+    elif task == "cnn-bf16":
+        res = run_classifier(T, "cnn", args, amp=True)
+    elif task == "gpt-bf16":
+        res = run_gpt(T, args, amp=True)
     elif task == "gpt":
         res = run_gpt(T, args)
     elif task == "gpt-sdpa":
@@ -301,7 +316,7 @@ def _figure(runs, key):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tasks", default="mlp,cnn,gpt,gpt-sdpa,lstm,loader")
+    p.add_argument("--tasks", default="mlp,cnn,gpt,gpt-sdpa,cnn-bf16,gpt-bf16,lstm,loader")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -342,7 +357,7 @@ def main():
                 cells = " | ".join(f"{m:,.0f} ({lo:,.0f}-{hi:,.0f})" for m, lo, hi in figs.values())
                 print(f"| loader, {w} workers | samples/s | {cells}{note} | {best / figs['lamina'][0]:.2f}x | | |")
             continue
-        key, unit, scale = ("epoch_s", "s/epoch", 1.0) if task in ("mlp", "cnn") else ("step_s", "ms/step", 1e3)
+        key, unit, scale = ("epoch_s", "s/epoch", 1.0) if task in ("mlp", "cnn", "cnn-bf16") else ("step_s", "ms/step", 1e3)
         runs = {k: v for k, v in runs.items() if not v[0].get("unsupported")}
         present = [k for k in runs if k != "lamina"]
         figs = {k: _figure(v, key) for k, v in runs.items()}

@@ -10,6 +10,7 @@
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
 #include "lamina/ops/reduce.h"
+#include "lamina/runtime/config.h"
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
@@ -302,6 +303,27 @@ struct BinaryPlan {
   bool reports_status;  // the kernel checks its inputs (integer division, integer pow)
 };
 
+// float16 / bfloat16 transcendental ops on the CPU run through the float32 SIMD kernels (one
+// conversion each way): their own kernels are scalar loops, ten times slower for gelu, and a
+// bfloat16 model under CPU autocast spends its elementwise time in exactly these.
+bool widen_half_on_cpu(Op op, Device device, Dtype dt) {
+  if ((dt != Dtype::Float16 && dt != Dtype::BFloat16) || !device.is_cpu()) return false;
+  switch (op) {
+    case Op::exp:
+    case Op::expm1:
+    case Op::log:
+    case Op::log1p:
+    case Op::tanh:
+    case Op::sigmoid:
+    case Op::silu:
+    case Op::gelu:
+    case Op::gelu_backward:
+      return runtime::backend_name() == "cpu_simd";
+    default:
+      return false;
+  }
+}
+
 // Raises what the kernel of a status-reporting launch found wrong with b.
 void raise_reported(int32_t status, const char* name, const Tensor& b) {
   LAMINA_CHECK(status != kernels::kStatusIntegerDivisionByZero, ValueError, name, "integer division by zero (divisor ",
@@ -353,7 +375,18 @@ Tensor binary(Op op, Kind kind, const Tensor& a, const Tensor& b, const char* er
 
 // g times the derivative of an activation at x in one pass (relu_backward, gelu_backward,
 // gelu_tanh_backward; not differentiable, see unary_grad).
-Tensor fused_backward(Op op, const Tensor& g, const Tensor& x) { return binary(op, Kind::Same, g, x); }
+Tensor fused_backward(Op op, const Tensor& g, const Tensor& x) {
+  if (widen_half_on_cpu(op, x.device(), ops::result_type({&g, &x}))) {
+    Tensor g32, x32;
+    {
+      autograd::NoGradGuard no_grad;
+      g32 = g.to(Dtype::Float32);
+      x32 = x.to(Dtype::Float32);
+    }
+    return binary(op, Kind::Same, g32, x32).to(ops::result_type({&g, &x}));
+  }
+  return binary(op, Kind::Same, g, x);
+}
 
 // `name` is the in-place op's name ("add_") for messages.
 const Tensor& binary_inplace(const char* name, Op op, Kind kind, const Tensor& a, const Tensor& b) {
@@ -391,9 +424,18 @@ Tensor unary(Op op, bool float_valued, const Tensor& x) {
   ops::check_defined(x, name);
   Dtype dt = float_valued ? to_floating(x.dtype()) : x.dtype();
   LAMINA_CHECK(runtime::has_kernel(op_id(op), x.device(), dt), DTypeError, name, "does not support ", describe(x));
-  Tensor in = x.to(dt);
-  Tensor out = Tensor::empty(x.shape(), dt, x.device());
-  runtime::launch_elementwise(op_id(op), dt, {&out, &in});
+  Tensor out;
+  if (widen_half_on_cpu(op, x.device(), dt)) {
+    autograd::NoGradGuard no_grad;
+    Tensor in = x.to(Dtype::Float32);
+    Tensor wide = Tensor::empty(x.shape(), Dtype::Float32, x.device());
+    runtime::launch_elementwise(op_id(op), Dtype::Float32, {&wide, &in});
+    out = wide.to(dt);
+  } else {
+    Tensor in = x.to(dt);
+    out = Tensor::empty(x.shape(), dt, x.device());
+    runtime::launch_elementwise(op_id(op), dt, {&out, &in});
+  }
   record_unary(op, x, out);
   return out;
 }

@@ -147,9 +147,10 @@ Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dty
   Tensor out = Tensor::empty(out_shape, compute, a.device());
   if (out.numel() == 0) return out;
   if (k == 0) return zero_(out), out;
-  // BLAS (float32/float64 on the CPU) and cuBLASLt (every dtype on CUDA) take operands with a
-  // unit row or column stride; others are copied first.
-  const bool blas = compute == Dtype::Float32 || compute == Dtype::Float64 || a.device().is_cuda();
+  // BLAS (float32/float64 on the CPU), oneDNN (bfloat16 on the CPU) and cuBLASLt (every dtype on
+  // CUDA) take operands with a unit row or column stride; others are copied first.
+  const bool blas =
+      compute == Dtype::Float32 || compute == Dtype::Float64 || compute == Dtype::BFloat16 || a.device().is_cuda();
   Shape shape_a = batch, shape_b = batch;
   shape_a.push_back(m);
   shape_a.push_back(k);

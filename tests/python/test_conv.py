@@ -339,3 +339,26 @@ np.savez(__import__("sys").argv[1], y=y.detach().numpy(), gx=x.grad.numpy(), gw=
         runs[switch] = np.load(out)
     for key in ("y", "gx", "gw"):
         np.testing.assert_allclose(runs["1"][key], runs["0"][key], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("stride,padding,groups", [(1, 1, 1), (2, 0, 1), (1, 2, 2)])
+def test_bfloat16_conv_accumulates_in_float32(stride, padding, groups):
+    # bfloat16 convolutions (oneDNN where the build has it, autocast's path) round once at the
+    # end: values and both gradients within bfloat16's rounding of the float64 result of the
+    # same rounded inputs, never the error a bf16 accumulator over C*kh*kw terms would give.
+    lamina.manual_seed(3)
+    x = lamina.randn(4, 8, 12, 12).to(lamina.bfloat16).requires_grad_(True)
+    w = lamina.randn(6, 8 // groups, 3, 3).to(lamina.bfloat16).requires_grad_(True)
+    b = lamina.randn(6).to(lamina.bfloat16).requires_grad_(True)
+    y = lamina.conv2d(x, w, b, stride=stride, padding=padding, groups=groups)
+    assert y.dtype == lamina.bfloat16
+    g = lamina.randn(*y.shape).to(lamina.bfloat16)
+    (y * g).sum().backward()
+    x64, w64, b64 = (t.detach().to(lamina.float64).requires_grad_(True) for t in (x, w, b))
+    y64 = lamina.conv2d(x64, w64, b64, stride=stride, padding=padding, groups=groups)
+    (y64 * g.to(lamina.float64)).sum().backward()
+    for got, want in ((y, y64), (x.grad, x64.grad), (w.grad, w64.grad), (b.grad, b64.grad)):
+        assert got.dtype == lamina.bfloat16
+        scale = float(want.abs().max())
+        np.testing.assert_allclose(got.to(lamina.float64).detach().numpy(), want.detach().numpy(), rtol=8e-3,
+                                   atol=8e-3 * scale)

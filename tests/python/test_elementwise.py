@@ -351,3 +351,32 @@ def test_scalar_backend_matches_simd(rng):
         np.testing.assert_allclose(s, v, rtol=4e-7)
     with pytest.raises(lamina.ConfigError, match=r"\[set_backend\]"):
         lamina.set_backend("gpu_magic")
+
+
+@pytest.mark.parametrize("dt", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name", ["exp", "expm1", "log", "log1p", "tanh", "sigmoid", "silu", "gelu"])
+def test_half_transcendentals_on_the_cpu_round_the_float32_result(name, dt, rng):
+    # float16 / bfloat16 transcendentals on the CPU run through the float32 kernels: the value
+    # is the float32 result rounded once, within half precision of float64, and gelu's
+    # gradient takes the same route.
+    dtype = getattr(lamina, dt)
+    x32 = lamina.from_numpy(np.clip(rng.standard_normal((3, 1000)) * 3, -8, 8).astype(np.float32))  # exp fits f16
+    if name in ("log", "log1p"):
+        x32 = x32.abs()
+    x = x32.to(dtype)
+    fn = getattr(lamina.nn.functional, name) if name in ("silu", "gelu") else getattr(lamina, name)
+    got = fn(x)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got.to(lamina.float32).numpy(), fn(x.to(lamina.float32)).to(dtype).to(
+        lamina.float32).numpy())
+    ref = fn(x.to(lamina.float64)).numpy()
+    eps = 2.0 ** -8 if dt == "bfloat16" else 2.0 ** -11
+    np.testing.assert_allclose(got.to(lamina.float64).numpy(), ref, rtol=eps, atol=1e-6)
+    if name == "gelu":
+        xg = x.clone().requires_grad_(True)
+        g = lamina.from_numpy(rng.standard_normal((3, 1000)).astype(np.float32)).to(dtype)
+        fn(xg).backward(g)
+        x64 = x.to(lamina.float64).requires_grad_(True)
+        fn(x64).backward(g.to(lamina.float64))
+        assert xg.grad.dtype == dtype
+        np.testing.assert_allclose(xg.grad.to(lamina.float64).numpy(), x64.grad.numpy(), rtol=2 * eps, atol=1e-3)

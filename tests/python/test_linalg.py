@@ -101,6 +101,29 @@ def test_matmul_split_across_threads(threads, npdt, rng):
         lamina.set_num_threads(before)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bfloat16_matmul_accumulates_in_float32_on_every_split(threads, rng):
+    # bfloat16 products (oneDNN's bf16 kernels where the build has them) round once at the end,
+    # also when the pool splits them by rows, columns or batch entries (each thread with its
+    # own scratch space) and on column-major operands.
+    cases = [((1024, 256), (256, 128)), ((96, 512), (512, 640)), ((8, 64, 96), (8, 96, 64)), ((5, 7), (7, 3))]
+    before = lamina.get_num_threads()
+    lamina.set_num_threads(threads)
+    try:
+        for sa, sb in cases:
+            a = lt(random_array(rng, sa, np.float32)).to(lamina.bfloat16)
+            b = lt(random_array(rng, sb, np.float32)).to(lamina.bfloat16)
+            want = np.matmul(to_np(a).astype(np.float64), to_np(b).astype(np.float64))
+            col_major = a.transpose(-1, -2).contiguous().transpose(-1, -2)
+            for x in (a, col_major):
+                out = x @ b
+                assert out.dtype == lamina.bfloat16
+                got = to_np(out).astype(np.float64)
+                np.testing.assert_allclose(got, want, rtol=8e-3, atol=8e-3 * np.abs(want).max())
+    finally:
+        lamina.set_num_threads(before)
+
+
 def test_products_mm_bmm_mv_dot_outer(rng):
     a, b = random_array(rng, (3, 4), np.float64), random_array(rng, (4, 2), np.float64)
     v, u = random_array(rng, (4,), np.float64), random_array(rng, (3,), np.float64)

@@ -1,8 +1,8 @@
-// 2-d convolution on the CPU through oneDNN (float32): the forward and the data and weight
-// passes of the backward, for contiguous NCHW tensors. oneDNN picks its own blocked layouts
-// (format "any") and the tensors are reordered in and out around each primitive, as PyTorch's
-// CPU convolution does; primitives are cached per shape. LAMINA_ONEDNN=0 turns the path off
-// (the forward reports "not run" and ops/conv.cpp takes its im2col + GEMM path), for comparing.
+// 2-d convolution on the CPU through oneDNN (float32, and bfloat16 with float32 accumulation for
+// autocast): the forward and the data and weight passes of the backward, for contiguous NCHW tensors. oneDNN picks its
+// own blocked layouts (format "any") and the tensors are reordered in and out around each primitive, as PyTorch's CPU
+// convolution does; primitives are cached per shape. LAMINA_ONEDNN=0 turns the path off (the forward reports "not run"
+// and ops/conv.cpp takes its im2col + GEMM path), for comparing.
 #include <cstdlib>
 #include <cstring>
 #include <dnnl.hpp>
@@ -14,6 +14,7 @@
 #include "lamina/core/dtype.h"
 #include "lamina/core/error.h"
 #include "lamina/kernels/conv.h"
+#include "lamina/kernels/cpu/onednn_scratch.h"
 #include "lamina/kernels/cpu/register.h"
 #include "lamina/kernels/op.h"
 #include "lamina/runtime/config.h"
@@ -28,7 +29,6 @@ namespace {
 using dnnl::memory;
 using Dims = memory::dims;
 using Tag = memory::format_tag;
-constexpr memory::data_type kF32 = memory::data_type::f32;
 
 enum class Pass { Forward, BackwardData, BackwardWeights };
 
@@ -45,11 +45,26 @@ dnnl::engine& engine() {
   return e;
 }
 
-using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, int64_t, int64_t>;
+using Key = std::tuple<int, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t, int64_t, int64_t, int64_t>;
 
-Key key_of(Pass pass, const ConvShape& s) {
-  return {static_cast<int>(pass), s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.groups};
+Key key_of(Pass pass, memory::data_type dt, const ConvShape& s) {
+  return {static_cast<int>(pass),
+          static_cast<int>(dt),
+          s.n,
+          s.c,
+          s.h,
+          s.w,
+          s.o,
+          s.kh,
+          s.kw,
+          s.sh,
+          s.sw,
+          s.ph,
+          s.pw,
+          s.dh,
+          s.dw,
+          s.groups};
 }
 
 // The primitive of one pass and shape, with the layouts it computes in and the plain ones the
@@ -58,9 +73,10 @@ struct Plan {
   dnnl::primitive prim;
   memory::desc src, weights, dst;  // the primitive's layouts (diff_* for the backward)
   memory::desc plain_src, plain_weights, plain_dst;
+  memory::desc scratch;
 };
 
-Plan make_plan(Pass pass, const ConvShape& s) {
+Plan make_plan(Pass pass, memory::data_type kF32, const ConvShape& s) {
   const Dims src{s.n, s.c, s.h, s.w}, dst{s.n, s.o, s.oh, s.ow};
   const Dims weights =
       s.groups == 1 ? Dims{s.o, s.c, s.kh, s.kw} : Dims{s.groups, s.o / s.groups, s.c / s.groups, s.kh, s.kw};
@@ -77,23 +93,27 @@ Plan make_plan(Pass pass, const ConvShape& s) {
   const dnnl::algorithm algo = dnnl::algorithm::convolution_direct;
   const dnnl::convolution_forward::desc fwd_desc(dnnl::prop_kind::forward_training, algo, any_src, any_w, any_dst,
                                                  strides, dilates, pad_l, pad_r);
-  const dnnl::convolution_forward::primitive_desc fwd(fwd_desc, engine());
+  const dnnl::primitive_attr attr = onednn_user_scratchpad();
+  const dnnl::convolution_forward::primitive_desc fwd(fwd_desc, attr, engine());
   if (pass == Pass::Forward) {
     p.prim = dnnl::convolution_forward(fwd);
+    p.scratch = fwd.scratchpad_desc();
     p.src = fwd.src_desc();
     p.weights = fwd.weights_desc();
     p.dst = fwd.dst_desc();
   } else if (pass == Pass::BackwardData) {
     const dnnl::convolution_backward_data::desc d(algo, any_src, any_w, any_dst, strides, dilates, pad_l, pad_r);
-    const dnnl::convolution_backward_data::primitive_desc pd(d, engine(), fwd);
+    const dnnl::convolution_backward_data::primitive_desc pd(d, attr, engine(), fwd);
     p.prim = dnnl::convolution_backward_data(pd);
+    p.scratch = pd.scratchpad_desc();
     p.src = pd.diff_src_desc();
     p.weights = pd.weights_desc();
     p.dst = pd.diff_dst_desc();
   } else {
     const dnnl::convolution_backward_weights::desc d(algo, any_src, any_w, any_dst, strides, dilates, pad_l, pad_r);
-    const dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), fwd);
+    const dnnl::convolution_backward_weights::primitive_desc pd(d, attr, engine(), fwd);
     p.prim = dnnl::convolution_backward_weights(pd);
+    p.scratch = pd.scratchpad_desc();
     p.src = pd.src_desc();
     p.weights = pd.diff_weights_desc();
     p.dst = pd.diff_dst_desc();
@@ -101,16 +121,16 @@ Plan make_plan(Pass pass, const ConvShape& s) {
   return p;
 }
 
-const Plan& plan_for(Pass pass, const ConvShape& s) {
+const Plan& plan_for(Pass pass, memory::data_type dt, const ConvShape& s) {
   static std::mutex mutex;
   static std::map<Key, std::unique_ptr<Plan>> plans;
   constexpr size_t kMaxPlans = 1024;
   std::lock_guard<std::mutex> lock(mutex);
-  const Key key = key_of(pass, s);
+  const Key key = key_of(pass, dt, s);
   auto it = plans.find(key);
   if (it == plans.end()) {
     if (plans.size() >= kMaxPlans) plans.clear();  // shapes keep changing: start over
-    it = plans.emplace(key, std::make_unique<Plan>(make_plan(pass, s))).first;
+    it = plans.emplace(key, std::make_unique<Plan>(make_plan(pass, dt, s))).first;
   }
   return *it->second;
 }
@@ -131,28 +151,34 @@ void finish(dnnl::stream& stream, const memory& result, const memory::desc& plai
   dnnl::reorder(result, user).execute(stream, const_cast<memory&>(result), user);
 }
 
-void run(Pass pass, const ConvShape& s, const void* a, const void* b, void* out) {
+void run(Pass pass, memory::data_type dt, const ConvShape& s, const void* a, const void* b, void* out) {
   try {
     omp_set_num_threads(num_threads());  // the calling thread's setting; costs a store
-    const Plan& p = plan_for(pass, s);
+    const Plan& p = plan_for(pass, dt, s);
     dnnl::stream stream(engine());
+    memory scratch = onednn_scratchpad(p.scratch, engine());
     if (pass == Pass::Forward) {  // a = x, b = weight, out = y
       memory x = as_layout(stream, p.plain_src, p.src, const_cast<void*>(a), true);
       memory w = as_layout(stream, p.plain_weights, p.weights, const_cast<void*>(b), true);
       memory y = as_layout(stream, p.plain_dst, p.dst, out, false);
-      p.prim.execute(stream, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
+      p.prim.execute(stream,
+                     {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch}});
       finish(stream, y, p.plain_dst, out);
     } else if (pass == Pass::BackwardData) {  // a = weight, b = dy, out = dx
       memory w = as_layout(stream, p.plain_weights, p.weights, const_cast<void*>(a), true);
       memory dy = as_layout(stream, p.plain_dst, p.dst, const_cast<void*>(b), true);
       memory dx = as_layout(stream, p.plain_src, p.src, out, false);
-      p.prim.execute(stream, {{DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}});
+      p.prim.execute(
+          stream,
+          {{DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}, {DNNL_ARG_SCRATCHPAD, scratch}});
       finish(stream, dx, p.plain_src, out);
     } else {  // a = x, b = dy, out = dweight
       memory x = as_layout(stream, p.plain_src, p.src, const_cast<void*>(a), true);
       memory dy = as_layout(stream, p.plain_dst, p.dst, const_cast<void*>(b), true);
       memory dw = as_layout(stream, p.plain_weights, p.weights, out, false);
-      p.prim.execute(stream, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}});
+      p.prim.execute(
+          stream,
+          {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}, {DNNL_ARG_SCRATCHPAD, scratch}});
       finish(stream, dw, p.plain_weights, out);
     }
     stream.wait();
@@ -165,30 +191,39 @@ void run(Pass pass, const ConvShape& s, const void* a, const void* b, void* out)
   }
 }
 
+template <memory::data_type DT>
 bool forward(const ConvShape& s, const void* x, const void* w, void* y) {
   if (!enabled()) return false;
-  run(Pass::Forward, s, x, w, y);
+  run(Pass::Forward, DT, s, x, w, y);
   return true;
 }
 
+template <memory::data_type DT>
 void backward_data(const ConvShape& s, const void* w, const void* dy, void* dx) {
-  run(Pass::BackwardData, s, w, dy, dx);
+  run(Pass::BackwardData, DT, s, w, dy, dx);
 }
 
+template <memory::data_type DT>
 void backward_weights(const ConvShape& s, const void* x, const void* dy, void* dw) {
-  run(Pass::BackwardWeights, s, x, dy, dw);
+  run(Pass::BackwardWeights, DT, s, x, dy, dw);
+}
+
+template <memory::data_type DT>
+void register_for(Dtype dtype) {
+  using runtime::Backend;
+  runtime::register_kernel(runtime::op_id(Op::cudnn_conv2d), Backend::CpuScalar, dtype,
+                           reinterpret_cast<void*>(static_cast<ConvForwardKernel>(&forward<DT>)));
+  runtime::register_kernel(runtime::op_id(Op::cudnn_conv2d_backward_input), Backend::CpuScalar, dtype,
+                           reinterpret_cast<void*>(static_cast<ConvBackwardDataKernel>(&backward_data<DT>)));
+  runtime::register_kernel(runtime::op_id(Op::cudnn_conv2d_backward_weight), Backend::CpuScalar, dtype,
+                           reinterpret_cast<void*>(static_cast<ConvBackwardFilterKernel>(&backward_weights<DT>)));
 }
 
 }  // namespace
 
 void register_onednn_conv_kernels() {
-  using runtime::Backend;
-  runtime::register_kernel(runtime::op_id(Op::cudnn_conv2d), Backend::CpuScalar, Dtype::Float32,
-                           reinterpret_cast<void*>(&forward));
-  runtime::register_kernel(runtime::op_id(Op::cudnn_conv2d_backward_input), Backend::CpuScalar, Dtype::Float32,
-                           reinterpret_cast<void*>(&backward_data));
-  runtime::register_kernel(runtime::op_id(Op::cudnn_conv2d_backward_weight), Backend::CpuScalar, Dtype::Float32,
-                           reinterpret_cast<void*>(&backward_weights));
+  register_for<memory::data_type::f32>(Dtype::Float32);
+  register_for<memory::data_type::bf16>(Dtype::BFloat16);
 }
 
 }  // namespace lamina::kernels::cpu

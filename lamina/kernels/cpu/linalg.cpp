@@ -85,7 +85,8 @@ struct LoopGemmKernel {
 
 void register_linalg_kernels() {
   register_each<BlasGemmKernel, float, double>(Op::matmul);
-  // float16/bfloat16 have no kernel here: the op computes them in float32 through BLAS.
+  // float16 (and bfloat16 in builds without oneDNN, matmul_onednn.cpp) have no kernel here: the
+  // op computes them in float32 through BLAS.
   register_each<LoopGemmKernel, LAMINA_INT_TYPES>(Op::matmul);
 }
 

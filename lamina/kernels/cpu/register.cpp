@@ -19,6 +19,7 @@ void register_all() {
   register_simd_kernels();
 #if defined(LAMINA_HAVE_ONEDNN)
   register_onednn_conv_kernels();
+  register_onednn_matmul_kernels();
 #endif
 }
 

@@ -21,5 +21,6 @@ void register_attention_kernels();   // attention.cpp: fused scaled_dot_product_
 void register_window_kernels();      // window.cpp: im2col, col2im, max pooling
 void register_simd_kernels();        // simd_*.cpp: Highway, run-time ISA dispatch
 void register_onednn_conv_kernels();  // conv_onednn.cpp: convolution through oneDNN (builds that have it)
+void register_onednn_matmul_kernels();  // matmul_onednn.cpp: bfloat16 products through oneDNN (same builds)
 
 }  // namespace lamina::kernels::cpu

@@ -13,7 +13,8 @@
 // gelu is the erf form (PyTorch's approximate='none'), computed as 0.5 x erfc(-x/sqrt 2) with
 // our own erf/erfc polynomial fits (tools/fit_erf.py), so its negative tail keeps full relative
 // accuracy (the textbook 0.5 x (1 + erf(x/sqrt 2)) cancels to 0 below x = -6); float32 evaluates
-// it in double. Specials follow the scalar kernels (gelu(-inf) is NaN there, as in PyTorch).
+// |x| < 4 in float lanes with its exponent carried in two parts (where FMA is native), the rest
+// in double. Specials follow the scalar kernels (gelu(-inf) is NaN there, as in PyTorch).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "lamina/kernels/cpu/simd.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
