@@ -188,6 +188,7 @@ struct GemmLoop {
   int64_t a_rs = 0, a_cs = 0;          // elements
   int64_t b_rs = 0, b_cs = 0;          // elements
   int64_t c_rs = 0;                    // elements between rows of C (0: n); nonzero only with batch 1
+  bool accumulate = false;             // C += A B (C holds its initial values); floating products only
 };
 
 /// Signature of every matrix-product kernel.

@@ -123,6 +123,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   LAMINA_CHECK(weight.dim() == 2, ShapeError, "linear", "weight must be 2-D, got ", shape_str(weight.shape()));
   LAMINA_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), ShapeError, "linear", "expected input with last dim ",
                weight.size(1), " (in_features), got shape ", shape_str(x.shape()));
+  if (bias.defined() && x.dim() >= 2 && bias.dim() == 1) {
+    // The bias starts the GEMM (addmm), rows of every leading dim folded into one product.
+    if (x.dim() == 2) return addmm(bias, x, weight.t());
+    Shape out_shape = x.shape();
+    out_shape.back() = weight.size(0);
+    return addmm(bias, x.reshape({-1, x.size(-1)}), weight.t()).reshape(out_shape);
+  }
   Tensor y = matmul(x, weight.t());
   return bias.defined() ? add(y, bias) : y;
 }

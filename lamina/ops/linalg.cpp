@@ -8,6 +8,7 @@
 #include "lamina/ops/autocast.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
+#include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/runtime/config.h"
@@ -214,6 +215,68 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a1) return r.squeeze(r.dim() - 2);
   if (b1) return r.squeeze(r.dim() - 1);
   return r;
+}
+
+Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, addmm, input, a, b, beta, alpha);
+  LAMINA_PROFILE_OP("addmm", input, a, b);
+  const char* op = "addmm";
+  check_pair(a, b, op);
+  ops::check_defined(input, op, "input");
+  LAMINA_CHECK(a.dim() == 2 && b.dim() == 2, ShapeError, op, "expects two matrices, got ", describe(a), " and ",
+               describe(b));
+  check_product(a.shape(), b.shape(), false, false, op);
+  const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  const Shape out_shape{m, n};
+  LAMINA_CHECK(broadcast_shapes(input.shape(), out_shape, op) == out_shape, ShapeError, op, "input ", describe(input),
+               " must broadcast to the product's shape ", out_shape);
+  if (beta != 1.0 || alpha != 1.0) {
+    const Tensor product = alpha == 1.0 ? mm(a, b) : mul(mm(a, b), Scalar(alpha));
+    if (beta == 0.0) return add(product, zeros(input.shape(), {product.dtype(), product.device()}));
+    return add(mul(input, Scalar(beta)), product);
+  }
+  const Dtype dt = a.dtype();
+  const bool fold = a.device().is_cpu() && input.device().is_cpu() && (dt == Dtype::Float32 || dt == Dtype::Float64) &&
+                    b.dtype() == dt && input.dtype() == dt;
+  if (!fold) return add(input, mm(a, b));
+  Tensor out;
+  {
+    autograd::NoGradGuard no_grad;
+    out = input.expand(out_shape).contiguous();
+    if (out.data_ptr() == input.data_ptr()) out = out.clone();  // never write into the input
+    if (m > 0 && n > 0 && k > 0) {
+      const Tensor A = blas_ready(a), B = blas_ready(b);
+      kernels::GemmLoop g;
+      g.m = m;
+      g.n = n;
+      g.k = k;
+      g.a_rs = A.strides()[0];
+      g.a_cs = A.strides()[1];
+      g.b_rs = B.strides()[0];
+      g.b_cs = B.strides()[1];
+      g.accumulate = true;
+      const int64_t zero = 0;
+      g.a = static_cast<const char*>(A.data_ptr());
+      g.b = static_cast<const char*>(B.data_ptr());
+      g.c = static_cast<char*>(out.data_ptr());
+      g.a_offsets = &zero;
+      g.b_offsets = &zero;
+      runtime::launch_gemm(matmul_id(), dt, g, a.device(), true);
+    }
+  }
+  if (autograd::needs_grad({&input, &a, &b})) {
+    autograd::SavedTensor sa(a), sb(b);
+    autograd::record("AddmmBackward0", out, {&input, &a, &b},
+                     [sa, sb, in_shape = input.shape(), ri = autograd::requires_grad(input),
+                      ra = autograd::requires_grad(a), rb = autograd::requires_grad(b)](const Tensor& g) {
+                       std::vector<Tensor> r(3);
+                       if (ri) r[0] = sum_to(g, in_shape);
+                       if (ra) r[1] = mm(g, sb.get("AddmmBackward0").t());
+                       if (rb) r[2] = mm(sa.get("AddmmBackward0").t(), g);
+                       return r;
+                     });
+  }
+  return out;
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {

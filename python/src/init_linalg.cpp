@@ -15,6 +15,13 @@ void init_linalg(nb::module_& m, TensorClass& cls) {
   LAMINA_BIND_PRODUCT(dot, "Inner product of 1-d tensors.")
   LAMINA_BIND_PRODUCT(outer, "Outer product of 1-d tensors.")
 #undef LAMINA_BIND_PRODUCT
+  auto addmm_scaled = [](const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha) {
+    return lamina::addmm(input, a, b, beta, alpha);
+  };
+  m.def("addmm", addmm_scaled, nb::arg("input"), nb::arg("mat1"), nb::arg("mat2"), nb::kw_only(), nb::arg("beta") = 1.0,
+        nb::arg("alpha") = 1.0, "beta * input + alpha * (mat1 @ mat2) (torch.addmm).");
+  cls.def("addmm", addmm_scaled, nb::arg("mat1"), nb::arg("mat2"), nb::kw_only(), nb::arg("beta") = 1.0,
+          nb::arg("alpha") = 1.0, "beta * self + alpha * (mat1 @ mat2) (torch.Tensor.addmm).");
   cls.def("__matmul__", [](const Tensor& a, nb::handle b) -> nb::object {
     if (!nb::isinstance<Tensor>(b)) return nb::borrow(Py_NotImplemented);
     return nb::cast(matmul(a, nb::cast<Tensor>(b)));

@@ -124,6 +124,61 @@ def test_bfloat16_matmul_accumulates_in_float32_on_every_split(threads, rng):
         lamina.set_num_threads(before)
 
 
+@pytest.mark.parametrize("npdt", [np.float32, np.float64])
+def test_addmm_broadcast_inputs_scales_and_gradients(npdt, rng):
+    # The bias-started GEMM (float32/float64 on the CPU): every broadcast form of the input,
+    # transposed operands, the input left unchanged, gradients for all three operands.
+    tol = 1e-5 if npdt == np.float32 else 1e-12
+    a, b = random_array(rng, (70, 40), npdt), random_array(rng, (40, 90), npdt)
+    for shape in [(90,), (1, 90), (70, 1), (70, 90), ()]:
+        c = random_array(rng, shape, npdt)
+        lc = lt(c)
+        before = lc.numpy().copy()
+        got = lamina.addmm(lc, lt(a), lt(b.T.copy()).T).numpy()
+        np.testing.assert_allclose(got, c + a.astype(np.float64) @ b, rtol=tol, atol=tol * 10)
+        np.testing.assert_array_equal(lc.numpy(), before)
+    c = random_array(rng, (90,), npdt)
+    np.testing.assert_allclose(lamina.addmm(lt(c), lt(a), lt(b), beta=0.5, alpha=-2.0).numpy(),
+                               0.5 * c - 2.0 * (a.astype(np.float64) @ b), rtol=tol, atol=tol * 10)
+    nan = np.full((90,), np.nan, npdt)
+    assert np.isfinite(lamina.addmm(lt(nan), lt(a), lt(b), beta=0.0).numpy()).all()
+    assert np.array_equal(lt(c).addmm(lt(a), lt(b)).numpy(), lamina.addmm(lt(c), lt(a), lt(b)).numpy())
+    lc, la, lb = (lt(x).requires_grad_(True) for x in (c, a, b))
+    out = lamina.addmm(lc, la, lb)
+    assert out.grad_fn.name() == "AddmmBackward0"
+    g = random_array(rng, (70, 90), npdt)
+    out.backward(lt(g))
+    np.testing.assert_allclose(lc.grad.numpy(), g.sum(0), rtol=tol, atol=tol * 10)
+    np.testing.assert_allclose(la.grad.numpy(), g @ b.T, rtol=tol, atol=tol * 10)
+    np.testing.assert_allclose(lb.grad.numpy(), a.T @ g, rtol=tol, atol=tol * 10)
+    # k = 0: the broadcast input alone; empty m: empty.
+    z = lamina.addmm(lt(c), lt(np.zeros((3, 0), npdt)), lt(np.zeros((0, 90), npdt))).numpy()
+    np.testing.assert_array_equal(z, np.broadcast_to(c, (3, 90)))
+    assert lamina.addmm(lt(c), lt(np.zeros((0, 40), npdt)), lt(b)).shape == (0, 90)
+    with pytest.raises(lamina.ShapeError, match="broadcast"):
+        lamina.addmm(lt(random_array(rng, (7,), npdt)), lt(a), lt(b))
+    with pytest.raises(lamina.ShapeError):
+        lamina.addmm(lt(c), lt(a), lt(a))
+
+
+def test_linear_through_addmm_matches_matmul_plus_bias(rng):
+    # nn.functional.linear with a bias folds the leading dims into one addmm: values and
+    # gradients as x @ W^T + b in float64, for 2-d, 3-d and non-contiguous inputs.
+    w, bias = random_array(rng, (24, 16), np.float64), random_array(rng, (24,), np.float64)
+    for x in (random_array(rng, (5, 16), np.float64), random_array(rng, (3, 5, 16), np.float64)):
+        for lx in (lt(x), lt(np.swapaxes(x, -1, -2).copy()).transpose(-1, -2)):
+            lx = lx.detach().requires_grad_(True)
+            lw, lb = lt(w).requires_grad_(True), lt(bias).requires_grad_(True)
+            out = lamina.nn.functional.linear(lx, lw, lb)
+            np.testing.assert_allclose(out.detach().numpy(), x @ w.T + bias, rtol=1e-12, atol=1e-12)
+            g = random_array(rng, out.shape, np.float64)
+            out.backward(lt(g))
+            np.testing.assert_allclose(lx.grad.numpy(), g @ w, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(lw.grad.numpy(), g.reshape(-1, 24).T @ x.reshape(-1, 16), rtol=1e-12,
+                                       atol=1e-12)
+            np.testing.assert_allclose(lb.grad.numpy(), g.reshape(-1, 24).sum(0), rtol=1e-12, atol=1e-12)
+
+
 def test_products_mm_bmm_mv_dot_outer(rng):
     a, b = random_array(rng, (3, 4), np.float64), random_array(rng, (4, 2), np.float64)
     v, u = random_array(rng, (4,), np.float64), random_array(rng, (3,), np.float64)

@@ -12,6 +12,11 @@ namespace lamina {
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// Product of two matrices.
 Tensor mm(const Tensor& a, const Tensor& b);
+/// torch.addmm: beta * input + alpha * (a @ b) for matrices a (m, k), b (k, n) and an input that
+/// broadcasts to (m, n) (a bias row, say); beta = 0 ignores the input's values (NaN included).
+/// With beta = alpha = 1, float32/float64 on the CPU start the GEMM from the broadcast input
+/// (one pass over the result fewer than a product and an add).
+Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta = 1.0, double alpha = 1.0);
 /// Batched product of (B, n, k) and (B, k, m) tensors.
 Tensor bmm(const Tensor& a, const Tensor& b);
 /// Matrix-vector product.

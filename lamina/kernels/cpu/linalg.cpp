@@ -39,9 +39,9 @@ struct BlasGemmKernel {
       const T* bm = reinterpret_cast<const T*>(g.b + g.b_offsets[b]);
       T* c = reinterpret_cast<T*>(g.c) + b * g.m * g.n;
       if constexpr (std::is_same_v<T, float>)
-        runtime::gemm_f32(ta, tb, g.m, g.n, g.k, 1.0f, a, lda, bm, ldb, 0.0f, c, ldc);
+        runtime::gemm_f32(ta, tb, g.m, g.n, g.k, 1.0f, a, lda, bm, ldb, g.accumulate ? 1.0f : 0.0f, c, ldc);
       else
-        runtime::gemm_f64(ta, tb, g.m, g.n, g.k, 1.0, a, lda, bm, ldb, 0.0, c, ldc);
+        runtime::gemm_f64(ta, tb, g.m, g.n, g.k, 1.0, a, lda, bm, ldb, g.accumulate ? 1.0 : 0.0, c, ldc);
     }
   }
 };

@@ -66,6 +66,7 @@ const MatmulPlan& plan_for(const GemmLoop& g, int64_t ldc) {
 }
 
 void matmul_bf16(const GemmLoop& g, const KernelParams&) {
+  LAMINA_CHECK(!g.accumulate, KernelError, "matmul", "the bfloat16 kernel does not accumulate into C");
   if (g.batch == 0 || g.m == 0 || g.n == 0) return;
   const int64_t ldc = g.c_rs ? g.c_rs : g.n;
   try {

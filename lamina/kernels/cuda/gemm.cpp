@@ -240,7 +240,8 @@ void run_gemm(Dtype dtype, const kernels::GemmLoop& g) {
   const float one_f = 1.0f, zero_f = 0.0f;
   const double one_d = 1.0, zero_d = 0.0;
   const void* alpha = dtype == Dtype::Float64 ? static_cast<const void*>(&one_d) : &one_f;
-  const void* beta = dtype == Dtype::Float64 ? static_cast<const void*>(&zero_d) : &zero_f;
+  const void* beta = dtype == Dtype::Float64 ? static_cast<const void*>(g.accumulate ? &one_d : &zero_d)
+                                             : (g.accumulate ? &one_f : &zero_f);
   const int64_t c_bytes = g.m * g.n * esize;
   for (int64_t i = 0; i < calls; ++i) {
     const char* a = g.a + g.a_offsets[i];
