@@ -376,7 +376,8 @@ TEST(Profiler, BackwardNodesAndOptimizerStep) {
   p.stop();
   const auto& ev = p.events();
   EXPECT_GE(count_named(ev, "linear"), 1);
-  EXPECT_GE(count_named(ev, "matmul"), 1);
+  EXPECT_GE(count_named(ev, "addmm"), 1);  // linear's bias-started GEMM
+  EXPECT_EQ(count_named(ev, "AddmmBackward0"), 1);
   EXPECT_GE(count_named(ev, "relu"), 1);
   EXPECT_EQ(count_named(ev, "backward"), 1);
   EXPECT_GE(count_named(ev, "ReluBackward0"), 1);

@@ -35,7 +35,7 @@ def test_mlp_step_table_and_key_averages():
         with profiler.record_function("train_step"):
             _train(model, opt, x, y)
     names = {r.key: r for r in p.key_averages()}
-    for op in ["linear", "matmul", "relu", "cross_entropy", "backward", "ReluBackward0", "SGD.step", "train_step"]:
+    for op in ["linear", "addmm", "AddmmBackward0", "relu", "cross_entropy", "backward", "ReluBackward0", "SGD.step", "train_step"]:
         assert op in names, (op, sorted(names))
     assert names["linear"].count == 2
     assert names["relu"].count == 1
@@ -107,7 +107,7 @@ def test_chrome_trace(tmp_path):
         assert e["ph"] == "X"
         assert e["dur"] >= 0 and e["ts"] >= 0
     assert any(e["name"] == "outer range" and e["cat"] == "user_annotation" for e in events)
-    mm = [e for e in events if e["name"] == "matmul"]
+    mm = [e for e in events if e["name"] == "addmm"]  # linear's GEMM
     assert mm and all("shapes" in e["args"] for e in mm)
     # Nested events lie within their parents (same thread, depth + 1).
     by_thread = {}
