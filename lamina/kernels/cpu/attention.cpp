@@ -55,12 +55,16 @@ void block_probabilities(const AttentionShape& sh, const T* q, const T* k, int64
       if (lse) lse[r] = -std::numeric_limits<float>::infinity();
       continue;
     }
+    if (lse == nullptr) {  // the backward's recomputation: probabilities only
+      simd::softmax_line(row, row, n, false);
+      continue;
+    }
     bool nan = false;
     const T m = simd::extreme_row(true, row, n, &nan);
     const int64_t at = nan ? -1 : simd::find_first(row, n, m);
     simd::softmax_line(row, row, n, false);
     // exp(m - lse) is the largest probability, so lse = m - log(p[argmax]).
-    if (lse) lse[r] = at < 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(m - std::log(row[at]));
+    lse[r] = at < 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(m - std::log(row[at]));
   }
 }
 
