@@ -8,7 +8,6 @@
 #include "lamina/ops/autocast.h"
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
-#include "lamina/ops/creation.h"
 #include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
 #include "lamina/runtime/config.h"
@@ -188,7 +187,7 @@ Tensor run_matmul_impl(const Tensor& a, const Tensor& b, const Shape& batch, Dty
   g.c = static_cast<char*>(out.data_ptr());
   g.a_offsets = off_a.data();
   g.b_offsets = off_b.data();
-  runtime::launch_gemm(matmul_id(), compute, g, a.device(), blas);
+  runtime::launch_gemm(matmul_id(), compute, g, a.device());
   return out;
 }
 
@@ -232,7 +231,7 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
                " must broadcast to the product's shape ", out_shape);
   if (beta != 1.0 || alpha != 1.0) {
     const Tensor product = alpha == 1.0 ? mm(a, b) : mul(mm(a, b), Scalar(alpha));
-    if (beta == 0.0) return add(product, zeros(input.shape(), {product.dtype(), product.device()}));
+    if (beta == 0.0) return product;  // already (m, n), the input's values ignored
     return add(mul(input, Scalar(beta)), product);
   }
   const Dtype dt = a.dtype();
@@ -261,7 +260,7 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
       g.c = static_cast<char*>(out.data_ptr());
       g.a_offsets = &zero;
       g.b_offsets = &zero;
-      runtime::launch_gemm(matmul_id(), dt, g, a.device(), true);
+      runtime::launch_gemm(matmul_id(), dt, g, a.device());
     }
   }
   if (autograd::needs_grad({&input, &a, &b})) {

@@ -60,11 +60,11 @@ constexpr int64_t kGemmGrain = int64_t{128} * 128 * 64;
 constexpr int64_t kGemmMinSlice = 64;
 }  // namespace
 
-// BLAS runs single-threaded (see config.cpp) and the pool runs its calls: the batch entries
+// BLAS runs single-threaded (see blas.cpp) and the pool runs its calls: the batch entries
 // split across the threads, or a single product's rows of C (columns when C is wider than it
 // is tall, so the operand every part packs again is the smaller one). One pool for every op
 // means no second set of threads spinning on the cores after a GEMM.
-void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device device, bool /*uses_blas*/) {
+void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device device) {
   auto kernel = find_kernel<kernels::GemmKernel>(op, device, dtype);
   if (!device.is_cpu()) {
     DeviceGuard guard(device);

@@ -37,11 +37,10 @@ void launch_reduce(OpId op, Dtype dtype, const kernels::ReduceLoop& loop, Device
 void launch_lines(OpId op, Dtype dtype, const kernels::LineLoop& loop, Device device,
                   const kernels::KernelParams& params);
 
-/// Runs the matrix-product kernel (op, dtype) over `loop` on `device`. On the CPU a batch of small
-/// products runs one product per pool thread, with BLAS single-threaded meanwhile when the
-/// kernel calls BLAS (`uses_blas`): BLAS's own threads cannot split a small product well, and the
-/// two pools must not both hold the cores. Large products are left to BLAS's threads.
-void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device device, bool uses_blas);
+/// A matrix-product kernel over `loop`: one launch on a device; on the CPU the pool splits it
+/// (batch entries, or one product's rows / columns of C) and each part calls the kernel, with
+/// BLAS itself single-threaded (runtime/blas.cpp), so only one set of threads holds the cores.
+void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device device);
 
 /// Looks up the kernel (op, device, dtype) of signature Kernel and runs call(kernel, begin, end)
 /// over the `count` independent items [0, count) (planes, rows, chunks): once with the device
