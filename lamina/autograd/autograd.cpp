@@ -45,9 +45,14 @@ namespace {
 struct FunctionNode : Node {
   std::string node_name;
   BackwardFn fn;
+  AddIntoFn add_fn;
   std::vector<Tensor> apply(const Tensor& grad_output) override { return fn(grad_output); }
   std::string name() const override { return node_name; }
-  void release() override { fn = nullptr; }
+  void release() override {
+    fn = nullptr;
+    add_fn = nullptr;
+  }
+  bool add_into(const Tensor& grad_output, Tensor& into) override { return add_fn && add_fn(grad_output, into); }
 };
 
 void attach(const char* name, const Tensor& output, std::vector<Edge> edges, BackwardFn fn) {
@@ -183,9 +188,11 @@ void record(const char* name, const Tensor& output, const std::vector<Tensor>& i
   attach(name, output, std::move(edges), std::move(fn));
 }
 
-void record_view(const char* name, const Tensor& output, const Tensor& base, BackwardFn fn) {
+void record_view(const char* name, const Tensor& output, const Tensor& base, BackwardFn fn, AddIntoFn add_into) {
   record(name, output, {&base}, std::move(fn));
-  ensure_meta(output).is_view = true;
+  AutogradMeta& m = ensure_meta(output);
+  m.is_view = true;
+  if (add_into && m.grad_fn) static_cast<FunctionNode&>(*m.grad_fn).add_fn = std::move(add_into);
 }
 
 void rebase_history(const Tensor& t, const Tensor& result) {

@@ -36,6 +36,12 @@ Tensor owned_copy(Tensor g) {
 
 Tensor accumulate(const Tensor& into, const Tensor& g) { return into.defined() ? add(into, g) : g; }
 
+// True when only the engine's pending map holds t and its memory, so it may be added into in
+// place (Node::add_into).
+bool engine_owned(const Tensor& t) {
+  return t.defined() && t.impl().use_count() == 1 && t.storage().use_count() == 1 && t.impl()->autograd == nullptr;
+}
+
 // Runs the graph from `roots` seeded with `seeds`. With `captures` (autograd.grad), the
 // gradient arriving at each captured node is stored there and leaves' .grad is left alone.
 void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool retain_graph, bool create_graph,
@@ -104,7 +110,14 @@ void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool 
         explicit Applying(Node* n) { set_applying_node(n); }
         ~Applying() { set_applying_node(previous); }
       } applying(node);
-      grads = node->apply(g);
+      // A slice's gradient joins its input's pending gradient in place (after the first
+      // slice's), not as a zero tensor of the input's size added to it.
+      bool added = false;
+      if (!create_graph && node->next_edges.size() == 1 && node->next_edges[0].fn) {
+        auto it = pending.find(node->next_edges[0].fn.get());
+        added = it != pending.end() && engine_owned(it->second) && node->add_into(g, it->second);
+      }
+      if (!added) grads = node->apply(g);
       if (!retain_graph) {
         node->release();
         node->released = true;

@@ -189,6 +189,10 @@ struct GemmLoop {
   int64_t b_rs = 0, b_cs = 0;          // elements
   int64_t c_rs = 0;                    // elements between rows of C (0: n); nonzero only with batch 1
   bool accumulate = false;             // C += A B (C holds its initial values); floating products only
+  // With accumulate and batch 1 on the CPU: C's initial values are this row of n elements in
+  // every row, written by the kernel a cache-sized band of rows at a time just before that
+  // band's product (addmm's bias), so C is not filled in a pass of its own.
+  const char* c_init_row = nullptr;
 };
 
 /// Signature of every matrix-product kernel.

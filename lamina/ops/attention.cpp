@@ -80,23 +80,78 @@ bool fused_attention_ok(const Tensor& q, const Tensor& k, const Tensor& v, const
 
 namespace {
 
+using kernels::AttentionLayout;
+
+// t's (rows, E) matrices as an AttentionLayout over its batch dims (heads = its dim -3 for a
+// 4-D tensor), or false where the kernels cannot read t in place: a last dim that is not
+// contiguous, rows closer than E apart, or more than two batch dims.
+bool strided_layout(const Tensor& t, AttentionLayout& layout) {
+  const int64_t nd = t.dim(), rows = t.shape()[nd - 2], e = t.shape()[nd - 1];
+  const Strides& st = t.strides();
+  if (e > 1 && st[nd - 1] != 1) return false;
+  const int64_t row = rows > 1 ? st[nd - 2] : e;
+  if (row < e || nd > 4) return false;
+  layout = {nd >= 3 ? st[0] : 0, nd == 4 ? st[1] : 0, row};
+  return true;
+}
+
+// The attention geometry of query (..., L, E) against key / value (..., S, E).
+AttentionShape attention_shape(const Tensor& query, const Tensor& key, bool is_causal, double scale) {
+  const int64_t nd = query.dim();
+  AttentionShape sh;
+  sh.batch = shape_numel(Shape(query.shape().begin(), query.shape().end() - 2));
+  sh.l = query.shape()[nd - 2];
+  sh.s = key.shape()[nd - 2];
+  sh.e = query.shape()[nd - 1];
+  sh.scale = static_cast<float>(scale);
+  sh.causal = is_causal;
+  // The CPU kernels read any strided rows; the CUDA ones contiguous (batch, rows, E) only.
+  sh.heads = query.device().is_cpu() && nd == 4 ? query.shape()[1] : 1;
+  return sh;
+}
+
+// The tensor to hand the kernels for t, with its layout: t itself where the kernels read its
+// layout, else a contiguous copy.
+Tensor kernel_operand(const AttentionShape& sh, const Tensor& t, int64_t rows, AttentionLayout& layout) {
+  if (t.device().is_cpu() && strided_layout(t, layout)) return t;
+  layout = kernels::contiguous_attention_layout(rows, sh.e, sh.heads);
+  return t.reshape({sh.batch, rows, sh.e}).contiguous();
+}
+
+// A fresh (..., rows, E) buffer shaped like `like`; a 4-D one whose heads are the inner stride
+// (the (B, L, H, E) buffer of a model's projections, seen as (B, H, L, E)) gets that layout,
+// so the transpose back to (B, L, H, E) is a view.
+Tensor attention_buffer(const AttentionShape& sh, const Tensor& like, int64_t rows, AttentionLayout& layout) {
+  const Dtype dt = like.dtype();
+  const Device device = like.device();
+  if (sh.heads > 1 && like.strides()[1] < like.strides()[2]) {
+    const Shape& sp = like.shape();
+    Tensor t = Tensor::empty({sp[0], sp[2], sp[1], sp[3]}, dt, device).transpose(1, 2);
+    strided_layout(t, layout);
+    return t;
+  }
+  layout = kernels::contiguous_attention_layout(rows, sh.e, sh.heads);
+  Shape shape(like.shape().begin(), like.shape().end() - 1);
+  shape.push_back(sh.e);
+  return Tensor::empty(shape, dt, device);
+}
+
 // The forward kernel over all of sh.batch: on the CPU the batch entries split across the pool
-// (each part a kernel call on its own contiguous range), on a device one launch.
+// (each part a kernel call on its own range of entries), on a device one launch.
 void run_attention_forward(const AttentionShape& sh, Device device, Dtype dt, const Tensor& q, const Tensor& k,
                            const Tensor& v, Tensor& out, Tensor& lse) {
-  const int64_t item = itemsize(dt);
-  const char* pq = static_cast<const char*>(q.data_ptr());
-  const char* pk = static_cast<const char*>(k.data_ptr());
-  const char* pv = static_cast<const char*>(v.data_ptr());
-  char* po = static_cast<char*>(out.data_ptr());
+  const void* pq = q.data_ptr();
+  const void* pk = k.data_ptr();
+  const void* pv = v.data_ptr();
+  void* po = out.data_ptr();
   float* pl = static_cast<float*>(lse.data_ptr());
   runtime::launch_ranges<kernels::AttentionForwardKernel>(
       forward_id(), device, dt, sh.batch, sh.l * sh.s * sh.e * 2,
       [&](kernels::AttentionForwardKernel kernel, int64_t b0, int64_t b1) {
         AttentionShape part = sh;
+        part.first = b0;
         part.batch = b1 - b0;
-        kernel(part, pq + b0 * sh.l * sh.e * item, pk + b0 * sh.s * sh.e * item, pv + b0 * sh.s * sh.e * item,
-               po + b0 * sh.l * sh.e * item, pl + b0 * sh.l);
+        kernel(part, pq, pk, pv, po, pl);
       });
 }
 
@@ -104,82 +159,73 @@ void run_attention_forward(const AttentionShape& sh, Device device, Dtype dt, co
 void run_attention_backward(const AttentionShape& sh, Device device, Dtype dt, const Tensor& q, const Tensor& k,
                             const Tensor& v, const Tensor& o, const Tensor& g, const Tensor& lse, Tensor& delta,
                             std::vector<Tensor>& r) {
-  const int64_t item = itemsize(dt), lq = sh.l * sh.e * item, ls = sh.s * sh.e * item;
-  const char* pq = static_cast<const char*>(q.data_ptr());
-  const char* pk = static_cast<const char*>(k.data_ptr());
-  const char* pv = static_cast<const char*>(v.data_ptr());
-  const char* po = static_cast<const char*>(o.data_ptr());
-  const char* pg = static_cast<const char*>(g.data_ptr());
+  const void* pq = q.data_ptr();
+  const void* pk = k.data_ptr();
+  const void* pv = v.data_ptr();
+  const void* po = o.data_ptr();
+  const void* pg = g.data_ptr();
   const float* pl = static_cast<const float*>(lse.data_ptr());
   float* pd = static_cast<float*>(delta.data_ptr());
-  char* pdq = static_cast<char*>(r[0].data_ptr());
-  char* pdk = static_cast<char*>(r[1].data_ptr());
-  char* pdv = static_cast<char*>(r[2].data_ptr());
+  void* pdq = r[0].data_ptr();
+  void* pdk = r[1].data_ptr();
+  void* pdv = r[2].data_ptr();
   runtime::launch_ranges<kernels::AttentionBackwardKernel>(
       backward_id(), device, dt, sh.batch, sh.l * sh.s * sh.e * 5,
       [&](kernels::AttentionBackwardKernel kernel, int64_t b0, int64_t b1) {
         AttentionShape part = sh;
+        part.first = b0;
         part.batch = b1 - b0;
-        kernel(part, pq + b0 * lq, pk + b0 * ls, pv + b0 * ls, po + b0 * lq, pg + b0 * lq, pl + b0 * sh.l,
-               pd + b0 * sh.l, pdq + b0 * lq, pdk + b0 * ls, pdv + b0 * ls);
+        kernel(part, pq, pk, pv, po, pg, pl, pd, pdq, pdk, pdv);
       });
 }
 
 }  // namespace
 
 Tensor fused_attention(const Tensor& query, const Tensor& key, const Tensor& value, bool is_causal, double scale) {
-  const int64_t nd = query.dim(), l = query.shape()[nd - 2], s = key.shape()[nd - 2], e = query.shape()[nd - 1];
-  const int64_t batch = shape_numel(Shape(query.shape().begin(), query.shape().end() - 2));
   const Device device = query.device();
   const Dtype dt = query.dtype();
-  AttentionShape sh;
-  sh.batch = batch;
-  sh.l = l;
-  sh.s = s;
-  sh.e = e;
-  sh.scale = static_cast<float>(scale);
-  sh.causal = is_causal;
-  Tensor q, k, v, out, lse;
+  AttentionShape sh = attention_shape(query, key, is_causal, scale);
+  Tensor out, lse;
   {
     ag::NoGradGuard no_grad;
-    q = query.reshape({batch, l, e}).contiguous();
-    k = key.reshape({batch, s, e}).contiguous();
-    v = value.reshape({batch, s, e}).contiguous();
-    out = Tensor::empty({batch, l, e}, dt, device);
-    lse = Tensor::empty({batch, l}, Dtype::Float32, device);
+    const Tensor q = kernel_operand(sh, query, sh.l, sh.q), k = kernel_operand(sh, key, sh.s, sh.k),
+                 v = kernel_operand(sh, value, sh.s, sh.v);
+    out = attention_buffer(sh, query, sh.l, sh.o);
+    lse = Tensor::empty({sh.batch, sh.l}, Dtype::Float32, device);
     run_attention_forward(sh, device, dt, q, k, v, out, lse);
   }
   if (ag::needs_grad({&query, &key, &value})) {
-    // The inputs themselves are saved (not their contiguous copies) so that create_graph
-    // differentiates back into their history.
+    // The inputs themselves are saved (not copies) so that create_graph differentiates back
+    // into their history.
     ag::SavedTensor sq(query), sk(key), sv(value), so(out, true), sl(lse);
     const Shape qs = query.shape(), ks = key.shape(), vs = value.shape();
     ag::record("ScaledDotProductFlashAttentionBackward0", out, {&query, &key, &value},
                [sq, sk, sv, so, sl, sh, qs, ks, vs, scale, device, dt](const Tensor& grad) {
                  const char* name = "ScaledDotProductFlashAttentionBackward0";
-                 const Tensor q = sq.get(name).reshape({sh.batch, sh.l, sh.e});
-                 const Tensor k = sk.get(name).reshape({sh.batch, sh.s, sh.e});
-                 const Tensor v = sv.get(name).reshape({sh.batch, sh.s, sh.e});
-                 std::vector<Tensor> r;
+                 const Tensor query = sq.get(name), key = sk.get(name), value = sv.get(name);
                  if (ag::grad_mode_enabled()) {  // create_graph: differentiable ops
+                   const Tensor q = query.reshape({sh.batch, sh.l, sh.e}), k = key.reshape({sh.batch, sh.s, sh.e}),
+                                v = value.reshape({sh.batch, sh.s, sh.e});
                    const Tensor p = attention_weights(q, k, Tensor(), sh.causal, scale);
-                   r = attention_grads(q, k, v, p, grad.reshape({sh.batch, sh.l, sh.e}), scale);
-                 } else {
-                   const Tensor o = so.get(name), lse = sl.get(name);
-                   const Tensor g = grad.reshape({sh.batch, sh.l, sh.e}).contiguous();
-                   Tensor delta = Tensor::empty({sh.batch, sh.l}, Dtype::Float32, device);
-                   const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
-                   r = {Tensor::empty(q.shape(), dt, device), Tensor::empty(k.shape(), dt, device),
-                        Tensor::empty(v.shape(), dt, device)};
-                   run_attention_backward(sh, device, dt, qc, kc, vc, o, g, lse, delta, r);
+                   const std::vector<Tensor> r =
+                       attention_grads(q, k, v, p, grad.reshape({sh.batch, sh.l, sh.e}), scale);
+                   return std::vector<Tensor>{r[0].reshape(qs), r[1].reshape(ks), r[2].reshape(vs)};
                  }
+                 AttentionShape bs = sh;
+                 const Tensor q = kernel_operand(bs, query, bs.l, bs.q), k = kernel_operand(bs, key, bs.s, bs.k),
+                              v = kernel_operand(bs, value, bs.s, bs.v), o = so.get(name);
+                 const Tensor g = kernel_operand(bs, grad, bs.l, bs.go);
+                 Tensor delta = Tensor::empty({bs.batch, bs.l}, Dtype::Float32, device);
+                 std::vector<Tensor> r = {attention_buffer(bs, query, bs.l, bs.dq),
+                                          attention_buffer(bs, key, bs.s, bs.dk),
+                                          attention_buffer(bs, value, bs.s, bs.dv)};
+                 run_attention_backward(bs, device, dt, q, k, v, o, g, sl.get(name), delta, r);
                  return std::vector<Tensor>{r[0].reshape(qs), r[1].reshape(ks), r[2].reshape(vs)};
                });
   }
   Shape out_shape(query.shape().begin(), query.shape().end() - 1);
-  out_shape.push_back(e);
+  out_shape.push_back(sh.e);
   return out.reshape(out_shape);
 }
-
 
 }  // namespace lamina::ops

@@ -241,8 +241,16 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
   Tensor out;
   {
     autograd::NoGradGuard no_grad;
-    out = input.expand(out_shape).contiguous();
-    if (out.data_ptr() == input.data_ptr()) out = out.clone();  // never write into the input
+    // A bias row (input of shape (n) or (1, n)) is written into C by the kernel band by band.
+    const bool row_bias = m > 0 && n > 0 && k > 0 && input.numel() == n && (input.dim() == 1 || input.shape()[0] == 1);
+    Tensor bias_row;
+    if (row_bias) {
+      bias_row = input.reshape({n}).contiguous();
+      out = Tensor::empty(out_shape, dt, a.device());
+    } else {
+      out = input.expand(out_shape).contiguous();
+      if (out.data_ptr() == input.data_ptr()) out = out.clone();  // never write into the input
+    }
     if (m > 0 && n > 0 && k > 0) {
       const Tensor A = blas_ready(a), B = blas_ready(b);
       kernels::GemmLoop g;
@@ -260,6 +268,7 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
       g.c = static_cast<char*>(out.data_ptr());
       g.a_offsets = &zero;
       g.b_offsets = &zero;
+      if (row_bias) g.c_init_row = static_cast<const char*>(bias_row.data_ptr());
       runtime::launch_gemm(matmul_id(), dt, g, a.device());
     }
   }

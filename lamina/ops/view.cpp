@@ -6,6 +6,7 @@
 #include "lamina/ops/common.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/creation.h"
+#include "lamina/ops/elementwise.h"
 #include "lamina/ops/reduce.h"
 
 namespace lamina {
@@ -19,18 +20,35 @@ Tensor with_geometry(const Tensor& t, const Shape& shape, const Strides& strides
 
 // Records view op `name` on `out` when `base` is in the graph; `backward` maps the view's
 // gradient to base's.
-Tensor with_grad(const char* name, const Tensor& base, const Tensor& out, autograd::BackwardFn backward) {
-  if (autograd::needs_grad({&base})) autograd::record_view(name, out, base, std::move(backward));
+Tensor with_grad(const char* name, const Tensor& base, const Tensor& out, autograd::BackwardFn backward,
+                 autograd::AddIntoFn add_into = {}) {
+  if (autograd::needs_grad({&base})) autograd::record_view(name, out, base, std::move(backward), std::move(add_into));
   return out;
 }
 
 // The gradient of a view that picks part of base: zeros with g written into the same part.
+// Under create_graph it records its own backward, the same part of the gradient arriving.
 template <class Pick>
 Tensor scatter_into_zeros(const Shape& shape, const Tensor& g, Pick pick) {
   Tensor gx = zeros(shape, {g.dtype(), g.device()});
-  autograd::NoGradGuard no_grad;
-  copy_(pick(gx), g);
+  {
+    autograd::NoGradGuard no_grad;
+    copy_(pick(gx), g);
+  }
+  if (autograd::needs_grad({&g}))
+    autograd::record("ScatterIntoZerosBackward0", gx, {&g},
+                     [pick](const Tensor& gg) { return std::vector<Tensor>{pick(gg).contiguous()}; });
   return gx;
+}
+
+// Node::add_into for such a view: g added into the same part of `into` when `into` is a
+// gradient of base's shape, dtype and device.
+template <class Pick>
+bool add_into_part(const Shape& shape, const Tensor& g, Tensor& into, Pick pick) {
+  if (into.shape() != shape || into.dtype() != g.dtype() || into.device() != g.device()) return false;
+  autograd::NoGradGuard no_grad;
+  add_(pick(into), g);
+  return true;
 }
 
 // Resolves a single -1 in `shape` against numel; throws ShapeError naming `op`.
@@ -175,19 +193,20 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t stop, int64_t step) con
   int64_t offset = storage_offset() + (len > 0 ? start * strides[d] : 0);
   shape[d] = len;
   strides[d] *= step;
-  return with_grad("SliceBackward0", *this, with_geometry(*this, shape, strides, offset),
-                   [from = this->shape(), d, start, len, step](const Tensor& g) {
-                     // The same element positions in a fresh contiguous tensor (start is already
-                     // normalized, so the slice is rebuilt from its geometry, not its arguments).
-                     return std::vector<Tensor>{scatter_into_zeros(from, g, [&](const Tensor& gx) {
-                       Shape shape = gx.shape();
-                       Strides strides = gx.strides();
-                       const int64_t offset = gx.storage_offset() + (len > 0 ? start * strides[d] : 0);
-                       shape[d] = len;
-                       strides[d] *= step;
-                       return Tensor::make_view(gx.storage(), shape, strides, offset, gx.dtype());
-                     })};
-                   });
+  // The same element positions in a gradient of the base's shape (start is already
+  // normalized, so the slice is rebuilt from its geometry, not its arguments).
+  auto pick = [d, start, len, step](const Tensor& gx) {
+    Shape shape = gx.shape();
+    Strides strides = gx.strides();
+    const int64_t offset = gx.storage_offset() + (len > 0 ? start * strides[d] : 0);
+    shape[d] = len;
+    strides[d] *= step;
+    return Tensor::make_view(gx.storage(), shape, strides, offset, gx.dtype());
+  };
+  return with_grad(
+      "SliceBackward0", *this, with_geometry(*this, shape, strides, offset),
+      [from = this->shape(), pick](const Tensor& g) { return std::vector<Tensor>{scatter_into_zeros(from, g, pick)}; },
+      [from = this->shape(), pick](const Tensor& g, Tensor& into) { return add_into_part(from, g, into, pick); });
 }
 
 Tensor Tensor::select(int64_t dim, int64_t index) const {
@@ -203,11 +222,11 @@ Tensor Tensor::select(int64_t dim, int64_t index) const {
   int64_t offset = storage_offset() + index * strides[d];
   shape.erase(d);
   strides.erase(d);
-  return with_grad("SelectBackward0", *this, with_geometry(*this, shape, strides, offset),
-                   [from = this->shape(), d, index](const Tensor& g) {
-                     return std::vector<Tensor>{
-                         scatter_into_zeros(from, g, [&](const Tensor& gx) { return gx.select(d, index); })};
-                   });
+  auto pick = [d, index](const Tensor& gx) { return gx.select(d, index); };
+  return with_grad(
+      "SelectBackward0", *this, with_geometry(*this, shape, strides, offset),
+      [from = this->shape(), pick](const Tensor& g) { return std::vector<Tensor>{scatter_into_zeros(from, g, pick)}; },
+      [from = this->shape(), pick](const Tensor& g, Tensor& into) { return add_into_part(from, g, into, pick); });
 }
 
 Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {

@@ -110,6 +110,7 @@ void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device dev
       part.n = end - begin;
       part.b += begin * loop.b_cs * item;
       part.c += begin * item;
+      if (part.c_init_row) part.c_init_row += begin * item;
     }
     kernel(part, {});
   };

@@ -161,6 +161,30 @@ def test_addmm_broadcast_inputs_scales_and_gradients(npdt, rng):
         lamina.addmm(lt(c), lt(a), lt(a))
 
 
+@pytest.mark.parametrize("npdt", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(1000, 64, 300), (70, 200, 2000), (600, 32, 1)])
+def test_addmm_bias_row_in_bands_and_thread_slices(m, k, n, npdt, rng):
+    # A bias row is written into C by the kernel a band of rows at a time (bands of ~256 KiB)
+    # inside each thread's rows or columns of C: tall, wide (split by columns) and one-column
+    # products, a non-contiguous bias and transposed operands, at 1 and 2 threads.
+    tol = 1e-5 if npdt == np.float32 else 1e-12
+    a, b = random_array(rng, (m, k), npdt), random_array(rng, (k, n), npdt)
+    bias = random_array(rng, (2 * n,), npdt)
+    want = bias[::2] + a.astype(np.float64) @ b
+    before = lamina.get_num_threads()
+    try:
+        for threads in (1, 2):
+            lamina.set_num_threads(threads)
+            lb = lt(bias)[::2]
+            got = lamina.addmm(lb, lt(a.T.copy()).T, lt(b)).numpy()
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+            np.testing.assert_array_equal(lb.numpy(), bias[::2])
+            got = lamina.addmm(lt(bias[::2].reshape(1, n).copy()), lt(a), lt(b.T.copy()).T).numpy()
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+    finally:
+        lamina.set_num_threads(before)
+
+
 def test_linear_through_addmm_matches_matmul_plus_bias(rng):
     # nn.functional.linear with a bias folds the leading dims into one addmm: values and
     # gradients as x @ W^T + b in float64, for 2-d, 3-d and non-contiguous inputs.

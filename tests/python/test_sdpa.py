@@ -176,3 +176,46 @@ def test_sdpa_fused_cpu_edges(rng):
     qf = lt(rng.standard_normal((2, 3, 4)).astype(np.float32), True)
     assert not fused_graph(sdpa(qf, qf, qf, attn_mask=lt(np.ones((3, 3), bool))))
     assert not fused_graph(sdpa(qf, qf, qf, dropout_p=0.5))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_sdpa_fused_cpu_reads_projection_layouts(causal, rng):
+    # The transformer's layout: q, k, v are heads of one (B, T, 3C) projection seen as
+    # (B, H, T, E) (row stride 3C, head stride E). The kernel reads them in place, writes the
+    # output as a (B, T, H, E) buffer (so the transpose back is a view) and the gradients in
+    # the same head-inner layout; values and gradients against the float64 reference.
+    b, t, h, e = 3, 70, 4, 8
+    qkv = lt(rng.standard_normal((b, t, 3 * h * e)).astype(np.float32), True)
+    q, k, v = (x.reshape(b, t, h, e).transpose(1, 2) for x in qkv.split(h * e, dim=2))
+    out = sdpa(q, k, v, is_causal=causal)
+    assert fused_graph(out) and out.shape == (b, h, t, e)
+    assert out.transpose(1, 2).is_contiguous()
+    arrays = [a.detach().numpy().astype(np.float64) for a in (q, k, v)]
+    ref, p, scale = reference(*arrays, causal=causal)
+    np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-4, atol=2e-5)
+    go = rng.standard_normal(ref.shape)
+    grads = lamina.autograd.grad([out], [q, k, v], [lt(go.astype(np.float32))], retain_graph=True)
+    for g, want in zip(grads, reference_grads(*arrays, p, go, scale)):
+        assert g.transpose(1, 2).is_contiguous()
+        np.testing.assert_allclose(g.numpy(), want, rtol=1e-3, atol=2e-4)
+    (out * lt(go.astype(np.float32))).sum().backward()
+    want = np.concatenate([w.transpose(0, 2, 1, 3).reshape(b, t, h * e)
+                           for w in reference_grads(*arrays, p, go, scale)], axis=2)
+    np.testing.assert_allclose(qkv.grad.numpy(), want, rtol=1e-3, atol=2e-4)
+
+
+def test_sdpa_fused_cpu_broadcast_and_five_dims(rng):
+    # A key / value expanded over the heads (stride 0) is read in place; five dims fall back
+    # to contiguous copies; both match the float64 reference.
+    q = rng.standard_normal((2, 3, 9, 4))
+    kv = rng.standard_normal((2, 1, 5, 4))
+    kt = lt(kv.astype(np.float32)).expand(2, 3, 5, 4)
+    out = sdpa(lt(q.astype(np.float32)), kt, kt)
+    ref, _, _ = reference(q, np.broadcast_to(kv, (2, 3, 5, 4)), np.broadcast_to(kv, (2, 3, 5, 4)))
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-4, atol=2e-5)
+    q5 = rng.standard_normal((2, 2, 3, 6, 4))
+    t5 = lt(q5.astype(np.float32), True)
+    out = sdpa(t5, t5, t5, is_causal=True)
+    assert fused_graph(out)
+    ref, _, _ = reference(q5, q5, q5, causal=True)
+    np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-4, atol=2e-5)

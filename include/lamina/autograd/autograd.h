@@ -32,6 +32,14 @@ struct Node : std::enable_shared_from_this<Node> {
   virtual std::string name() const = 0;
   /// Drops saved tensors after a backward without retain_graph.
   virtual void release() {}
+  /// For a node whose one input's gradient is grad_output written into part of a zero tensor
+  /// (slice, select): adds grad_output into that part of `into`, the input's pending gradient
+  /// (a tensor the engine alone holds), in place and returns true; false to use apply().
+  virtual bool add_into(const Tensor& grad_output, Tensor& into) {
+    (void)grad_output;
+    (void)into;
+    return false;
+  }
   /// One edge per differentiable input, in input order.
   std::vector<Edge> next_edges;
   /// Creation order: later nodes run first in backward.
@@ -176,8 +184,11 @@ using BackwardFn = std::function<std::vector<Tensor>(const Tensor&)>;
 /// Attaches a node named `name` running `fn` to `output`, with edges to `inputs` (in the
 /// order fn returns their gradients). Call only when needs_grad(inputs).
 void record(const char* name, const Tensor& output, std::initializer_list<const Tensor*> inputs, BackwardFn fn);
+/// Node::add_into given as a function.
+using AddIntoFn = std::function<bool(const Tensor& grad_output, Tensor& into)>;
 /// record() for a view op: the output is marked as a view (in-place ops on it are refused).
-void record_view(const char* name, const Tensor& output, const Tensor& base, BackwardFn fn);
+/// With `add_into`, the node's Node::add_into (views that pick part of their base).
+void record_view(const char* name, const Tensor& output, const Tensor& base, BackwardFn fn, AddIntoFn add_into = {});
 /// record() with the inputs given as a vector (cat, stack, einsum).
 void record(const char* name, const Tensor& output, const std::vector<Tensor>& inputs, BackwardFn fn);
 

@@ -11,7 +11,8 @@
 // probabilities are exactly the ones the composite path's softmax gives for the same scores;
 // the backward recomputes them the same way (bit for bit the forward's) rather than from the
 // logsumexp, which the forward still writes for the op's saved state. The products go through
-// BLAS on the calling pool thread.
+// BLAS on the calling pool thread, reading each tensor in its own layout (the heads of a
+// (B, L, H, E) buffer seen as (B, H, L, E), say), so the op layer copies nothing.
 #include "lamina/kernels/attention.h"
 
 #include <algorithm>
@@ -39,14 +40,26 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const 
 // Keys visible to query row `row`: all S, or the first row + 1 under a causal mask.
 int64_t visible_keys(const AttentionShape& sh, int64_t row) { return sh.causal ? std::min(sh.s, row + 1) : sh.s; }
 
-// Probabilities of query rows [r0, r0 + rows) of one batch entry into p (rows x kv, row stride
-// kv), kv = the keys the block's last row sees; entries past a row's visible keys are 0. With
+// One entry's matrices: row pointers with their strides (in elements).
+template <class T>
+struct Rows {
+  T* p;
+  int64_t ld;
+  T* row(int64_t r) const { return p + r * ld; }
+};
+
+template <class T>
+Rows<T> entry(const AttentionShape& sh, const AttentionLayout& layout, T* base, int64_t b) {
+  return {base + attention_entry_offset(sh, layout, b), layout.row};
+}
+
+// Probabilities of query rows [r0, r0 + rows) of one entry into p (rows x kv, row stride kv),
+// kv = the keys the block's last row sees; entries past a row's visible keys are 0. With
 // `lse`, each row's logsumexp is written there (-inf for a row with no key, NaN if NaN).
 template <class T>
-void block_probabilities(const AttentionShape& sh, const T* q, const T* k, int64_t r0, int64_t rows, int64_t kv, T* p,
-                         float* lse) {
-  const int64_t e = sh.e;
-  gemm(false, true, rows, kv, e, static_cast<T>(sh.scale), q + r0 * e, e, k, e, T(0), p, kv);
+void block_probabilities(const AttentionShape& sh, Rows<const T> q, Rows<const T> k, int64_t r0, int64_t rows,
+                         int64_t kv, T* p, float* lse) {
+  gemm(false, true, rows, kv, sh.e, static_cast<T>(sh.scale), q.row(r0), q.ld, k.p, k.ld, T(0), p, kv);
   for (int64_t r = 0; r < rows; ++r) {
     T* row = p + r * kv;
     const int64_t n = visible_keys(sh, r0 + r);
@@ -55,38 +68,30 @@ void block_probabilities(const AttentionShape& sh, const T* q, const T* k, int64
       if (lse) lse[r] = -std::numeric_limits<float>::infinity();
       continue;
     }
-    if (lse == nullptr) {  // the backward's recomputation: probabilities only
-      simd::softmax_line(row, row, n, false);
-      continue;
-    }
-    bool nan = false;
-    const T m = simd::extreme_row(true, row, n, &nan);
-    const int64_t at = nan ? -1 : simd::find_first(row, n, m);
-    simd::softmax_line(row, row, n, false);
-    // exp(m - lse) is the largest probability, so lse = m - log(p[argmax]).
-    lse[r] = at < 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(m - std::log(row[at]));
+    simd::softmax_line(row, row, n, false, lse ? lse + r : nullptr);
   }
 }
 
 template <class T>
 struct AttentionForward {
   static void run(const AttentionShape& sh, const void* qv, const void* kv_, const void* vv, void* outv, float* lse) {
-    const int64_t l = sh.l, s = sh.s, e = sh.e;
-    std::vector<T> p(static_cast<size_t>(std::min(kQueryBlock, l) * s));
-    for (int64_t b = 0; b < sh.batch; ++b) {
-      const T* q = static_cast<const T*>(qv) + b * l * e;
-      const T* k = static_cast<const T*>(kv_) + b * s * e;
-      const T* v = static_cast<const T*>(vv) + b * s * e;
-      T* out = static_cast<T*>(outv) + b * l * e;
+    const int64_t l = sh.l, e = sh.e;
+    std::vector<T> p(static_cast<size_t>(std::min(kQueryBlock, l) * sh.s));
+    for (int64_t b = sh.first; b < sh.first + sh.batch; ++b) {
+      const Rows<const T> q = entry(sh, sh.q, static_cast<const T*>(qv), b);
+      const Rows<const T> k = entry(sh, sh.k, static_cast<const T*>(kv_), b);
+      const Rows<const T> v = entry(sh, sh.v, static_cast<const T*>(vv), b);
+      const Rows<T> out = entry(sh, sh.o, static_cast<T*>(outv), b);
+      float* entry_lse = lse + b * l;
       for (int64_t r0 = 0; r0 < l; r0 += kQueryBlock) {
         const int64_t rows = std::min(kQueryBlock, l - r0), kv = visible_keys(sh, r0 + rows - 1);
         if (kv == 0) {
-          std::fill(out + r0 * e, out + (r0 + rows) * e, T(0));
-          std::fill(lse + b * l + r0, lse + b * l + r0 + rows, -std::numeric_limits<float>::infinity());
+          for (int64_t r = r0; r < r0 + rows; ++r) std::fill(out.row(r), out.row(r) + e, T(0));
+          std::fill(entry_lse + r0, entry_lse + r0 + rows, -std::numeric_limits<float>::infinity());
           continue;
         }
-        block_probabilities(sh, q, k, r0, rows, kv, p.data(), lse + b * l + r0);
-        gemm(false, false, rows, e, kv, T(1), p.data(), kv, v, e, T(0), out + r0 * e, e);
+        block_probabilities(sh, q, k, r0, rows, kv, p.data(), entry_lse + r0);
+        gemm(false, false, rows, e, kv, T(1), p.data(), kv, v.p, v.ld, T(0), out.row(r0), out.ld);
       }
     }
   }
@@ -102,37 +107,39 @@ struct AttentionBackward {
     const size_t block = static_cast<size_t>(std::min(kQueryBlock, l) * s);
     std::vector<T> p(block), dp(block);
     const T scale = static_cast<T>(sh.scale);
-    for (int64_t b = 0; b < sh.batch; ++b) {
-      const T* q = static_cast<const T*>(qv) + b * l * e;
-      const T* k = static_cast<const T*>(kv_) + b * s * e;
-      const T* v = static_cast<const T*>(vv) + b * s * e;
-      const T* o = static_cast<const T*>(outv) + b * l * e;
-      const T* go = static_cast<const T*>(gov) + b * l * e;
-      T* dq = static_cast<T*>(dqv) + b * l * e;
-      T* dk = static_cast<T*>(dkv) + b * s * e;
-      T* dv = static_cast<T*>(dvv) + b * s * e;
-      std::fill(dk, dk + s * e, T(0));
-      std::fill(dv, dv + s * e, T(0));
+    for (int64_t b = sh.first; b < sh.first + sh.batch; ++b) {
+      const Rows<const T> q = entry(sh, sh.q, static_cast<const T*>(qv), b);
+      const Rows<const T> k = entry(sh, sh.k, static_cast<const T*>(kv_), b);
+      const Rows<const T> v = entry(sh, sh.v, static_cast<const T*>(vv), b);
+      const Rows<const T> o = entry(sh, sh.o, static_cast<const T*>(outv), b);
+      const Rows<const T> go = entry(sh, sh.go, static_cast<const T*>(gov), b);
+      const Rows<T> dq = entry(sh, sh.dq, static_cast<T*>(dqv), b);
+      const Rows<T> dk = entry(sh, sh.dk, static_cast<T*>(dkv), b);
+      const Rows<T> dv = entry(sh, sh.dv, static_cast<T*>(dvv), b);
+      for (int64_t j = 0; j < s; ++j) {
+        std::fill(dk.row(j), dk.row(j) + e, T(0));
+        std::fill(dv.row(j), dv.row(j) + e, T(0));
+      }
       for (int64_t r0 = 0; r0 < l; r0 += kQueryBlock) {
         const int64_t rows = std::min(kQueryBlock, l - r0), kv = visible_keys(sh, r0 + rows - 1);
         if (kv == 0) {
-          std::fill(dq + r0 * e, dq + (r0 + rows) * e, T(0));
+          for (int64_t r = r0; r < r0 + rows; ++r) std::fill(dq.row(r), dq.row(r) + e, T(0));
           continue;
         }
         block_probabilities<T>(sh, q, k, r0, rows, kv, p.data(), nullptr);
-        gemm(true, false, kv, e, rows, T(1), p.data(), kv, go + r0 * e, e, T(1), dv, e);
-        gemm(false, true, rows, kv, e, T(1), go + r0 * e, e, v, e, T(0), dp.data(), kv);
+        gemm(true, false, kv, e, rows, T(1), p.data(), kv, go.row(r0), go.ld, T(1), dv.p, dv.ld);
+        gemm(false, true, rows, kv, e, T(1), go.row(r0), go.ld, v.p, v.ld, T(0), dp.data(), kv);
         for (int64_t r = 0; r < rows; ++r) {
-          const T* gr = go + (r0 + r) * e;
-          const T* orow = o + (r0 + r) * e;
+          const T* gr = go.row(r0 + r);
+          const T* orow = o.row(r0 + r);
           T d = 0;
           for (int64_t i = 0; i < e; ++i) d += gr[i] * orow[i];
           T* ds = dp.data() + r * kv;
           const T* pr = p.data() + r * kv;
           for (int64_t c = 0; c < kv; ++c) ds[c] = pr[c] * (ds[c] - d);
         }
-        gemm(false, false, rows, e, kv, scale, dp.data(), kv, k, e, T(0), dq + r0 * e, e);
-        gemm(true, false, kv, e, rows, scale, dp.data(), kv, q + r0 * e, e, T(1), dk, e);
+        gemm(false, false, rows, e, kv, scale, dp.data(), kv, k.p, k.ld, T(0), dq.row(r0), dq.ld);
+        gemm(true, false, kv, e, rows, scale, dp.data(), kv, q.row(r0), q.ld, T(1), dk.p, dk.ld);
       }
     }
   }

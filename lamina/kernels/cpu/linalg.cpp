@@ -26,6 +26,19 @@ void blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool& trans
   }
 }
 
+// Bytes of C a band of rows of addmm's bias-started product spans: the band stays in L2
+// between its fill and the product accumulating into it.
+constexpr int64_t kInitBandBytes = 256 * 1024;
+
+template <class T>
+void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+               bool accumulate, T* c, int64_t ldc) {
+  if constexpr (std::is_same_v<T, float>)
+    runtime::gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+  else
+    runtime::gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
+}
+
 template <class T>
 struct BlasGemmKernel {
   static void run(const GemmLoop& g, const KernelParams&) {
@@ -34,14 +47,24 @@ struct BlasGemmKernel {
     blas_layout(g.m, g.k, g.a_rs, g.a_cs, ta, lda);
     blas_layout(g.k, g.n, g.b_rs, g.b_cs, tb, ldb);
     const int64_t ldc = g.c_rs ? g.c_rs : std::max<int64_t>(1, g.n);
+    if (g.c_init_row) {
+      const T* init = reinterpret_cast<const T*>(g.c_init_row);
+      const T* a = reinterpret_cast<const T*>(g.a + g.a_offsets[0]);
+      const T* bm = reinterpret_cast<const T*>(g.b + g.b_offsets[0]);
+      T* c = reinterpret_cast<T*>(g.c);
+      const int64_t band = std::max<int64_t>(16, kInitBandBytes / std::max<int64_t>(1, g.n * sizeof(T)));
+      for (int64_t r0 = 0; r0 < g.m; r0 += band) {
+        const int64_t rows = std::min(band, g.m - r0);
+        for (int64_t r = r0; r < r0 + rows; ++r) std::copy(init, init + g.n, c + r * ldc);
+        blas_gemm(ta, tb, rows, g.n, g.k, a + r0 * g.a_rs, lda, bm, ldb, true, c + r0 * ldc, ldc);
+      }
+      return;
+    }
     for (int64_t b = 0; b < g.batch; ++b) {
       const T* a = reinterpret_cast<const T*>(g.a + g.a_offsets[b]);
       const T* bm = reinterpret_cast<const T*>(g.b + g.b_offsets[b]);
       T* c = reinterpret_cast<T*>(g.c) + b * g.m * g.n;
-      if constexpr (std::is_same_v<T, float>)
-        runtime::gemm_f32(ta, tb, g.m, g.n, g.k, 1.0f, a, lda, bm, ldb, g.accumulate ? 1.0f : 0.0f, c, ldc);
-      else
-        runtime::gemm_f64(ta, tb, g.m, g.n, g.k, 1.0, a, lda, bm, ldb, g.accumulate ? 1.0 : 0.0, c, ldc);
+      blas_gemm(ta, tb, g.m, g.n, g.k, a, lda, bm, ldb, g.accumulate, c, ldc);
     }
   }
 };

@@ -22,6 +22,7 @@
 // column reductions such as x.sum(0), where one output's elements are far apart).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -238,6 +239,20 @@ A cascade(const ReduceLoop& loop, const char* in, A identity, const Blocks& bloc
         }
       }
       const int64_t take = std::min(kBlock - filled, n - i);
+      if constexpr (std::is_same_v<T, A>) {
+        // Rows shorter than a block (or off its boundary, as every row after a first that is
+        // not a multiple of kBlock): the block is filled a row piece at a time.
+        if (s == static_cast<int64_t>(sizeof(T))) {
+          std::memcpy(buf + filled, p + i * s, static_cast<size_t>(take) * sizeof(T));
+          filled += take;
+          i += take;
+          if (filled == kBlock) {
+            flush(buf, kBlock);
+            filled = 0;
+          }
+          continue;
+        }
+      }
       for (int64_t j = 0; j < take; ++j) buf[filled + j] = static_cast<A>(load<T>(p + (i + j) * s));
       filled += take;
       i += take;

@@ -35,9 +35,10 @@ int64_t find_first(const float* p, int64_t n, float target);
 int64_t find_first(const double* p, int64_t n, double target);
 
 /// Softmax (or log_softmax) of the contiguous line x[0, n) into y (may alias x): max-subtracted,
-/// NaN throughout when the line holds a NaN or +inf or only -inf (as the scalar kernel).
-void softmax_line(const float* x, float* y, int64_t n, bool log_form);
+/// NaN throughout when the line holds a NaN or +inf or only -inf (as the scalar kernel). With
+/// `lse`, the line's logsumexp goes there as well (NaN in the NaN cases).
+void softmax_line(const float* x, float* y, int64_t n, bool log_form, float* lse = nullptr);
 /// float64 softmax_line.
-void softmax_line(const double* x, double* y, int64_t n, bool log_form);
+void softmax_line(const double* x, double* y, int64_t n, bool log_form, double* lse = nullptr);
 
 }  // namespace lamina::kernels::cpu::simd

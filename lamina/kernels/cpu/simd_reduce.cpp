@@ -12,11 +12,12 @@
 // and in the folds with a map (exp for logsumexp), which the compiler cannot vectorize.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "lamina/kernels/cpu/simd_reduce.cpp"
+#include <hwy/contrib/math/math-inl.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
-#include <hwy/contrib/math/math-inl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -195,8 +196,9 @@ int64_t find_first_any(const T* HWY_RESTRICT p, int64_t n, T target) {
 
 // Three passes over a line that is usually still in L1/L2 after the first: the max, then
 // e = exp(x - max) (kept in y for softmax) summed in four accumulators, then the scaling.
+// With `lse`, the line's logsumexp max + log(sum) goes there too (NaN where the result is).
 template <class T>
-void softmax_line_any(const T* x, T* y, int64_t n, bool log_form) {
+void softmax_line_any(const T* x, T* y, int64_t n, bool log_form, T* lse) {
   const hn::ScalableTag<T> d;
   using V = Vec<decltype(d)>;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
@@ -204,6 +206,7 @@ void softmax_line_any(const T* x, T* y, int64_t n, bool log_form) {
   const T m = extreme_kind<true>(x, n, &nan);
   if (nan || !(m > -std::numeric_limits<T>::infinity() && m < std::numeric_limits<T>::infinity())) {
     std::fill(y, y + n, std::numeric_limits<T>::quiet_NaN());  // x - max is NaN somewhere
+    if (lse) *lse = std::numeric_limits<T>::quiet_NaN();
     return;
   }
   const V vm = hn::Set(d, m);
@@ -242,6 +245,7 @@ void softmax_line_any(const T* x, T* y, int64_t n, bool log_form) {
   hn::Store(total, d, lanes);
   T sum = 0;
   for (int64_t l = 0; l < N; ++l) sum += lanes[l];
+  if (lse) *lse = m + std::log(sum);
   i = 0;
   if (log_form) {
     // (x - m) - log(sum), not x - (m + log(sum)), which would round
@@ -263,8 +267,12 @@ float ExtremeF32(bool is_max, const float* p, int64_t n, bool* nan) { return ext
 double ExtremeF64(bool is_max, const double* p, int64_t n, bool* nan) { return extreme_any(is_max, p, n, nan); }
 int64_t FindF32(const float* p, int64_t n, float t) { return find_first_any(p, n, t); }
 int64_t FindF64(const double* p, int64_t n, double t) { return find_first_any(p, n, t); }
-void SoftmaxF32(const float* x, float* y, int64_t n, bool log_form) { softmax_line_any(x, y, n, log_form); }
-void SoftmaxF64(const double* x, double* y, int64_t n, bool log_form) { softmax_line_any(x, y, n, log_form); }
+void SoftmaxF32(const float* x, float* y, int64_t n, bool log_form, float* lse) {
+  softmax_line_any(x, y, n, log_form, lse);
+}
+void SoftmaxF64(const double* x, double* y, int64_t n, bool log_form, double* lse) {
+  softmax_line_any(x, y, n, log_form, lse);
+}
 
 }  // namespace lamina::kernels::cpu::simd::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
@@ -294,11 +302,11 @@ double extreme_row(bool is_max, const double* p, int64_t n, bool* nan) {
 }
 int64_t find_first(const float* p, int64_t n, float target) { return HWY_DYNAMIC_DISPATCH(FindF32)(p, n, target); }
 int64_t find_first(const double* p, int64_t n, double target) { return HWY_DYNAMIC_DISPATCH(FindF64)(p, n, target); }
-void softmax_line(const float* x, float* y, int64_t n, bool log_form) {
-  HWY_DYNAMIC_DISPATCH(SoftmaxF32)(x, y, n, log_form);
+void softmax_line(const float* x, float* y, int64_t n, bool log_form, float* lse) {
+  HWY_DYNAMIC_DISPATCH(SoftmaxF32)(x, y, n, log_form, lse);
 }
-void softmax_line(const double* x, double* y, int64_t n, bool log_form) {
-  HWY_DYNAMIC_DISPATCH(SoftmaxF64)(x, y, n, log_form);
+void softmax_line(const double* x, double* y, int64_t n, bool log_form, double* lse) {
+  HWY_DYNAMIC_DISPATCH(SoftmaxF64)(x, y, n, log_form, lse);
 }
 }  // namespace lamina::kernels::cpu::simd
 #endif  // HWY_ONCE
