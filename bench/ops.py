@@ -61,7 +61,28 @@ def rows(quick):
     out.append(("mm4", "matmul 4x4", "us", None))
     out.append(("idx1", "t[i], 1-D (0-d result)", "us", None))
     out.append(("idx2", "t[i], 2-D (row view)", "us", None))
-    return out, dict(n=n, gemm=gemm, tk=tk, bb=bb, bk=bk, sk=sk)
+    cb = 2 if quick else 8
+    for key, label in (("c33f", f"conv 3x3 64->64 56^2 b{cb} fwd"), ("c33", f"conv 3x3 64->64 56^2 b{cb} f+b"),
+                       ("c33s2", f"conv 3x3/2 64->128 56^2 b{cb} f+b"), ("c11d", f"conv 1x1 256->64 56^2 b{cb} f+b"),
+                       ("c11u", f"conv 1x1 64->256 56^2 b{cb} f+b"), ("ccnn", "conv 3x3 32->64 14^2 b128 +bias f+b")):
+        out.append((key, label, "ms", None))
+    return out, dict(n=n, gemm=gemm, tk=tk, bb=bb, bk=bk, sk=sk, cb=cb)
+
+
+# The convolution rows (ResNet-style layers without bias, then the training CNN's second layer):
+# key -> (batch, in channels, out channels, size, kernel, stride, bias). NumPy has no convolution.
+CONV_ROWS = {"c33f": (None, 64, 64, 56, 3, 1, False), "c33": (None, 64, 64, 56, 3, 1, False),
+             "c33s2": (None, 64, 128, 56, 3, 2, False), "c11d": (None, 256, 64, 56, 1, 1, False),
+             "c11u": (None, 64, 256, 56, 1, 1, False), "ccnn": (128, 32, 64, 14, 3, 1, True)}
+
+
+def conv_step(L, x, w, b, stride, padding, g):
+    """One training step's convolution: forward, then input and weight (and bias) gradients."""
+    x.grad = None
+    w.grad = None
+    if b is not None:
+        b.grad = None
+    L.nn.functional.conv2d(x, w, b, stride, padding).backward(g)
 
 
 def softmax_numpy(x):
@@ -108,6 +129,19 @@ def setup(lib, sizes):
     ns["ta"], ns["tb"] = rand(sizes["tk"], sizes["tk"]), rand(sizes["tk"], sizes["tk"])
     ns["bp"], ns["bq"] = rand(sizes["bb"], sizes["bk"], sizes["bk"]), rand(sizes["bb"], sizes["bk"], sizes["bk"])
     stmts = {f"mm{k}": f"a{k} @ a{k}" for k in sizes["gemm"]}
+    if lib != "numpy":
+        ns["conv_step"] = conv_step
+        for key, (batch, cin, cout, size, k, stride, bias) in CONV_ROWS.items():
+            batch = batch or sizes["cb"]
+            osize = (size + 2 * (k // 2) - k) // stride + 1
+            ns[key + "x"] = rand(batch, cin, size, size).requires_grad_()
+            ns[key + "w"] = (rand(cout, cin, k, k) - 0.5).requires_grad_()
+            ns[key + "b"] = rand(cout).requires_grad_() if bias else None
+            ns[key + "g"] = rand(batch, cout, osize, osize)
+            if key.endswith("f"):
+                stmts[key] = f"L.nn.functional.conv2d({key}x, {key}w, {key}b, {stride}, {k // 2})"
+            else:
+                stmts[key] = f"conv_step(L, {key}x, {key}w, {key}b, {stride}, {k // 2}, {key}g)"
     stmts.update({
         "mmT": "ta @ tb.T",
         "bmm": "bp @ bq",
@@ -144,7 +178,7 @@ def run_child(lib, quick, wanted):
     ns, stmts, version = setup(lib, sizes)
     results = {}
     for key, _label, unit, work in table:
-        if key not in wanted:
+        if key not in wanted or key not in stmts:  # (NumPy's missing rows print as n/a)
             continue
         try:
             t = measure(timeit.Timer(stmts[key], globals=ns), quick, unit == "us")
@@ -214,7 +248,7 @@ def combine(runs, table, wanted):
         if vals:
             out[key] = {"value": min(vals) if unit in LOWER_IS_BETTER else max(vals)}
         else:
-            out[key] = runs[0]["results"].get(key, {"error": "not measured"})
+            out[key] = runs[0]["results"].get(key, {})
     return {"results": out, "info": runs[0]["info"], "threads": sorted({r["info"].get("threads") for r in runs})}
 
 

@@ -1,6 +1,10 @@
 #include "lamina/nn/container.h"
 
+#include <typeinfo>
+
 #include "lamina/core/error.h"
+#include "lamina/nn/activation.h"
+#include "lamina/nn/conv.h"
 
 namespace lamina::nn {
 
@@ -26,7 +30,17 @@ void Sequential::append(std::shared_ptr<Module> module) {
 
 Tensor Sequential::forward(const Tensor& input) {
   Tensor x = input;
-  for (auto& m : children()) x = m->forward(x);
+  const auto mods = children();
+  for (size_t i = 0; i < mods.size(); ++i) {
+    // A Conv2d followed by a ReLU runs as one op (the ReLU inside the convolution's primitive
+    // on the CPU); only the exact layer types, so a subclass's own forward always runs.
+    if (i + 1 < mods.size() && typeid(*mods[i]) == typeid(Conv2d) && typeid(*mods[i + 1]) == typeid(ReLU)) {
+      x = static_cast<Conv2d&>(*mods[i]).forward_relu(x);
+      ++i;
+      continue;
+    }
+    x = mods[i]->forward(x);
+  }
   return x;
 }
 

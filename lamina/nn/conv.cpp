@@ -81,6 +81,11 @@ Tensor Conv2d::forward(const Tensor& x) {
   return conv2d(x, param("weight"), param("bias"), stride, padding, dilation, groups);
 }
 
+Tensor Conv2d::forward_relu(const Tensor& x) {
+  check_input("Conv2d", x, 4, in_channels);
+  return conv2d_relu(x, param("weight"), param("bias"), stride, padding, dilation, groups);
+}
+
 std::string Conv2d::extra_repr() const {
   std::ostringstream os;
   os << in_channels << ", " << out_channels << ", kernel_size=" << pair_str(kernel_size)

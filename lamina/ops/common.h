@@ -44,6 +44,9 @@ class StatusWord {
   Tensor device_word_;
 };
 
+/// g where x > 0, else 0, in one pass (ReLU's gradient; x may be the ReLU's input or output).
+/// Not differentiable: under create_graph callers use the composite form.
+Tensor relu_grad(const Tensor& g, const Tensor& x);
 /// `input` unless it overlaps `out` without being the same view: then a private copy, so an
 /// in-place op never reads elements it has already written.
 Tensor unaliased_input(const Tensor& input, const Tensor& out);

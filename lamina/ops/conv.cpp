@@ -147,9 +147,10 @@ Tensor weight_grad_by_conv(const Tensor& x, const Tensor& grad, const Geometry& 
 // conv2d through a convolution library — cuDNN on a CUDA device, oneDNN on the CPU (the dtypes
 // with a registered kernel; the op ids keep cuDNN's name) — false when the library is missing or
 // switched off, and the caller takes the im2col path. The backward uses the library's data and
-// filter passes, or differentiable convolutions under create_graph.
+// filter passes, or differentiable convolutions under create_graph. On the CPU the bias, its
+// gradient and (`relu`, the CPU only) a following ReLU are folded into the oneDNN primitives.
 bool conv2d_library(const Tensor& x, const Tensor& weight, const Tensor& bias, const Geometry& g, int64_t groups,
-                    Tensor& result) {
+                    bool relu, Tensor& result) {
   constexpr runtime::OpId fwd_id = runtime::op_id(kernels::Op::cudnn_conv2d);
   constexpr runtime::OpId data_id = runtime::op_id(kernels::Op::cudnn_conv2d_backward_input);
   constexpr runtime::OpId filter_id = runtime::op_id(kernels::Op::cudnn_conv2d_backward_weight);
@@ -175,49 +176,71 @@ bool conv2d_library(const Tensor& x, const Tensor& weight, const Tensor& bias, c
   s.dh = g.dilation[0];
   s.dw = g.dilation[1];
   s.groups = groups;
+  const bool cpu = x.device().is_cpu();
+  s.bias = cpu && bias.defined();
+  s.relu = cpu && relu;
   Tensor out;
   {
     ag::NoGradGuard no_grad;
-    const Tensor xc = x.contiguous(), wc = weight.contiguous();
+    const Tensor xc = x.contiguous(), wc = weight.contiguous(), bc = s.bias ? bias.contiguous() : Tensor();
     out = Tensor::empty({g.n, out_channels, g.oh, g.ow}, x.dtype(), x.device());
     const bool ran = runtime::launch_once<kernels::ConvForwardKernel>(
-        fwd_id, x.device(), x.dtype(),
-        [&](kernels::ConvForwardKernel kernel) { return kernel(s, xc.data_ptr(), wc.data_ptr(), out.data_ptr()); });
+        fwd_id, x.device(), x.dtype(), [&](kernels::ConvForwardKernel k) {
+          return k(s, xc.data_ptr(), wc.data_ptr(), s.bias ? bc.data_ptr() : nullptr, out.data_ptr());
+        });
     if (!ran) return false;
-    if (bias.defined()) add_(out, bias.reshape({out_channels, 1, 1}));
+    if (bias.defined() && !s.bias) add_(out, bias.reshape({out_channels, 1, 1}));
   }
   if (ag::needs_grad({&x, &weight, &bias})) {
-    ag::SavedTensor sx(x), sw(weight);
-    const bool need_x = ag::needs_grad({&x}), need_w = ag::needs_grad({&weight});
-    ag::record("ConvolutionBackward0", out, {&x, &weight, &bias},
-               [sx, sw, s, g, groups, need_x, need_w, has_bias = bias.defined()](const Tensor& grad) {
-                 const Tensor xs = sx.get("ConvolutionBackward0"), ws = sw.get("ConvolutionBackward0");
-                 std::vector<Tensor> r(3);
-                 if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
-                 if (ag::grad_mode_enabled()) {
-                   r[1] = weight_grad_by_conv(xs, grad, g, groups);
-                   r[0] = input_grad_by_conv_transpose(grad, ws, g, groups);
-                   return r;
-                 }
-                 const Tensor gc = grad.contiguous();
-                 const Device dev = grad.device();
-                 if (need_w) {
-                   const Tensor xc = xs.contiguous();
-                   r[1] = Tensor::empty(ws.shape(), ws.dtype(), dev);
-                   runtime::launch_once<kernels::ConvBackwardFilterKernel>(
-                       filter_id, dev, ws.dtype(), [&](kernels::ConvBackwardFilterKernel k) {
-                         k(s, xc.data_ptr(), gc.data_ptr(), r[1].data_ptr());
-                       });
-                 }
-                 if (need_x) {
-                   const Tensor wc = ws.contiguous();
-                   r[0] = Tensor::empty(xs.shape(), xs.dtype(), dev);
-                   runtime::launch_once<kernels::ConvBackwardDataKernel>(
-                       data_id, dev, xs.dtype(),
-                       [&](kernels::ConvBackwardDataKernel k) { k(s, wc.data_ptr(), gc.data_ptr(), r[0].data_ptr()); });
-                 }
-                 return r;
-               });
+    ag::SavedTensor sx(x), sw(weight), so;
+    if (s.relu) so = ag::SavedTensor(out, true);
+    const bool need_x = ag::needs_grad({&x}), need_w = ag::needs_grad({&weight}), need_b = ag::needs_grad({&bias});
+    const char* name = s.relu ? "ConvolutionReluBackward0" : "ConvolutionBackward0";
+    ag::record(
+        name, out, {&x, &weight, &bias},
+        [sx, sw, so, s, g, groups, need_x, need_w, need_b, name, has_bias = bias.defined()](const Tensor& grad_out) {
+          const Tensor xs = sx.get(name), ws = sw.get(name);
+          // Through the ReLU first: the gradient where its output was positive.
+          const Tensor y = s.relu ? so.get(name) : Tensor();
+          const Tensor grad = !s.relu                   ? grad_out
+                              : ag::grad_mode_enabled() ? where(gt(y, Scalar(0.0)), grad_out, Scalar(0.0))
+                                                        : ops::relu_grad(grad_out, y);
+          std::vector<Tensor> r(3);
+          if (ag::grad_mode_enabled()) {
+            if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
+            r[1] = weight_grad_by_conv(xs, grad, g, groups);
+            r[0] = input_grad_by_conv_transpose(grad, ws, g, groups);
+            return r;
+          }
+          const Tensor gc = grad.contiguous();
+          const Device dev = grad.device();
+          // The filter pass writes the bias gradient too where the forward took the bias.
+          const bool bias_in_filter = s.bias && need_w;
+          if (has_bias && need_b && !bias_in_filter) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
+          if (need_w) {
+            const Tensor xc = xs.contiguous();
+            r[1] = Tensor::empty(ws.shape(), ws.dtype(), dev);
+            Tensor db = bias_in_filter ? Tensor::empty({s.o}, ws.dtype(), dev) : Tensor();
+            kernels::ConvShape fs = s;
+            fs.bias = bias_in_filter;
+            fs.relu = false;
+            runtime::launch_once<kernels::ConvBackwardFilterKernel>(
+                filter_id, dev, ws.dtype(), [&](kernels::ConvBackwardFilterKernel k) {
+                  k(fs, xc.data_ptr(), gc.data_ptr(), r[1].data_ptr(), bias_in_filter ? db.data_ptr() : nullptr);
+                });
+            if (bias_in_filter && need_b) r[2] = db;
+          }
+          if (need_x) {
+            const Tensor wc = ws.contiguous();
+            r[0] = Tensor::empty(xs.shape(), xs.dtype(), dev);
+            kernels::ConvShape ds = s;
+            ds.bias = ds.relu = false;
+            runtime::launch_once<kernels::ConvBackwardDataKernel>(
+                data_id, dev, xs.dtype(),
+                [&](kernels::ConvBackwardDataKernel k) { k(ds, wc.data_ptr(), gc.data_ptr(), r[0].data_ptr()); });
+          }
+          return r;
+        });
   }
   result = out;
   return true;
@@ -225,11 +248,13 @@ bool conv2d_library(const Tensor& x, const Tensor& weight, const Tensor& bias, c
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
-              int64_t groups) {
-  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, conv2d, x, weight, bias, stride, padding, dilation, groups);
-  LAMINA_PROFILE_OP("conv2d", x, weight, bias);
-  const char* op = "conv2d";
+namespace {
+
+// conv2d, and with `relu` max(0, conv2d): folded into the library's primitive on the CPU, a
+// separate relu elsewhere.
+Tensor conv2d_impl(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
+                   int64_t groups, bool relu) {
+  const char* op = relu ? "conv2d_relu" : "conv2d";
   ops::check_defined(weight, op, "weight");
   LAMINA_CHECK(weight.dim() == 4, ShapeError, op, "expects a 4-d weight (O, C/groups, kH, kW), got ", describe(weight));
   LAMINA_CHECK(groups > 0, ConfigError, op, "groups must be positive, got ", groups);
@@ -247,10 +272,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
     LAMINA_CHECK(bias.dtype() == x.dtype(), DTypeError, op, "bias ", describe(bias), " must have dtype ",
                  dtype_name(x.dtype()));
   }
+  if (relu && !x.device().is_cpu())
+    return lamina::relu(conv2d_impl(x, weight, bias, stride, padding, dilation, groups, false));
   {
     Tensor fused;
-    if (conv2d_library(x, weight, bias, g, groups, fused)) return fused;
+    if (conv2d_library(x, weight, bias, g, groups, relu, fused)) return fused;
   }
+  if (relu) return lamina::relu(conv2d_impl(x, weight, bias, stride, padding, dilation, groups, false));
   const int64_t p = g.oh * g.ow, k = cg * g.kh * g.kw, og = out_channels / groups;
   Tensor cols, out;
   const bool record = ag::needs_grad({&x, &weight, &bias});
@@ -305,6 +333,23 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
                });
   }
   return out;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
+              int64_t groups) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, conv2d, x, weight, bias, stride, padding, dilation, groups);
+  LAMINA_PROFILE_OP("conv2d", x, weight, bias);
+  return conv2d_impl(x, weight, bias, stride, padding, dilation, groups, false);
+}
+
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding, Pair dilation,
+                   int64_t groups) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, conv2d_relu, x, weight, bias, stride, padding, dilation,
+                  groups);
+  LAMINA_PROFILE_OP("conv2d_relu", x, weight, bias);
+  return conv2d_impl(x, weight, bias, stride, padding, dilation, groups, true);
 }
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,

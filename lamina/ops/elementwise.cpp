@@ -460,6 +460,10 @@ const Tensor& unary_inplace(const char* name, Op op, bool float_valued, const Te
 
 }  // namespace
 
+namespace ops {
+Tensor relu_grad(const Tensor& g, const Tensor& x) { return fused_backward(Op::relu_backward, g, x); }
+}  // namespace ops
+
 // The autocast hook of a row with autocast Fp32 (nothing for Keep).
 #define LAMINA_AUTOCAST_HOOK_Fp32(fn, ...) LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, fn, __VA_ARGS__);
 #define LAMINA_AUTOCAST_HOOK_Keep(fn, ...)

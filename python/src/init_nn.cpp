@@ -86,12 +86,16 @@ void bind_layers(nb::module_& sub) {
   // Convolution, pooling and batch norm; the Python wrappers pass sizes as (h, w) pairs.
   auto pr = [](const std::vector<int64_t>& v) { return Pair{v.at(0), v.at(1)}; };
   nb::class_<nn::Conv2d, nn::Module>(sub, "Conv2d")
-      .def("__init__", [pr](nn::Conv2d* self, int64_t in, int64_t out, std::vector<int64_t> k, std::vector<int64_t> s,
-                            std::vector<int64_t> p, std::vector<int64_t> d, int64_t groups, bool bias, nb::object dtype) {
-        new (self) nn::Conv2d(in, out, pr(k), pr(s), pr(p), pr(d), groups, bias, dtype_or_default(dtype));
-      }, nb::arg("in_channels"), nb::arg("out_channels"), nb::arg("kernel_size"), nb::arg("stride"), nb::arg("padding"),
-         nb::arg("dilation"), nb::arg("groups"), nb::arg("bias"), nb::arg("dtype").none())
-      .def("reset_parameters", &nn::Conv2d::reset_parameters);
+      .def(
+          "__init__",
+          [pr](nn::Conv2d* self, int64_t in, int64_t out, std::vector<int64_t> k, std::vector<int64_t> s,
+               std::vector<int64_t> p, std::vector<int64_t> d, int64_t groups, bool bias, nb::object dtype) {
+            new (self) nn::Conv2d(in, out, pr(k), pr(s), pr(p), pr(d), groups, bias, dtype_or_default(dtype));
+          },
+          nb::arg("in_channels"), nb::arg("out_channels"), nb::arg("kernel_size"), nb::arg("stride"),
+          nb::arg("padding"), nb::arg("dilation"), nb::arg("groups"), nb::arg("bias"), nb::arg("dtype").none())
+      .def("reset_parameters", &nn::Conv2d::reset_parameters)
+      .def("forward_relu", &nn::Conv2d::forward_relu, "relu(forward(x)) as one op (Sequential's Conv2d + ReLU).");
   nb::class_<nn::Conv1d, nn::Module>(sub, "Conv1d")
       .def("__init__", [](nn::Conv1d* self, int64_t in, int64_t out, int64_t k, int64_t s, int64_t p, int64_t d,
                           int64_t groups, bool bias, nb::object dtype) {

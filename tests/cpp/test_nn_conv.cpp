@@ -94,6 +94,26 @@ TEST(NnConv, SmallCnnTrains) {
   EXPECT_EQ(sum(eq(predicted, y)).item<int64_t>(), n);
 }
 
+TEST(NnConv, SequentialRunsConvThenReluAsOneOp) {
+  // Sequential's Conv2d + ReLU is ops::conv2d_relu (one node); values and gradients equal the
+  // layers run one by one.
+  manual_seed(4);
+  auto conv = std::make_shared<nn::Conv2d>(2, 3, Pair{3, 3}, Pair{1, 1}, Pair{1, 1});
+  nn::Sequential seq(std::vector<std::shared_ptr<nn::Module>>{conv, std::make_shared<nn::ReLU>()});
+  Tensor x = randn({2, 2, 6, 6});
+  autograd::set_requires_grad(x);
+  const Tensor y = seq.forward(x);
+  ASSERT_NE(autograd::grad_fn(y), nullptr);
+  EXPECT_EQ(autograd::grad_fn(y)->name(), "ConvolutionReluBackward0");
+  const Tensor y2 = relu(conv->forward(x));
+  auto max_diff = [](const Tensor& u, const Tensor& v) { return amax(abs(sub(u, v))).item<double>(); };
+  EXPECT_LT(max_diff(y, y2), 1e-6);
+  const Tensor g = randn(y.shape());
+  const std::vector<Tensor> a = autograd::grad({y}, {x, conv->param("weight"), conv->param("bias")}, {g});
+  const std::vector<Tensor> b = autograd::grad({y2}, {x, conv->param("weight"), conv->param("bias")}, {g});
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_LT(max_diff(a[i], b[i]), 1e-5) << i;
+}
+
 TEST(NnConv, MultiheadAttentionShapesAndGradients) {
   manual_seed(4);
   nn::MultiheadAttention mha(6, 2, 0.0, true, true, Dtype::Float64);

@@ -362,3 +362,67 @@ def test_bfloat16_conv_accumulates_in_float32(stride, padding, groups):
         scale = float(want.abs().max())
         np.testing.assert_allclose(got.to(lamina.float64).detach().numpy(), want.detach().numpy(), rtol=8e-3,
                                    atol=8e-3 * scale)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_sequential_conv_relu_runs_fused_and_matches_float64(bias):
+    # nn.Sequential runs Conv2d + ReLU as one op (on the CPU the ReLU and the bias run inside
+    # the oneDNN primitive, the bias gradient in its weights pass): values and every gradient
+    # against the same layers in float64 (im2col path, separate relu), with the gradient of
+    # the bias alone (weight frozen), of the input alone, and a subclass left unfused.
+    rng = np.random.default_rng(11)
+    layers = [lamina.nn.Conv2d(3, 8, 3, padding=1, bias=bias), lamina.nn.ReLU(), lamina.nn.MaxPool2d(2),
+              lamina.nn.Conv2d(8, 5, 3, stride=2, bias=bias), lamina.nn.ReLU(inplace=True)]
+    seq = lamina.nn.Sequential(*layers)
+    x64 = rng.standard_normal((2, 3, 12, 12))
+    g64 = rng.standard_normal((2, 5, 2, 2))
+    x = lamina.tensor(x64, dtype=lamina.float32, requires_grad=True)
+    y = seq(x)
+    assert y.grad_fn.name() == "ConvolutionReluBackward0"
+    params = list(seq.parameters())
+    grads = lamina.autograd.grad([y], [x] + params, [lamina.tensor(g64, dtype=lamina.float32)])
+
+    xr = lamina.tensor(x64, requires_grad=True)
+    ps = [p.detach().to(lamina.float64).requires_grad_(True) for p in params]
+    it = iter(ps)
+
+    def conv(h, stride, padding):
+        w = next(it)
+        b = next(it) if bias else None
+        return lamina.conv2d(h, w, b, stride=stride, padding=padding)
+    h = lamina.relu(conv(xr, 1, 1))
+    h = lamina.nn.functional.max_pool2d(h, 2)
+    yr = lamina.relu(conv(h, 2, 0))
+    want = lamina.autograd.grad([yr], [xr] + ps, [lamina.tensor(g64)])
+    np.testing.assert_allclose(y.detach().numpy(), yr.detach().numpy(), rtol=1e-4, atol=1e-4)
+    for got, ref in zip(grads, want):
+        scale = max(1.0, float(ref.abs().max()))
+        np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-4, atol=1e-4 * scale)
+
+    if bias:  # the bias alone (the weights pass does not run): its gradient by the sum
+        layers[3].weight.requires_grad_(False)
+        (gb,) = lamina.autograd.grad([seq(x)], [layers[3].bias], [lamina.tensor(g64, dtype=lamina.float32)])
+        np.testing.assert_allclose(gb.numpy(), grads[4].numpy(), rtol=1e-5, atol=1e-5)
+        layers[3].weight.requires_grad_(True)
+
+    class MyConv(lamina.nn.Conv2d):
+        pass
+    unfused = lamina.nn.Sequential(MyConv(3, 4, 3), lamina.nn.ReLU())
+    assert unfused(x).grad_fn.name() == "ReluBackward0"
+
+
+def test_conv_relu_under_bfloat16_autocast_and_without_grad():
+    # Under CPU autocast the fused op runs in bfloat16 (oneDNN's bf16 primitive with the ReLU
+    # post-op); without a graph it records nothing; both agree with the unfused layers.
+    lamina.manual_seed(2)
+    seq = lamina.nn.Sequential(lamina.nn.Conv2d(4, 6, 3, padding=1), lamina.nn.ReLU())
+    x = lamina.randn(2, 4, 10, 10)
+    with lamina.autocast(device_type="cpu", dtype=lamina.bfloat16):
+        y = seq(x)
+        y2 = lamina.relu(seq[0](x))
+    assert y.dtype == lamina.bfloat16
+    np.testing.assert_array_equal(y.to(lamina.float32).detach().numpy(), y2.to(lamina.float32).detach().numpy())
+    with lamina.no_grad():
+        z = seq(x)
+    assert z.grad_fn is None and (z.numpy() >= 0).all()
+    np.testing.assert_allclose(z.numpy(), lamina.relu(seq[0](x)).detach().numpy(), rtol=1e-6, atol=1e-6)

@@ -15,6 +15,8 @@ class Conv2d : public Module {
          Pair dilation = {1, 1}, int64_t groups = 1, bool bias = true, Dtype dtype = kDefaultFloat);
   /// conv2d of a (N, C, H, W) input; ShapeError when C != in_channels.
   Tensor forward(const Tensor& input) override;
+  /// relu(forward(input)) as one op (ops::conv2d_relu): Sequential's Conv2d + ReLU.
+  Tensor forward_relu(const Tensor& input);
   /// PyTorch's "3, 16, kernel_size=(3, 3), stride=(1, 1)" form.
   std::string extra_repr() const override;
   /// kaiming_uniform_(a=sqrt(5)) weight, U(+-1/sqrt(fan_in)) bias.

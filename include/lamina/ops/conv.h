@@ -16,6 +16,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 /// 1-d convolution of x (N, C, L) with weight (O, C/groups, k), as torch.nn.functional.conv1d.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), int64_t stride = 1,
               int64_t padding = 0, int64_t dilation = 1, int64_t groups = 1);
+/// relu(conv2d(x, weight, bias, ...)) in one op: on the CPU the ReLU (and the bias) run inside
+/// the oneDNN primitive and one backward node ("ConvolutionReluBackward0") covers both; what
+/// nn.Sequential runs for a Conv2d followed by a ReLU.
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), Pair stride = {1, 1},
+                   Pair padding = {0, 0}, Pair dilation = {1, 1}, int64_t groups = 1);
+
 /// Transposed 2-d convolution (the gradient of conv2d with respect to its input) of x
 /// (N, C, H, W) with weight (C, O/groups, kH, kW), as torch.nn.functional.conv_transpose2d.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), Pair stride = {1, 1},

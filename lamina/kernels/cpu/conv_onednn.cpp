@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 
 #include "lamina/core/dtype.h"
 #include "lamina/core/error.h"
@@ -46,7 +47,7 @@ dnnl::engine& engine() {
 }
 
 using Key = std::tuple<int, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, int64_t, int64_t, int64_t>;
+                       int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool>;
 
 Key key_of(Pass pass, memory::data_type dt, const ConvShape& s) {
   return {static_cast<int>(pass),
@@ -64,7 +65,9 @@ Key key_of(Pass pass, memory::data_type dt, const ConvShape& s) {
           s.pw,
           s.dh,
           s.dw,
-          s.groups};
+          s.groups,
+          s.bias,
+          s.relu};
 }
 
 // The primitive of one pass and shape, with the layouts it computes in and the plain ones the
@@ -73,6 +76,7 @@ struct Plan {
   dnnl::primitive prim;
   memory::desc src, weights, dst;  // the primitive's layouts (diff_* for the backward)
   memory::desc plain_src, plain_weights, plain_dst;
+  memory::desc bias;  // (o), plain, with ConvShape::bias (diff_bias in the weights pass)
   memory::desc scratch;
 };
 
@@ -90,11 +94,21 @@ Plan make_plan(Pass pass, memory::data_type kF32, const ConvShape& s) {
   p.plain_src = memory::desc(src, kF32, Tag::nchw);
   p.plain_weights = memory::desc(weights, kF32, s.groups == 1 ? Tag::oihw : Tag::goihw);
   p.plain_dst = memory::desc(dst, kF32, Tag::nchw);
+  if (s.bias) p.bias = memory::desc({s.o}, kF32, Tag::x);
   const dnnl::algorithm algo = dnnl::algorithm::convolution_direct;
-  const dnnl::convolution_forward::desc fwd_desc(dnnl::prop_kind::forward_training, algo, any_src, any_w, any_dst,
-                                                 strides, dilates, pad_l, pad_r);
+  const dnnl::convolution_forward::desc fwd_desc =
+      s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, any_src, any_w, p.bias, any_dst,
+                                               strides, dilates, pad_l, pad_r)
+             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, any_src, any_w, any_dst,
+                                               strides, dilates, pad_l, pad_r);
   const dnnl::primitive_attr attr = onednn_user_scratchpad();
-  const dnnl::convolution_forward::primitive_desc fwd(fwd_desc, attr, engine());
+  dnnl::primitive_attr fwd_attr = onednn_user_scratchpad();
+  if (s.relu && pass == Pass::Forward) {  // the ReLU as a post-op on the output, in oneDNN's layout
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    fwd_attr.set_post_ops(ops);
+  }
+  const dnnl::convolution_forward::primitive_desc fwd(fwd_desc, pass == Pass::Forward ? fwd_attr : attr, engine());
   if (pass == Pass::Forward) {
     p.prim = dnnl::convolution_forward(fwd);
     p.scratch = fwd.scratchpad_desc();
@@ -110,7 +124,11 @@ Plan make_plan(Pass pass, memory::data_type kF32, const ConvShape& s) {
     p.weights = pd.weights_desc();
     p.dst = pd.diff_dst_desc();
   } else {
-    const dnnl::convolution_backward_weights::desc d(algo, any_src, any_w, any_dst, strides, dilates, pad_l, pad_r);
+    const dnnl::convolution_backward_weights::desc d =
+        s.bias
+            ? dnnl::convolution_backward_weights::desc(algo, any_src, any_w, p.bias, any_dst, strides, dilates, pad_l,
+                                                       pad_r)
+            : dnnl::convolution_backward_weights::desc(algo, any_src, any_w, any_dst, strides, dilates, pad_l, pad_r);
     const dnnl::convolution_backward_weights::primitive_desc pd(d, attr, engine(), fwd);
     p.prim = dnnl::convolution_backward_weights(pd);
     p.scratch = pd.scratchpad_desc();
@@ -151,7 +169,9 @@ void finish(dnnl::stream& stream, const memory& result, const memory::desc& plai
   dnnl::reorder(result, user).execute(stream, const_cast<memory&>(result), user);
 }
 
-void run(Pass pass, memory::data_type dt, const ConvShape& s, const void* a, const void* b, void* out) {
+// `bias`: the forward's bias (o), or the weights pass's bias gradient, with ConvShape::bias.
+void run(Pass pass, memory::data_type dt, const ConvShape& s, const void* a, const void* b, void* out,
+         void* bias = nullptr) {
   try {
     omp_set_num_threads(num_threads());  // the calling thread's setting; costs a store
     const Plan& p = plan_for(pass, dt, s);
@@ -161,8 +181,10 @@ void run(Pass pass, memory::data_type dt, const ConvShape& s, const void* a, con
       memory x = as_layout(stream, p.plain_src, p.src, const_cast<void*>(a), true);
       memory w = as_layout(stream, p.plain_weights, p.weights, const_cast<void*>(b), true);
       memory y = as_layout(stream, p.plain_dst, p.dst, out, false);
-      p.prim.execute(stream,
-                     {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch}});
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch}};
+      if (s.bias) args.emplace(DNNL_ARG_BIAS, memory(p.bias, engine(), bias));
+      p.prim.execute(stream, args);
       finish(stream, y, p.plain_dst, out);
     } else if (pass == Pass::BackwardData) {  // a = weight, b = dy, out = dx
       memory w = as_layout(stream, p.plain_weights, p.weights, const_cast<void*>(a), true);
@@ -176,9 +198,10 @@ void run(Pass pass, memory::data_type dt, const ConvShape& s, const void* a, con
       memory x = as_layout(stream, p.plain_src, p.src, const_cast<void*>(a), true);
       memory dy = as_layout(stream, p.plain_dst, p.dst, const_cast<void*>(b), true);
       memory dw = as_layout(stream, p.plain_weights, p.weights, out, false);
-      p.prim.execute(
-          stream,
-          {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}, {DNNL_ARG_SCRATCHPAD, scratch}});
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}, {DNNL_ARG_SCRATCHPAD, scratch}};
+      if (s.bias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(p.bias, engine(), bias));
+      p.prim.execute(stream, args);
       finish(stream, dw, p.plain_weights, out);
     }
     stream.wait();
@@ -192,9 +215,9 @@ void run(Pass pass, memory::data_type dt, const ConvShape& s, const void* a, con
 }
 
 template <memory::data_type DT>
-bool forward(const ConvShape& s, const void* x, const void* w, void* y) {
+bool forward(const ConvShape& s, const void* x, const void* w, const void* bias, void* y) {
   if (!enabled()) return false;
-  run(Pass::Forward, DT, s, x, w, y);
+  run(Pass::Forward, DT, s, x, w, y, const_cast<void*>(bias));
   return true;
 }
 
@@ -204,8 +227,8 @@ void backward_data(const ConvShape& s, const void* w, const void* dy, void* dx) 
 }
 
 template <memory::data_type DT>
-void backward_weights(const ConvShape& s, const void* x, const void* dy, void* dw) {
-  run(Pass::BackwardWeights, DT, s, x, dy, dw);
+void backward_weights(const ConvShape& s, const void* x, const void* dy, void* dw, void* dbias) {
+  run(Pass::BackwardWeights, DT, s, x, dy, dw, dbias);
 }
 
 template <memory::data_type DT>

@@ -12,9 +12,10 @@
 // and in the folds with a map (exp for logsumexp), which the compiler cannot vectorize.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "lamina/kernels/cpu/simd_reduce.cpp"
-#include <hwy/contrib/math/math-inl.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+// (after highway.h, which it needs per target)
+#include <hwy/contrib/math/math-inl.h>
 
 #include <algorithm>
 #include <cmath>

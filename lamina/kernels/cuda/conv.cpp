@@ -241,7 +241,10 @@ void run_pass(Dtype dtype, Pass pass, const ConvShape& s, const void* a, const v
 
 template <Dtype D>
 struct ConvKernels {
-  static bool forward(const ConvShape& s, const void* x, const void* w, void* y) {
+  // The bias and ReLU stay in the op layer on CUDA (ConvShape: CPU features only).
+  static bool forward(const ConvShape& s, const void* x, const void* w, const void* bias, void* y) {
+    LAMINA_CHECK(bias == nullptr && !s.bias && !s.relu, KernelError, "conv2d",
+                 "the cuDNN kernel takes no fused bias or ReLU");
     if (!lamina::cuda::cudnn_available()) return false;
     run_pass(D, Pass::Forward, s, x, w, y);
     return true;
@@ -249,7 +252,8 @@ struct ConvKernels {
   static void backward_data(const ConvShape& s, const void* w, const void* dy, void* dx) {
     run_pass(D, Pass::BackwardData, s, w, dy, dx);
   }
-  static void backward_filter(const ConvShape& s, const void* x, const void* dy, void* dw) {
+  static void backward_filter(const ConvShape& s, const void* x, const void* dy, void* dw, void* dbias) {
+    LAMINA_CHECK(dbias == nullptr && !s.bias, KernelError, "conv2d", "the cuDNN kernel takes no fused bias gradient");
     run_pass(D, Pass::BackwardFilter, s, x, dy, dw);
   }
 };
