@@ -1,7 +1,9 @@
 // 2-d convolution on the CPU through oneDNN (float32, and bfloat16 with float32 accumulation for
 // autocast): the forward and the data and weight passes of the backward, for contiguous NCHW tensors. oneDNN picks its
 // own blocked layouts (format "any") and the tensors are reordered in and out around each primitive, as PyTorch's CPU
-// convolution does; primitives are cached per shape. LAMINA_ONEDNN=0 turns the path off (the forward reports "not run"
+// convolution does; primitives are cached per shape. The bias is the primitive's own argument (its gradient the weights
+// pass's diff_bias) and a following ReLU an eltwise post-op (ConvShape::bias / relu), so neither costs a pass of its
+// own over the output. LAMINA_ONEDNN=0 turns the path off (the forward reports "not run"
 // and ops/conv.cpp takes its im2col + GEMM path), for comparing.
 #include <cstdlib>
 #include <cstring>
