@@ -44,8 +44,8 @@ class StatusWord {
   Tensor device_word_;
 };
 
-/// g where x > 0, else 0, in one pass (ReLU's gradient; x may be the ReLU's input or output).
-/// Not differentiable: under create_graph callers use the composite form.
+/// g where x > 0, else 0 (ReLU's gradient; x may be the ReLU's input or output): one fused
+/// pass, or differentiable ops while the backward itself records (create_graph).
 Tensor relu_grad(const Tensor& g, const Tensor& x);
 /// `input` unless it overlaps `out` without being the same view: then a private copy, so an
 /// in-place op never reads elements it has already written.

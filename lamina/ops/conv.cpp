@@ -201,10 +201,7 @@ bool conv2d_library(const Tensor& x, const Tensor& weight, const Tensor& bias, c
         [sx, sw, so, s, g, groups, need_x, need_w, need_b, name, has_bias = bias.defined()](const Tensor& grad_out) {
           const Tensor xs = sx.get(name), ws = sw.get(name);
           // Through the ReLU first: the gradient where its output was positive.
-          const Tensor y = s.relu ? so.get(name) : Tensor();
-          const Tensor grad = !s.relu                   ? grad_out
-                              : ag::grad_mode_enabled() ? where(gt(y, Scalar(0.0)), grad_out, Scalar(0.0))
-                                                        : ops::relu_grad(grad_out, y);
+          const Tensor grad = s.relu ? ops::relu_grad(grad_out, so.get(name)) : grad_out;
           std::vector<Tensor> r(3);
           if (ag::grad_mode_enabled()) {
             if (has_bias) r[2] = sum(grad, std::vector<int64_t>{0, 2, 3});
@@ -272,11 +269,9 @@ Tensor conv2d_impl(const Tensor& x, const Tensor& weight, const Tensor& bias, Pa
     LAMINA_CHECK(bias.dtype() == x.dtype(), DTypeError, op, "bias ", describe(bias), " must have dtype ",
                  dtype_name(x.dtype()));
   }
-  if (relu && !x.device().is_cpu())
-    return lamina::relu(conv2d_impl(x, weight, bias, stride, padding, dilation, groups, false));
   {
-    Tensor fused;
-    if (conv2d_library(x, weight, bias, g, groups, relu, fused)) return fused;
+    Tensor fused;  // (the ReLU folds into oneDNN's primitive only; elsewhere it runs after)
+    if ((!relu || x.device().is_cpu()) && conv2d_library(x, weight, bias, g, groups, relu, fused)) return fused;
   }
   if (relu) return lamina::relu(conv2d_impl(x, weight, bias, stride, padding, dilation, groups, false));
   const int64_t p = g.oh * g.ow, k = cg * g.kh * g.kw, og = out_channels / groups;

@@ -126,7 +126,7 @@ Tensor unary_grad(Op op, const Tensor& g, const Tensor& x, const Tensor& y) {
     case Op::sigmoid:
       return mul(g, mul(y, rsub(y, Scalar(1.0))));
     case Op::relu:
-      return fuse ? fused_backward(Op::relu_backward, g, x) : mul(g, gt(x, Scalar(0)).to(g.dtype()));
+      return ops::relu_grad(g, x);
     case Op::silu: {
       Tensor s = sigmoid(x);
       return mul(g, mul(s, add(mul(x, rsub(s, Scalar(1.0))), Scalar(1.0))));
@@ -461,7 +461,10 @@ const Tensor& unary_inplace(const char* name, Op op, bool float_valued, const Te
 }  // namespace
 
 namespace ops {
-Tensor relu_grad(const Tensor& g, const Tensor& x) { return fused_backward(Op::relu_backward, g, x); }
+Tensor relu_grad(const Tensor& g, const Tensor& x) {
+  const bool fuse = !autograd::grad_mode_enabled() && g.dtype() == x.dtype() && g.shape() == x.shape();
+  return fuse ? fused_backward(Op::relu_backward, g, x) : mul(g, gt(x, Scalar(0)).to(g.dtype()));
+}
 }  // namespace ops
 
 // The autocast hook of a row with autocast Fp32 (nothing for Keep).

@@ -16,7 +16,6 @@
 #include "lamina/kernels/attention.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>

@@ -239,21 +239,15 @@ A cascade(const ReduceLoop& loop, const char* in, A identity, const Blocks& bloc
         }
       }
       const int64_t take = std::min(kBlock - filled, n - i);
+      // Rows shorter than a block (or off its boundary, as every row after a first that is not
+      // a multiple of kBlock) fill it a contiguous row piece at a time where they can.
+      bool copied = false;
       if constexpr (std::is_same_v<T, A>) {
-        // Rows shorter than a block (or off its boundary, as every row after a first that is
-        // not a multiple of kBlock): the block is filled a row piece at a time.
-        if (s == static_cast<int64_t>(sizeof(T))) {
-          std::memcpy(buf + filled, p + i * s, static_cast<size_t>(take) * sizeof(T));
-          filled += take;
-          i += take;
-          if (filled == kBlock) {
-            flush(buf, kBlock);
-            filled = 0;
-          }
-          continue;
-        }
+        copied = s == static_cast<int64_t>(sizeof(T));
+        if (copied) std::memcpy(buf + filled, p + i * s, static_cast<size_t>(take) * sizeof(T));
       }
-      for (int64_t j = 0; j < take; ++j) buf[filled + j] = static_cast<A>(load<T>(p + (i + j) * s));
+      if (!copied)
+        for (int64_t j = 0; j < take; ++j) buf[filled + j] = static_cast<A>(load<T>(p + (i + j) * s));
       filled += take;
       i += take;
       if (filled == kBlock) {
