@@ -1,9 +1,11 @@
-// batch_norm is composed of differentiable ops (mean, var, arithmetic), so its gradients come
-// from their rules; only the running statistics are updated outside the graph. layer_norm is
-// one fused kernel each way (it runs on every token of a transformer, twice per block).
+// batch_norm and layer_norm are one fused kernel each way where the device has one (batch_norm
+// runs after every convolution of a ResNet, layer_norm twice per transformer block); under
+// create_graph their gradients are composed of differentiable ops so they differentiate again.
+// The running statistics are updated outside the graph.
 #include "lamina/ops/norm.h"
 
 #include "lamina/autograd/autograd.h"
+#include "lamina/kernels/batch_norm.h"
 #include "lamina/kernels/layer_norm.h"
 #include "lamina/ops/autocast.h"
 #include "lamina/ops/common.h"
@@ -15,6 +17,49 @@
 #include "lamina/runtime/profiler.h"
 
 namespace lamina {
+
+namespace {
+
+// batch_norm from differentiable ops: where no fused kernel runs (devices without one, dtypes
+// the weight does not share). mean_c / var_c are the (1, C, 1, ...) statistics it normalizes by.
+Tensor batch_norm_composite(const Tensor& x, const Tensor& mean_c, const Tensor& var_c, const Tensor& weight,
+                            const Tensor& bias, const Shape& channel_shape, double eps) {
+  Tensor y = mul(sub(x, mean_c), rsqrt(add(var_c, Scalar(eps))));
+  if (weight.defined()) y = mul(y, weight.reshape(channel_shape));
+  if (bias.defined()) y = add(y, bias.reshape(channel_shape));
+  return y;
+}
+
+// The fused kernel's gradients from differentiable ops (for create_graph): the batch statistics
+// recomputed from x when training, the saved running ones (constants) in evaluation.
+std::vector<Tensor> batch_norm_grads_composite(const Tensor& grad, const Tensor& x, const Tensor& weight, bool has_bias,
+                                               bool batch_stats, const Tensor& mean_saved, const Tensor& rstd_saved,
+                                               const std::vector<int64_t>& dims, const Shape& channel_shape,
+                                               double eps) {
+  const int64_t c = channel_shape[1];
+  Tensor centered, rstd;
+  if (batch_stats) {
+    centered = sub(x, mean(x, dims, true));
+    rstd = rsqrt(add(mean(square(centered), dims, true), Scalar(eps)));
+  } else {
+    centered = sub(x, mean_saved.reshape(channel_shape).to(x.dtype()));
+    rstd = rstd_saved.reshape(channel_shape).to(x.dtype());
+  }
+  const Tensor xhat = mul(centered, rstd);
+  const Tensor wdy = weight.defined() ? mul(grad, weight.reshape(channel_shape)) : grad;
+  std::vector<Tensor> r(3);
+  if (batch_stats) {
+    const Tensor c1 = mean(mul(wdy, xhat), dims, true), c2 = mean(wdy, dims, true);
+    r[0] = mul(rstd, sub(sub(wdy, mul(xhat, c1)), c2));
+  } else {
+    r[0] = mul(wdy, rstd);
+  }
+  if (weight.defined()) r[1] = sum(mul(grad, xhat), dims).reshape({c});
+  if (has_bias) r[2] = sum(grad, dims).reshape({c});
+  return r;
+}
+
+}  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
@@ -42,31 +87,114 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     dims.push_back(d);
     count *= x.shape()[d];
   }
-  Shape channel_shape(x.dim(), 1);
-  channel_shape[1] = c;
-  Tensor mean_c, var_c;  // (1, C, 1, ...)
-  if (training) {
+  if (training)
     LAMINA_CHECK(count > 1, ValueError, op, "expected more than 1 value per channel when training, got input ",
                  describe(x));
-    mean_c = mean(x, dims, true);
-    var_c = var(x, dims, 0.0, true);
+  Shape channel_shape(x.dim(), 1);
+  channel_shape[1] = c;
+  const double unbias = count > 1 ? static_cast<double>(count) / static_cast<double>(count - 1) : 1.0;
+  // Moves the running statistics towards this batch's (outside the graph).
+  auto update_running = [&](const Tensor& batch_mean, const Tensor& batch_var) {
     autograd::NoGradGuard no_grad;
     if (running_mean.defined()) {
       mul_(running_mean, Scalar(1.0 - momentum));
-      add_(running_mean, mul(mean_c.reshape({c}), Scalar(momentum)).to(running_mean.dtype()));
+      add_(running_mean, mul(batch_mean.reshape({c}), Scalar(momentum)).to(running_mean.dtype()));
     }
     if (running_var.defined()) {
-      const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
       mul_(running_var, Scalar(1.0 - momentum));
-      add_(running_var, mul(var_c.reshape({c}), Scalar(momentum * unbias)).to(running_var.dtype()));
+      add_(running_var, mul(batch_var.reshape({c}), Scalar(momentum * unbias)).to(running_var.dtype()));
     }
-  } else {
-    mean_c = running_mean.reshape(channel_shape).to(x.dtype());
-    var_c = running_var.reshape(channel_shape).to(x.dtype());
+  };
+  constexpr runtime::OpId id = runtime::op_id(kernels::Op::batch_norm);
+  const bool same_dtype =
+      (!weight.defined() || weight.dtype() == x.dtype()) && (!bias.defined() || bias.dtype() == x.dtype());
+  if (!same_dtype || !runtime::has_kernel(id, x.device(), x.dtype())) {
+    Tensor mean_c, var_c;
+    if (training) {
+      mean_c = mean(x, dims, true);
+      var_c = var(x, dims, 0.0, true);
+      update_running(mean_c, var_c);
+    } else {
+      mean_c = running_mean.reshape(channel_shape).to(x.dtype());
+      var_c = running_var.reshape(channel_shape).to(x.dtype());
+    }
+    return batch_norm_composite(x, mean_c, var_c, weight, bias, channel_shape, eps);
   }
-  Tensor y = mul(sub(x, mean_c), rsqrt(add(var_c, Scalar(eps))));
-  if (weight.defined()) y = mul(y, weight.reshape(channel_shape));
-  if (bias.defined()) y = add(y, bias.reshape(channel_shape));
+  const Dtype stat = x.dtype() == Dtype::Float64 ? Dtype::Float64 : Dtype::Float32;
+  const Tensor xc = x.contiguous(), wc = weight.defined() ? weight.contiguous() : weight;
+  const Tensor bc = bias.defined() ? bias.contiguous() : bias;
+  kernels::BatchNormArgs args;
+  args.n = x.shape()[0];
+  args.c = c;
+  args.s = c == 0 || args.n == 0 ? 0 : x.numel() / (args.n * c);
+  args.eps = eps;
+  args.has_weight = weight.defined();
+  args.has_bias = bias.defined();
+  args.batch_stats = training;
+  Tensor mu, var_b, rstd;
+  if (training) {
+    mu = Tensor::empty({c}, stat, x.device());
+    var_b = Tensor::empty({c}, stat, x.device());
+    rstd = Tensor::empty({c}, stat, x.device());
+  } else {
+    autograd::NoGradGuard no_grad;
+    mu = running_mean.to(stat).clone();  // a copy: the running stats may move before backward
+    rstd = rsqrt(add(running_var.to(stat), Scalar(eps))).contiguous();
+  }
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (x.numel() > 0) {
+    const void* px = xc.data_ptr();
+    const void* pw = wc.defined() ? wc.data_ptr() : nullptr;
+    const void* pb = bc.defined() ? bc.data_ptr() : nullptr;
+    void* pm = mu.data_ptr();
+    void* pv = var_b.defined() ? var_b.data_ptr() : nullptr;
+    void* pr = rstd.data_ptr();
+    void* py = y.data_ptr();
+    runtime::launch_ranges<kernels::BatchNormKernel>(
+        id, x.device(), x.dtype(), c, 3 * args.n * args.s,
+        [&](kernels::BatchNormKernel kernel, int64_t b, int64_t e) { kernel(args, px, pw, pb, pm, pv, pr, py, b, e); });
+  }
+  if (training) update_running(mu, var_b);
+  if (autograd::needs_grad({&x, &weight, &bias})) {
+    autograd::SavedTensor sx(xc), sw(weight), smu(mu), srstd(rstd);
+    autograd::record("NativeBatchNormBackward0", y, {&x, &weight, &bias},
+                     [sx, sw, smu, srstd, args, dims, channel_shape, eps, stat](const Tensor& grad) {
+                       const char* node = "NativeBatchNormBackward0";
+                       const Tensor xs = sx.get(node), ws = sw.get(node);
+                       if (autograd::grad_mode_enabled())
+                         return batch_norm_grads_composite(grad, xs, ws, args.has_bias, args.batch_stats, smu.get(node),
+                                                           srstd.get(node), dims, channel_shape, eps);
+                       const Tensor dy = grad.contiguous();
+                       Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());
+                       Tensor dw = Tensor::empty({args.c}, stat, xs.device()),
+                              db = Tensor::empty({args.c}, stat, xs.device());
+                       if (xs.numel() > 0) {
+                         constexpr runtime::OpId bid = runtime::op_id(kernels::Op::batch_norm_backward);
+                         const Tensor wc = ws.defined() ? ws.contiguous() : ws;
+                         const void* pdy = dy.data_ptr();
+                         const void* px = xs.data_ptr();
+                         const void* pw = wc.defined() ? wc.data_ptr() : nullptr;
+                         const void* pm = smu.get(node).data_ptr();
+                         const void* pr = srstd.get(node).data_ptr();
+                         void* pdx = dx.data_ptr();
+                         void* pdw = dw.data_ptr();
+                         void* pdb = db.data_ptr();
+                         runtime::launch_ranges<kernels::BatchNormBackwardKernel>(
+                             bid, xs.device(), xs.dtype(), args.c, 4 * args.n * args.s,
+                             [&](kernels::BatchNormBackwardKernel kernel, int64_t b, int64_t e) {
+                               kernel(args, pdy, px, pw, pm, pr, pdx, pdw, pdb, b, e);
+                             });
+                       } else {
+                         zero_(dw);
+                         zero_(db);
+                       }
+                       std::vector<Tensor> r(3);
+                       r[0] = dx;
+                       if (args.has_weight) r[1] = dw.to(xs.dtype());
+                       if (args.has_bias) r[2] = db.to(xs.dtype());
+                       return r;
+                     });
+  }
   return y;
 }
 

@@ -157,6 +157,114 @@ def test_batch_norm_matches_pytorch():
         np.testing.assert_allclose(got.detach().numpy(), np.array(ref[name]), rtol=1e-9, atol=1e-12, err_msg=name)
 
 
+BN_CASES_TORCH = r"""
+import json, sys, torch
+import torch.nn.functional as F
+out = []
+for c in json.loads(sys.stdin.read()):
+    dt = getattr(torch, c["dtype"])
+    x = torch.tensor(c["x"], dtype=dt)
+    if c["transpose"]:
+        x = x.transpose(2, 3)
+    x.requires_grad_(True)
+    w = torch.tensor(c["w"], dtype=dt, requires_grad=True) if c["affine"] else None
+    b = torch.tensor(c["b"], dtype=dt, requires_grad=True) if c["affine"] else None
+    rm, rv = torch.tensor(c["rm"], dtype=dt), torch.tensor(c["rv"], dtype=dt)
+    y = F.batch_norm(x, rm, rv, w, b, training=c["training"], momentum=0.1, eps=1e-5)
+    g = torch.tensor(c["g"], dtype=dt).reshape(y.shape)
+    inputs = [x] + ([w, b] if c["affine"] else [])
+    grads = torch.autograd.grad(y, inputs, g, create_graph=True)
+    # second order: d/d(inputs) of sum(grad_x * h)
+    h = torch.cos(torch.arange(x.numel(), dtype=dt)).reshape(x.shape)
+    second = torch.autograd.grad((grads[0] * h).sum(), inputs, allow_unused=True)
+    out.append({"y": y.detach().tolist(), "grads": [t.detach().tolist() for t in grads],
+                "second": [None if t is None else t.tolist() for t in second], "rm": rm.tolist(), "rv": rv.tolist()})
+print(json.dumps(out))
+"""
+
+
+def test_batch_norm_fused_kernel_cases_match_pytorch():
+    # The fused kernel's paths: training and evaluation, 4-d and 2-d inputs, with and without
+    # weight and bias, a transposed (non-contiguous) input, float32 and float64; first and second
+    # derivatives (the second through the composite formulation under create_graph).
+    rng = np.random.default_rng(11)
+    cases = []
+    for shape, training, affine, transpose, dtype in (((5, 4, 6, 7), True, True, False, "float32"),
+                                                      ((5, 4, 6, 7), False, True, True, "float32"),
+                                                      ((16, 3), True, False, False, "float64"),
+                                                      ((3, 2, 4, 5), True, True, True, "float64"),
+                                                      ((6, 3), False, False, False, "float64")):
+        c = shape[1]
+        x = rng.normal(2.0, 3.0, size=shape)
+        cases.append({"x": x.tolist(), "g": rng.normal(size=shape).tolist(), "w": rng.uniform(0.5, 1.5, c).tolist(),
+                      "b": rng.normal(size=c).tolist(), "rm": rng.normal(size=c).tolist(),
+                      "rv": rng.uniform(0.5, 2, c).tolist(), "training": training, "affine": affine,
+                      "transpose": transpose, "dtype": dtype})
+    ref = torch_reference(BN_CASES_TORCH, cases)
+    for c, r in zip(cases, ref):
+        dt = getattr(lamina, c["dtype"])
+        tol = dict(rtol=2e-5, atol=2e-5) if c["dtype"] == "float32" else dict(rtol=1e-9, atol=1e-10)
+        x = lamina.tensor(c["x"], dtype=dt)
+        if c["transpose"]:
+            x = x.transpose(2, 3)
+            assert not x.is_contiguous()
+        x.requires_grad_(True)
+        w = lamina.tensor(c["w"], dtype=dt, requires_grad=True) if c["affine"] else None
+        b = lamina.tensor(c["b"], dtype=dt, requires_grad=True) if c["affine"] else None
+        rm, rv = lamina.tensor(c["rm"], dtype=dt), lamina.tensor(c["rv"], dtype=dt)
+        y = lamina.nn.functional.batch_norm(x, rm, rv, w, b, training=c["training"], momentum=0.1, eps=1e-5)
+        assert y.grad_fn.name() == "NativeBatchNormBackward0"
+        g = lamina.tensor(c["g"], dtype=dt).reshape(y.shape)
+        inputs = [x] + ([w, b] if c["affine"] else [])
+        first = lamina.autograd.grad(y, inputs, g)
+        y = lamina.nn.functional.batch_norm(x, lamina.tensor(c["rm"], dtype=dt), lamina.tensor(c["rv"], dtype=dt), w,
+                                            b, training=c["training"], momentum=0.1, eps=1e-5)
+        grads = lamina.autograd.grad(y, inputs, g, create_graph=True)
+        h = lamina.cos(lamina.arange(x.numel(), dtype=dt)).reshape(x.shape)
+        # (evaluation without weight: grad_x = g rstd is constant, so there is no second derivative)
+        constant = not c["training"] and not c["affine"]
+        second = [None] if constant else lamina.autograd.grad((grads[0] * h).sum(), inputs, allow_unused=True)
+        np.testing.assert_allclose(y.detach().numpy(), np.array(r["y"]), **tol, err_msg=str(c["x"][:0]))
+        np.testing.assert_allclose(rm.numpy(), np.array(r["rm"]), **tol)
+        np.testing.assert_allclose(rv.numpy(), np.array(r["rv"]), **tol)
+        for got, composite, want in zip(first, grads, r["grads"]):
+            np.testing.assert_allclose(got.numpy(), np.array(want), **tol)
+            np.testing.assert_allclose(composite.detach().numpy(), np.array(want), **tol)
+        for got, want in zip(second, r["second"]):
+            if want is None:
+                assert got is None or np.abs(got.numpy()).max() < 1e-6
+            else:
+                np.testing.assert_allclose(got.numpy(), np.array(want), rtol=5e-5 if dt == lamina.float32 else 1e-8,
+                                           atol=5e-5 if dt == lamina.float32 else 1e-9)
+
+
+def test_batch_norm_edge_inputs():
+    x = lamina.randn(0, 3, 4, 4, requires_grad=True)  # empty batch in evaluation
+    w = lamina.rand(3, requires_grad=True)
+    y = lamina.nn.functional.batch_norm(x, lamina.zeros(3), lamina.ones(3), w, None, training=False)
+    y.sum().backward()
+    assert y.shape == (0, 3, 4, 4) and x.grad.shape == (0, 3, 4, 4)
+    assert w.grad.tolist() == [0.0, 0.0, 0.0]
+    # a weight of another dtype takes the composite path with the same values
+    x = lamina.randn(4, 3, 5, dtype=lamina.float64)
+    wf = lamina.rand(3) + 0.5
+    a = lamina.nn.functional.batch_norm(x, None, None, wf, None, training=True)
+    bb = lamina.nn.functional.batch_norm(x, None, None, wf.to(lamina.float64), None, training=True)
+    np.testing.assert_allclose(a.numpy(), bb.numpy(), rtol=1e-6)
+    # bfloat16 inputs normalize with float32 statistics
+    xb = (lamina.randn(8, 4, 6, 6) * 2 + 1).to(lamina.bfloat16)
+    yb = lamina.nn.functional.batch_norm(xb, None, None, training=True)
+    assert yb.dtype == lamina.bfloat16
+    ref = lamina.nn.functional.batch_norm(xb.float(), None, None, training=True)
+    np.testing.assert_allclose(yb.float().numpy(), ref.numpy(), atol=0.05)
+    with pytest.raises(lamina.ValueError, match="more than 1 value"):
+        lamina.nn.functional.batch_norm(lamina.randn(1, 3), None, None, training=True)
+    rm = lamina.zeros(3)
+    with pytest.raises(lamina.ShapeError):
+        lamina.nn.functional.batch_norm(lamina.randn(4, 3), rm, lamina.ones(4), training=True)
+    assert rm.tolist() == [0.0, 0.0, 0.0]
+
+
 TORCH_POOL_EDGES = r"""
 import json, math, sys, torch
 import torch.nn.functional as F

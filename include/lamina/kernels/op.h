@@ -23,6 +23,7 @@
   X(cudnn_conv2d) X(cudnn_conv2d_backward_input) X(cudnn_conv2d_backward_weight)                       \
   /* fused */ X(layer_norm) X(layer_norm_backward) X(rms_norm) X(rms_norm_backward) X(cross_entropy)  \
   X(cross_entropy_backward) X(scaled_dot_product_attention) X(scaled_dot_product_attention_backward)   \
+  X(batch_norm) X(batch_norm_backward)                                                                 \
   /* optimizer steps */ X(sgd_step) X(adam_step) X(rmsprop_step) X(adagrad_step)
 // clang-format on
 

@@ -15,6 +15,7 @@ void register_all() {
   register_optim_kernels();
   register_window_kernels();
   register_layer_norm_kernels();
+  register_batch_norm_kernels();
   register_attention_kernels();
   register_simd_kernels();
 #if defined(LAMINA_HAVE_ONEDNN)

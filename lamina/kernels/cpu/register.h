@@ -17,6 +17,7 @@ void register_random_kernels();      // random.cpp
 void register_linalg_kernels();      // linalg.cpp: GEMM through BLAS
 void register_optim_kernels();       // optim.cpp: fused optimizer steps
 void register_layer_norm_kernels();  // layer_norm.cpp: fused layer norm
+void register_batch_norm_kernels();  // batch_norm.cpp: fused batch norm
 void register_attention_kernels();   // attention.cpp: fused scaled_dot_product_attention
 void register_window_kernels();      // window.cpp: im2col, col2im, max pooling
 void register_simd_kernels();        // simd_*.cpp: Highway, run-time ISA dispatch
