@@ -105,20 +105,30 @@ void Optimizer::step() {
   if (profiler::enabled()) profile_scope.start_with(name_ + ".step", profiler::EventKind::Op);
   autograd::NoGradGuard no_grad;
   ++step_count_;
-  for (ParamGroup& group : groups_) {
-    for (const Tensor& p : group.params) {
-      Tensor g = autograd::grad(p);
-      if (!g.defined()) continue;
-      LAMINA_CHECK(g.shape() == p.shape(), ShapeError, name_.c_str(), "gradient shape ", g.shape(),
-                   " does not match parameter shape ", p.shape());
-      if (g.dtype() != p.dtype() || !g.is_contiguous()) g = contiguous_copy(g, p.dtype());
-      const Tensor work = p.is_contiguous() ? p : contiguous_copy(p, p.dtype());
-      update(group.options, work, g, state(p));
-      if (!work.is_same(p))
-        copy_(p, work);
-      else
-        p.bump_version();
+  // The fused updates of all parameters are queued and launched together (the multi-tensor
+  // step); parameters updated through contiguous copies are written back after it.
+  std::vector<std::pair<Tensor, Tensor>> updated;  // (parameter, the tensor its update wrote)
+  {
+    ops::FusedStepBatch batch;
+    for (ParamGroup& group : groups_) {
+      for (const Tensor& p : group.params) {
+        Tensor g = autograd::grad(p);
+        if (!g.defined()) continue;
+        LAMINA_CHECK(g.shape() == p.shape(), ShapeError, name_.c_str(), "gradient shape ", g.shape(),
+                     " does not match parameter shape ", p.shape());
+        if (g.dtype() != p.dtype() || !g.is_contiguous()) g = contiguous_copy(g, p.dtype());
+        const Tensor work = p.is_contiguous() ? p : contiguous_copy(p, p.dtype());
+        update(group.options, work, g, state(p));
+        updated.emplace_back(p, work);
+      }
     }
+    batch.run();
+  }
+  for (auto& [p, work] : updated) {
+    if (!work.is_same(p))
+      copy_(p, work);
+    else
+      p.bump_version();
   }
 }
 

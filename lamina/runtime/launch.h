@@ -4,7 +4,9 @@
 // (strided loops), reductions, lines, ranges of independent items, and one call for kernels
 // that take their own argument structs. Ops, nn and optim never call find_kernel, DeviceGuard or
 // parallel_for themselves (tools/check_layers.py checks).
+#include <algorithm>
 #include <initializer_list>
+#include <vector>
 
 #include "lamina/core/tensor.h"
 #include "lamina/kernels/loops.h"
@@ -92,6 +94,65 @@ template <class Kernel, class Args>
 void launch_strided(OpId op, Dtype dtype, const kernels::StridedLoop& loop, const Args& args, Device device) {
   const Kernel kernel = find_kernel<Kernel>(op, device, dtype);
   for_each_part(loop, device, [&](const kernels::StridedLoop& part, int64_t) { kernel(part, args); });
+}
+
+/// One loop of a batch of launches (launch_strided_batch): the kernel (op, dtype), its loop
+/// and its argument struct.
+template <class Args>
+struct StridedWork {
+  OpId op;
+  Dtype dtype;
+  kernels::StridedLoop loop;
+  Args args;
+};
+
+/// Runs many small strided kernels as one launch (the multi-tensor optimizer step): on a device
+/// each in turn with the device current; on the CPU the loops are cut into pieces of about
+/// kParallelGrain elements (small loops grouped, large ones split along their outermost dim)
+/// and the pieces shared across the pool at once, so a model's many biases and norms do not
+/// each pay a hand-off or run alone on one core.
+template <class Kernel, class Args>
+void launch_strided_batch(const std::vector<StridedWork<Args>>& work, Device device) {
+  std::vector<Kernel> kernels;
+  kernels.reserve(work.size());
+  for (const StridedWork<Args>& w : work) kernels.push_back(find_kernel<Kernel>(w.op, device, w.dtype));
+  if (!device.is_cpu()) {
+    DeviceGuard guard(device);
+    for (size_t i = 0; i < work.size(); ++i)
+      if (work[i].loop.numel > 0) kernels[i](work[i].loop, work[i].args);
+    return;
+  }
+  struct Segment {
+    size_t item;
+    int64_t begin, end;  // rows of the loop's outermost dim (0, 1 for a 0-d loop)
+  };
+  std::vector<Segment> segments;
+  std::vector<size_t> piece_starts;  // first segment of each piece
+  int64_t piece_elements = 0;
+  for (size_t i = 0; i < work.size(); ++i) {
+    const kernels::StridedLoop& loop = work[i].loop;
+    if (loop.numel == 0) continue;
+    const int64_t rows = loop.ndim == 0 ? 1 : loop.shape[0], row = loop.numel / rows;
+    const int64_t step = std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(row, 1));
+    for (int64_t b = 0; b < rows; b += step) {
+      const int64_t e = std::min(rows, b + step);
+      if (piece_starts.empty() || piece_elements >= kParallelGrain) {
+        piece_starts.push_back(segments.size());
+        piece_elements = 0;
+      }
+      segments.push_back({i, b, e});
+      piece_elements += (e - b) * row;
+    }
+  }
+  piece_starts.push_back(segments.size());
+  const int64_t pieces = static_cast<int64_t>(piece_starts.size()) - 1;
+  parallel_for(pieces, kParallelGrain, [&](int64_t begin, int64_t end) {
+    for (size_t s = piece_starts[begin]; s < piece_starts[end]; ++s) {
+      const Segment& seg = segments[s];
+      const kernels::StridedLoop& loop = work[seg.item].loop;
+      kernels[seg.item](loop.ndim == 0 ? loop : kernels::slice_outer(loop, seg.begin, seg.end), work[seg.item].args);
+    }
+  });
 }
 
 }  // namespace lamina::runtime

@@ -283,3 +283,40 @@ def test_clip_grad():
     a.grad = lamina.tensor([-3.0, 0.5, 2.0, 0, 0, 0, 0])
     lamina.nn.utils.clip_grad_value_([a, b], 1.0)
     assert a.grad.tolist()[:3] == [-1.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: lamina.optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
+    lambda ps: lamina.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    lambda ps: lamina.optim.RMSprop(ps, lr=1e-2, momentum=0.5, centered=True),
+    lambda ps: lamina.optim.Adagrad(ps, lr=0.1),
+])
+def test_multi_tensor_step_equals_one_parameter_at_a_time(make):
+    # One step over a whole model is launched as one batch (small tensors grouped, large ones
+    # split across the pool); each element's arithmetic is the same as a one-parameter step's.
+    rng = np.random.default_rng(5)
+    shapes = [(300, 257), (7,), (), (0, 3), (128,), (3, 70000), (64, 64), (1,)]
+    values = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    grads = [[rng.normal(size=s).astype(np.float32) for s in shapes] for _ in range(3)]
+    together = [lamina.tensor(v, requires_grad=True) for v in values]
+    base = lamina.tensor(rng.normal(size=(50, 40)).astype(np.float32))
+    strided = base.t().contiguous().t().detach().requires_grad_()  # a non-contiguous parameter
+    together.append(strided)
+    alone = [lamina.tensor(v, requires_grad=True) for v in values] + [lamina.tensor(strided.numpy(), requires_grad=True)]
+    opt = make(together)
+    singles = [make([p]) for p in alone]
+    for step in range(3):
+        for k, (a, b) in enumerate(zip(together, alone)):
+            g = grads[step][k] if k < len(shapes) else np.cos(np.arange(2000, dtype=np.float32)).reshape(50, 40) * step
+            if k == 1 and step == 1:  # a parameter without a gradient this step is left alone
+                a.grad = b.grad = None
+                continue
+            a.grad, b.grad = lamina.tensor(g), lamina.tensor(g)
+        opt.step()
+        for s, b in zip(singles, alone):
+            if b.grad is not None:
+                s.step()
+    assert not together[-1].is_contiguous()
+    for a, b in zip(together, alone):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    assert not np.array_equal(together[0].detach().numpy(), values[0])
