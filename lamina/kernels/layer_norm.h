@@ -12,6 +12,10 @@ struct LayerNormArgs {
   int64_t d = 0;
   double eps = 0;
   bool has_weight = false, has_bias = false;
+  /// Residual form (CPU kernel only; null elsewhere): the rows normalized are x + residual,
+  /// written to `sum` (same layout as x) in the same pass.
+  const void* residual = nullptr;
+  void* sum = nullptr;
 };
 
 /// Rows whose weight / bias gradients one backward part sums (fixed, so the sums do not depend

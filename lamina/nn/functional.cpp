@@ -170,6 +170,17 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
   return lamina::layer_norm(x, static_cast<int64_t>(dims.size()), w, b, eps);
 }
 
+std::pair<Tensor, Tensor> add_layer_norm(const Tensor& x, const Tensor& residual,
+                                         const std::vector<int64_t>& normalized_shape, const Tensor& weight,
+                                         const Tensor& bias, double eps) {
+  std::vector<int64_t> dims = trailing_dims(x, normalized_shape, "add_layer_norm");
+  check_affine(weight, normalized_shape, "add_layer_norm", "weight");
+  check_affine(bias, normalized_shape, "add_layer_norm", "bias");
+  const Tensor w = weight.defined() && weight.dtype() != x.dtype() ? weight.to(x.dtype()) : weight;
+  const Tensor b = bias.defined() && bias.dtype() != x.dtype() ? bias.to(x.dtype()) : bias;
+  return lamina::add_layer_norm(x, residual, static_cast<int64_t>(dims.size()), w, b, eps);
+}
+
 Tensor rms_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight,
                 std::optional<double> eps) {
   LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, rms_norm, x, normalized_shape, weight, eps);

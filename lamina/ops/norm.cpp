@@ -219,10 +219,12 @@ std::vector<Tensor> layer_norm_grads_composite(const Tensor& grad, const Tensor&
 
 }  // namespace
 
-Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {
-  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, layer_norm, x, normalized_dims, weight, bias, eps);
-  LAMINA_PROFILE_OP("layer_norm", x, weight, bias);
-  const char* op = "layer_norm";
+namespace {
+
+// layer_norm of x, or of x + residual (then *sum_out gets the sum, computed in the kernel's pass
+// and recorded as an add, so the gradient reaching it flows to both terms).
+Tensor layer_norm_rows(const Tensor& x, const Tensor& residual, Tensor* sum_out, int64_t normalized_dims,
+                       const Tensor& weight, const Tensor& bias, double eps, const char* op) {
   ops::check_defined(x, op);
   LAMINA_CHECK(is_floating(x.dtype()), DTypeError, op, "expects a floating-point input, got ", describe(x));
   LAMINA_CHECK(normalized_dims >= 1 && normalized_dims <= x.dim(), ShapeError, op, "cannot normalize the last ",
@@ -237,8 +239,9 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
   }
   const int64_t d = shape_numel(norm_shape), rows = d == 0 ? 0 : x.numel() / d;
   const Dtype stat = x.dtype() == Dtype::Float64 ? Dtype::Float64 : Dtype::Float32;
-  const Tensor xc = x.contiguous(), wc = weight.defined() ? weight.contiguous() : weight;
+  const Tensor wc = weight.defined() ? weight.contiguous() : weight;
   const Tensor bc = bias.defined() ? bias.contiguous() : bias;
+  Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mu = Tensor::empty({rows}, stat, x.device()), rstd = Tensor::empty({rows}, stat, x.device());
   kernels::LayerNormArgs args;
@@ -246,6 +249,13 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
   args.eps = eps;
   args.has_weight = weight.defined();
   args.has_bias = bias.defined();
+  Tensor rc;
+  if (residual.defined()) {
+    rc = residual.contiguous();
+    *sum_out = Tensor::empty(x.shape(), x.dtype(), x.device());
+    args.residual = rc.data_ptr();
+    args.sum = sum_out->data_ptr();
+  }
   if (rows > 0) {
     constexpr runtime::OpId id = runtime::op_id(kernels::Op::layer_norm);
     const void* px = xc.data_ptr();
@@ -258,10 +268,20 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
         id, x.device(), x.dtype(), rows, 3 * d,
         [&](kernels::LayerNormKernel kernel, int64_t b, int64_t e) { kernel(args, px, pw, pb, py, pm, pr, b, e); });
   }
-  if (autograd::needs_grad({&x, &weight, &bias})) {
+  args.residual = nullptr;
+  args.sum = nullptr;
+  const Tensor& input = residual.defined() ? *sum_out : x;
+  if (residual.defined()) {
+    if (autograd::needs_grad({&x, &residual}))
+      autograd::record("AddBackward0", input, {&x, &residual}, [](const Tensor& grad) {
+        return std::vector<Tensor>{grad, grad};
+      });
+    xc = input;
+  }
+  if (autograd::needs_grad({&input, &weight, &bias})) {
     autograd::SavedTensor sx(xc), sw(weight), smu(mu), srstd(rstd);
     autograd::record(
-        "NativeLayerNormBackward0", y, {&x, &weight, &bias},
+        "NativeLayerNormBackward0", y, {&input, &weight, &bias},
         [sx, sw, smu, srstd, args, rows, normalized_dims, eps, stat](const Tensor& grad) {
           const char* node = "NativeLayerNormBackward0";
           const Tensor xs = sx.get(node), ws = sw.get(node);
@@ -298,6 +318,34 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight
         });
   }
   return y;
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::Fp32, layer_norm, x, normalized_dims, weight, bias, eps);
+  LAMINA_PROFILE_OP("layer_norm", x, weight, bias);
+  return layer_norm_rows(x, Tensor(), nullptr, normalized_dims, weight, bias, eps, "layer_norm");
+}
+
+std::pair<Tensor, Tensor> add_layer_norm(const Tensor& x, const Tensor& residual, int64_t normalized_dims,
+                                         const Tensor& weight, const Tensor& bias, double eps) {
+  LAMINA_PROFILE_OP("add_layer_norm", x, residual, weight, bias);
+  const char* op = "add_layer_norm";
+  ops::check_defined(x, op);
+  ops::check_defined(residual, op);
+  LAMINA_CHECK(residual.shape() == x.shape(), ShapeError, op, "the residual must have the input's shape ", x.shape(),
+               ", got ", describe(residual));
+  LAMINA_CHECK(residual.dtype() == x.dtype() && residual.device() == x.device(), DTypeError, op,
+               "the residual must have the input's dtype and device (", describe(x), "), got ", describe(residual));
+  if (!x.device().is_cpu()) {  // the residual form is the CPU kernel's
+    Tensor sum = add(x, residual);
+    Tensor y = layer_norm(sum, normalized_dims, weight, bias, eps);
+    return {sum, y};
+  }
+  Tensor sum;
+  Tensor y = layer_norm_rows(x, residual, &sum, normalized_dims, weight, bias, eps, op);
+  return {sum, y};
 }
 
 }  // namespace lamina

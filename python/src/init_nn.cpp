@@ -210,6 +210,10 @@ void bind_functional(nb::module_& sub) {
   sub.def("layer_norm", [](const Tensor& x, std::vector<int64_t> shape, OT w, OT b, double eps) {
     return F::layer_norm(x, shape, tensor_or_undefined(w), tensor_or_undefined(b), eps);
   });
+  sub.def("add_layer_norm", [](const Tensor& x, const Tensor& r, std::vector<int64_t> shape, OT w, OT b, double eps) {
+    auto [sum, y] = F::add_layer_norm(x, r, shape, tensor_or_undefined(w), tensor_or_undefined(b), eps);
+    return nb::make_tuple(sum, y);
+  });
   sub.def("rms_norm", [](const Tensor& x, std::vector<int64_t> shape, OT w, std::optional<double> eps) {
     return F::rms_norm(x, shape, tensor_or_undefined(w), eps);
   });

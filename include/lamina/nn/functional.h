@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lamina/core/tensor.h"
@@ -20,6 +21,10 @@ Tensor channel_dropout(const Tensor& x, double p = 0.5, bool training = true);
 /// Normalizes over the trailing `normalized_shape` dims, then scales/shifts (either undefined).
 Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight = Tensor(),
                   const Tensor& bias = Tensor(), double eps = 1e-5);
+/// (x + residual, layer_norm(x + residual)) in one pass: a pre-norm block's residual step.
+std::pair<Tensor, Tensor> add_layer_norm(const Tensor& x, const Tensor& residual,
+                                         const std::vector<int64_t>& normalized_shape, const Tensor& weight = Tensor(),
+                                         const Tensor& bias = Tensor(), double eps = 1e-5);
 /// x / sqrt(mean(x^2) + eps) over the trailing dims, times weight; eps absent: finfo(x.dtype).eps.
 Tensor rms_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape, const Tensor& weight = Tensor(),
                 std::optional<double> eps = std::nullopt);

@@ -1,5 +1,7 @@
 #pragma once
 // Batch and layer normalization (the functional forms; the modules wrap them).
+#include <utility>
+
 #include "lamina/core/tensor.h"
 
 namespace lamina {
@@ -17,6 +19,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 /// weight and bias (twice, through a composite formulation under create_graph).
 Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias,
                   double eps = 1e-5);
+
+/// The residual step of a pre-norm transformer block, fused: returns (x + residual,
+/// layer_norm(x + residual)) from one pass over the rows (on the CPU; elsewhere an add and a
+/// layer_norm). x and residual share shape, dtype and device. Differentiable in x, residual,
+/// weight and bias; the gradients reaching the sum and the normalized output both flow back.
+std::pair<Tensor, Tensor> add_layer_norm(const Tensor& x, const Tensor& residual, int64_t normalized_dims,
+                                         const Tensor& weight, const Tensor& bias, double eps = 1e-5);
 
 /// x / sqrt(mean(x^2 over the last `normalized_dims` dims) + eps) * weight (weight may be
 /// undefined, else of those dims' shape and x's dtype), as torch.nn.functional.rms_norm: one fused

@@ -33,6 +33,12 @@ struct LayerNormForward {
     for (int64_t r = begin; r < end; ++r) {
       const T* x = static_cast<const T*>(xv) + r * a.d;
       T* y = static_cast<T*>(yv) + r * a.d;
+      if (a.residual) {
+        const T* __restrict res = static_cast<const T*>(a.residual) + r * a.d;
+        T* __restrict s = static_cast<T*>(a.sum) + r * a.d;
+        for (int64_t i = 0; i < a.d; ++i) s[i] = static_cast<T>(static_cast<C>(x[i]) + static_cast<C>(res[i]));
+        x = s;
+      }
       const C mean = lane_sum<C>(a.d, [&](int64_t i) { return static_cast<C>(x[i]); }) / static_cast<C>(a.d);
       const C var = lane_sum<C>(a.d,
                                 [&](int64_t i) {

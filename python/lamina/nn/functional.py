@@ -3,7 +3,7 @@ from .. import _lamina
 
 _F = _lamina._nn.functional
 
-__all__ = ["linear", "scaled_dot_product_attention", "dropout", "layer_norm", "rms_norm", "group_norm", "embedding", "relu", "gelu", "silu",
+__all__ = ["linear", "scaled_dot_product_attention", "dropout", "layer_norm", "add_layer_norm", "rms_norm", "group_norm", "embedding", "relu", "gelu", "silu",
            "sigmoid", "tanh", "softmax", "log_softmax", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
            "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "conv1d",
            "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "pad",
@@ -39,6 +39,13 @@ def dropout(input, p=0.5, training=True, inplace=False):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalization over the trailing normalized_shape dims."""
     return _F.layer_norm(input, _shape(normalized_shape), weight, bias, float(eps))
+
+
+def add_layer_norm(input, residual, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(input + residual, layer_norm(input + residual)) from one fused pass: the residual step of a
+    pre-norm transformer block (``x = x + h; y = ln(x)``). A lamina extension: PyTorch has no such
+    function; the two results equal the add and F.layer_norm written out."""
+    return _F.add_layer_norm(input, residual, _shape(normalized_shape), weight, bias, float(eps))
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
