@@ -193,6 +193,11 @@ struct GemmLoop {
   // every row, written by the kernel a cache-sized band of rows at a time just before that
   // band's product (addmm's bias), so C is not filled in a pass of its own.
   const char* c_init_row = nullptr;
+  // With c_init_row: an elementwise kernel (output, input) run on each band of C as soon as its
+  // product is done, writing c_epilogue (C's layout) from C while the band is still in cache
+  // (addmm + GELU). Null: none.
+  ElementwiseKernel epilogue = nullptr;
+  char* c_epilogue = nullptr;
 };
 
 /// Signature of every matrix-product kernel.

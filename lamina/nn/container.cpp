@@ -5,6 +5,7 @@
 #include "lamina/core/error.h"
 #include "lamina/nn/activation.h"
 #include "lamina/nn/conv.h"
+#include "lamina/nn/layers.h"
 
 namespace lamina::nn {
 
@@ -36,6 +37,12 @@ Tensor Sequential::forward(const Tensor& input) {
     // on the CPU); only the exact layer types, so a subclass's own forward always runs.
     if (i + 1 < mods.size() && typeid(*mods[i]) == typeid(Conv2d) && typeid(*mods[i + 1]) == typeid(ReLU)) {
       x = static_cast<Conv2d&>(*mods[i]).forward_relu(x);
+      ++i;
+      continue;
+    }
+    // A Linear followed by a GELU: the GELU runs on the GEMM's bands (ops::addmm_gelu).
+    if (i + 1 < mods.size() && typeid(*mods[i]) == typeid(Linear) && typeid(*mods[i + 1]) == typeid(GELU)) {
+      x = static_cast<Linear&>(*mods[i]).forward_gelu(x, static_cast<GELU&>(*mods[i + 1]).approximate);
       ++i;
       continue;
     }

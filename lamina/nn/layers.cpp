@@ -64,6 +64,18 @@ Tensor Linear::forward(const Tensor& x) {
   return functional::linear(x, weight(), bias());
 }
 
+Tensor Linear::forward_gelu(const Tensor& x, const std::string& approximate) {
+  LAMINA_CHECK(x.defined(), ValueError, "Linear", "input is undefined");
+  LAMINA_CHECK(x.dim() >= 1 && x.size(-1) == in_features, ShapeError, "Linear",
+               "expected input with last dim in_features=", in_features, ", got ", x.dim() >= 1 ? x.size(-1) : 0,
+               " (input dims ", x.dim(), ")");
+  if (!bias().defined() || x.dim() < 2) return gelu(functional::linear(x, weight(), bias()), approximate);
+  if (x.dim() == 2) return addmm_gelu(bias(), x, weight().t(), approximate);
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  return addmm_gelu(bias(), x.reshape({-1, in_features}), weight().t(), approximate).reshape(out_shape);
+}
+
 std::string Linear::extra_repr() const {
   return "in_features=" + std::to_string(in_features) + ", out_features=" + std::to_string(out_features) +
          ", bias=" + format_bool(bias().defined());

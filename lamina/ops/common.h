@@ -2,6 +2,7 @@
 // Helpers shared by op implementations: operand checks, type promotion, and the hand-off
 // to the runtime (runtime/launch.h launches the kernels). Not part of the public API.
 #include <initializer_list>
+#include <string>
 
 #include "lamina/core/error.h"
 #include "lamina/core/tensor.h"
@@ -47,6 +48,9 @@ class StatusWord {
 /// g where x > 0, else 0 (ReLU's gradient; x may be the ReLU's input or output): one fused
 /// pass, or differentiable ops while the backward itself records (create_graph).
 Tensor relu_grad(const Tensor& g, const Tensor& x);
+/// g times gelu'(x) (approximate "none" or "tanh"): one fused pass, or differentiable ops while
+/// the backward itself records (create_graph).
+Tensor gelu_grad(const Tensor& g, const Tensor& x, const std::string& approximate);
 /// `input` unless it overlaps `out` without being the same view: then a private copy, so an
 /// in-place op never reads elements it has already written.
 Tensor unaliased_input(const Tensor& input, const Tensor& out);

@@ -486,6 +486,12 @@ Tensor relu_grad(const Tensor& g, const Tensor& x) {
 LAMINA_UNARY_TABLE(LAMINA_DEFINE_UNARY)
 #undef LAMINA_DEFINE_UNARY
 
+namespace ops {
+Tensor gelu_grad(const Tensor& g, const Tensor& x, const std::string& approximate) {
+  return unary_grad(approximate == "tanh" ? Op::gelu_tanh : Op::gelu, g, x, Tensor());
+}
+}  // namespace ops
+
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   LAMINA_CHECK(approximate == "none" || approximate == "tanh", ValueError, "gelu",
                "approximate must be 'none' or 'tanh', got '", approximate, "'");

@@ -287,6 +287,72 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
   return out;
 }
 
+Tensor addmm_gelu(const Tensor& bias, const Tensor& a, const Tensor& b, const std::string& approximate) {
+  LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, addmm_gelu, bias, a, b, approximate);
+  LAMINA_PROFILE_OP("addmm_gelu", bias, a, b);
+  const char* op = "addmm_gelu";
+  LAMINA_CHECK(approximate == "none" || approximate == "tanh", ValueError, op,
+               "approximate must be 'none' or 'tanh', got '", approximate, "'");
+  check_pair(a, b, op);
+  ops::check_defined(bias, op, "bias");
+  LAMINA_CHECK(a.dim() == 2 && b.dim() == 2, ShapeError, op, "expects two matrices, got ", describe(a), " and ",
+               describe(b));
+  check_product(a.shape(), b.shape(), false, false, op);
+  const int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  const Dtype dt = a.dtype();
+  const bool fold = a.device().is_cpu() && bias.device().is_cpu() && (dt == Dtype::Float32 || dt == Dtype::Float64) &&
+                    b.dtype() == dt && bias.dtype() == dt && bias.dim() == 1 && bias.shape()[0] == n && m > 0 &&
+                    n > 0 && k > 0;
+  if (!fold) return gelu(addmm(bias, a, b), approximate);
+  const Tensor bias_row = bias.contiguous();
+  // Without a graph the pre-activation is not kept: the GELU overwrites each band in place.
+  const bool record = autograd::needs_grad({&bias, &a, &b});
+  Tensor pre = Tensor::empty({m, n}, dt, a.device());
+  Tensor out = record ? Tensor::empty({m, n}, dt, a.device()) : pre;
+  {
+    const Tensor A = blas_ready(a), B = blas_ready(b);
+    kernels::GemmLoop g;
+    g.m = m;
+    g.n = n;
+    g.k = k;
+    g.a_rs = A.strides()[0];
+    g.a_cs = A.strides()[1];
+    g.b_rs = B.strides()[0];
+    g.b_cs = B.strides()[1];
+    g.accumulate = true;
+    const int64_t zero = 0;
+    g.a = static_cast<const char*>(A.data_ptr());
+    g.b = static_cast<const char*>(B.data_ptr());
+    g.c = static_cast<char*>(pre.data_ptr());
+    g.a_offsets = &zero;
+    g.b_offsets = &zero;
+    g.c_init_row = static_cast<const char*>(bias_row.data_ptr());
+    g.c_epilogue = static_cast<char*>(out.data_ptr());
+    const kernels::Op act = approximate == "tanh" ? kernels::Op::gelu_tanh : kernels::Op::gelu;
+    runtime::launch_gemm_epilogue(matmul_id(), runtime::op_id(act), dt, g, a.device());
+  }
+  if (record) {
+    autograd::SavedTensor sbias(bias), sa(a), sb(b), spre(pre);
+    autograd::record("AddmmGeluBackward0", out, {&bias, &a, &b},
+                     [sbias, sa, sb, spre, approximate, rbias = autograd::requires_grad(bias),
+                      ra = autograd::requires_grad(a), rb = autograd::requires_grad(b)](const Tensor& g) {
+                       const char* node = "AddmmGeluBackward0";
+                       const Tensor as = sa.get(node), bs = sb.get(node);
+                       // Under create_graph the pre-activation is recomputed from the inputs, so
+                       // the gradient is differentiable in them.
+                       const Tensor pre =
+                           autograd::grad_mode_enabled() ? addmm(sbias.get(node), as, bs) : spre.get(node);
+                       const Tensor dpre = ops::gelu_grad(g, pre, approximate);
+                       std::vector<Tensor> r(3);
+                       if (rbias) r[0] = sum(dpre, std::vector<int64_t>{0});
+                       if (ra) r[1] = mm(dpre, bs.t());
+                       if (rb) r[2] = mm(as.t(), dpre);
+                       return r;
+                     });
+  }
+  return out;
+}
+
 Tensor mm(const Tensor& a, const Tensor& b) {
   LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, mm, a, b);
   LAMINA_PROFILE_OP("mm", a, b);

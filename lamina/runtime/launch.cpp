@@ -106,15 +106,23 @@ void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device dev
       part.m = end - begin;
       part.a += begin * loop.a_rs * item;
       part.c += begin * part.c_rs * item;
+      if (part.c_epilogue) part.c_epilogue += begin * part.c_rs * item;
     } else {
       part.n = end - begin;
       part.b += begin * loop.b_cs * item;
       part.c += begin * item;
       if (part.c_init_row) part.c_init_row += begin * item;
+      if (part.c_epilogue) part.c_epilogue += begin * item;
     }
     kernel(part, {});
   };
   parallel_run(extent, parts, RangeFn(run_slice));
+}
+
+void launch_gemm_epilogue(OpId op, OpId epilogue, Dtype dtype, const kernels::GemmLoop& loop, Device device) {
+  kernels::GemmLoop with = loop;
+  with.epilogue = find_kernel<kernels::ElementwiseKernel>(epilogue, device, dtype);
+  launch_gemm(op, dtype, with, device);
 }
 
 }  // namespace lamina::runtime

@@ -44,6 +44,10 @@ void launch_lines(OpId op, Dtype dtype, const kernels::LineLoop& loop, Device de
 /// BLAS itself single-threaded (runtime/blas.cpp), so only one set of threads holds the cores.
 void launch_gemm(OpId op, Dtype dtype, const kernels::GemmLoop& loop, Device device);
 
+/// launch_gemm with loop.epilogue set to the elementwise kernel (epilogue, dtype): each band of
+/// C, once computed, also goes through it into loop.c_epilogue (CPU, with c_init_row).
+void launch_gemm_epilogue(OpId op, OpId epilogue, Dtype dtype, const kernels::GemmLoop& loop, Device device);
+
 /// Looks up the kernel (op, device, dtype) of signature Kernel and runs call(kernel, begin, end)
 /// over the `count` independent items [0, count) (planes, rows, chunks): once with the device
 /// current on a device (the GPU splits the work), in ranges across the pool on the CPU, `cost`

@@ -52,10 +52,14 @@ void bind_module(nb::module_& sub) {
 
 void bind_layers(nb::module_& sub) {
   nb::class_<nn::Linear, nn::Module>(sub, "Linear")
-      .def("__init__", [](nn::Linear* self, int64_t in, int64_t out, bool bias, nb::object dtype) {
-        new (self) nn::Linear(in, out, bias, dtype_or_default(dtype));
-      }, nb::arg("in_features"), nb::arg("out_features"), nb::arg("bias") = true, nb::arg("dtype").none() = nb::none())
+      .def(
+          "__init__",
+          [](nn::Linear* self, int64_t in, int64_t out, bool bias, nb::object dtype) {
+            new (self) nn::Linear(in, out, bias, dtype_or_default(dtype));
+          },
+          nb::arg("in_features"), nb::arg("out_features"), nb::arg("bias") = true, nb::arg("dtype").none() = nb::none())
       .def("reset_parameters", &nn::Linear::reset_parameters)
+      .def("forward_gelu", &nn::Linear::forward_gelu, "gelu(forward(x)) as one op (Sequential's Linear + GELU).")
       .def_ro("in_features", &nn::Linear::in_features)
       .def_ro("out_features", &nn::Linear::out_features);
   nb::class_<nn::Embedding, nn::Module>(sub, "Embedding")

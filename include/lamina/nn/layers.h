@@ -16,6 +16,8 @@ class Linear : public Module {
   Linear(int64_t in_features, int64_t out_features, bool bias = true, Dtype dtype = kDefaultFloat);
   /// Applies the layer; ShapeError when the last dim is not in_features.
   Tensor forward(const Tensor& input) override;
+  /// gelu(forward(x)) as one op where it can (ops::addmm_gelu; Sequential's Linear + GELU).
+  Tensor forward_gelu(const Tensor& input, const std::string& approximate = "none");
   /// "in_features=3, out_features=2, bias=True".
   std::string extra_repr() const override;
   /// Resets weight and bias to PyTorch's default initialization.

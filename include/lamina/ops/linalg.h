@@ -17,6 +17,11 @@ Tensor mm(const Tensor& a, const Tensor& b);
 /// With beta = alpha = 1, float32/float64 on the CPU start the GEMM from the broadcast input
 /// (one pass over the result fewer than a product and an add).
 Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta = 1.0, double alpha = 1.0);
+/// gelu(addmm(bias, a, b)), a Linear layer followed by GELU (approximate "none" or "tanh"): on
+/// the CPU in float32/float64 with a bias row, the GELU runs on each cache-sized band of the
+/// product as soon as the GEMM finishes it (a pass over the pre-activation fewer); elsewhere the
+/// two ops. Differentiable in bias, a and b (twice, through the two ops under create_graph).
+Tensor addmm_gelu(const Tensor& bias, const Tensor& a, const Tensor& b, const std::string& approximate = "none");
 /// Batched product of (B, n, k) and (B, k, m) tensors.
 Tensor bmm(const Tensor& a, const Tensor& b);
 /// Matrix-vector product.

@@ -57,6 +57,21 @@ struct BlasGemmKernel {
         const int64_t rows = std::min(band, g.m - r0);
         for (int64_t r = r0; r < r0 + rows; ++r) std::copy(init, init + g.n, c + r * ldc);
         blas_gemm(ta, tb, rows, g.n, g.k, a + r0 * g.a_rs, lda, bm, ldb, true, c + r0 * ldc, ldc);
+        if (g.epilogue) {
+          StridedLoop band_loop;
+          band_loop.ndim = 2;
+          band_loop.num_operands = 2;
+          band_loop.numel = rows * g.n;
+          band_loop.shape[0] = rows;
+          band_loop.shape[1] = g.n;
+          band_loop.data[0] = g.c_epilogue + r0 * ldc * static_cast<int64_t>(sizeof(T));
+          band_loop.data[1] = reinterpret_cast<char*>(c + r0 * ldc);
+          for (int op = 0; op < 2; ++op) {
+            band_loop.strides[op][0] = ldc * static_cast<int64_t>(sizeof(T));
+            band_loop.strides[op][1] = sizeof(T);
+          }
+          g.epilogue(band_loop, {});
+        }
       }
       return;
     }

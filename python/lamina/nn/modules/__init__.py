@@ -363,6 +363,12 @@ class Sequential(Module):
                 input = m._c.forward_relu(input)
                 i += 2
                 continue
+            # Likewise a Linear followed by a GELU: the GELU runs on the GEMM's bands.
+            if (i + 1 < len(mods) and type(m) is Linear and type(mods[i + 1]) is GELU
+                    and "forward" not in m.__dict__ and "forward" not in mods[i + 1].__dict__):
+                input = m._c.forward_gelu(input, mods[i + 1]._c.approximate)
+                i += 2
+                continue
             input = m(input)
             i += 1
         return input
