@@ -216,6 +216,28 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return r;
 }
 
+namespace {
+// C (m, n) += A B for BLAS-ready matrices A (m, k) and B (k, n), batch 1; `zero` is the one
+// batch offset (0), which must outlive the launch.
+kernels::GemmLoop accumulating_gemm(const Tensor& A, const Tensor& B, const Tensor& c, const int64_t* zero) {
+  kernels::GemmLoop g;
+  g.m = A.shape()[0];
+  g.n = B.shape()[1];
+  g.k = A.shape()[1];
+  g.a_rs = A.strides()[0];
+  g.a_cs = A.strides()[1];
+  g.b_rs = B.strides()[0];
+  g.b_cs = B.strides()[1];
+  g.accumulate = true;
+  g.a = static_cast<const char*>(A.data_ptr());
+  g.b = static_cast<const char*>(B.data_ptr());
+  g.c = static_cast<char*>(c.data_ptr());
+  g.a_offsets = zero;
+  g.b_offsets = zero;
+  return g;
+}
+}  // namespace
+
 Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta, double alpha) {
   LAMINA_AUTOCAST(autocast::CastPolicy::LowerPrecision, addmm, input, a, b, beta, alpha);
   LAMINA_PROFILE_OP("addmm", input, a, b);
@@ -253,21 +275,8 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, double beta,
     }
     if (m > 0 && n > 0 && k > 0) {
       const Tensor A = blas_ready(a), B = blas_ready(b);
-      kernels::GemmLoop g;
-      g.m = m;
-      g.n = n;
-      g.k = k;
-      g.a_rs = A.strides()[0];
-      g.a_cs = A.strides()[1];
-      g.b_rs = B.strides()[0];
-      g.b_cs = B.strides()[1];
-      g.accumulate = true;
       const int64_t zero = 0;
-      g.a = static_cast<const char*>(A.data_ptr());
-      g.b = static_cast<const char*>(B.data_ptr());
-      g.c = static_cast<char*>(out.data_ptr());
-      g.a_offsets = &zero;
-      g.b_offsets = &zero;
+      kernels::GemmLoop g = accumulating_gemm(A, B, out, &zero);
       if (row_bias) g.c_init_row = static_cast<const char*>(bias_row.data_ptr());
       runtime::launch_gemm(matmul_id(), dt, g, a.device());
     }
@@ -311,21 +320,8 @@ Tensor addmm_gelu(const Tensor& bias, const Tensor& a, const Tensor& b, const st
   Tensor out = record ? Tensor::empty({m, n}, dt, a.device()) : pre;
   {
     const Tensor A = blas_ready(a), B = blas_ready(b);
-    kernels::GemmLoop g;
-    g.m = m;
-    g.n = n;
-    g.k = k;
-    g.a_rs = A.strides()[0];
-    g.a_cs = A.strides()[1];
-    g.b_rs = B.strides()[0];
-    g.b_cs = B.strides()[1];
-    g.accumulate = true;
     const int64_t zero = 0;
-    g.a = static_cast<const char*>(A.data_ptr());
-    g.b = static_cast<const char*>(B.data_ptr());
-    g.c = static_cast<char*>(pre.data_ptr());
-    g.a_offsets = &zero;
-    g.b_offsets = &zero;
+    kernels::GemmLoop g = accumulating_gemm(A, B, pre, &zero);
     g.c_init_row = static_cast<const char*>(bias_row.data_ptr());
     g.c_epilogue = static_cast<char*>(out.data_ptr());
     const kernels::Op act = approximate == "tanh" ? kernels::Op::gelu_tanh : kernels::Op::gelu;

@@ -1,4 +1,4 @@
-// Fused batch norm kernels (see batch_norm.h). A plane's sums run in kLanes interleaved
+// Fused batch norm kernels (see batch_norm.h). A plane's sums run in lane_sum's interleaved
 // accumulators of the compute type and the planes of a channel add up in double, in a fixed
 // order, so the statistics do not depend on the thread count and stay accurate over large batches.
 #include "lamina/kernels/batch_norm.h"
@@ -10,18 +10,6 @@
 
 namespace lamina::kernels::cpu {
 namespace {
-
-constexpr int kLanes = 8;
-
-template <class C, class F>
-C plane_sum(int64_t n, F&& term) {
-  C acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += term(i + l);
-  for (int l = 0; i + l < n; ++l) acc[l] += term(i + l);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
 
 template <class T>
 struct BatchNormForward {
@@ -38,13 +26,13 @@ struct BatchNormForward {
         double total = 0;
         for (int64_t b = 0; b < a.n; ++b) {
           const T* __restrict x = x0 + b * stride;
-          total += plane_sum<C>(plane, [&](int64_t i) { return static_cast<C>(x[i]); });
+          total += lane_sum<C>(plane, [&](int64_t i) { return static_cast<C>(x[i]); });
         }
         mean = static_cast<C>(total / count);
         double squares = 0;
         for (int64_t b = 0; b < a.n; ++b) {
           const T* __restrict x = x0 + b * stride;
-          squares += plane_sum<C>(plane, [&](int64_t i) {
+          squares += lane_sum<C>(plane, [&](int64_t i) {
             const C d = static_cast<C>(x[i]) - mean;
             return d * d;
           });
@@ -85,9 +73,9 @@ struct BatchNormBackward {
       for (int64_t b = 0; b < a.n; ++b) {
         const T* __restrict x = x0 + b * stride;
         const T* __restrict dy = dy0 + b * stride;
-        sum_dy += plane_sum<C>(plane, [&](int64_t i) { return static_cast<C>(dy[i]); });
+        sum_dy += lane_sum<C>(plane, [&](int64_t i) { return static_cast<C>(dy[i]); });
         sum_dy_xc +=
-            plane_sum<C>(plane, [&](int64_t i) { return static_cast<C>(dy[i]) * (static_cast<C>(x[i]) - mean); });
+            lane_sum<C>(plane, [&](int64_t i) { return static_cast<C>(dy[i]) * (static_cast<C>(x[i]) - mean); });
       }
       static_cast<C*>(dwv)[ch] = static_cast<C>(sum_dy_xc * static_cast<double>(rstd));
       static_cast<C*>(dbv)[ch] = static_cast<C>(sum_dy);

@@ -1,4 +1,4 @@
-// Fused layer norm kernels (see layer_norm.h). Sums run in kLanes interleaved accumulators in
+// Fused layer norm kernels (see layer_norm.h). Sums run in lane_sum's interleaved accumulators in
 // a fixed pattern, so a row's statistics are the same on every run and thread count.
 #include "lamina/kernels/layer_norm.h"
 
@@ -10,18 +10,6 @@
 
 namespace lamina::kernels::cpu {
 namespace {
-
-constexpr int kLanes = 8;
-
-template <class C, class F>
-C lane_sum(int64_t n, F&& term) {
-  C acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += term(i + l);
-  for (int l = 0; i + l < n; ++l) acc[l] += term(i + l);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
 
 template <class T>
 struct LayerNormForward {

@@ -176,4 +176,19 @@ struct BinaryToBool {
 #define LAMINA_NUMERIC_TYPES LAMINA_INT_TYPES, LAMINA_FLOAT_TYPES
 #define LAMINA_ALL_TYPES bool, LAMINA_NUMERIC_TYPES
 
+/// Lanes of lane_sum's interleaved accumulators.
+inline constexpr int kSumLanes = 8;
+
+/// term(0) + ... + term(n - 1) in kSumLanes interleaved accumulators of type C, combined in a
+/// fixed tree: the same bits on every run and thread count, and a loop the compiler vectorizes.
+template <class C, class F>
+inline C lane_sum(int64_t n, F&& term) {
+  C acc[kSumLanes] = {};
+  int64_t i = 0;
+  for (; i + kSumLanes <= n; i += kSumLanes)
+    for (int l = 0; l < kSumLanes; ++l) acc[l] += term(i + l);
+  for (int l = 0; i + l < n; ++l) acc[l] += term(i + l);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 }  // namespace lamina::kernels::cpu
