@@ -5,6 +5,7 @@ torch.nn.modules' file names, so `torch.nn.modules.linear.Linear` paths in progr
 allowlists resolve; lamina.nn loads them once every layer exists."""
 import functools
 import operator
+import sys
 from collections import OrderedDict
 from itertools import islice
 
@@ -352,19 +353,23 @@ class Sequential(Module):
 
     def forward(self, input):
         mods = list(self._modules.values())
+        # While lamina.onnx.export traces, every module runs as itself (the exporter converts
+        # modules, not the fused ops).
+        export = sys.modules.get("lamina.onnx._export")
+        fuse = export is None or export._TRACER is None
         i = 0
         while i < len(mods):
             m = mods[i]
             # A Conv2d followed by a ReLU runs as one op (on the CPU the ReLU runs inside the
             # convolution's oneDNN primitive): only the exact built-in types with their own
             # forward, so a subclass or a replaced forward always runs as written.
-            if (i + 1 < len(mods) and type(m) is Conv2d and type(mods[i + 1]) is ReLU
+            if (fuse and i + 1 < len(mods) and type(m) is Conv2d and type(mods[i + 1]) is ReLU
                     and "forward" not in m.__dict__ and "forward" not in mods[i + 1].__dict__):
                 input = m._c.forward_relu(input)
                 i += 2
                 continue
             # Likewise a Linear followed by a GELU: the GELU runs on the GEMM's bands.
-            if (i + 1 < len(mods) and type(m) is Linear and type(mods[i + 1]) is GELU
+            if (fuse and i + 1 < len(mods) and type(m) is Linear and type(mods[i + 1]) is GELU
                     and "forward" not in m.__dict__ and "forward" not in mods[i + 1].__dict__):
                 input = m._c.forward_gelu(input, mods[i + 1]._c.approximate)
                 i += 2
