@@ -156,11 +156,12 @@ const Plan& plan_for(Pass pass, memory::data_type dt, const ConvShape& s) {
 }
 
 // The caller's buffer as the primitive's layout: itself when the layouts agree, else a reordered
-// copy (`copy_in` false: a fresh buffer for an output, reordered out by finish()).
-memory as_layout(dnnl::stream& stream, const memory::desc& plain, const memory::desc& want, void* data, bool copy_in) {
+// copy in this thread's buffer for `slot` (`copy_in` false: an output, reordered out by finish()).
+memory as_layout(dnnl::stream& stream, OnednnSlot slot, const memory::desc& plain, const memory::desc& want, void* data,
+                 bool copy_in) {
   memory user(plain, engine(), data);
   if (plain == want) return user;
-  memory m(want, engine());
+  memory m = onednn_reorder_buffer(slot, want, engine());
   if (copy_in) dnnl::reorder(user, m).execute(stream, user, m);
   return m;
 }
@@ -180,26 +181,26 @@ void run(Pass pass, memory::data_type dt, const ConvShape& s, const void* a, con
     dnnl::stream stream(engine());
     memory scratch = onednn_scratchpad(p.scratch, engine());
     if (pass == Pass::Forward) {  // a = x, b = weight, out = y
-      memory x = as_layout(stream, p.plain_src, p.src, const_cast<void*>(a), true);
-      memory w = as_layout(stream, p.plain_weights, p.weights, const_cast<void*>(b), true);
-      memory y = as_layout(stream, p.plain_dst, p.dst, out, false);
+      memory x = as_layout(stream, OnednnSlot::Source, p.plain_src, p.src, const_cast<void*>(a), true);
+      memory w = as_layout(stream, OnednnSlot::Weights, p.plain_weights, p.weights, const_cast<void*>(b), true);
+      memory y = as_layout(stream, OnednnSlot::Destination, p.plain_dst, p.dst, out, false);
       std::unordered_map<int, memory> args{
           {DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}, {DNNL_ARG_SCRATCHPAD, scratch}};
       if (s.bias) args.emplace(DNNL_ARG_BIAS, memory(p.bias, engine(), bias));
       p.prim.execute(stream, args);
       finish(stream, y, p.plain_dst, out);
     } else if (pass == Pass::BackwardData) {  // a = weight, b = dy, out = dx
-      memory w = as_layout(stream, p.plain_weights, p.weights, const_cast<void*>(a), true);
-      memory dy = as_layout(stream, p.plain_dst, p.dst, const_cast<void*>(b), true);
-      memory dx = as_layout(stream, p.plain_src, p.src, out, false);
+      memory w = as_layout(stream, OnednnSlot::Weights, p.plain_weights, p.weights, const_cast<void*>(a), true);
+      memory dy = as_layout(stream, OnednnSlot::Destination, p.plain_dst, p.dst, const_cast<void*>(b), true);
+      memory dx = as_layout(stream, OnednnSlot::Source, p.plain_src, p.src, out, false);
       p.prim.execute(
           stream,
           {{DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_SRC, dx}, {DNNL_ARG_SCRATCHPAD, scratch}});
       finish(stream, dx, p.plain_src, out);
     } else {  // a = x, b = dy, out = dweight
-      memory x = as_layout(stream, p.plain_src, p.src, const_cast<void*>(a), true);
-      memory dy = as_layout(stream, p.plain_dst, p.dst, const_cast<void*>(b), true);
-      memory dw = as_layout(stream, p.plain_weights, p.weights, out, false);
+      memory x = as_layout(stream, OnednnSlot::Source, p.plain_src, p.src, const_cast<void*>(a), true);
+      memory dy = as_layout(stream, OnednnSlot::Destination, p.plain_dst, p.dst, const_cast<void*>(b), true);
+      memory dw = as_layout(stream, OnednnSlot::Weights, p.plain_weights, p.weights, out, false);
       std::unordered_map<int, memory> args{
           {DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}, {DNNL_ARG_SCRATCHPAD, scratch}};
       if (s.bias) args.emplace(DNNL_ARG_DIFF_BIAS, memory(p.bias, engine(), bias));
