@@ -48,12 +48,14 @@ FLOORS: list[tuple[str, int, str]] = [
     ("lamina/io/", 7, "io"),
     ("include/lamina/train/", 8, "train"),
     ("lamina/train/", 8, "train"),
+    ("include/lamina/distributed/", 8, "distributed"),  # process groups, stores, DDP (wraps nn modules)
+    ("lamina/distributed/", 8, "distributed"),
     ("include/lamina/lamina.h", 9, "api"),
     ("lamina/lamina.h", 9, "api"),
     ("python/src/", 10, "bindings"),
 ]
 FLOOR_NAMES = {1: "core", 2: "kernel interface", 3: "runtime", 4: "backends", 5: "autograd", 6: "ops",
-               7: "libraries", 8: "train", 9: "public umbrella", 10: "bindings"}
+               7: "libraries", 8: "train and distributed", 9: "public umbrella", 10: "bindings"}
 BACKEND_FLOOR = 4
 AUTOGRAD_FLOOR = 5
 OPS_FLOOR = 6

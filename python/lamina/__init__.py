@@ -35,6 +35,7 @@ from .serialization import save, load  # noqa: E402,F401  (PyTorch's .pt format,
 from . import accelerator  # noqa: E402,F401
 from . import testing  # noqa: E402,F401
 from . import distributions  # noqa: E402,F401
+from . import distributed  # noqa: E402,F401
 from ._torch_names import *  # noqa: E402,F401,F403  (aliases, legacy typed constructors, Size, finfo)
 from ._torch_names import __all__ as _torch_names_all  # noqa: E402
 from ._torch_names import install_tensor_methods as _install_tensor_methods  # noqa: E402

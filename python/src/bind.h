@@ -100,6 +100,7 @@ void init_io(nb::module_& m);
 void init_log(nb::module_& m);
 /// Training checkpoints (lamina._lamina._checkpoint).
 void init_checkpoint(nb::module_& m);
+void init_distributed(nb::module_& m);
 /// CUDA devices (lamina._lamina._cuda).
 void init_cuda(nb::module_& m);
 /// The op profiler (lamina._lamina._profiler).

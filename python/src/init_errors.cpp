@@ -22,6 +22,8 @@ struct ErrorClasses {
   PyObject* kernel = nullptr;
   PyObject* value = nullptr;
   PyObject* autograd = nullptr;
+  PyObject* distributed = nullptr;
+  PyObject* dist_timeout = nullptr;
 };
 
 ErrorClasses g_errors;
@@ -73,6 +75,10 @@ void init_errors(nb::module_& m) {
   c.value = make_class(m, "ValueError", {c.base, PyExc_ValueError}, "A value outside the op's domain.");
   c.autograd = make_class(m, "AutogradError", {c.value, PyExc_RuntimeError},
                           "A misuse of autograd; a RuntimeError as in PyTorch, and a ValueError.");
+  c.distributed = make_class(m, "DistributedError", {c.base, PyExc_RuntimeError},
+                             "A collective or store operation failed (a peer gone, a transport error).");
+  c.dist_timeout = make_class(m, "DistTimeoutError", {c.distributed, PyExc_TimeoutError},
+                              "A distributed operation did not finish within its timeout.");
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
@@ -99,6 +105,10 @@ void init_errors(nb::module_& m) {
       raise(g_errors.io, e);
     } catch (const lamina::KernelError& e) {
       raise(g_errors.kernel, e);
+    } catch (const lamina::DistTimeoutError& e) {
+      raise(g_errors.dist_timeout, e);
+    } catch (const lamina::DistributedError& e) {
+      raise(g_errors.distributed, e);
     } catch (const lamina::AutogradError& e) {
       raise(g_errors.autograd, e);
     } catch (const lamina::ValueError& e) {

@@ -25,6 +25,7 @@ NB_MODULE(_lamina, m) {
   init_train(m);
   init_io(m);
   init_checkpoint(m);
+  init_distributed(m);
   init_log(m);
   init_profiler(m);
   init_amp(m);

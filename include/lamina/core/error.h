@@ -52,6 +52,12 @@ LAMINA_DECLARE_ERROR(ValueError, Error)
 /// released graph, a saved tensor modified in place, an in-place op on a leaf that requires
 /// grad); Python's lamina.AutogradError, both a ValueError and a RuntimeError (PyTorch's class).
 LAMINA_DECLARE_ERROR(AutogradError, ValueError)
+/// A collective or store operation failed (a peer closed its connection, a transport error);
+/// Python's lamina.DistributedError, a RuntimeError as torch.distributed's DistError.
+LAMINA_DECLARE_ERROR(DistributedError, Error)
+/// A distributed operation did not finish within its timeout (a peer died or hangs); in
+/// Python also a TimeoutError.
+LAMINA_DECLARE_ERROR(DistTimeoutError, DistributedError)
 
 #undef LAMINA_DECLARE_ERROR
 
