@@ -14,6 +14,8 @@ APT_PACKAGES=(
   libbenchmark-dev                          # C++ benchmarks
   zlib1g-dev                                # gzip-compressed data files (IDX)
   libzip-dev                                # .npz archives (zip)
+  libgloo-dev                               # distributed: Gloo collectives over TCP (CPU tensors)
+  iproute2                                  # distributed tests: two hosts as network namespaces
   nlohmann-json3-dev                        # safetensors headers (JSON)
   protobuf-compiler libprotobuf-dev         # TensorBoard event files (protobuf messages)
   clang                                     # libFuzzer target for the safetensors parser
