@@ -162,6 +162,23 @@ void register_hook(const Tensor& t, std::function<Tensor(const Tensor&)> hook) {
   edge_of(t).fn->pre_hooks.push_back(std::move(hook));
 }
 
+uint64_t register_post_accumulate_grad_hook(const Tensor& t, std::function<void(const Tensor&)> hook) {
+  LAMINA_CHECK(requires_grad(t) && is_leaf(t), AutogradError, "register_post_accumulate_grad_hook",
+               "needs a leaf tensor that requires grad");
+  static std::atomic<uint64_t> next_id{1};
+  const uint64_t id = next_id.fetch_add(1);
+  auto* acc = static_cast<AccumulateGrad*>(edge_of(t).fn.get());
+  acc->post_hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void remove_post_accumulate_grad_hook(const Tensor& t, uint64_t id) {
+  AutogradMeta* m = t.defined() ? t.impl()->autograd.get() : nullptr;
+  if (m == nullptr || !m->grad_accumulator) return;
+  auto& hooks = static_cast<AccumulateGrad*>(m->grad_accumulator.get())->post_hooks;
+  std::erase_if(hooks, [id](const auto& h) { return h.first == id; });
+}
+
 Tensor detach(const Tensor& t) {
   Tensor d = Tensor::make_view(t.storage(), t.shape(), t.strides(), t.storage_offset(), t.dtype());
   return d;

@@ -42,6 +42,22 @@ bool engine_owned(const Tensor& t) {
   return t.defined() && t.impl().use_count() == 1 && t.storage().use_count() == 1 && t.impl()->autograd == nullptr;
 }
 
+// The callbacks queued during each backward running on this thread (innermost last).
+thread_local std::vector<std::vector<std::function<void()>>> t_callbacks;
+
+// Marks one backward on this thread; its queued callbacks run when it ends normally.
+struct CallbackScope {
+  CallbackScope() { t_callbacks.emplace_back(); }
+  ~CallbackScope() { t_callbacks.pop_back(); }
+  void run_queued() {
+    // A callback may queue another: run until none is left.
+    for (size_t i = 0; i < t_callbacks.back().size(); ++i) {
+      auto cb = t_callbacks.back()[i];
+      cb();
+    }
+  }
+};
+
 // Runs the graph from `roots` seeded with `seeds`. With `captures` (autograd.grad), the
 // gradient arriving at each captured node is stored there and leaves' .grad is left alone.
 void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool retain_graph, bool create_graph,
@@ -70,6 +86,7 @@ void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool 
     if (e.fn && dependencies[e.fn.get()] == 0 && queued.insert(e.fn.get()).second) ready.push(e.fn.get());
 
   GradModeScope mode(create_graph);
+  CallbackScope callbacks;
   while (!ready.empty()) {
     Node* node = ready.top();
     ready.pop();
@@ -98,6 +115,11 @@ void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool 
         if (auto leaf = acc->leaf.lock()) {
           auto& m = *leaf->autograd;
           m.grad = m.grad.defined() ? add(m.grad, g) : (create_graph ? g : owned_copy(std::move(g)));
+          if (!acc->post_hooks.empty()) {
+            const Tensor self(leaf);
+            const auto hooks = acc->post_hooks;  // a hook may remove itself
+            for (const auto& h : hooks) h.second(self);
+          }
         }
       }
     } else if (g.defined()) {
@@ -130,6 +152,7 @@ void run(const std::vector<Edge>& roots, const std::vector<Tensor>& seeds, bool 
       if (--dependencies[next] == 0 && queued.insert(next).second) ready.push(next);
     }
   }
+  callbacks.run_queued();
 }
 
 std::vector<Tensor> seeds_for(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
@@ -160,6 +183,12 @@ std::vector<Tensor> seeds_for(const std::vector<Tensor>& outputs, const std::vec
 }
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  LAMINA_CHECK(!t_callbacks.empty(), AutogradError, "queue_callback",
+               "callbacks can be queued only while a backward runs (from a hook)");
+  t_callbacks.back().push_back(std::move(callback));
+}
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
               bool create_graph) {

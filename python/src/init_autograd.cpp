@@ -102,6 +102,16 @@ void init_autograd(nb::module_& m, TensorClass& cls) {
           },
           nb::arg("hook"), "hook(grad) runs during backward; it may return a replacement gradient.")
       .def(
+          "register_post_accumulate_grad_hook",
+          [](const Tensor& t, nb::callable fn) {
+            return ag::register_post_accumulate_grad_hook(t, [fn](const Tensor& leaf) {
+              nb::gil_scoped_acquire gil;
+              fn(leaf);
+            });
+          },
+          nb::arg("hook"),
+          "hook(tensor) runs during backward after the gradient was added into tensor.grad; returns an id.")
+      .def(
           "backward",
           [](const Tensor& t, nb::handle gradient, nb::handle retain_graph, bool create_graph) {
             std::vector<Tensor> seeds;

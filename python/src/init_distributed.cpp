@@ -4,6 +4,7 @@
 #include <nanobind/stl/shared_ptr.h>
 
 #include "bind.h"
+#include "lamina/distributed/ddp.h"
 #include "lamina/distributed/distributed.h"
 
 namespace lamina::python {
@@ -202,6 +203,31 @@ void init_distributed(nb::module_& m) {
             return from_bytes(out);
           },
           nb::arg("data"), nb::arg("root"));
+
+  nb::class_<dist::Reducer>(sub, "Reducer", "DDP's gradient buckets and their asynchronous all_reduces.")
+      .def_static(
+          "create",
+          [](std::vector<Tensor> params, std::vector<std::string> names, std::shared_ptr<PG> group,
+             double bucket_cap_mb, bool find_unused) {
+            dist::DDPOptions o;
+            o.bucket_cap_mb = bucket_cap_mb;
+            o.find_unused_parameters = find_unused;
+            return dist::Reducer::create(std::move(params), std::move(names), std::move(group), o);
+          },
+          nb::arg("parameters"), nb::arg("names"), nb::arg("group"), nb::arg("bucket_cap_mb"),
+          nb::arg("find_unused_parameters"))
+      .def("prepare_for_backward", &dist::Reducer::prepare_for_backward, nb::arg("outputs"))
+      .def_prop_ro("bucket_indices", &dist::Reducer::bucket_indices);
+  sub.def(
+      "broadcast_coalesced",
+      [](const std::vector<Tensor>& tensors, std::shared_ptr<PG> group, int root) {
+        dist::broadcast_coalesced(tensors, group, root);
+      },
+      nb::arg("tensors"), nb::arg("group"), nb::arg("root") = 0, Release());
+  sub.def(
+      "all_reduce_differentiable",
+      [](const Tensor& t, std::shared_ptr<PG> group) { return dist::all_reduce_differentiable(t, group); },
+      nb::arg("tensor"), nb::arg("group"), Release());
 
   sub.def(
       "init_process_group",

@@ -209,6 +209,117 @@ def scenario_hang(L, dist, rank, size, out):
         os._exit(3)
 
 
+GLOBAL_BATCH = 16
+STEPS = 4
+
+
+def build_model(L, kind):
+    """The DDP tests' model: an MLP, with BatchNorm (converted to SyncBatchNorm under DDP) and an
+    unused branch in the variants."""
+    nn = L.nn
+    L.manual_seed(1234)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(6, 16)
+            self.bn = nn.BatchNorm1d(16) if kind == "bn" else nn.Identity()
+            self.fc2 = nn.Linear(16, 3)
+            self.unused = nn.Linear(16, 3) if kind == "unused" else None
+
+        def forward(self, x):
+            return self.fc2(L.relu(self.bn(self.fc1(x))))
+
+    return Net()
+
+
+def batch(L, step):
+    rng = np.random.default_rng(step)
+    x = rng.standard_normal((GLOBAL_BATCH, 6)).astype(np.float32)
+    y = rng.integers(0, 3, GLOBAL_BATCH)
+    return L.tensor(x), L.tensor(y)
+
+
+def train_steps(L, model, opt, steps, part=None, first=0, accumulate=1):
+    """`steps` SGD steps on the global batches (rank `part` = (r, n) takes its 1/n of each)."""
+    F = L.nn.functional
+    for step in range(first, first + steps):
+        x, y = batch(L, step)
+        if part is not None:
+            r, n = part
+            b = GLOBAL_BATCH // n
+            x, y = x[r * b:(r + 1) * b], y[r * b:(r + 1) * b]
+        opt.zero_grad()
+        chunks = accumulate
+        b = x.shape[0] // chunks
+        for c in range(chunks):
+            xs, ys = x[c * b:(c + 1) * b], y[c * b:(c + 1) * b]
+            ctx = model.no_sync() if (accumulate > 1 and c < chunks - 1) else None
+            if ctx is not None:
+                with ctx:
+                    (F.cross_entropy(model(xs), ys) / chunks).backward()
+            else:
+                (F.cross_entropy(model(xs), ys) / chunks).backward()
+        opt.step()
+
+
+def params_of(L, model):
+    return {k.replace(".", "__"): v.detach().numpy().copy() for k, v in model.state_dict().items()
+            if v.dtype == L.float32}
+
+
+def scenario_ddp(L, dist, rank, size, out):
+    from lamina.nn.parallel import DistributedDataParallel as DDP
+
+    res = {}
+    for kind in ("plain", "bn", "unused", "accumulate"):
+        model = build_model(L, "plain" if kind == "accumulate" else kind)
+        if kind == "bn":
+            model = L.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        ddp = DDP(model, bucket_cap_mb=0.0002, find_unused_parameters=(kind == "unused"))
+        assert len(ddp.reducer.bucket_indices) > 1  # several buckets at this tiny cap
+        opt = L.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+        train_steps(L, ddp, opt, STEPS, part=(rank, size), accumulate=2 if kind == "accumulate" else 1)
+        for k, v in params_of(L, model).items():
+            res[f"{kind}/{k}"] = v
+        if kind == "unused":
+            assert model.unused.weight.grad is None  # no rank used it: its .grad is left alone
+    # a parameter the forward leaves out, without find_unused_parameters: a clear error
+    model = build_model(L, "unused")
+    ddp = DDP(model)
+    x, y = batch(L, 0)
+    try:
+        L.nn.functional.cross_entropy(ddp(x), y).backward()
+        raise SystemExit("no error for an unused parameter")
+    except L.ValueError as e:
+        assert "unused" in str(e) and "find_unused_parameters" in str(e), e
+    # checkpoint: rank 0 saves after 2 steps, every rank resumes; the result is bitwise that of 4 steps
+    model = build_model(L, "plain")
+    ddp = DDP(model)
+    opt = L.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    train_steps(L, ddp, opt, 2, part=(rank, size))
+    path = os.path.join(out, "ckpt.pt")
+    if rank == 0:
+        L.save({"model": ddp.module.state_dict(), "opt": opt.state_dict()}, path)
+    dist.barrier()
+    resumed = build_model(L, "plain")
+    state = L.load(path)
+    resumed.load_state_dict(state["model"])
+    ddp2 = DDP(resumed)
+    opt2 = L.optim.SGD(ddp2.parameters(), lr=0.1, momentum=0.9)
+    opt2.load_state_dict(state["opt"])
+    train_steps(L, ddp2, opt2, 2, part=(rank, size), first=2)
+    for k, v in params_of(L, resumed).items():
+        res[f"resumed/{k}"] = v
+    model = build_model(L, "plain")
+    ddp = DDP(model)
+    opt = L.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    train_steps(L, ddp, opt, 4, part=(rank, size))
+    for k, v in params_of(L, model).items():
+        res[f"straight/{k}"] = v
+    np.savez(os.path.join(out, f"rank{rank}.npz"), **{k.replace("/", "__"): v for k, v in res.items()})
+
+
 def main():
     scenario, out = sys.argv[1], sys.argv[2]
     import lamina as L

@@ -312,3 +312,36 @@ def test_single_process_world(tmp_path):
     finally:
         dist.destroy_process_group()
     assert not dist.is_initialized()
+
+
+# ---- DistributedDataParallel ----
+
+@pytest.mark.parametrize("size", [2, 4])
+def test_ddp_matches_one_process_with_the_whole_batch(size, tmp_path):
+    """N ranks x batch B with DDP against 1 process x batch N*B, after 4 SGD-with-momentum steps:
+    equal within float32 rounding, not bitwise (the ranks' mean gradients are averaged, where one
+    process takes the mean over the whole batch: the same sum in another order). SyncBatchNorm
+    against BatchNorm over the whole batch, no_sync accumulation, find_unused_parameters, and a
+    checkpoint written by rank 0 and resumed by every rank (bitwise equal to training straight
+    through: the same operations in the same order)."""
+    import dist_worker as w
+
+    outs = run_ranks("ddp", size, tmp_path, timeout=240)
+    for rc, out in outs:
+        assert rc == 0, out
+    res = [dict(np.load(tmp_path / f"rank{r}.npz")) for r in range(size)]
+    for kind in ("plain", "bn", "unused", "accumulate"):
+        model = w.build_model(L, "plain" if kind == "accumulate" else kind)
+        opt = L.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        w.train_steps(L, model, opt, w.STEPS)
+        want = w.params_of(L, model)
+        for r in range(size):
+            for k, v in want.items():
+                np.testing.assert_allclose(res[r][f"{kind}__{k}"], v, rtol=2e-5, atol=2e-6,
+                                           err_msg=f"{kind} {k} rank {r}")
+        for r in range(1, size):  # every rank holds the same model
+            for k in want:
+                np.testing.assert_array_equal(res[r][f"{kind}__{k}"], res[0][f"{kind}__{k}"])
+    for r in range(size):
+        for k in w.params_of(L, w.build_model(L, "plain")):
+            np.testing.assert_array_equal(res[r][f"resumed__{k}"], res[r][f"straight__{k}"], err_msg=k)

@@ -56,6 +56,9 @@ struct Node : std::enable_shared_from_this<Node> {
 /// weakly, so a graph does not keep parameters alive.
 struct AccumulateGrad : Node {
   std::weak_ptr<TensorImpl> leaf;
+  /// Hooks run after the arriving gradient was added into the leaf's .grad, with the leaf
+  /// (register_post_accumulate_grad_hook), each under its id.
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> post_hooks;
   std::vector<Tensor> apply(const Tensor&) override { return {}; }
   std::string name() const override { return "AccumulateGrad"; }
 };
@@ -160,6 +163,15 @@ void retain_grad(const Tensor& t);
 /// Adds a hook called with the gradient of `t` during backward; it may return a replacement
 /// (a defined tensor) or an undefined tensor to keep the gradient.
 void register_hook(const Tensor& t, std::function<Tensor(const Tensor&)> hook);
+/// Adds a hook run during backward right after `t`'s gradient was accumulated into t.grad, with
+/// `t` itself (torch's register_post_accumulate_grad_hook); `t` must be a leaf that requires
+/// grad. Returns an id for remove_post_accumulate_grad_hook.
+uint64_t register_post_accumulate_grad_hook(const Tensor& t, std::function<void(const Tensor&)> hook);
+/// Removes the hook registered under `id` on `t` (no-op when absent).
+void remove_post_accumulate_grad_hook(const Tensor& t, uint64_t id);
+/// Runs `callback` on this thread when the backward now running ends (after its last node;
+/// torch's Variable._execution_engine.queue_callback). AutogradError outside a backward.
+void queue_callback(std::function<void()> callback);
 /// A tensor sharing `t`'s storage, outside the graph.
 Tensor detach(const Tensor& t);
 

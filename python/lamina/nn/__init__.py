@@ -10,7 +10,10 @@ from .rnn import __all__ as _rnn_all
 from .transformer import *  # noqa: F401,F403
 from .transformer import __all__ as _transformer_all
 
-__all__ = ["Module", "Parameter", "functional", "init", "utils"] + list(_modules_all) + list(_activation_all) + list(_rnn_all) + list(_transformer_all)
+from .modules.batchnorm import SyncBatchNorm  # noqa: E402,F401
+from . import parallel  # noqa: E402,F401
+
+__all__ = ["Module", "Parameter", "SyncBatchNorm", "functional", "init", "parallel", "utils"] + list(_modules_all) + list(_activation_all) + list(_rnn_all) + list(_transformer_all)
 
 # torch.nn.modules.<file> paths (torch.nn.modules.linear.Linear, ...), loaded once every layer exists.
 from .modules import (activation as _m1, batchnorm as _m2, container as _m3, conv as _m4, dropout as _m5,  # noqa: E402,F401

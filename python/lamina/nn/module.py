@@ -134,7 +134,7 @@ class Module:
         d = self.__dict__
         if isinstance(value, Module):
             self._check_init()
-            self._discard(name)
+            self._discard(name, keep_module=True)  # a replaced child keeps its place (torch's order)
             self._modules[name] = value
         elif isinstance(value, Tensor) and value.is_leaf and value.requires_grad and name not in d.get("_buffers", {}):
             self.register_parameter(name, value)
