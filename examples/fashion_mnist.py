@@ -96,6 +96,21 @@ def main():
     p.add_argument("--skip-test", action="store_true", help="no test-set evaluation at the end")
     p.add_argument("--log-dir", default="", help="write TensorBoard event files and metrics.csv here")
     args = p.parse_args()
+    # Launched on several processes (python -m lamina.distributed.run --nproc-per-node N ...):
+    # data-parallel training, each rank a 1/N share of every batch, so the global batch and the
+    # learning rate stay those of one process.
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = 0
+    if world > 1:
+        import lamina.distributed as dist
+
+        dist.init_process_group("gloo")
+        rank = dist.get_rank()
+        if args.batch_size % world:
+            raise SystemExit(f"--batch-size {args.batch_size} does not split over {world} processes")
+        if args.checkpoint_dir or args.log_dir:
+            raise SystemExit("--checkpoint-dir / --log-dir: run on one process (rank 0 would write, "
+                             "the others would not)")
     if not os.path.isdir(data.FASHION_MNIST_DIR):
         raise SystemExit(f"{data.FASHION_MNIST_DIR} not found: install Debian's dataset-fashion-mnist")
     train.seed_everything(args.seed)
@@ -108,15 +123,24 @@ def main():
     if args.augment:
         t = data.transforms
         train_set = t.TransformDataset(train_set, t.Compose([t.RandomCrop(28, padding=2), t.RandomHorizontalFlip()]))
-    train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
+    if world > 1:
+        sampler = data.DistributedSampler(train_set, seed=args.seed)
+        train_loader = data.DataLoader(train_set, batch_size=args.batch_size // world, sampler=sampler,
+                                       num_workers=args.workers)
+    else:
+        train_loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
     test_loader = data.DataLoader(data.TensorDataset(x_test, y_test), batch_size=1000)
 
     model = make_model(args.model)
+    if world > 1:
+        from lamina.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(model)
     optimizer = lamina.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     scheduler = lamina.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs) if args.cosine else None
     config = {k: v for k, v in vars(args).items() if k not in ("resume", "checkpoint_dir", "log_dir")}
-    callbacks = [report_epoch]
+    callbacks = [report_epoch] if rank == 0 else []
     logger = None
     if args.log_dir:
         logger = RunLogger(args.log_dir, model, config)
@@ -128,7 +152,12 @@ def main():
     elif args.resume:
         raise SystemExit("--resume needs --checkpoint-dir")
     history = train.fit(model, loss_fn, optimizer, train_loader, args.epochs, callbacks=callbacks,
-                        scheduler=scheduler, checkpointer=checkpointer, resume=args.resume, max_steps=args.max_steps)
+                        scheduler=scheduler, checkpointer=checkpointer, resume=args.resume, max_steps=args.max_steps,
+                        progress=rank == 0)
+    if world > 1:
+        dist.destroy_process_group()
+        if rank != 0:
+            return
     if history.resumed_from:
         print(f"resumed from {history.resumed_from}")
     if checkpointer is not None:

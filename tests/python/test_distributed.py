@@ -345,3 +345,27 @@ def test_ddp_matches_one_process_with_the_whole_batch(size, tmp_path):
     for r in range(size):
         for k in w.params_of(L, w.build_model(L, "plain")):
             np.testing.assert_array_equal(res[r][f"resumed__{k}"], res[r][f"straight__{k}"], err_msg=k)
+
+
+def test_fashion_mnist_example_trains_with_ddp():
+    """examples/fashion_mnist.py under the launcher on 2 processes (each half of every 128-image
+    batch) against one process: the same test accuracy within the noise of the data order
+    (DistributedSampler's shuffle is not the single loader's)."""
+    if not os.path.isdir("/usr/share/datasets/fashion-mnist"):
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "fashion_mnist.py")
+    common = ["--model", "cnn", "--epochs", "2", "--limit", "16384"]
+    env = dict(os.environ, LAMINA_FORCE_CPU="1")
+
+    def accuracy(cmd):
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr[-3000:]
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("test accuracy:")]
+        assert len(lines) == 1, p.stdout[-2000:]  # rank 0 alone evaluates and prints
+        return float(lines[0].split(":")[1])
+
+    two = accuracy([sys.executable, "-m", "lamina.distributed.run", "--standalone", "--nproc-per-node", "2", example]
+                   + common)
+    one = accuracy([sys.executable, example] + common)
+    assert two > 0.8 and one > 0.8, (two, one)
+    assert abs(two - one) < 0.03, (two, one)

@@ -98,14 +98,25 @@ class SubsetRandomSampler(_SeededSampler):
 class DistributedSampler(Sampler):
     """Replica `rank` of `num_replicas`'s share of the dataset (PyTorch's DistributedSampler): the
     epoch's order (shuffled by `seed` and the epoch), padded by repetition to a multiple of
-    num_replicas (or cut, with drop_last), then every num_replicas-th index from `rank`. lamina has no
-    process group yet, so num_replicas and rank default to a single process (1 and 0). In a
-    DataLoader the loader's epoch is used; iterated directly, `set_epoch` chooses the epoch."""
+    num_replicas (or cut, with drop_last), then every num_replicas-th index from `rank`.
+    num_replicas and rank default to the default process group's size and rank
+    (lamina.distributed), or to one process (1 and 0) when none is initialized. In a DataLoader
+    the loader's epoch is used; iterated directly, `set_epoch` chooses the epoch."""
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         self.dataset = dataset
-        self.num_replicas = 1 if num_replicas is None else num_replicas
-        self.rank = 0 if rank is None else rank
+        if num_replicas is None or rank is None:
+            from ... import distributed as dist
+
+            world = dist.is_initialized()
+            if num_replicas is None:
+                num_replicas = dist.get_world_size() if world else 1
+            if rank is None:
+                rank = dist.get_rank() if world else 0
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: rank {rank} is not in [0, {num_replicas})")
+        self.num_replicas = num_replicas
+        self.rank = rank
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
