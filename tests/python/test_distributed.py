@@ -324,11 +324,15 @@ def test_ddp_matches_one_process_with_the_whole_batch(size, tmp_path):
     against BatchNorm over the whole batch, no_sync accumulation, find_unused_parameters, and a
     checkpoint written by rank 0 and resumed by every rank (bitwise equal to training straight
     through: the same operations in the same order)."""
-    import dist_worker as w
-
     outs = run_ranks("ddp", size, tmp_path, timeout=240)
     for rc, out in outs:
         assert rc == 0, out
+    check_ddp_results(tmp_path, size)
+
+
+def check_ddp_results(tmp_path, size):
+    import dist_worker as w
+
     res = [dict(np.load(tmp_path / f"rank{r}.npz")) for r in range(size)]
     for kind in ("plain", "bn", "unused", "accumulate"):
         model = w.build_model(L, "plain" if kind == "accumulate" else kind)
@@ -345,6 +349,47 @@ def test_ddp_matches_one_process_with_the_whole_batch(size, tmp_path):
     for r in range(size):
         for k in w.params_of(L, w.build_model(L, "plain")):
             np.testing.assert_array_equal(res[r][f"resumed__{k}"], res[r][f"straight__{k}"], err_msg=k)
+
+
+def _sh(*cmd):
+    return subprocess.run(list(cmd), capture_output=True, text=True)
+
+
+def test_two_hosts_as_network_namespaces(tmp_path):
+    """Two "hosts": network namespaces joined by a veth pair (10.77.x.1 and .2), one node of the
+    launcher in each (--nnodes 2), training the DDP scenario together over that interface."""
+    tag = f"{os.getpid() % 100000}"
+    a, b = f"lamA{tag}", f"lamB{tag}"
+    made = _sh("ip", "netns", "add", a)
+    if made.returncode != 0:
+        pytest.skip(f"network namespaces cannot be made here (ip netns add: {made.stderr.strip()})")
+    try:
+        subnet = f"10.77.{os.getpid() % 250}"
+        for cmd in (["ip", "netns", "add", b],
+                    ["ip", "link", "add", f"va{tag}", "type", "veth", "peer", "name", f"vb{tag}"],
+                    ["ip", "link", "set", f"va{tag}", "netns", a], ["ip", "link", "set", f"vb{tag}", "netns", b],
+                    ["ip", "-n", a, "addr", "add", f"{subnet}.1/24", "dev", f"va{tag}"],
+                    ["ip", "-n", b, "addr", "add", f"{subnet}.2/24", "dev", f"vb{tag}"],
+                    ["ip", "-n", a, "link", "set", f"va{tag}", "up"], ["ip", "-n", b, "link", "set", f"vb{tag}", "up"],
+                    ["ip", "-n", a, "link", "set", "lo", "up"], ["ip", "-n", b, "link", "set", "lo", "up"]):
+            r = _sh(*cmd)
+            if r.returncode != 0:
+                pytest.skip(f"network namespaces cannot be joined here ({' '.join(cmd)}: {r.stderr.strip()})")
+        env = dict(os.environ, LAMINA_FORCE_CPU="1", DIST_TEST_TIMEOUT="60")
+        nodes = []
+        for ns, node in ((a, 0), (b, 1)):
+            nodes.append(subprocess.Popen(
+                ["ip", "netns", "exec", ns, sys.executable, "-m", "lamina.distributed.run", "--nnodes", "2",
+                 "--node-rank", str(node), "--nproc-per-node", "1", "--master-addr", f"{subnet}.1",
+                 "--master-port", "29700", WORKER, "ddp", str(tmp_path)],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        for p in nodes:
+            out, _ = p.communicate(timeout=300)
+            assert p.returncode == 0, out
+        check_ddp_results(tmp_path, 2)
+    finally:
+        _sh("ip", "netns", "del", a)
+        _sh("ip", "netns", "del", b)
 
 
 def test_fashion_mnist_example_trains_with_ddp():
