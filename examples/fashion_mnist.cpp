@@ -16,6 +16,8 @@
 #include "lamina/data/idx.h"
 #include "lamina/data/loader.h"
 #include "lamina/data/transforms.h"
+#include "lamina/distributed/ddp.h"
+#include "lamina/distributed/distributed.h"
 #include "lamina/lamina.h"
 #include "lamina/nn/nn.h"
 #include "lamina/optim/optimizer.h"
@@ -143,6 +145,22 @@ void print_confusion(const Tensor& cm) {
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
   try {
+    // Launched on several processes (python -m lamina.distributed.run --no-python --nproc-per-node N
+    // ./lamina_fashion_mnist ...): data-parallel, each rank a 1/N share of every batch.
+    const char* world_env = std::getenv("WORLD_SIZE");
+    const int world = world_env ? std::atoi(world_env) : 1;
+    int rank = 0;
+    if (world > 1) {
+      distributed::init_process_group("gloo");
+      rank = distributed::get_rank();
+      if (args.batch_size % world != 0 || !args.checkpoint_dir.empty() || !args.log_dir.empty()) {
+        std::fprintf(stderr,
+                     "error: with %d processes --batch-size must split evenly, and --checkpoint-dir / "
+                     "--log-dir run on one process\n",
+                     world);
+        return 2;
+      }
+    }
     train::seed_everything(args.seed);
     data::Batch train_set = load(args.data, "train");
     if (args.limit > 0)
@@ -154,15 +172,20 @@ int main(int argc, char** argv) {
       train_data = std::make_shared<data::TransformDataset>(
           train_data, 0, data::Compose({data::RandomCrop(28, 2), data::RandomHorizontalFlip()}));
     data::DataLoaderOptions train_options;
-    train_options.batch_size = args.batch_size;
-    train_options.shuffle = true;
+    train_options.batch_size = args.batch_size / world;
+    if (world > 1)
+      train_options.sampler =
+          std::make_shared<data::DistributedSampler>(train_data->size(), world, rank, true, args.seed);
+    else
+      train_options.shuffle = true;
     train_options.num_workers = args.workers;
     data::DataLoader train_loader(train_data, train_options);
     data::DataLoaderOptions test_options;
     test_options.batch_size = 1000;
     data::DataLoader test_loader(std::make_shared<data::TensorDataset>(test_set), test_options);
 
-    auto model = make_model(args.model);
+    std::shared_ptr<nn::Module> model = make_model(args.model);
+    if (world > 1) model = std::make_shared<distributed::DistributedDataParallel>(model);
     optim::AdamOptions adam;
     adam.lr = args.lr;
     optim::Adam optimizer(model->parameters(), adam);
@@ -184,6 +207,7 @@ int main(int argc, char** argv) {
       if (writer && m.global_step % 50 == 0) writer->add_scalar("train/step_loss", m.loss, m.global_step);
     };
     fit.callbacks.on_epoch_end = [&](const train::EpochMetrics& e) {
+      if (rank != 0) return false;
       std::printf("epoch %lld: loss %.4f, accuracy %.4f, %.1f s, %.0f samples/s\n", static_cast<long long>(e.epoch),
                   e.loss, e.accuracy.value_or(0.0), e.seconds, e.samples_per_second);
       if (writer) {
@@ -220,7 +244,12 @@ int main(int argc, char** argv) {
           std::printf("resumed from %s (step %lld)\n", info->path.c_str(), static_cast<long long>(info->step));
       }
     }
+    if (rank != 0) fit.progress = false;
     train::fit(*model, loss_fn, optimizer, train_loader, args.epochs, fit);
+    if (world > 1) {
+      distributed::destroy_process_group();
+      if (rank != 0) return 0;
+    }
     if (checkpointer) std::printf("checkpoint: %s\n", checkpointer->latest().value_or("").c_str());
 
     train::EvalOptions eval;

@@ -414,3 +414,21 @@ def test_fashion_mnist_example_trains_with_ddp():
     one = accuracy([sys.executable, example] + common)
     assert two > 0.8 and one > 0.8, (two, one)
     assert abs(two - one) < 0.03, (two, one)
+
+
+def test_cpp_example_trains_with_ddp():
+    """The C++ example (build/cpp/lamina_fashion_mnist, built by `make test`'s C++ part) launched
+    like a Python script, with --no-python: lamina::distributed::DistributedDataParallel."""
+    binary = os.path.join(os.path.dirname(__file__), "..", "..", "build", "cpp", "lamina_fashion_mnist")
+    if not os.path.exists(binary):
+        pytest.skip("build/cpp/lamina_fashion_mnist is not built (make build, with LAMINA_BUILD_EXAMPLES)")
+    if not os.path.isdir("/usr/share/datasets/fashion-mnist"):
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    env = dict(os.environ, LAMINA_FORCE_CPU="1")
+    p = subprocess.run([sys.executable, "-m", "lamina.distributed.run", "--standalone", "--nproc-per-node", "2",
+                        "--no-python", binary, "--model", "mlp", "--epochs", "2", "--limit", "8192"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("test accuracy:")]
+    assert len(lines) == 1, p.stdout[-2000:]
+    assert float(lines[0].split(":")[1]) > 0.75
