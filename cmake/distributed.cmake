@@ -5,11 +5,14 @@ find_package(Gloo CONFIG REQUIRED)
 target_sources(lamina PRIVATE ${PROJECT_SOURCE_DIR}/lamina/distributed/process_group_gloo.cpp)
 target_link_libraries(lamina PRIVATE gloo)
 
-find_package(MPI COMPONENTS C QUIET)
-if(MPI_C_FOUND)
+# The project enables C++ only: MPI's C API through FindMPI's CXX component, without OpenMPI's
+# deprecated C++ bindings.
+find_package(MPI COMPONENTS CXX QUIET)
+if(MPI_CXX_FOUND)
   target_sources(lamina PRIVATE ${PROJECT_SOURCE_DIR}/lamina/distributed/process_group_mpi.cpp)
-  target_link_libraries(lamina PRIVATE MPI::MPI_C)
-  target_compile_definitions(lamina PRIVATE LAMINA_HAVE_MPI=1)
+  target_include_directories(lamina PRIVATE ${MPI_CXX_INCLUDE_DIRS})
+  target_link_libraries(lamina PRIVATE ${MPI_CXX_LIBRARIES})
+  target_compile_definitions(lamina PRIVATE LAMINA_HAVE_MPI=1 OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
 else()
   message(STATUS "MPI not found: the mpi backend of lamina.distributed is left out")
 endif()

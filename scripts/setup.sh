@@ -15,6 +15,7 @@ APT_PACKAGES=(
   zlib1g-dev                                # gzip-compressed data files (IDX)
   libzip-dev                                # .npz archives (zip)
   libgloo-dev                               # distributed: Gloo collectives over TCP (CPU tensors)
+  libopenmpi-dev openmpi-bin                # distributed: the MPI backend, and mpirun for its tests
   iproute2                                  # distributed tests: two hosts as network namespaces
   nlohmann-json3-dev                        # safetensors headers (JSON)
   protobuf-compiler libprotobuf-dev         # TensorBoard event files (protobuf messages)

@@ -326,7 +326,7 @@ def main():
     import lamina.distributed as dist
 
     timeout = float(os.environ.get("DIST_TEST_TIMEOUT", "60"))
-    dist.init_process_group("gloo", timeout=timeout)
+    dist.init_process_group(os.environ.get("DIST_TEST_BACKEND", "gloo"), timeout=timeout)
     rank, size = dist.get_rank(), dist.get_world_size()
     globals()[f"scenario_{scenario}"](L, dist, rank, size, out)
     dist.destroy_process_group()

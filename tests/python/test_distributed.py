@@ -75,6 +75,10 @@ def test_every_collective_and_dtype(size, tmp_path):
     outs = run_ranks("collectives", size, tmp_path)
     for rc, out in outs:
         assert rc == 0, out
+    check_collectives(tmp_path, size)
+
+
+def check_collectives(tmp_path, size):
     res = [dict(np.load(tmp_path / f"rank{r}.npz")) for r in range(size)]
     get = lambda r, case: res[r][case.replace("/", "__")]  # noqa: E731
     shape = (3, 5)
@@ -432,3 +436,32 @@ def test_cpp_example_trains_with_ddp():
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("test accuracy:")]
     assert len(lines) == 1, p.stdout[-2000:]
     assert float(lines[0].split(":")[1]) > 0.75
+
+
+# ---- the MPI backend, launched by mpirun ----
+
+def _mpirun():
+    import shutil
+
+    if not dist.is_mpi_available():
+        pytest.skip("this lamina was built without MPI")
+    exe = shutil.which("mpirun")
+    if exe is None:
+        pytest.skip("mpirun (openmpi-bin) is not installed")
+    return [exe, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,tcp",
+            "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]
+
+
+@pytest.mark.parametrize("size", [2, 4])
+def test_mpi_backend_every_collective(size, tmp_path):
+    """The same collectives scenario as Gloo's, the ranks started by mpirun (RANK and WORLD_SIZE
+    come from MPI)."""
+    env = dict(os.environ, LAMINA_FORCE_CPU="1", LAMINA_NUM_THREADS="1", DIST_TEST_BACKEND="mpi",
+               OMPI_MCA_rmaps_base_oversubscribe="1")
+    for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(k, None)
+    p = subprocess.run(_mpirun() + ["-np", str(size), "-x", "LAMINA_FORCE_CPU", "-x", "LAMINA_NUM_THREADS", "-x",
+                                    "DIST_TEST_BACKEND", sys.executable, WORKER, "collectives", str(tmp_path)],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    check_collectives(tmp_path, size)
