@@ -10,6 +10,7 @@
 #include "lamina/autograd/autograd.h"
 #include "lamina/ops/copy.h"
 #include "lamina/ops/elementwise.h"
+#include "lamina/runtime/profiler.h"
 
 namespace lamina::distributed {
 
@@ -121,6 +122,7 @@ struct ProcessGroup::Queue {
   struct Task {
     std::function<void()> run;
     std::shared_ptr<Work> work;
+    std::string event;  // the profiler's name for it, "gloo:all_reduce"
   };
   std::mutex mutex;
   std::condition_variable ready;
@@ -157,6 +159,10 @@ struct ProcessGroup::Queue {
         }
       } else {
         try {
+          // A collective shows in a profile (its own thread's row of the trace) for as long as
+          // the engine works on it.
+          profiler::OpScope scope;
+          if (profiler::enabled()) scope.start_with(task.event, profiler::EventKind::User);
           task.run();
         } catch (...) {
           error = std::current_exception();
@@ -209,7 +215,7 @@ std::shared_ptr<Work> ProcessGroup::enqueue(const char* name, std::function<void
   {
     std::lock_guard<std::mutex> lock(queue_->mutex);
     LAMINA_CHECK(!queue_->stopping, DistributedError, kOp, name, ": the process group was destroyed");
-    queue_->tasks.push_back({std::move(run), work});
+    queue_->tasks.push_back({std::move(run), work, backend() + ":" + name});
   }
   queue_->ready.notify_one();
   return work;

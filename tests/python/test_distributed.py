@@ -311,6 +311,11 @@ def test_single_process_world(tmp_path):
         out = [L.zeros(5)]
         dist.all_gather(out, t)
         assert out[0].tolist() == t.tolist()
+        with L.profiler.profile() as prof:  # collectives show in the profile, named by backend
+            dist.all_reduce(t)
+            dist.barrier()
+        names = {e.name for e in prof.events()}
+        assert {"gloo:all_reduce", "gloo:barrier"} <= names, names
         with pytest.raises(L.ValueError, match="already initialized"):
             dist.init_process_group("gloo", init_method="tcp://127.0.0.1:1", rank=0, world_size=1)
     finally:
