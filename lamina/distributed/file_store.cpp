@@ -14,6 +14,7 @@
 
 #include "lamina/distributed/socket.h"
 #include "lamina/distributed/store.h"
+#include "lamina/distributed/store_values.h"
 
 namespace lamina::distributed {
 
@@ -104,22 +105,6 @@ class LockedFile {
   int fd_ = -1;
 };
 
-int64_t to_int(const Bytes& b) {
-  const std::string s(b.begin(), b.end());
-  try {
-    size_t used = 0;
-    const int64_t v = std::stoll(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::exception&) {
-  }
-  LAMINA_THROW(ValueError, kOp, "add() on a key whose value is not an integer");
-}
-
-Bytes of_int(int64_t v) {
-  const std::string s = std::to_string(v);
-  return Bytes(s.begin(), s.end());
-}
-
 }  // namespace
 
 FileStore::FileStore(std::string path, int world_size, std::chrono::milliseconds timeout)
@@ -133,8 +118,8 @@ FileStore::~FileStore() {
     LockedFile f(path_);
     auto map = f.read();
     auto it = map.find(kRefKey);
-    const int64_t users = it == map.end() ? 1 : to_int(it->second);
-    f.append(kSet, kRefKey, of_int(users - 1));
+    const int64_t users = it == map.end() ? 1 : store_int(it->second, kOp);
+    f.append(kSet, kRefKey, store_value(users - 1));
     // The last rank out removes the file, as c10d's FileStore does (with world_size known, only
     // once every rank has come and gone).
     if (users - 1 <= 0 && world_size_ != 0) ::unlink(path_.c_str());
@@ -161,8 +146,8 @@ int64_t FileStore::add(const std::string& key, int64_t delta) {
   LockedFile f(path_);
   auto map = f.read();
   auto it = map.find(key);
-  const int64_t sum = (it == map.end() ? 0 : to_int(it->second)) + delta;
-  f.append(kSet, key, of_int(sum));
+  const int64_t sum = store_add(it == map.end() ? 0 : store_int(it->second, kOp), delta, kOp);
+  f.append(kSet, key, store_value(sum));
   return sum;
 }
 

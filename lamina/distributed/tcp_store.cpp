@@ -10,6 +10,7 @@
 
 #include "lamina/distributed/socket.h"
 #include "lamina/distributed/store.h"
+#include "lamina/distributed/store_values.h"
 
 namespace lamina::distributed {
 
@@ -26,22 +27,6 @@ const std::string kAllJoinedKey = "__lamina/store/all_joined";
 
 enum class Cmd : uint8_t { Set = 1, Get, Add, CompareSet, Check, Wait, Delete, NumKeys };
 enum class Status : uint8_t { Ok = 0, Timeout = 1 };
-
-int64_t parse_int(const Bytes& b) {
-  const std::string s(b.begin(), b.end());
-  try {
-    size_t used = 0;
-    const int64_t v = std::stoll(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::exception&) {
-  }
-  LAMINA_THROW(ValueError, kOp, "add() on a key whose value is not an integer: '", s.substr(0, 64), "'");
-}
-
-Bytes int_bytes(int64_t v) {
-  const std::string s = std::to_string(v);
-  return Bytes(s.begin(), s.end());
-}
 
 }  // namespace
 
@@ -159,8 +144,8 @@ struct TCPStore::Server {
               std::lock_guard<std::mutex> lock(mutex);
               auto it = data.find(key);
               try {
-                sum = (it == data.end() ? 0 : parse_int(it->second)) + delta;
-                data[key] = int_bytes(sum);
+                sum = store_add(it == data.end() ? 0 : store_int(it->second, kOp), delta, kOp);
+                data[key] = store_value(sum);
               } catch (const ValueError&) {
                 ok = false;
               }
@@ -326,7 +311,8 @@ int64_t TCPStore::add(const std::string& key, int64_t delta) {
         status = r.u8();
         return r.i64();
       });
-  LAMINA_CHECK(status == 0, ValueError, kOp, "add('", key, "'): the key holds a value that is not an integer");
+  LAMINA_CHECK(status == 0, ValueError, kOp, "add('", key,
+               "'): the key holds a value that is not an integer, or the sum overflows int64");
   return sum;
 }
 
