@@ -163,16 +163,13 @@ def child(lib, task, steps):
 
 
 def torch_pythons():
-    found = {}
-    pypi = os.environ.get("LAMINA_TORCH_PYTHON") or os.path.expanduser("~/.cache/lamina/torch-pypi/bin/python")
-    for python in (pypi, "/usr/bin/python3"):
-        if not os.path.exists(python):
-            continue
-        out = subprocess.run([python, "-c", "import torch, torch.distributed as d; assert d.is_gloo_available(); "
-                              "print(torch.__version__.split('+')[0])"], capture_output=True, text=True)
-        if out.returncode == 0:
-            found[f"torch {out.stdout.strip()}"] = python
-    return found
+    """bench/train.py's PyTorch interpreters, those whose build has Gloo."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from train import torch_pythons as all_torches
+
+    return {k: py for k, py in all_torches().items()
+            if subprocess.run([py, "-c", "import torch.distributed as d; assert d.is_gloo_available()"],
+                              capture_output=True).returncode == 0}
 
 
 def spawn(lib, python, task, args):
