@@ -113,8 +113,6 @@ class DistributedSampler(Sampler):
                 num_replicas = dist.get_world_size() if world else 1
             if rank is None:
                 rank = dist.get_rank() if world else 0
-        if not 0 <= rank < num_replicas:
-            raise ValueError(f"DistributedSampler: rank {rank} is not in [0, {num_replicas})")
         self.num_replicas = num_replicas
         self.rank = rank
         self.shuffle = shuffle
