@@ -35,6 +35,14 @@ Staged stage(const Tensor& t, bool copy_in) {
   return {t, b};
 }
 
+// Copies the size() equal parts of `flat` into `outputs` (all_gather's and gather's results).
+void unflatten_into(const std::vector<Tensor>& outputs, const Tensor& flat, int64_t n) {
+  autograd::NoGradGuard no_grad;
+  for (size_t r = 0; r < outputs.size(); ++r)
+    copy_(outputs[r],
+          flat.slice(0, static_cast<int64_t>(r) * n, static_cast<int64_t>(r + 1) * n).view(outputs[r].shape()));
+}
+
 void copy_back(const Staged& s) {
   if (!s.copies()) return;
   autograd::NoGradGuard no_grad;
@@ -317,12 +325,7 @@ std::shared_ptr<Work> ProcessGroup::all_gather(const std::vector<Tensor>& output
   Tensor flat = Tensor::empty({static_cast<int64_t>(size_) * input.numel()}, input.dtype(), input.device());
   return enqueue(
       "all_gather", [this, i = in.buffer, flat, nbytes] { do_all_gather(i.data_ptr(), flat.data_ptr(), nbytes); },
-      [outputs, flat, n = input.numel()] {
-        autograd::NoGradGuard no_grad;
-        for (size_t r = 0; r < outputs.size(); ++r)
-          copy_(outputs[r],
-                flat.slice(0, static_cast<int64_t>(r) * n, static_cast<int64_t>(r + 1) * n).view(outputs[r].shape()));
-      });
+      [outputs, flat, n = input.numel()] { unflatten_into(outputs, flat, n); });
 }
 
 std::shared_ptr<Work> ProcessGroup::all_gather_into_tensor(const Tensor& output, const Tensor& input) {
@@ -388,12 +391,7 @@ std::shared_ptr<Work> ProcessGroup::gather(const std::vector<Tensor>& outputs, c
       [this, i = in.buffer, flat, nbytes, root] {
         do_gather(i.data_ptr(), flat.defined() ? flat.data_ptr() : nullptr, nbytes, root);
       },
-      [outputs, flat, n = input.numel()] {
-        autograd::NoGradGuard no_grad;
-        for (size_t r = 0; r < outputs.size(); ++r)
-          copy_(outputs[r],
-                flat.slice(0, static_cast<int64_t>(r) * n, static_cast<int64_t>(r + 1) * n).view(outputs[r].shape()));
-      });
+      [outputs, flat, n = input.numel()] { unflatten_into(outputs, flat, n); });
 }
 
 std::shared_ptr<Work> ProcessGroup::scatter(const Tensor& output, const std::vector<Tensor>& inputs, int root) {

@@ -34,23 +34,17 @@ std::shared_ptr<Reducer> Reducer::create(std::vector<Tensor> parameters, std::ve
 
 Reducer::Reducer(std::vector<Tensor> parameters, std::vector<std::string> names, std::shared_ptr<ProcessGroup> group,
                  const DDPOptions& options)
-    : names_(std::move(names)), group_(std::move(group)), options_(options) {
+    : group_(std::move(group)), options_(options) {
   LAMINA_CHECK(group_ != nullptr, ValueError, kOp, "needs a process group");
   LAMINA_CHECK(options.bucket_cap_mb > 0, ConfigError, kOp, "bucket_cap_mb must be positive, got ",
                options.bucket_cap_mb);
+  const bool named = names.size() == parameters.size();  // names are kept only when they all came
   for (size_t i = 0; i < parameters.size(); ++i) {
     if (!autograd::requires_grad(parameters[i])) continue;
-    LAMINA_CHECK(autograd::is_leaf(parameters[i]), ValueError, kOp, "parameter ",
-                 i < names_.size() ? names_[i] : std::to_string(i), " is not a leaf");
+    LAMINA_CHECK(autograd::is_leaf(parameters[i]), ValueError, kOp, "parameter ", named ? names[i] : std::to_string(i),
+                 " is not a leaf");
     params_.push_back(parameters[i]);
-  }
-  if (names_.size() != parameters.size())
-    names_.clear();
-  else {
-    std::vector<std::string> kept;
-    for (size_t i = 0; i < parameters.size(); ++i)
-      if (autograd::requires_grad(parameters[i])) kept.push_back(names_[i]);
-    names_ = std::move(kept);
+    if (named) names_.push_back(std::move(names[i]));
   }
   const auto cap = static_cast<int64_t>(options.bucket_cap_mb * 1024 * 1024);
   bucket_of_.assign(params_.size(), 0);
@@ -147,14 +141,18 @@ void Reducer::on_gradient(size_t index) {
   mark_ready(index, true);
 }
 
+Tensor Reducer::slot(size_t k) const {
+  const auto at = static_cast<int64_t>(offset_in_bucket_[k]);
+  return buckets_[bucket_of_[k]]->flat.slice(0, at, at + params_[k].numel()).view(params_[k].shape());
+}
+
 void Reducer::mark_ready(size_t k, bool from_hook) {
   Bucket& b = *buckets_[bucket_of_[k]];
-  Tensor part = b.flat.slice(0, static_cast<int64_t>(offset_in_bucket_[k]),
-                             static_cast<int64_t>(offset_in_bucket_[k]) + params_[k].numel());
+  const Tensor part = slot(k);
   autograd::NoGradGuard no_grad;
   const Tensor g = autograd::grad(params_[k]);
   if (from_hook && g.defined()) {
-    copy_(part.view(params_[k].shape()), g);
+    copy_(part, g);
     used_[k] = true;
   } else {
     zero_(part);
@@ -210,11 +208,7 @@ void Reducer::finalize() {
   autograd::NoGradGuard no_grad;
   for (size_t k = 0; k < params_.size(); ++k) {
     if (options_.find_unused_parameters && used_anywhere.data<int32_t>()[k] == 0) continue;
-    Bucket& b = *buckets_[bucket_of_[k]];
-    Tensor part = b.flat
-                      .slice(0, static_cast<int64_t>(offset_in_bucket_[k]),
-                             static_cast<int64_t>(offset_in_bucket_[k]) + params_[k].numel())
-                      .view(params_[k].shape());
+    const Tensor part = slot(k);
     const Tensor g = autograd::grad(params_[k]);
     if (g.defined() && g.shape() == params_[k].shape()) {
       copy_(g, part);

@@ -54,6 +54,7 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
   void install_hooks();
   void on_gradient(size_t index);
   void mark_ready(size_t index, bool from_hook);
+  Tensor slot(size_t index) const;  // parameter `index`'s part of its bucket, in its shape
   void launch_ready_buckets();
   void finalize();
 

@@ -143,6 +143,11 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
     return GroupMember.NON_GROUP_MEMBER if g is None else g
 
 
+def _root(g, world_rank, group_rank):
+    """The group rank of a collective's root: group_rank when given, else world_rank's (0: None)."""
+    return group_rank if group_rank is not None else g.group_rank(0 if world_rank is None else world_rank)
+
+
 def _finish(work, async_op):
     if async_op:
         return work
@@ -166,7 +171,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     if _skip(group):
         return None
     g = _pg(group)
-    root = group_dst if group_dst is not None else g.group_rank(0 if dst is None else dst)
+    root = _root(g, dst, group_dst)
     return _finish(g.reduce(tensor, root, op), async_op)
 
 
@@ -175,7 +180,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     if _skip(group):
         return None
     g = _pg(group)
-    root = group_src if group_src is not None else g.group_rank(0 if src is None else src)
+    root = _root(g, src, group_src)
     return _finish(g.broadcast(tensor, root), async_op)
 
 
@@ -205,7 +210,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     if _skip(group):
         return None
     g = _pg(group)
-    root = group_dst if group_dst is not None else g.group_rank(0 if dst is None else dst)
+    root = _root(g, dst, group_dst)
     outs = list(gather_list) if (gather_list is not None and g.rank() == root) else []
     return _finish(g.gather(outs, tensor, root), async_op)
 
@@ -215,7 +220,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     if _skip(group):
         return None
     g = _pg(group)
-    root = group_src if group_src is not None else g.group_rank(0 if src is None else src)
+    root = _root(g, src, group_src)
     ins = list(scatter_list) if (scatter_list is not None and g.rank() == root) else []
     return _finish(g.scatter(tensor, ins, root), async_op)
 
@@ -282,7 +287,7 @@ def broadcast_object_list(object_list, src=None, group=None, device=None, group_
     if _skip(group):
         return
     g = _pg(group)
-    root = group_src if group_src is not None else g.group_rank(0 if src is None else src)
+    root = _root(g, src, group_src)
     data = _dumps(list(object_list)) if g.rank() == root else b""
     got = _pickle.loads(g.broadcast_bytes(data, root))
     if len(got) != len(object_list):
@@ -307,7 +312,7 @@ def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=
     if _skip(group):
         return
     g = _pg(group)
-    root = group_dst if group_dst is not None else g.group_rank(0 if dst is None else dst)
+    root = _root(g, dst, group_dst)
     everything = g.all_gather_bytes(_dumps(obj))
     if g.rank() == root:
         if object_gather_list is None or len(object_gather_list) != g.size():
@@ -322,7 +327,7 @@ def scatter_object_list(scatter_object_output_list, scatter_object_input_list=No
     if _skip(group):
         return
     g = _pg(group)
-    root = group_src if group_src is not None else g.group_rank(0 if src is None else src)
+    root = _root(g, src, group_src)
     data = _dumps(list(scatter_object_input_list)) if g.rank() == root else b""
     everything = _pickle.loads(g.broadcast_bytes(data, root))
     scatter_object_output_list[0] = everything[g.rank()]
